@@ -1,0 +1,171 @@
+# Makefile: build the kernel and its host test binary, boot it in QEMU,
+# test everything, step through it with gdb. `make help` lists the targets.
+
+BUILD := build
+CMDLINE ?=
+KVM ?= 0
+GDB_PORT ?= 1234
+MEM ?= 512M
+PYTHON ?= python3
+
+CC := gcc
+LD := ld
+NASM := nasm
+
+# Where kern/ and lib/ find their headers; arch/<arch>/include comes after.
+COMMON_INCLUDES := -Ikern/include -Ilib/include
+
+WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter
+
+# The kernel: freestanding, no red zone (interrupts would clobber it),
+# kernel code model (linked at -2 GiB), no SSE/x87 state in the kernel,
+# frame pointers kept for backtraces and gdb.
+KERNEL_OPT ?= -O2
+KERNEL_CFLAGS := -std=gnu11 $(KERNEL_OPT) -g $(WARNINGS) -ffreestanding \
+	-fno-pic -fno-pie -mno-red-zone -mcmodel=kernel -mgeneral-regs-only \
+	-mno-mmx -mno-sse -mno-sse2 -nostdlib -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer \
+	-mno-omit-leaf-frame-pointer -fno-tree-loop-distribute-patterns \
+	-MMD -MP $(COMMON_INCLUDES) -Iarch/x86_64/include
+KERNEL_LDFLAGS := -n -nostdlib -z max-page-size=0x1000 -T linker.ld \
+	--no-warn-rwx-segments
+NASMFLAGS := -f elf64 -g -F dwarf -MD
+
+# The host test binary: the same kern/, lib/ and tests/kern/ sources under
+# AddressSanitizer and UndefinedBehaviorSanitizer. The multiboot2 parser is
+# plain C and is tested on the host too, hence arch/x86_64/include last.
+HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-MMD -MP $(COMMON_INCLUDES) -Iarch/host/include -Iarch/x86_64/include
+HOST_LDFLAGS := -fsanitize=address,undefined -rdynamic
+
+KERN_SRCS := $(wildcard kern/src/*.c)
+LIB_SRCS := $(wildcard lib/*.c)
+TEST_SRCS := $(wildcard tests/kern/*.c)
+ARCH_SRCS := $(wildcard arch/x86_64/*.c)
+ARCH_ASM := $(wildcard arch/x86_64/*.asm) boot/boot.asm
+HOST_ARCH_SRCS := $(wildcard arch/host/*.c)
+# arch/x86_64 sources that are plain C and also built for the host
+HOST_SHARED_ARCH_SRCS := arch/x86_64/multiboot2.c
+
+KOBJS := $(patsubst %.c,$(BUILD)/kernel/%.o,$(KERN_SRCS) $(LIB_SRCS) \
+		$(TEST_SRCS) $(ARCH_SRCS)) \
+	$(patsubst %.asm,$(BUILD)/kernel/%.o,$(ARCH_ASM))
+HOBJS := $(patsubst %.c,$(BUILD)/host/%.o,$(KERN_SRCS) $(LIB_SRCS) \
+		$(TEST_SRCS) $(HOST_ARCH_SRCS) $(HOST_SHARED_ARCH_SRCS))
+
+KERNEL := $(BUILD)/kernel.elf
+HOST_TEST := $(BUILD)/host/ktest
+
+.PHONY: all kernel host deps run test test-host test-kernel debug gdb \
+	clean help compile_commands.json iso
+.DEFAULT_GOAL := all
+
+all: $(KERNEL) $(HOST_TEST)
+
+kernel: $(KERNEL)
+host: $(HOST_TEST)
+
+help:
+	@echo "make             build the kernel ($(KERNEL)) and host tests ($(HOST_TEST))"
+	@echo "make run         boot in QEMU, serial on this terminal (Ctrl-A X quits)"
+	@echo "                 CMDLINE='ktest=printk.*' passes a kernel command line"
+	@echo "                 KVM=1 uses KVM where /dev/kvm works; MEM=4G sets RAM"
+	@echo "make test        install what is missing, build, run host and QEMU tests"
+	@echo "make test-host   only the host tests (sanitizers)"
+	@echo "make debug       boot QEMU stopped, gdb stub on port $(GDB_PORT)"
+	@echo "make gdb         attach gdb to 'make debug', stop at kmain"
+	@echo "make deps        install the Debian packages the build needs"
+	@echo "make compile_commands.json   for editors (uses bear)"
+	@echo "make clean       remove $(BUILD)/"
+
+# ---- installing what the build needs (Debian)
+
+DEB_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools nasm \
+	gdb python3
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+			grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			--no-install-recommends $$missing; \
+	fi
+
+# ---- the kernel
+
+# Rebuild everything when the flags change.
+$(BUILD)/kernel/flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(KERNEL_CFLAGS) $(KERNEL_LDFLAGS)' | cmp -s - $@ || \
+		echo '$(KERNEL_CFLAGS) $(KERNEL_LDFLAGS)' > $@
+$(BUILD)/host/flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(HOST_CFLAGS) $(HOST_LDFLAGS)' | cmp -s - $@ || \
+		echo '$(HOST_CFLAGS) $(HOST_LDFLAGS)' > $@
+FORCE:
+
+$(BUILD)/kernel/%.o: %.c $(BUILD)/kernel/flags
+	@mkdir -p $(@D)
+	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/kernel/%.o: %.asm $(BUILD)/kernel/flags
+	@mkdir -p $(@D)
+	$(NASM) $(NASMFLAGS) $(@:.o=.d) $< -o $@
+
+# Two links: the first with an empty symbol table, whose `nm` gives the
+# table the second link includes (linker.ld puts it last, and mksyms.py
+# --check proves no function moved).
+$(BUILD)/kernel/ksyms_empty.c: tools/mksyms.py
+	@mkdir -p $(@D)
+	$(PYTHON) tools/mksyms.py < /dev/null > $@
+$(BUILD)/kernel/kernel.pass1.elf: $(KOBJS) $(BUILD)/kernel/ksyms_empty.o linker.ld
+	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KOBJS) $(BUILD)/kernel/ksyms_empty.o
+$(BUILD)/kernel/ksyms.c: $(BUILD)/kernel/kernel.pass1.elf tools/mksyms.py
+	nm -n --defined-only $< | $(PYTHON) tools/mksyms.py > $@
+$(BUILD)/kernel/%.o: $(BUILD)/kernel/%.c $(BUILD)/kernel/flags
+	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+$(KERNEL): $(KOBJS) $(BUILD)/kernel/ksyms.o linker.ld
+	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KOBJS) $(BUILD)/kernel/ksyms.o
+	$(PYTHON) tools/mksyms.py --check $(BUILD)/kernel/kernel.pass1.elf $@
+
+# ---- the host test binary
+
+$(BUILD)/host/%.o: %.c $(BUILD)/host/flags
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(HOST_TEST): $(HOBJS)
+	$(CC) $(HOST_LDFLAGS) -o $@ $(HOBJS)
+
+# ---- running
+
+run: deps $(KERNEL)
+	$(PYTHON) tests/qemu.py run --mem $(MEM) $(if $(filter 1,$(KVM)),--kvm) -- '$(CMDLINE)'
+
+debug: deps $(KERNEL)
+	$(PYTHON) tests/qemu.py run --mem $(MEM) --gdb-port $(GDB_PORT) --stopped -- '$(CMDLINE)'
+
+gdb: $(KERNEL)
+	gdb -q $(KERNEL) -ex 'target remote :$(GDB_PORT)' -ex 'hbreak kmain' \
+		-ex 'continue'
+
+test: deps all
+	$(PYTHON) tests/run_tests.py $(if $(filter 1,$(KVM)),--kvm)
+
+test-host: $(HOST_TEST)
+	$(PYTHON) tests/run_tests.py --host-only
+
+compile_commands.json:
+	$(MAKE) clean
+	bear --output $@ -- $(MAKE) all
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(KOBJS:.o=.d) $(HOBJS:.o=.d)

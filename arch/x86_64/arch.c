@@ -1,0 +1,206 @@
+/*
+ * arch.c: the x86_64 kernel's side of kern/include/arch.h: console on the
+ * serial line, leaving QEMU, registers and backtraces for panic reports,
+ * interrupt state, the time stamp counter.
+ */
+#include "arch.h"
+#include "cpu.h"
+#include "kprintf.h"
+#include "ksyms.h"
+#include "qemu.h"
+#include "serial.h"
+#include "trap.h"
+#include "ktest.h"
+
+#define KERNEL_HALF 0xffff800000000000ull
+#define BACKTRACE_MAX_FRAMES 32
+
+void qemu_exit(unsigned code)
+{
+	outb(QEMU_EXIT_PORT, (uint8_t)code);
+}
+
+void arch_console_write(const char *buf, size_t len)
+{
+	serial_write(buf, len);
+}
+
+void arch_panic_write(const char *buf, size_t len)
+{
+	serial_write(buf, len);
+}
+
+bool arch_on_hardware(void)
+{
+	return true;
+}
+
+void arch_exit(int status)
+{
+	qemu_exit(status == 0 ? QEMU_EXIT_PASSED : QEMU_EXIT_FAILED);
+	/* Not under QEMU (or no isa-debug-exit): stop here. */
+	halt_forever();
+}
+
+void arch_panic_stop(void)
+{
+	qemu_exit(QEMU_EXIT_PANIC);
+	halt_forever();
+}
+
+int arch_libc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	(void)buf, (void)size, (void)fmt, (void)ap;
+	return -1;
+}
+
+uint64_t arch_cycles(void)
+{
+	return rdtsc();
+}
+
+unsigned long arch_irq_save(void)
+{
+	unsigned long flags = read_rflags();
+
+	cli();
+	return flags;
+}
+
+void arch_irq_restore(unsigned long flags)
+{
+	if (flags & RFLAGS_IF)
+		sti();
+}
+
+int arch_run_panic_test(const struct ktest *t, const char **reason)
+{
+	(void)t;
+	*reason = "panics: runs in its own boot";
+	return KTEST_SKIP;
+}
+
+/* An appending formatter over a fixed buffer. */
+struct text {
+	char *buf;
+	size_t len, used;
+};
+
+static void text_add(struct text *t, const char *fmt, ...) __printf(2, 3);
+
+static void text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->used + 1 >= t->len)
+		return;
+	va_start(ap, fmt);
+	n = kvsnprintf(t->buf + t->used, t->len - t->used, fmt, ap);
+	va_end(ap);
+	t->used = MIN(t->used + (size_t)n, t->len - 1);
+}
+
+static uint64_t read_cr(int which)
+{
+	uint64_t v = 0;
+
+	if (which == 0)
+		__asm__ volatile("mov %%cr0, %0" : "=r"(v));
+	else if (which == 4)
+		__asm__ volatile("mov %%cr4, %0" : "=r"(v));
+	return v;
+}
+
+size_t arch_format_registers(char *buf, size_t len,
+			     const struct arch_regs *r)
+{
+	struct text t = { buf, len, 0 };
+
+	if (len)
+		buf[0] = 0;
+	if (r) {
+		text_add(&t, "rax %016llx rbx %016llx rcx %016llx\n",
+			 (unsigned long long)r->rax, (unsigned long long)r->rbx,
+			 (unsigned long long)r->rcx);
+		text_add(&t, "rdx %016llx rsi %016llx rdi %016llx\n",
+			 (unsigned long long)r->rdx, (unsigned long long)r->rsi,
+			 (unsigned long long)r->rdi);
+		text_add(&t, "rbp %016llx rsp %016llx r8  %016llx\n",
+			 (unsigned long long)r->rbp, (unsigned long long)r->rsp,
+			 (unsigned long long)r->r8);
+		text_add(&t, "r9  %016llx r10 %016llx r11 %016llx\n",
+			 (unsigned long long)r->r9, (unsigned long long)r->r10,
+			 (unsigned long long)r->r11);
+		text_add(&t, "r12 %016llx r13 %016llx r14 %016llx\n",
+			 (unsigned long long)r->r12, (unsigned long long)r->r13,
+			 (unsigned long long)r->r14);
+		text_add(&t, "r15 %016llx rip %016llx rflags %08llx\n",
+			 (unsigned long long)r->r15, (unsigned long long)r->rip,
+			 (unsigned long long)r->rflags);
+		text_add(&t, "cs %04llx ss %04llx ",
+			 (unsigned long long)r->cs, (unsigned long long)r->ss);
+	} else {
+		text_add(&t, "rsp %016llx rbp %016llx rflags %08llx\n",
+			 (unsigned long long)(uintptr_t)__builtin_frame_address(0),
+			 (unsigned long long)(uintptr_t)__builtin_frame_address(0),
+			 (unsigned long long)read_rflags());
+	}
+	text_add(&t, "cr0 %08llx cr2 %016llx cr3 %016llx cr4 %08llx\n",
+		 (unsigned long long)read_cr(0), (unsigned long long)read_cr2(),
+		 (unsigned long long)read_cr3(), (unsigned long long)read_cr(4));
+	return t.used;
+}
+
+/*
+ * One line of a backtrace. A return address points after its call, which
+ * may be past the end of a function that never returns: name pc - 1.
+ */
+static void add_frame(struct text *t, int depth, uint64_t pc,
+		      bool return_address)
+{
+	uint64_t offset;
+	const char *fn = ksym_lookup(pc - return_address, &offset);
+
+	if (fn)
+		text_add(t, "  #%-2d %016llx %s+0x%llx\n", depth,
+			 (unsigned long long)pc, fn,
+			 (unsigned long long)(offset + return_address));
+	else
+		text_add(t, "  #%-2d %016llx ?\n", depth,
+			 (unsigned long long)pc);
+}
+
+/*
+ * Walk the frame-pointer chain: each frame holds the caller's rbp at
+ * [rbp] and the return address at [rbp + 8]. Stop at rbp 0 (boot.asm
+ * clears it), at anything outside the kernel half or not aligned, at a
+ * frame that does not move up the stack, or after 32 frames.
+ */
+size_t arch_format_backtrace(char *buf, size_t len,
+			     const struct arch_regs *r)
+{
+	struct text t = { buf, len, 0 };
+	const uint64_t *fp;
+	int depth = 0;
+
+	if (len)
+		buf[0] = 0;
+	text_add(&t, "backtrace:\n");
+	if (r) {
+		add_frame(&t, depth++, r->rip, false);
+		fp = (const uint64_t *)r->rbp;
+	} else {
+		fp = __builtin_frame_address(0);
+	}
+	while (depth < BACKTRACE_MAX_FRAMES && (uint64_t)fp >= KERNEL_HALF &&
+	       IS_ALIGNED((uint64_t)fp, 8) && fp[1] != 0) {
+		const uint64_t *next = (const uint64_t *)fp[0];
+
+		add_frame(&t, depth++, fp[1], true);
+		if (next <= fp)
+			break;
+		fp = next;
+	}
+	return t.used;
+}

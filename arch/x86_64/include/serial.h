@@ -1,0 +1,7 @@
+/* serial.h: the 16550 UART on COM1, the kernel's console. */
+#pragma once
+
+#include "compiler.h"
+
+void serial_init(void);
+void serial_write(const char *buf, size_t len);

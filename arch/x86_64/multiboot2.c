@@ -1,0 +1,151 @@
+/*
+ * multiboot2.c: a bounded reader of the multiboot2 information block.
+ *
+ * Nothing in the block is trusted: the total size is checked against what
+ * may be read, every tag header and every tag against the total size, and
+ * every memory map entry against its tag. A string must end inside its
+ * tag. The first fault stops the walk with a message naming the tag, its
+ * offset and the sizes involved.
+ */
+#include "multiboot2.h"
+#include "kprintf.h"
+#include "kstring.h"
+
+struct reader {
+	const uint8_t *base;
+	uint32_t total;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct reader *r, const char *fmt, ...) __printf(2, 3);
+
+static int fail(struct reader *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kvsnprintf(r->err, r->errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static uint32_t read32(const uint8_t *p)
+{
+	uint32_t v;
+
+	kmemcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint64_t read64(const uint8_t *p)
+{
+	uint64_t v;
+
+	kmemcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Copy a NUL-terminated string payload of a tag into dst. */
+static int read_string(struct reader *r, uint32_t offset, uint32_t size,
+		       const char *what, char *dst, size_t dstlen)
+{
+	const char *s = (const char *)r->base + offset + 8;
+	size_t room = size - 8;
+
+	if (kstrnlen(s, room) == room)
+		return fail(r, "multiboot2: %s tag at offset %u (size %u) is not NUL-terminated",
+			    what, offset, size);
+	kstrlcpy(dst, s, dstlen);
+	return 0;
+}
+
+static int read_mmap(struct reader *r, uint32_t offset, uint32_t size,
+		     struct boot_info *bi)
+{
+	const uint8_t *tag = r->base + offset;
+	uint32_t entry_size, count;
+
+	if (size < MB2_MMAP_HEADER_SIZE)
+		return fail(r, "multiboot2: memory map tag at offset %u has size %u, less than its %d-byte header",
+			    offset, size, MB2_MMAP_HEADER_SIZE);
+	entry_size = read32(tag + 8);
+	if (entry_size < MB2_MMAP_ENTRY_SIZE || entry_size % 8)
+		return fail(r, "multiboot2: memory map tag at offset %u has entry_size %u; an entry needs %d bytes and a multiple of 8",
+			    offset, entry_size, MB2_MMAP_ENTRY_SIZE);
+	count = (size - MB2_MMAP_HEADER_SIZE) / entry_size;
+	for (uint32_t i = 0; i < count; i++) {
+		const uint8_t *e = tag + MB2_MMAP_HEADER_SIZE +
+				   (size_t)i * entry_size;
+		struct memmap_entry *m;
+
+		if (bi->nr_memmap == BOOTINFO_MAX_MEMMAP) {
+			bi->nr_memmap_dropped++;
+			continue;
+		}
+		m = &bi->memmap[bi->nr_memmap++];
+		m->base = read64(e);
+		m->length = read64(e + 8);
+		m->type = read32(e + 16);
+	}
+	return 0;
+}
+
+static int read_tag(struct reader *r, uint32_t offset, uint32_t type,
+		    uint32_t size, struct boot_info *bi)
+{
+	switch (type) {
+	case MB2_TAG_CMDLINE:
+		return read_string(r, offset, size, "command line",
+				   bi->cmdline, sizeof(bi->cmdline));
+	case MB2_TAG_LOADER_NAME:
+		return read_string(r, offset, size, "boot loader name",
+				   bi->loader, sizeof(bi->loader));
+	case MB2_TAG_MMAP:
+		return read_mmap(r, offset, size, bi);
+	default:
+		return 0;	/* a tag we do not use */
+	}
+}
+
+int multiboot2_parse(const void *info, size_t avail, struct boot_info *bi,
+		     char *err, size_t errlen)
+{
+	struct reader r = { info, 0, err, errlen };
+	uint64_t offset = 8;	/* 64 bits: the sums below cannot wrap */
+
+	kmemset(bi, 0, sizeof(*bi));
+	bi->info_base = (uint64_t)(uintptr_t)info;
+	if ((uintptr_t)info % 8)
+		return fail(&r, "multiboot2: information block at %p is not 8-byte aligned",
+			    info);
+	if (avail < 16)
+		return fail(&r, "multiboot2: only %zu bytes readable, less than the 16 of an empty block",
+			    avail);
+	r.total = read32(r.base);
+	bi->info_size = r.total;
+	if (r.total < 16 || r.total > avail)
+		return fail(&r, "multiboot2: total_size %u is outside 16..%zu",
+			    r.total, avail);
+	for (;;) {
+		uint32_t type, size;
+
+		if (offset + 8 > r.total)
+			return fail(&r, "multiboot2: no end tag within total_size %u (a tag header at offset %llu would not fit)",
+				    r.total, (unsigned long long)offset);
+		type = read32(r.base + offset);
+		size = read32(r.base + offset + 4);
+		if (size < 8)
+			return fail(&r, "multiboot2: tag type %u at offset %llu has size %u, less than its 8-byte header",
+				    type, (unsigned long long)offset, size);
+		if (size > r.total - offset)
+			return fail(&r, "multiboot2: tag type %u at offset %llu has size %u, running past total_size %u",
+				    type, (unsigned long long)offset, size, r.total);
+		if (type == MB2_TAG_END)
+			return 0;
+		if (read_tag(&r, (uint32_t)offset, type, size, bi))
+			return -1;
+		/* the next tag starts at the next 8-byte boundary */
+		offset += ALIGN_UP((uint64_t)size, 8);
+	}
+}

@@ -1,0 +1,44 @@
+/*
+ * start.c: the first C code of the kernel. boot.asm calls arch_start64 in
+ * long mode, on the boot stack, at the kernel's -2 GiB address, with the
+ * physical address of the multiboot2 information block. The low 4 GiB are
+ * identity-mapped, so that block can be read where it is.
+ */
+#include "arch.h"
+#include "cpu.h"
+#include "multiboot2.h"
+#include "printk.h"
+#include "serial.h"
+#include "trap.h"
+
+#define IDENTITY_MAP_END (4ull << 30)
+#define MB2_INFO_MAX (1u << 20)
+
+__noreturn void arch_start64(uint64_t info_pa);
+
+static struct boot_info boot_info;
+
+/* How much of the block may be read: its stated size, within the map. */
+static size_t info_readable(uint64_t info_pa)
+{
+	uint32_t stated = *(const uint32_t *)info_pa;
+	uint64_t room = IDENTITY_MAP_END - info_pa;
+
+	return (size_t)MIN(MIN((uint64_t)stated, room), (uint64_t)MB2_INFO_MAX);
+}
+
+void arch_start64(uint64_t info_pa)
+{
+	char err[160];
+
+	serial_init();
+	gdt_init();
+	idt_init();
+	if (info_pa == 0 || info_pa + 16 > IDENTITY_MAP_END)
+		panic("multiboot2: information block at 0x%llx is outside the boot identity map (0..4 GiB)",
+		      (unsigned long long)info_pa);
+	if (multiboot2_parse((const void *)info_pa, info_readable(info_pa),
+			     &boot_info, err, sizeof(err)))
+		printk("%s; going on with what was read before it\n", err);
+	kmain(&boot_info);
+}

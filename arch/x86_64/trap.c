@@ -1,0 +1,157 @@
+/*
+ * trap.c: the GDT, the IDT and the report of a CPU exception.
+ *
+ * The kernel runs in ring 0 only, with interrupts off, so every exception
+ * is a bug: trap_handler() names it, gives the error code, RIP and (for a
+ * page fault) CR2 with what the error code means, and panics with the
+ * trap's registers, so the backtrace starts at the faulting instruction.
+ *
+ * A double fault has a stack of its own (IST1 in the TSS): when the
+ * kernel stack overflows, the report still gets printed.
+ */
+#include "trap.h"
+#include "cpu.h"
+#include "kprintf.h"
+#include "printk.h"
+#include "ksyms.h"
+
+#define GDT_CODE 0x08
+#define GDT_DATA 0x10
+#define GDT_TSS 0x18
+#define IST_DOUBLE_FAULT 1
+#define IST_STACK_SIZE 8192
+
+struct tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+
+struct idt_gate {
+	uint16_t offset_low;
+	uint16_t selector;
+	uint8_t ist;
+	uint8_t type;		/* 0x8e: present, ring 0, interrupt gate */
+	uint16_t offset_mid;
+	uint32_t offset_high;
+	uint32_t reserved;
+} __attribute__((packed));
+
+struct descriptor_pointer {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+static struct tss tss;
+static uint8_t double_fault_stack[IST_STACK_SIZE] __aligned(16);
+static uint64_t gdt[5];
+static struct idt_gate idt[32];
+extern const uint64_t trap_stubs[32];
+
+void gdt_init(void)
+{
+	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
+	struct descriptor_pointer p = { sizeof(gdt) - 1, (uint64_t)gdt };
+
+	tss.ist[IST_DOUBLE_FAULT - 1] =
+		(uint64_t)(double_fault_stack + IST_STACK_SIZE);
+	tss.iomap_base = sizeof(tss);
+	gdt[0] = 0;
+	gdt[1] = 0x00209a0000000000;	/* 64-bit code, ring 0 */
+	gdt[2] = 0x0000920000000000;	/* data */
+	/* 16-byte TSS descriptor: type 9 (available 64-bit TSS), present */
+	gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
+		 (0x89ull << 40) | (((limit >> 16) & 0xf) << 48) |
+		 (((base >> 24) & 0xff) << 56);
+	gdt[4] = base >> 32;
+
+	__asm__ volatile("lgdt %0\n\t"
+			 "pushq %1\n\t"
+			 "leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 "1:\n\t"
+			 "movw %w2, %%ds\n\t"
+			 "movw %w2, %%es\n\t"
+			 "movw %w2, %%ss\n\t"
+			 "ltr %w3"
+			 :
+			 : "m"(p), "i"(GDT_CODE), "r"(GDT_DATA), "r"(GDT_TSS)
+			 : "rax", "memory");
+}
+
+void idt_init(void)
+{
+	struct descriptor_pointer p = { sizeof(idt) - 1, (uint64_t)idt };
+
+	for (int v = 0; v < 32; v++) {
+		uint64_t a = trap_stubs[v];
+
+		idt[v] = (struct idt_gate){
+			.offset_low = a & 0xffff,
+			.selector = GDT_CODE,
+			.ist = v == VECTOR_DOUBLE_FAULT ? IST_DOUBLE_FAULT : 0,
+			.type = 0x8e,
+			.offset_mid = (a >> 16) & 0xffff,
+			.offset_high = a >> 32,
+		};
+	}
+	__asm__ volatile("lidt %0" : : "m"(p));
+}
+
+const char *trap_name(uint64_t vector)
+{
+	static const char *const names[32] = {
+		"Divide Error (#DE)", "Debug (#DB)", "Non-Maskable Interrupt (NMI)",
+		"Breakpoint (#BP)", "Overflow (#OF)", "BOUND Range Exceeded (#BR)",
+		"Invalid Opcode (#UD)", "Device Not Available (#NM)",
+		"Double Fault (#DF)", "Coprocessor Segment Overrun",
+		"Invalid TSS (#TS)", "Segment Not Present (#NP)",
+		"Stack-Segment Fault (#SS)", "General Protection (#GP)",
+		"Page Fault (#PF)", "reserved (15)",
+		"x87 Floating-Point (#MF)", "Alignment Check (#AC)",
+		"Machine Check (#MC)", "SIMD Floating-Point (#XM)",
+		"Virtualization (#VE)", "Control Protection (#CP)",
+		"reserved (22)", "reserved (23)", "reserved (24)",
+		"reserved (25)", "reserved (26)", "reserved (27)",
+		"Hypervisor Injection (#HV)", "VMM Communication (#VC)",
+		"Security (#SX)", "reserved (31)",
+	};
+
+	return vector < 32 ? names[vector] : "unknown";
+}
+
+/* Say in words what a page fault's error code means. */
+static void describe_page_fault(char *buf, size_t len, uint64_t error)
+{
+	ksnprintf(buf, len, "%s, %s, %s mode%s%s",
+		  error & 1 ? "protection violation" : "page not present",
+		  error & 2 ? "write" : "read",
+		  error & 4 ? "user" : "kernel",
+		  error & 8 ? ", reserved bit set" : "",
+		  error & 16 ? ", instruction fetch" : "");
+}
+
+void trap_handler(struct arch_regs *regs)
+{
+	char where[128], detail[128] = "";
+	uint64_t offset;
+	const char *fn = ksym_lookup(regs->rip, &offset);
+
+	ksnprintf(where, sizeof(where), "%s+0x%llx", fn ? fn : "?",
+		  (unsigned long long)offset);
+	if (regs->vector == VECTOR_PAGE_FAULT) {
+		char what[96];
+
+		describe_page_fault(what, sizeof(what), regs->error);
+		ksnprintf(detail, sizeof(detail), ", cr2 0x%llx (%s)",
+			  (unsigned long long)read_cr2(), what);
+	}
+	panic_regs(regs, "%s at rip 0x%llx (%s), error code 0x%llx%s",
+		   trap_name(regs->vector), (unsigned long long)regs->rip,
+		   where, (unsigned long long)regs->error, detail);
+}

@@ -1,0 +1,74 @@
+/*
+ * arch.h: everything kern/ may ask of the machine.
+ *
+ * Two implementations: arch/x86_64 (the kernel under QEMU or on a PC) and
+ * arch/host (a user-space process, so the same kern/ and lib/ code runs
+ * under sanitizers, fuzzers and valgrind). kern/ includes nothing else
+ * from arch/.
+ */
+#pragma once
+
+#include "compiler.h"
+
+struct ktest;
+
+/*
+ * Registers captured at a trap or a panic. Opaque to kern/: only the arch
+ * code that made it can print it or walk the stack from it.
+ */
+struct arch_regs;
+
+/* Write len bytes to the console ("\n" becomes "\r\n" on a serial line). */
+void arch_console_write(const char *buf, size_t len);
+
+/*
+ * Leave the machine with a status: 0 means every test passed. The kernel
+ * asks QEMU to exit through isa-debug-exit (see arch/x86_64/qemu.h for the
+ * codes); the host process calls _exit().
+ */
+__noreturn void arch_exit(int status);
+
+/* Write part of a panic report: the console (kernel) or stderr (host). */
+void arch_panic_write(const char *buf, size_t len);
+
+/* Whether this is the real machine (false on the host): kernel-only tests. */
+bool arch_on_hardware(void);
+
+/* Stop after a panic report: QEMU exits with its panic code; host aborts. */
+__noreturn void arch_panic_stop(void);
+
+/*
+ * Format the registers (regs, or the caller's own when NULL) and a
+ * backtrace with symbol names into buf. Return the length written.
+ */
+size_t arch_format_registers(char *buf, size_t len,
+			     const struct arch_regs *regs);
+size_t arch_format_backtrace(char *buf, size_t len,
+			     const struct arch_regs *regs);
+
+/*
+ * Run a test that must panic, isolated from the rest of the run. Returns
+ * KTEST_PASS, KTEST_FAIL or KTEST_SKIP; on SKIP, *reason says why. The
+ * kernel skips (each one gets its own boot, `ktest_panic=<name>`); the host
+ * runs it in a child process.
+ */
+int arch_run_panic_test(const struct ktest *t, const char **reason);
+
+/*
+ * The C library's vsnprintf, where there is one (host), so tests can hold
+ * lib/kvsnprintf.c to it. Returns -1 and writes nothing in the kernel.
+ */
+int arch_libc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+
+/* Time stamp counter (cycles on the kernel, a monotonic count on host). */
+uint64_t arch_cycles(void);
+
+/* Disable interrupts, returning the old state; restore it. */
+unsigned long arch_irq_save(void);
+void arch_irq_restore(unsigned long flags);
+
+/* A hint inside a spin loop. */
+static inline void arch_cpu_relax(void)
+{
+	__builtin_ia32_pause();
+}

@@ -1,0 +1,48 @@
+/*
+ * bootinfo.h: what the boot loader told the kernel, in a form kern/ can use
+ * without knowing multiboot2 (arch/x86_64/multiboot2.c fills it in; the
+ * host fills in its own).
+ */
+#pragma once
+
+#include "compiler.h"
+
+/* Memory map entry types, as multiboot2 and the firmware (E820) number them. */
+enum {
+	MEMMAP_USABLE = 1,
+	MEMMAP_RESERVED = 2,
+	MEMMAP_ACPI_RECLAIMABLE = 3,
+	MEMMAP_ACPI_NVS = 4,
+	MEMMAP_BAD = 5,
+};
+
+/* One entry of the raw firmware memory map, exactly as it was given. */
+struct memmap_entry {
+	uint64_t base;
+	uint64_t length;
+	uint32_t type;
+};
+
+#define BOOTINFO_MAX_MEMMAP 128
+#define BOOTINFO_MAX_CMDLINE 1024
+#define BOOTINFO_MAX_LOADER 128
+
+struct boot_info {
+	char cmdline[BOOTINFO_MAX_CMDLINE];
+	char loader[BOOTINFO_MAX_LOADER];
+	struct memmap_entry memmap[BOOTINFO_MAX_MEMMAP];
+	size_t nr_memmap;
+	/* entries the firmware gave beyond BOOTINFO_MAX_MEMMAP (dropped) */
+	size_t nr_memmap_dropped;
+	/* physical range of the boot information block itself */
+	uint64_t info_base, info_size;
+};
+
+/* The name of a memory map type ("usable", "reserved", ... "unknown"). */
+const char *memmap_type_name(uint32_t type);
+
+/* Print the raw memory map as a table: base, end, size, type. */
+void bootinfo_print_memmap(const struct boot_info *bi);
+
+/* The kernel's arch-neutral entry: everything after the arch's setup. */
+__noreturn void kmain(const struct boot_info *bi);

@@ -1,0 +1,213 @@
+/*
+ * ktest.h: the kernel's unit tests, written once, run in the kernel under
+ * QEMU and in a host process under sanitizers.
+ *
+ * A test is a void function registered with a macro:
+ *
+ *	KTEST(arena, xalloc_nocross)
+ *	{
+ *		KT_EXPECT_EQ(arena_amt_free(a), 4096);
+ *	}
+ *
+ * The macro puts a struct ktest into the linker section "ktests"; the
+ * runner (kern/src/ktest.c) walks the section, groups tests by suite and
+ * prints KTAP version 1. Its name is "suite.case"; the kernel command line
+ * `ktest=<glob>[,<glob>...]` selects what runs (default: everything).
+ *
+ * Variants:
+ *	KTEST_KERNEL(s, c)		needs the hardware: skipped on the host
+ *	KTEST_PANICS(s, c, "frag", ...)	must panic, with a report holding
+ *					every fragment; runs in its own boot
+ *					(kernel) or child process (host)
+ *	KTEST_KERNEL_PANICS(s, c, ...)	both of the above
+ *	KTEST_MUST_FAIL(s, c)		fails on purpose: proves the runner
+ *					reports failures; runs only with the
+ *					command line word `ktest_selftest`
+ *	KTEST_MUST_FAIL_PANICS(s, c, ...)	the same for a panic test
+ *
+ * KT_EXPECT_* report a failure and go on; KT_ASSERT_* report it and return
+ * from the test function (use them in the test body itself). Each failure
+ * prints the file, the line, the expression and the values compared.
+ */
+#pragma once
+
+#include "compiler.h"
+
+enum ktest_result { KTEST_PASS, KTEST_FAIL, KTEST_SKIP };
+
+#define KTEST_KERNEL_ONLY (1u << 0)
+#define KTEST_FAILS_ON_PURPOSE (1u << 1)
+
+struct ktest {
+	const char *suite;
+	const char *name;
+	const char *file;
+	int line;
+	unsigned flags;
+	void (*fn)(void);
+	/* NULL, or the NULL-terminated fragments the panic report must hold */
+	const char *const *panic_fragments;
+};
+
+#define KTEST_DEFINE_(suite_, name_, flags_, fragments_)                  \
+	static void ktest_##suite_##_##name_(void);                       \
+	static const struct ktest ktest_desc_##suite_##_##name_ __used    \
+		__section("ktests") __aligned(8) = {                      \
+			.suite = #suite_,                                 \
+			.name = #name_,                                   \
+			.file = __FILE__,                                 \
+			.line = __LINE__,                                 \
+			.flags = (flags_),                                \
+			.fn = ktest_##suite_##_##name_,                   \
+			.panic_fragments = (fragments_),                  \
+		};                                                        \
+	static void ktest_##suite_##_##name_(void)
+
+#define KTEST_FRAGMENTS_(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+#define KTEST(s, c) KTEST_DEFINE_(s, c, 0, NULL)
+#define KTEST_KERNEL(s, c) KTEST_DEFINE_(s, c, KTEST_KERNEL_ONLY, NULL)
+#define KTEST_PANICS(s, c, ...) \
+	KTEST_DEFINE_(s, c, 0, KTEST_FRAGMENTS_(__VA_ARGS__))
+#define KTEST_KERNEL_PANICS(s, c, ...) \
+	KTEST_DEFINE_(s, c, KTEST_KERNEL_ONLY, KTEST_FRAGMENTS_(__VA_ARGS__))
+#define KTEST_MUST_FAIL(s, c) KTEST_DEFINE_(s, c, KTEST_FAILS_ON_PURPOSE, NULL)
+#define KTEST_MUST_FAIL_PANICS(s, c, ...)                \
+	KTEST_DEFINE_(s, c, KTEST_FAILS_ON_PURPOSE, \
+		      KTEST_FRAGMENTS_(__VA_ARGS__))
+
+/* ---- comparisons */
+
+enum ktest_op { KT_OP_EQ, KT_OP_NE, KT_OP_LT, KT_OP_LE, KT_OP_GT, KT_OP_GE };
+
+/* Whether an integer expression has a signed type (pointers: unsigned). */
+#define KT_IS_SIGNED_(x)                                                  \
+	_Generic((x), char: ((char)-1 < 0), signed char: 1, short: 1,     \
+		 int: 1, long: 1, long long: 1, default: 0)
+
+/* The bits of an integer or pointer value, widened to 64. */
+#define KT_BITS_(x) ((uint64_t)(uintptr_t)(x))
+
+bool ktest_compare(enum ktest_op op, uint64_t a, bool a_signed, uint64_t b,
+		   bool b_signed);
+void ktest_fail_compare(const char *file, int line, const char *a_text,
+			enum ktest_op op, const char *b_text, uint64_t a,
+			bool a_signed, uint64_t b, bool b_signed);
+void ktest_fail_bool(const char *file, int line, const char *text,
+		     bool expected);
+void ktest_fail_pointer(const char *file, int line, const char *text,
+			const void *p, bool expected_null);
+bool ktest_check_streq(const char *file, int line, const char *a_text,
+		       const char *b_text, const char *a, const char *b);
+bool ktest_check_memeq(const char *file, int line, const char *a_text,
+		       const char *b_text, const void *a, const void *b,
+		       size_t n);
+void ktest_skip(const char *reason);
+
+#define KT_CMP_(fatal, op, a, b)                                           \
+	do {                                                               \
+		__auto_type kt_a_ = (a);                                   \
+		__auto_type kt_b_ = (b);                                   \
+		if (!ktest_compare(op, KT_BITS_(kt_a_), KT_IS_SIGNED_(kt_a_), \
+				   KT_BITS_(kt_b_), KT_IS_SIGNED_(kt_b_))) {  \
+			ktest_fail_compare(__FILE__, __LINE__, #a, op, #b, \
+					   KT_BITS_(kt_a_),                \
+					   KT_IS_SIGNED_(kt_a_),           \
+					   KT_BITS_(kt_b_),                \
+					   KT_IS_SIGNED_(kt_b_));          \
+			if (fatal)                                         \
+				return;                                    \
+		}                                                          \
+	} while (0)
+
+#define KT_BOOL_(fatal, cond, expected)                                   \
+	do {                                                              \
+		if (!!(cond) != (expected)) {                             \
+			ktest_fail_bool(__FILE__, __LINE__, #cond, expected); \
+			if (fatal)                                        \
+				return;                                   \
+		}                                                         \
+	} while (0)
+
+#define KT_PTR_(fatal, p, expect_null)                                    \
+	do {                                                              \
+		const void *kt_p_ = (p);                                  \
+		if ((kt_p_ == NULL) != (expect_null)) {                   \
+			ktest_fail_pointer(__FILE__, __LINE__, #p, kt_p_, \
+					   expect_null);                  \
+			if (fatal)                                        \
+				return;                                   \
+		}                                                         \
+	} while (0)
+
+#define KT_STREQ_(fatal, a, b)                                         \
+	do {                                                           \
+		if (!ktest_check_streq(__FILE__, __LINE__, #a, #b, (a), (b)) \
+		    && (fatal))                                        \
+			return;                                        \
+	} while (0)
+
+#define KT_MEMEQ_(fatal, a, b, n)                                         \
+	do {                                                              \
+		if (!ktest_check_memeq(__FILE__, __LINE__, #a, #b, (a), (b), \
+				       (n)) &&                            \
+		    (fatal))                                              \
+			return;                                           \
+	} while (0)
+
+#define KT_EXPECT_EQ(a, b) KT_CMP_(false, KT_OP_EQ, a, b)
+#define KT_EXPECT_NE(a, b) KT_CMP_(false, KT_OP_NE, a, b)
+#define KT_EXPECT_LT(a, b) KT_CMP_(false, KT_OP_LT, a, b)
+#define KT_EXPECT_LE(a, b) KT_CMP_(false, KT_OP_LE, a, b)
+#define KT_EXPECT_GT(a, b) KT_CMP_(false, KT_OP_GT, a, b)
+#define KT_EXPECT_GE(a, b) KT_CMP_(false, KT_OP_GE, a, b)
+#define KT_EXPECT_TRUE(c) KT_BOOL_(false, c, true)
+#define KT_EXPECT_FALSE(c) KT_BOOL_(false, c, false)
+#define KT_EXPECT_NULL(p) KT_PTR_(false, p, true)
+#define KT_EXPECT_NOT_NULL(p) KT_PTR_(false, p, false)
+#define KT_EXPECT_STREQ(a, b) KT_STREQ_(false, a, b)
+#define KT_EXPECT_MEMEQ(a, b, n) KT_MEMEQ_(false, a, b, n)
+
+#define KT_ASSERT_EQ(a, b) KT_CMP_(true, KT_OP_EQ, a, b)
+#define KT_ASSERT_NE(a, b) KT_CMP_(true, KT_OP_NE, a, b)
+#define KT_ASSERT_LT(a, b) KT_CMP_(true, KT_OP_LT, a, b)
+#define KT_ASSERT_LE(a, b) KT_CMP_(true, KT_OP_LE, a, b)
+#define KT_ASSERT_GT(a, b) KT_CMP_(true, KT_OP_GT, a, b)
+#define KT_ASSERT_GE(a, b) KT_CMP_(true, KT_OP_GE, a, b)
+#define KT_ASSERT_TRUE(c) KT_BOOL_(true, c, true)
+#define KT_ASSERT_FALSE(c) KT_BOOL_(true, c, false)
+#define KT_ASSERT_NULL(p) KT_PTR_(true, p, true)
+#define KT_ASSERT_NOT_NULL(p) KT_PTR_(true, p, false)
+#define KT_ASSERT_STREQ(a, b) KT_STREQ_(true, a, b)
+#define KT_ASSERT_MEMEQ(a, b, n) KT_MEMEQ_(true, a, b, n)
+
+/* Mark the running test skipped, with a reason, and return from it. */
+#define KT_SKIP(reason)              \
+	do {                         \
+		ktest_skip(reason);  \
+		return;              \
+	} while (0)
+
+/* ---- the runner */
+
+/*
+ * Run the tests the command line selects and print KTAP. Words it reads:
+ *	ktest=<glob>[,<glob>...]	which tests (default: all)
+ *	ktest_panic=<suite.case>	run that one panic test, in this boot
+ *	ktest_selftest			also run the tests that fail on purpose
+ * Returns the number of failed tests. ktest_panic never returns.
+ */
+int ktest_main(const char *cmdline);
+
+/*
+ * Run one test that must panic, here and now, and never return: the panic
+ * report is checked by ktest_on_panic(), which prints the verdict and
+ * exits; a test that returns is a failure.
+ */
+__noreturn void ktest_run_isolated_panic(const struct ktest *t);
+
+/* Called by panic() with the whole report; returns if no test expects it. */
+void ktest_on_panic(const char *report);
+
+/* The full name "suite.case" of t, in a static buffer. */
+const char *ktest_name(const struct ktest *t);

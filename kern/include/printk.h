@@ -1,0 +1,21 @@
+/* printk.h: formatted output to the console, and panic. */
+#pragma once
+
+#include "compiler.h"
+
+struct arch_regs;
+
+/* Format like kvsnprintf (lib/include/kprintf.h) and write to the console. */
+int printk(const char *fmt, ...) __printf(1, 2);
+int vprintk(const char *fmt, va_list ap);
+
+/*
+ * Stop the kernel: print "panic: <message>", the registers and a backtrace
+ * with symbol names, then leave (QEMU exits with its panic code; the host
+ * aborts). A test that expects the panic is told first.
+ */
+__noreturn void panic(const char *fmt, ...) __printf(1, 2);
+
+/* The same, for a trap: registers and backtrace are those of regs. */
+__noreturn void panic_regs(const struct arch_regs *regs, const char *fmt, ...)
+	__printf(2, 3);

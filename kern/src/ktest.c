@@ -1,0 +1,388 @@
+/*
+ * ktest.c: the test runner behind ktest.h, the same in the kernel and on
+ * the host.
+ *
+ * Tests live in the linker section "ktests" (one struct ktest each, put
+ * there by the KTEST macros). The runner picks those the command line
+ * selects, sorts them by suite, file and line, and prints KTAP version 1
+ * with one subtest per suite, as KUnit does:
+ *
+ *	KTAP version 1
+ *	1..2
+ *	    KTAP version 1
+ *	    # Subtest: printk
+ *	    1..2
+ *	    ok 1 printk.basic
+ *	    not ok 2 printk.width
+ *	not ok 1 printk
+ *	...
+ *	ktest: 40 passed, 1 failed, 2 skipped
+ *
+ * A test that must panic cannot run in line: the arch runs it apart
+ * (arch_run_panic_test) or skips it, and `ktest_panic=<name>` runs it
+ * alone in a boot of its own, where panic() hands the report back here
+ * (ktest_on_panic) for the verdict.
+ */
+#include "ktest.h"
+#include "arch.h"
+#include "cmdline.h"
+#include "kstring.h"
+#include "printk.h"
+
+extern const struct ktest __start_ktests[], __stop_ktests[];
+
+#define KTEST_MAX 4096
+#define GLOBS_MAX 256
+#define SUBTEST_INDENT "    "
+
+/* The test running now; its failures so far and why it was skipped. */
+static struct {
+	const struct ktest *test;
+	int failures;
+	const char *skip_reason;
+	bool isolated_panic;
+} current;
+
+static const struct ktest *selected[KTEST_MAX];
+
+const char *ktest_name(const struct ktest *t)
+{
+	static char name[160];
+
+	kstrlcpy(name, t->suite, sizeof(name));
+	kstrlcpy(name + kstrlen(name), ".", sizeof(name) - kstrlen(name));
+	kstrlcpy(name + kstrlen(name), t->name, sizeof(name) - kstrlen(name));
+	return name;
+}
+
+/* ---- expectations */
+
+/* Three-way comparison of two integers given as bits and signedness. */
+static int compare3(uint64_t a, bool a_signed, uint64_t b, bool b_signed)
+{
+	bool a_neg = a_signed && (int64_t)a < 0;
+	bool b_neg = b_signed && (int64_t)b < 0;
+
+	if (a_neg != b_neg)
+		return a_neg ? -1 : 1;
+	/* Same side of zero: the bit patterns order the same way. */
+	return a < b ? -1 : a > b;
+}
+
+bool ktest_compare(enum ktest_op op, uint64_t a, bool a_signed, uint64_t b,
+		   bool b_signed)
+{
+	int c = compare3(a, a_signed, b, b_signed);
+
+	switch (op) {
+	case KT_OP_EQ:
+		return c == 0;
+	case KT_OP_NE:
+		return c != 0;
+	case KT_OP_LT:
+		return c < 0;
+	case KT_OP_LE:
+		return c <= 0;
+	case KT_OP_GT:
+		return c > 0;
+	case KT_OP_GE:
+		return c >= 0;
+	}
+	return false;
+}
+
+/* Begin a diagnostic line about the current test's failure at file:line. */
+static void fail_begin(const char *file, int line)
+{
+	current.failures++;
+	printk(SUBTEST_INDENT "# %s:%d: ", file, line);
+}
+
+static void print_value(const char *text, uint64_t v, bool is_signed)
+{
+	if (is_signed)
+		printk("%s = %lld (0x%llx)", text, (long long)v,
+		       (unsigned long long)v);
+	else
+		printk("%s = %llu (0x%llx)", text, (unsigned long long)v,
+		       (unsigned long long)v);
+}
+
+void ktest_fail_compare(const char *file, int line, const char *a_text,
+			enum ktest_op op, const char *b_text, uint64_t a,
+			bool a_signed, uint64_t b, bool b_signed)
+{
+	static const char *const ops[] = { "==", "!=", "<", "<=", ">", ">=" };
+
+	fail_begin(file, line);
+	printk("expected %s %s %s, but ", a_text, ops[op], b_text);
+	print_value(a_text, a, a_signed);
+	printk(", ");
+	print_value(b_text, b, b_signed);
+	printk("\n");
+}
+
+void ktest_fail_bool(const char *file, int line, const char *text,
+		     bool expected)
+{
+	fail_begin(file, line);
+	printk("expected %s to be %s, but it is %s\n", text,
+	       expected ? "true" : "false", expected ? "false" : "true");
+}
+
+void ktest_fail_pointer(const char *file, int line, const char *text,
+			const void *p, bool expected_null)
+{
+	fail_begin(file, line);
+	printk("expected %s to be %s, but it is %p\n", text,
+	       expected_null ? "NULL" : "non-NULL", p);
+}
+
+bool ktest_check_streq(const char *file, int line, const char *a_text,
+		       const char *b_text, const char *a, const char *b)
+{
+	if (a == b || (a && b && kstrcmp(a, b) == 0))
+		return true;
+	fail_begin(file, line);
+	printk("expected %s == %s, but %s = \"%s\", %s = \"%s\"\n", a_text,
+	       b_text, a_text, a, b_text, b);
+	return false;
+}
+
+bool ktest_check_memeq(const char *file, int line, const char *a_text,
+		       const char *b_text, const void *a, const void *b,
+		       size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	size_t i;
+
+	for (i = 0; i < n && x[i] == y[i]; i++)
+		;
+	if (i == n)
+		return true;
+	fail_begin(file, line);
+	printk("expected %zu bytes of %s and %s equal, but at offset %zu %s has 0x%02x and %s has 0x%02x\n",
+	       n, a_text, b_text, i, a_text, x[i], b_text, y[i]);
+	return false;
+}
+
+void ktest_skip(const char *reason)
+{
+	current.skip_reason = reason;
+}
+
+/* ---- selecting and ordering */
+
+/* Whether t's full name matches one of the comma-separated globs. */
+static bool selected_by(const struct ktest *t, const char *globs)
+{
+	char glob[GLOBS_MAX];
+	const char *name = ktest_name(t);
+
+	while (*globs) {
+		const char *comma = kstrchr(globs, ',');
+		size_t n = comma ? (size_t)(comma - globs) : kstrlen(globs);
+
+		kstrlcpy(glob, globs, MIN(n + 1, sizeof(glob)));
+		if (n && kglob_match(glob, name))
+			return true;
+		globs += n + (comma != NULL);
+	}
+	return false;
+}
+
+/* Order by suite, then by place in the source. */
+static int test_order(const struct ktest *a, const struct ktest *b)
+{
+	int c = kstrcmp(a->suite, b->suite);
+
+	if (c == 0)
+		c = kstrcmp(a->file, b->file);
+	if (c == 0)
+		c = a->line - b->line;
+	return c;
+}
+
+/* Fill `selected` with the chosen tests in order; returns how many. */
+static size_t select_tests(const char *globs)
+{
+	size_t n = 0;
+
+	for (const struct ktest *t = __start_ktests; t < __stop_ktests; t++) {
+		if (globs[0] && !selected_by(t, globs))
+			continue;
+		if (n == KTEST_MAX)
+			panic("ktest: more than %d tests; raise KTEST_MAX",
+			      KTEST_MAX);
+		/* insertion sort: a few hundred tests, once per boot */
+		size_t i = n++;
+		while (i > 0 && test_order(selected[i - 1], t) > 0) {
+			selected[i] = selected[i - 1];
+			i--;
+		}
+		selected[i] = t;
+	}
+	return n;
+}
+
+static const struct ktest *find_test(const char *name)
+{
+	for (const struct ktest *t = __start_ktests; t < __stop_ktests; t++) {
+		if (kstrcmp(ktest_name(t), name) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+/* ---- running */
+
+struct tally {
+	int passed, failed, skipped;
+};
+
+/* Run one test in line; returns its result and sets *reason for a skip. */
+static int run_one(const struct ktest *t, bool selftest, const char **reason)
+{
+	*reason = NULL;
+	if ((t->flags & KTEST_FAILS_ON_PURPOSE) && !selftest) {
+		*reason = "fails on purpose: run by the ktest self-test";
+		return KTEST_SKIP;
+	}
+	if ((t->flags & KTEST_KERNEL_ONLY) && !arch_on_hardware()) {
+		*reason = "kernel-only: needs the hardware";
+		return KTEST_SKIP;
+	}
+	if (t->panic_fragments)
+		return arch_run_panic_test(t, reason);
+
+	current.test = t;
+	current.failures = 0;
+	current.skip_reason = NULL;
+	t->fn();
+	current.test = NULL;
+	if (current.failures)
+		return KTEST_FAIL;
+	if (current.skip_reason) {
+		*reason = current.skip_reason;
+		return KTEST_SKIP;
+	}
+	return KTEST_PASS;
+}
+
+static void print_result(const char *indent, int result, int number,
+			 const char *name, const char *reason)
+{
+	printk("%s%s %d %s", indent, result == KTEST_FAIL ? "not ok" : "ok",
+	       number, name);
+	if (result == KTEST_SKIP)
+		printk(" # SKIP %s", reason);
+	printk("\n");
+}
+
+/* Run the tests of one suite, selected[first .. end), as a KTAP subtest. */
+static int run_suite(size_t first, size_t end, int number, bool selftest,
+		     struct tally *tally)
+{
+	const char *suite = selected[first]->suite;
+	int failed = 0;
+
+	printk(SUBTEST_INDENT "KTAP version 1\n");
+	printk(SUBTEST_INDENT "# Subtest: %s\n", suite);
+	printk(SUBTEST_INDENT "1..%zu\n", end - first);
+	for (size_t i = first; i < end; i++) {
+		const char *reason;
+		int result = run_one(selected[i], selftest, &reason);
+
+		print_result(SUBTEST_INDENT, result, (int)(i - first + 1),
+			     ktest_name(selected[i]), reason);
+		tally->passed += result == KTEST_PASS;
+		tally->failed += result == KTEST_FAIL;
+		tally->skipped += result == KTEST_SKIP;
+		failed += result == KTEST_FAIL;
+	}
+	print_result("", failed ? KTEST_FAIL : KTEST_PASS, number, suite, NULL);
+	return failed;
+}
+
+static size_t count_suites(size_t n)
+{
+	size_t suites = 0;
+
+	for (size_t i = 0; i < n; i++)
+		suites += i == 0 || kstrcmp(selected[i]->suite,
+					    selected[i - 1]->suite) != 0;
+	return suites;
+}
+
+static void print_closing(const struct tally *t)
+{
+	printk("ktest: %d passed, %d failed, %d skipped\n", t->passed,
+	       t->failed, t->skipped);
+}
+
+void ktest_run_isolated_panic(const struct ktest *t)
+{
+	printk("KTAP version 1\n1..1\n");
+	printk("# ktest_panic: %s must panic with a report holding:",
+	       ktest_name(t));
+	for (const char *const *f = t->panic_fragments; f && *f; f++)
+		printk(" '%s'", *f);
+	printk("\n");
+	current.test = t;
+	current.isolated_panic = true;
+	if (t->panic_fragments)
+		t->fn();
+	printk("# %s\n", t->panic_fragments ? "the test returned without panicking" : "not a test that must panic");
+	print_result("", KTEST_FAIL, 1, ktest_name(t), NULL);
+	print_closing(&(struct tally){ .failed = 1 });
+	arch_exit(1);
+}
+
+void ktest_on_panic(const char *report)
+{
+	const struct ktest *t = current.test;
+	bool ok = true;
+
+	if (!t || !current.isolated_panic)
+		return;
+	current.isolated_panic = false;
+	for (const char *const *f = t->panic_fragments; *f; f++) {
+		if (!kstrstr(report, *f)) {
+			printk("# the panic report lacks '%s'\n", *f);
+			ok = false;
+		}
+	}
+	print_result("", ok ? KTEST_PASS : KTEST_FAIL, 1, ktest_name(t), NULL);
+	print_closing(&(struct tally){ .passed = ok, .failed = !ok });
+	arch_exit(ok ? 0 : 1);
+}
+
+int ktest_main(const char *cmdline)
+{
+	static char globs[1024];
+	struct tally tally = { 0 };
+	bool selftest = cmdline_has(cmdline, "ktest_selftest");
+	size_t n, first = 0;
+	int suite = 0;
+
+	if (cmdline_get(cmdline, "ktest_panic", globs, sizeof(globs))) {
+		const struct ktest *t = find_test(globs);
+
+		if (!t)
+			panic("ktest: ktest_panic=%s names no test", globs);
+		ktest_run_isolated_panic(t);
+	}
+	if (!cmdline_get(cmdline, "ktest", globs, sizeof(globs)))
+		globs[0] = 0;
+	n = select_tests(globs);
+
+	printk("KTAP version 1\n1..%zu\n", count_suites(n));
+	for (size_t i = 1; i <= n; i++) {
+		if (i < n && kstrcmp(selected[i]->suite, selected[first]->suite) == 0)
+			continue;
+		run_suite(first, i, ++suite, selftest, &tally);
+		first = i;
+	}
+	print_closing(&tally);
+	return tally.failed;
+}
