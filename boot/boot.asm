@@ -171,7 +171,8 @@ long_mode_low:
 	xor ebp, ebp                    ; the end of every backtrace
 	mov edi, esi                    ; multiboot2 info (physical)
 	mov rax, arch_start64
-	call rax
+	push 0                          ; a null return address ends backtraces
+	jmp rax                         ; arch_start64 never returns
 .hang64:
 	cli
 	hlt

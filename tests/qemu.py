@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""qemu.py: build a GRUB ISO for a kernel command line and boot it in QEMU.
+
+QEMU's -kernel loads only multiboot (v1) kernels, so a multiboot2 kernel
+boots from a GRUB ISO whose grub.cfg carries the command line. One ISO is
+made per command line and cached under build/iso/ until the kernel or the
+grub.cfg template changes.
+
+    qemu.py run [--kvm] [--mem 512M] [--gdb-port N --stopped] -- CMDLINE
+        boot with the serial console on this terminal (Ctrl-A X quits)
+    qemu.py iso -- CMDLINE
+        print the path of the ISO for CMDLINE
+
+The test harness (run_tests.py) imports boot() from here.
+"""
+import argparse
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+KERNEL = os.path.join(BUILD, "kernel.elf")
+GRUB_TEMPLATE = os.path.join(ROOT, "boot", "grub.cfg.in")
+
+# QEMU exit statuses: isa-debug-exit makes QEMU exit with (v << 1) | 1 for
+# a value v the kernel writes to port 0xf4 (arch/x86_64/include/qemu.h).
+EXIT_PASSED = 33
+EXIT_FAILED = 35
+EXIT_PANIC = 37
+EXIT_BOOT_CHECK = 39
+EXIT_MEANING = {
+    0: "QEMU exited with 0: a triple fault or reset (the kernel never asked to exit)",
+    EXIT_PASSED: "the kernel exited: all tests passed",
+    EXIT_FAILED: "the kernel exited: some test failed",
+    EXIT_PANIC: "the kernel panicked",
+    EXIT_BOOT_CHECK: "the boot code stopped: not multiboot2, or no long mode",
+}
+
+_iso_lock = threading.Lock()
+
+
+def grub_quote(word):
+    """Quote one word for GRUB's shell-like grub.cfg syntax."""
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
+def grub_cfg(cmdline):
+    with open(GRUB_TEMPLATE) as f:
+        template = f.read()
+    words = " ".join(grub_quote(w) for w in cmdline.split())
+    return template.replace("@CMDLINE@", words)
+
+
+def iso_for(cmdline, kernel=KERNEL):
+    """The path of a bootable ISO for cmdline, built if missing or stale."""
+    cfg = grub_cfg(cmdline)
+    key = hashlib.sha1(cfg.encode()).hexdigest()[:16]
+    iso = os.path.join(BUILD, "iso", key + ".iso")
+    newest_input = max(os.path.getmtime(kernel), os.path.getmtime(GRUB_TEMPLATE))
+    with _iso_lock:
+        if os.path.exists(iso) and os.path.getmtime(iso) >= newest_input:
+            return iso
+    os.makedirs(os.path.dirname(iso), exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(iso)) as tree:
+        os.makedirs(os.path.join(tree, "boot", "grub"))
+        with open(os.path.join(tree, "boot", "grub", "grub.cfg"), "w") as f:
+            f.write(cfg)
+        shutil.copy(kernel, os.path.join(tree, "boot", "kernel.elf"))
+        tmp = iso + ".%d.tmp" % threading.get_ident()
+        r = subprocess.run(["grub-mkrescue", "-o", tmp, tree],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("grub-mkrescue failed:\n" + r.stderr)
+        os.replace(tmp, iso)
+    return iso
+
+
+def kvm_usable():
+    return os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
+def qemu_command(iso, mem="512M", cpu="max", kvm=False, extra=()):
+    accel = "kvm" if kvm and kvm_usable() else "tcg"
+    return ["qemu-system-x86_64", "-machine", "pc", "-accel", accel,
+            "-cpu", cpu, "-m", mem, "-display", "none", "-no-reboot",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-drive", "file=%s,media=cdrom,readonly=on" % iso,
+            "-boot", "d"] + list(extra)
+
+
+class Boot:
+    """What one boot gave: QEMU's status, the serial output, and why."""
+
+    def __init__(self, status, output, seconds, timed_out):
+        self.status = status
+        self.output = output
+        self.seconds = seconds
+        self.timed_out = timed_out
+
+    def meaning(self):
+        if self.timed_out:
+            return "timed out after %.0f s (hung, or waiting)" % self.seconds
+        return EXIT_MEANING.get(self.status,
+                                "QEMU exited with status %s" % self.status)
+
+
+def boot(cmdline, timeout=60, mem="512M", cpu="max", kvm=False, extra=(),
+         log=None):
+    """Boot the kernel with cmdline, serial captured; returns a Boot."""
+    iso = iso_for(cmdline)
+    cmd = qemu_command(iso, mem, cpu, kvm, extra) + [
+        "-serial", "stdio", "-monitor", "none"]
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        timed_out = True
+    result = Boot(proc.returncode, out.decode("utf-8", "replace")
+                  .replace("\r\n", "\n"), time.monotonic() - start, timed_out)
+    if log:
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+        with open(log, "w") as f:
+            f.write("# %s\n# %s\n" % (" ".join(map(shlex.quote, cmd)),
+                                      result.meaning()))
+            f.write(result.output)
+    return result
+
+
+def run_interactive(args):
+    iso = iso_for(args.cmdline)
+    extra = ["-serial", "mon:stdio"]
+    if args.gdb_port:
+        extra += ["-gdb", "tcp::%d" % args.gdb_port]
+    if args.stopped:
+        extra += ["-S"]
+        print("QEMU is stopped; in another terminal: make gdb"
+              + (" GDB_PORT=%d" % args.gdb_port if args.gdb_port != 1234 else ""),
+              file=sys.stderr)
+    cmd = qemu_command(iso, args.mem, args.cpu, args.kvm, extra)
+    status = subprocess.call(cmd)
+    print("\n[%s]" % EXIT_MEANING.get(status, "QEMU exited with %d" % status),
+          file=sys.stderr)
+    return 0 if status in (EXIT_PASSED, 0) else 1
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", choices=["run", "iso"])
+    p.add_argument("--kvm", action="store_true")
+    p.add_argument("--mem", default="512M")
+    p.add_argument("--cpu", default="max")
+    p.add_argument("--gdb-port", type=int, default=0)
+    p.add_argument("--stopped", action="store_true")
+    p.add_argument("cmdline", nargs="?", default="")
+    args = p.parse_args()
+    if args.action == "iso":
+        print(iso_for(args.cmdline))
+        return 0
+    return run_interactive(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

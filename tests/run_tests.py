@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""run_tests.py: everything `make test` runs, ending with one closing line.
+
+  1. the host test binary (build/host/ktest, ASan + UBSan): every test;
+  2. the kernel under QEMU (TCG, -cpu max): every test in one boot, then
+     one boot per test that must panic (`ktest_panic=<name>`), checking the
+     kernel's verdict and, independently, the fragments in its report;
+  3. self-tests of the runner, on the host and in the kernel: the suite
+     ktest_selftest fails on purpose, and each failure must be reported
+     `not ok` with the values compared;
+  4. the boot checks: a CPU without long mode (-cpu qemu32) and a wrong
+     multiboot2 magic (set through gdb) each stop with their message;
+  5. gdb: QEMU started stopped, a hardware breakpoint at kmain, and gdb
+     must stop there in 64-bit mode with a backtrace.
+
+Closing line: `N passed, N failed, N skipped`; exit status 1 on any
+failure. Serial logs of every boot are kept under build/test-logs/.
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qemu  # noqa: E402
+
+ROOT = qemu.ROOT
+HOST_TEST = os.path.join(ROOT, "build", "host", "ktest")
+LOGS = os.path.join(ROOT, "build", "test-logs")
+BOOT_TIMEOUT = 120
+PANIC_BOOT_TIMEOUT = 60
+PANIC_SKIP = "panics: runs in its own boot"
+# The runner skips the suite ktest_selftest in an ordinary run; the self-test
+# runs count those tests, so the skips are not counted again.
+SELFTEST_SKIP = "fails on purpose: run by the ktest self-test"
+
+RESULT_RE = re.compile(r"^(\s*)(ok|not ok) (\d+) (\S+)(?: # (\w+)\s*(.*))?$")
+CLOSING_RE = re.compile(r"^ktest: (\d+) passed, (\d+) failed, (\d+) skipped$",
+                        re.M)
+
+# What each test of the suite ktest_selftest must show when it fails:
+# fragments its diagnostics must hold, and fragments they must not.
+SELFTEST_EXPECT = {
+    "ktest_selftest.expect_eq_fails": (
+        ["expected answer == 42, but answer = 41 (0x29), 42 = 42 (0x2a)"], []),
+    "ktest_selftest.assert_stops_the_test": (
+        ["expected 1 + 1 == 3, but 1 + 1 = 2 (0x2), 3 = 3 (0x3)"],
+        ["reached after a failed assert"]),
+    "ktest_selftest.streq_fails": (
+        ['"apple"', '"apricot"'], []),
+    "ktest_selftest.panic_wrong_message": (
+        ["lacks 'a fragment the panic does not contain'"], []),
+    "ktest_selftest.panic_never_happens": (
+        ["returned without panicking"], []),
+}
+
+
+class Check:
+    """One counted result of the harness."""
+
+    def __init__(self, name, status, reason="", details=""):
+        self.name, self.status = name, status
+        self.reason, self.details = reason, details
+
+
+class Ktap:
+    """The test results in one KTAP output."""
+
+    def __init__(self, output):
+        self.results = []          # (name, status, reason, diagnostics)
+        self.plan = False
+        self.closing = None
+        diagnostics = []
+        for line in output.splitlines():
+            if re.match(r"^1\.\.\d+$", line):
+                self.plan = True
+            m = RESULT_RE.match(line)
+            if m and "." in m.group(4):
+                status = "fail" if m.group(2) == "not ok" else "pass"
+                if m.group(5) == "SKIP":
+                    status = "skip"
+                self.results.append((m.group(4), status, m.group(6) or "",
+                                     "\n".join(diagnostics)))
+                diagnostics = []
+            elif m:
+                diagnostics = []   # a suite's line
+            elif line.strip().startswith("#"):
+                diagnostics.append(line.strip())
+        m = CLOSING_RE.findall(output)
+        if m:
+            self.closing = tuple(int(x) for x in m[-1])
+
+    def counts(self):
+        return tuple(sum(1 for r in self.results if r[1] == s)
+                     for s in ("pass", "fail", "skip"))
+
+    def sound(self):
+        """Why this output cannot be trusted, or None."""
+        if not self.plan:
+            return "no KTAP plan line: the test runner never started"
+        if self.closing is None:
+            return "no 'ktest:' closing line: the run stopped early"
+        if self.closing != self.counts():
+            return "closing line %s disagrees with the results %s" % (
+                self.closing, self.counts())
+        return None
+
+
+def tail(text, lines=40):
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def unit_results(where, ktap, output, collect_panics=None):
+    """Checks for each test result in a run; panic skips are collected."""
+    checks = []
+    for name, status, reason, diag in ktap.results:
+        if status == "skip" and reason == PANIC_SKIP and collect_panics is not None:
+            collect_panics.append(name)
+            continue
+        if status == "skip" and reason == SELFTEST_SKIP:
+            continue
+        checks.append(Check("%s %s" % (where, name), status,
+                            reason if status == "skip" else "", diag))
+    problem = ktap.sound()
+    if problem:
+        checks.append(Check("%s run" % where, "fail", problem, tail(output)))
+    return checks
+
+
+def run_host(args):
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0")
+    try:
+        r = subprocess.run([HOST_TEST] + args, capture_output=True, text=True,
+                           timeout=600, env=env)
+    except subprocess.TimeoutExpired:
+        return None, "timed out after 600 s"
+    return r, None
+
+
+def host_tests():
+    r, problem = run_host([])
+    if problem:
+        return [Check("host run", "fail", problem)]
+    ktap = Ktap(r.stdout)
+    checks = unit_results("host", ktap, r.stdout + r.stderr)
+    failed = any(c.status == "fail" for c in checks)
+    if (r.returncode != 0) != failed:
+        checks.append(Check("host exit status", "fail",
+                            "exit status %d does not match the results" %
+                            r.returncode, tail(r.stderr)))
+    return checks
+
+
+def selftest_checks(where, ktap, output, names):
+    """The self-tests named must fail, each as it is meant to."""
+    checks = []
+    seen = {name: (status, diag) for name, status, _, diag in ktap.results}
+    for name in names:
+        present, absent = SELFTEST_EXPECT[name]
+        if name not in seen:
+            checks.append(Check("%s selftest %s" % (where, name), "fail",
+                                "did not run"))
+            continue
+        status, diag = seen[name]
+        text = diag + "\n" + output if status == "fail" else diag
+        missing = [f for f in present if f not in text]
+        wrong = [f for f in absent if f in diag]
+        if status != "fail":
+            reason = "expected 'not ok', got %s" % status
+        elif missing or wrong:
+            reason = "report lacks %s / holds %s" % (missing, wrong)
+        else:
+            reason = ""
+        checks.append(Check("%s selftest %s" % (where, name),
+                            "fail" if reason else "pass", reason, diag))
+    return checks
+
+
+def host_selftest():
+    r, problem = run_host(["ktest_selftest", "ktest=ktest_selftest.*"])
+    if problem:
+        return [Check("host selftest", "fail", problem)]
+    checks = selftest_checks("host", Ktap(r.stdout), r.stdout,
+                             SELFTEST_EXPECT)
+    if r.returncode == 0:
+        checks.append(Check("host selftest run", "fail",
+                            "exit status 0 although tests failed",
+                            tail(r.stdout)))
+    return checks
+
+
+def log_name(cmdline):
+    return os.path.join(LOGS, re.sub(r"[^\w.=-]+", "_", cmdline or "all") + ".log")
+
+
+def kernel_tests(opts, panics):
+    b = qemu.boot("", BOOT_TIMEOUT, kvm=opts.kvm, log=log_name(""))
+    ktap = Ktap(b.output)
+    checks = unit_results("kernel", ktap, b.output, panics)
+    failed = any(c.status == "fail" for c in checks)
+    expected = qemu.EXIT_FAILED if failed else qemu.EXIT_PASSED
+    if b.timed_out or b.status != expected:
+        checks.append(Check("kernel boot", "fail", b.meaning(), tail(b.output)))
+    return checks
+
+
+def panic_boot(opts, name, selftest=False):
+    """Boot once for a test that must panic; check verdict and report."""
+    cmdline = "ktest_panic=%s%s" % (name, " ktest_selftest" if selftest else "")
+    b = qemu.boot(cmdline, PANIC_BOOT_TIMEOUT, kvm=opts.kvm,
+                  log=log_name(cmdline))
+    ktap = Ktap(b.output)
+    if selftest:
+        return selftest_checks("kernel", ktap, b.output, [name])
+    m = re.search(r"^# ktest_panic: .* holding:(.*)$", b.output, re.M)
+    fragments = re.findall(r"'([^']*)'", m.group(1)) if m else []
+    report = b.output[b.output.find("panic: "):] if "panic: " in b.output else ""
+    missing = [f for f in fragments if f not in report]
+    verdict = [r for r in ktap.results if r[0] == name]
+    if b.timed_out or b.status != qemu.EXIT_PASSED:
+        reason = b.meaning()
+    elif not fragments or not report:
+        reason = "no expected fragments or no panic report in the output"
+    elif missing:
+        reason = "the panic report lacks %s" % missing
+    elif not verdict or verdict[0][1] != "pass":
+        reason = "the kernel did not report 'ok 1 %s'" % name
+    else:
+        reason = ""
+    return [Check("kernel %s (own boot)" % name, "fail" if reason else "pass",
+                  reason, tail(b.output))]
+
+
+def kernel_selftest(opts):
+    cmdline = "ktest_selftest ktest=ktest_selftest.*"
+    b = qemu.boot(cmdline, BOOT_TIMEOUT, kvm=opts.kvm, log=log_name(cmdline))
+    ktap = Ktap(b.output)
+    in_line = [n for n in SELFTEST_EXPECT if "panic" not in n]
+    checks = selftest_checks("kernel", ktap, b.output, in_line)
+    if b.status != qemu.EXIT_FAILED:
+        checks.append(Check("kernel selftest boot", "fail", b.meaning(),
+                            tail(b.output)))
+    return checks
+
+
+def boot_check_no_long_mode(opts):
+    """A 32-bit CPU: boot.asm must say why it stops, and exit."""
+    b = qemu.boot("", 60, cpu="qemu32", log=log_name("cpu-qemu32"))
+    want = "boot: this CPU has no long mode"
+    ok = b.status == qemu.EXIT_BOOT_CHECK and want in b.output
+    return [Check("boot check: no long mode (-cpu qemu32)",
+                  "pass" if ok else "fail",
+                  "" if ok else "%s; output lacks '%s'" % (b.meaning(), want),
+                  tail(b.output))]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gdb_session(opts, commands, serial_log, timeout=90):
+    """Boot QEMU stopped, run gdb in batch mode with commands against it."""
+    port = free_port()
+    iso = qemu.iso_for("ktest=ktest.compare_mixed_signs")
+    cmd = qemu.qemu_command(iso, kvm=False) + [
+        "-serial", "file:" + serial_log, "-monitor", "none",
+        "-gdb", "tcp:127.0.0.1:%d" % port, "-S"]
+    os.makedirs(LOGS, exist_ok=True)
+    q = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gdb = ["gdb", "-batch", "-nx", os.path.join(ROOT, "build", "kernel.elf"),
+           "-ex", "set tcp auto-retry on", "-ex", "set tcp connect-timeout 20",
+           "-ex", "target remote 127.0.0.1:%d" % port]
+    for c in commands:
+        gdb += ["-ex", c]
+    try:
+        r = subprocess.run(gdb, capture_output=True, text=True, timeout=timeout)
+        out = r.stdout + r.stderr
+    except subprocess.TimeoutExpired:
+        out = "gdb timed out after %d s" % timeout
+    try:
+        q.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        q.kill()
+        q.wait()
+    with open(serial_log, errors="replace") as f:
+        serial = f.read()
+    return out, q.returncode, serial
+
+
+def gdb_kmain(opts):
+    out, _, _ = gdb_session(opts, [
+        "hbreak kmain", "continue", "backtrace", "info registers rip",
+        "show architecture", "print sizeof(void *)", "kill"],
+        os.path.join(LOGS, "gdb-kmain.serial"))
+    with open(os.path.join(LOGS, "gdb-kmain.log"), "w") as f:
+        f.write(out)
+    wants = [(r"Breakpoint 1, kmain \(", "stopped at the breakpoint in kmain"),
+             (r"^#0\s+kmain \(", "backtrace frame #0 is kmain"),
+             (r"^#1\s+.*arch_start64", "backtrace frame #1 is arch_start64"),
+             (r"rip\s+0xffffffff8", "rip is in the -2 GiB kernel image"),
+             (r"currently \"i386:x86-64\"", "architecture is x86-64"),
+             (r"^\$1 = 8$", "pointers are 8 bytes")]
+    missing = [why for rx, why in wants if not re.search(rx, out, re.M)]
+    return [Check("gdb: hardware breakpoint at kmain, 64-bit, backtrace",
+                  "fail" if missing else "pass",
+                  "missing: %s" % ", ".join(missing) if missing else "",
+                  tail(out))]
+
+
+def gdb_bad_magic(opts):
+    """Enter the kernel with a wrong magic in eax: it must refuse."""
+    serial_log = os.path.join(LOGS, "gdb-bad-magic.serial")
+    out, status, serial = gdb_session(opts, [
+        "hbreak _start", "continue", "set $eax = 0x12345678", "continue"],
+        serial_log)
+    want = "boot: not started by a multiboot2 loader"
+    ok = status == qemu.EXIT_BOOT_CHECK and want in serial
+    return [Check("boot check: wrong multiboot2 magic (set through gdb)",
+                  "pass" if ok else "fail",
+                  "" if ok else "QEMU status %s; serial lacks '%s'" % (status, want),
+                  tail(out) + "\n" + tail(serial))]
+
+
+def report(check, verbose):
+    label = {"pass": "ok  ", "fail": "FAIL", "skip": "skip"}[check.status]
+    if check.status != "fail" and not verbose:
+        return
+    line = "%s %s" % (label, check.name)
+    if check.reason:
+        line += ": " + check.reason
+    print(line, flush=True)
+    if check.status == "fail" and check.details:
+        for d in check.details.splitlines():
+            print("       | " + d)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host-only", action="store_true")
+    p.add_argument("--kvm", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="list passing checks too")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2)
+    opts = p.parse_args()
+
+    start = time.monotonic()
+    checks = []
+    panics = []
+    jobs = [host_tests, host_selftest]
+    if not opts.host_only:
+        jobs += [lambda: kernel_tests(opts, panics),
+                 lambda: kernel_selftest(opts),
+                 lambda: boot_check_no_long_mode(opts),
+                 lambda: gdb_kmain(opts),
+                 lambda: gdb_bad_magic(opts)]
+    with concurrent.futures.ThreadPoolExecutor(opts.jobs) as pool:
+        for result in pool.map(lambda job: job(), jobs):
+            for c in result:
+                report(c, opts.verbose)
+            checks += result
+        later = [lambda n=n: panic_boot(opts, n) for n in panics]
+        if not opts.host_only:
+            later += [lambda n=n: panic_boot(opts, n, selftest=True)
+                      for n in SELFTEST_EXPECT if "panic" in n]
+        for result in pool.map(lambda job: job(), later):
+            for c in result:
+                report(c, opts.verbose)
+            checks += result
+
+    counts = {s: sum(1 for c in checks if c.status == s)
+              for s in ("pass", "fail", "skip")}
+    print("(%.0f s; logs in %s)" % (time.monotonic() - start,
+                                    os.path.relpath(LOGS)))
+    print("%d passed, %d failed, %d skipped" % (counts["pass"], counts["fail"],
+                                               counts["skip"]))
+    return 1 if counts["fail"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
