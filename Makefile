@@ -146,10 +146,10 @@ $(HOST_TEST): $(HOBJS)
 # ---- running
 
 run: deps $(KERNEL)
-	$(PYTHON) tests/qemu.py run --mem $(MEM) $(if $(filter 1,$(KVM)),--kvm) -- '$(CMDLINE)'
+	$(PYTHON) tests/qemu.py run --mem $(MEM) $(if $(filter 1,$(KVM)),--kvm) --cmdline='$(CMDLINE)'
 
 debug: deps $(KERNEL)
-	$(PYTHON) tests/qemu.py run --mem $(MEM) --gdb-port $(GDB_PORT) --stopped -- '$(CMDLINE)'
+	$(PYTHON) tests/qemu.py run --mem $(MEM) --gdb-port $(GDB_PORT) --stopped --cmdline='$(CMDLINE)'
 
 gdb: $(KERNEL)
 	gdb -q $(KERNEL) -ex 'target remote :$(GDB_PORT)' -ex 'hbreak kmain' \

@@ -6,9 +6,9 @@ boots from a GRUB ISO whose grub.cfg carries the command line. One ISO is
 made per command line and cached under build/iso/ until the kernel or the
 grub.cfg template changes.
 
-    qemu.py run [--kvm] [--mem 512M] [--gdb-port N --stopped] -- CMDLINE
+    qemu.py run [--kvm] [--mem 512M] [--gdb-port N --stopped] --cmdline=CMDLINE
         boot with the serial console on this terminal (Ctrl-A X quits)
-    qemu.py iso -- CMDLINE
+    qemu.py iso --cmdline=CMDLINE
         print the path of the ISO for CMDLINE
 
 The test harness (run_tests.py) imports boot() from here.
@@ -164,7 +164,7 @@ def main():
     p.add_argument("--cpu", default="max")
     p.add_argument("--gdb-port", type=int, default=0)
     p.add_argument("--stopped", action="store_true")
-    p.add_argument("cmdline", nargs="?", default="")
+    p.add_argument("--cmdline", default="", help="the kernel command line")
     args = p.parse_args()
     if args.action == "iso":
         print(iso_for(args.cmdline))
