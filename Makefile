@@ -15,7 +15,7 @@ NASM := nasm
 # Where kern/ and lib/ find their headers; arch/<arch>/include comes after.
 COMMON_INCLUDES := -Ikern/include -Ilib/include
 
-WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter
+WARNINGS := -Wall -Wextra -Werror
 
 # The kernel: freestanding, no red zone (interrupts would clobber it),
 # kernel code model (linked at -2 GiB), no SSE/x87 state in the kernel,
@@ -42,6 +42,8 @@ HOST_LDFLAGS := -fsanitize=address,undefined -rdynamic
 KERN_SRCS := $(wildcard kern/src/*.c)
 LIB_SRCS := $(wildcard lib/*.c)
 TEST_SRCS := $(wildcard tests/kern/*.c)
+# kernel-only tests of the x86_64 machine layer
+ARCH_TEST_SRCS := $(wildcard tests/x86_64/*.c)
 ARCH_SRCS := $(wildcard arch/x86_64/*.c)
 ARCH_ASM := $(wildcard arch/x86_64/*.asm) boot/boot.asm
 HOST_ARCH_SRCS := $(wildcard arch/host/*.c)
@@ -49,7 +51,7 @@ HOST_ARCH_SRCS := $(wildcard arch/host/*.c)
 HOST_SHARED_ARCH_SRCS := arch/x86_64/multiboot2.c
 
 KOBJS := $(patsubst %.c,$(BUILD)/kernel/%.o,$(KERN_SRCS) $(LIB_SRCS) \
-		$(TEST_SRCS) $(ARCH_SRCS)) \
+		$(TEST_SRCS) $(ARCH_TEST_SRCS) $(ARCH_SRCS)) \
 	$(patsubst %.asm,$(BUILD)/kernel/%.o,$(ARCH_ASM))
 HOBJS := $(patsubst %.c,$(BUILD)/host/%.o,$(KERN_SRCS) $(LIB_SRCS) \
 		$(TEST_SRCS) $(HOST_ARCH_SRCS) $(HOST_SHARED_ARCH_SRCS))
@@ -73,6 +75,7 @@ help:
 	@echo "                 KVM=1 uses KVM where /dev/kvm works; MEM=4G sets RAM"
 	@echo "make test        install what is missing, build, run host and QEMU tests"
 	@echo "make test-host   only the host tests (sanitizers)"
+	@echo "make iso         build the GRUB ISO for CMDLINE and print its path"
 	@echo "make debug       boot QEMU stopped, gdb stub on port $(GDB_PORT)"
 	@echo "make gdb         attach gdb to 'make debug', stop at kmain"
 	@echo "make deps        install the Debian packages the build needs"
@@ -151,6 +154,9 @@ run: deps $(KERNEL)
 debug: deps $(KERNEL)
 	$(PYTHON) tests/qemu.py run --mem $(MEM) --gdb-port $(GDB_PORT) --stopped --cmdline='$(CMDLINE)'
 
+iso: deps $(KERNEL)
+	@$(PYTHON) tests/qemu.py iso --cmdline='$(CMDLINE)'
+
 gdb: $(KERNEL)
 	gdb -q $(KERNEL) -ex 'target remote :$(GDB_PORT)' -ex 'hbreak kmain' \
 		-ex 'continue'
@@ -162,6 +168,7 @@ test-host: $(HOST_TEST)
 	$(PYTHON) tests/run_tests.py --host-only
 
 compile_commands.json:
+	@command -v bear >/dev/null || { echo "bear is missing: apt-get install bear"; exit 1; }
 	$(MAKE) clean
 	bear --output $@ -- $(MAKE) all
 

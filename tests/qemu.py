@@ -87,6 +87,9 @@ def kvm_usable():
 
 
 def qemu_command(iso, mem="512M", cpu="max", kvm=False, extra=()):
+    if kvm and not kvm_usable():
+        print("qemu.py: KVM asked for, but /dev/kvm is not usable here: using TCG",
+              file=sys.stderr)
     accel = "kvm" if kvm and kvm_usable() else "tcg"
     return ["qemu-system-x86_64", "-machine", "pc", "-accel", accel,
             "-cpu", cpu, "-m", mem, "-display", "none", "-no-reboot",

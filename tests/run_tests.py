@@ -328,6 +328,17 @@ def gdb_bad_magic(opts):
                   tail(out) + "\n" + tail(serial))]
 
 
+def harness_catches(opts, name, timeout, want_status, want_reason):
+    """A kernel that breaks on purpose must be reported as broken."""
+    cmdline = "ktest_panic=ktest_selftest.%s ktest_selftest" % name
+    b = qemu.boot(cmdline, timeout, kvm=opts.kvm, log=log_name(cmdline))
+    ok = (b.status == want_status or (want_status is None and b.timed_out)) \
+        and want_reason in b.meaning() and "ktest: 1 passed" not in b.output
+    return [Check("harness reports %s as '%s'" % (name, want_reason),
+                  "pass" if ok else "fail",
+                  "" if ok else "got: " + b.meaning(), tail(b.output))]
+
+
 def report(check, verbose):
     label = {"pass": "ok  ", "fail": "FAIL", "skip": "skip"}[check.status]
     if check.status != "fail" and not verbose:
@@ -360,7 +371,10 @@ def main():
                  lambda: kernel_selftest(opts),
                  lambda: boot_check_no_long_mode(opts),
                  lambda: gdb_kmain(opts),
-                 lambda: gdb_bad_magic(opts)]
+                 lambda: gdb_bad_magic(opts),
+                 lambda: harness_catches(opts, "triple_fault", 60, 0,
+                                         "triple fault"),
+                 lambda: harness_catches(opts, "hang", 8, None, "timed out")]
     with concurrent.futures.ThreadPoolExecutor(opts.jobs) as pool:
         for result in pool.map(lambda job: job(), jobs):
             for c in result:
