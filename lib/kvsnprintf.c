@@ -13,13 +13,21 @@
 #include "kprintf.h"
 #include "kstring.h"
 
-enum length { LEN_INT, LEN_CHAR, LEN_SHORT, LEN_LONG, LEN_LLONG, LEN_SIZE,
-	      LEN_PTRDIFF, LEN_INTMAX };
+enum length {
+	LEN_INT,
+	LEN_CHAR,
+	LEN_SHORT,
+	LEN_LONG,
+	LEN_LLONG,
+	LEN_SIZE,
+	LEN_PTRDIFF,
+	LEN_INTMAX
+};
 
 struct conv {
 	bool left, zero, plus, space, alt;
-	int width;		/* 0: none */
-	int precision;		/* -1: none */
+	int width;     /* 0: none */
+	int precision; /* -1: none */
 	enum length length;
 	char spec;
 };
@@ -188,11 +196,11 @@ static void emit_padded(struct emitter *e, const struct conv *c,
 }
 
 /* Render an integer conversion of magnitude v (sign given apart). */
-static void format_integer(struct emitter *e, const struct conv *c,
-			   uint64_t v, bool negative)
+static void format_integer(struct emitter *e, const struct conv *c, uint64_t v,
+			   bool negative)
 {
-	const char *digits = c->spec == 'X' ? "0123456789ABCDEF" :
-					      "0123456789abcdef";
+	const char *digits =
+		c->spec == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
 	unsigned base = 10;
 	char buf[24];
 	int len = 0, zeros = 0;
@@ -207,7 +215,7 @@ static void format_integer(struct emitter *e, const struct conv *c,
 	for (int i = len; i > 0; i--, v /= base)
 		buf[i - 1] = digits[v % base];
 	if (len == 0 && c->precision != 0)
-		buf[len++] = '0';	/* zero prints as "0" unless ".0" */
+		buf[len++] = '0'; /* zero prints as "0" unless ".0" */
 
 	if (negative)
 		prefix = "-";
@@ -215,13 +223,14 @@ static void format_integer(struct emitter *e, const struct conv *c,
 		prefix = "+";
 	else if ((c->spec == 'd' || c->spec == 'i') && c->space)
 		prefix = " ";
-	else if (c->spec == 'p' || (c->alt && base == 16 && len && buf[0] != '0'))
+	else if (c->spec == 'p' ||
+		 (c->alt && base == 16 && len && buf[0] != '0'))
 		prefix = c->spec == 'X' ? "0X" : "0x";
 
 	if (c->precision > len)
 		zeros = c->precision - len;
 	if (c->alt && base == 8 && zeros == 0 && (len == 0 || buf[0] != '0'))
-		zeros = 1;	/* "%#o" always starts with a 0 */
+		zeros = 1; /* "%#o" always starts with a 0 */
 	if (c->zero && !c->left && c->precision < 0) {
 		int room = c->width - (int)kstrlen(prefix) - len;
 
@@ -320,7 +329,7 @@ int kvformat(struct kfmt_sink *sink, const char *fmt, va_list ap)
 struct buffer_sink {
 	struct kfmt_sink sink;
 	char *buf;
-	size_t size, used;	/* used < size whenever size > 0 */
+	size_t size, used; /* used < size whenever size > 0 */
 };
 
 static void buffer_put(struct kfmt_sink *sink, const char *s, size_t n)

@@ -80,7 +80,9 @@ void arch_irq_restore(unsigned long flags)
 size_t arch_format_registers(char *buf, size_t len,
 			     const struct arch_regs *regs)
 {
-	int n = ksnprintf(buf, len, "(registers are not shown for a host process; run it under gdb)\n");
+	int n = ksnprintf(
+		buf, len,
+		"(registers are not shown for a host process; run it under gdb)\n");
 
 	(void)regs;
 	return MIN((size_t)n, len - 1);
@@ -97,8 +99,9 @@ size_t arch_format_backtrace(char *buf, size_t len,
 	(void)regs;
 	used += (size_t)ksnprintf(buf, len, "backtrace:\n");
 	for (int i = 0; i < n && used < len; i++)
-		used += (size_t)ksnprintf(buf + used, len - used, "  #%-2d %s\n",
-					  i, names ? names[i] : "?");
+		used += (size_t)ksnprintf(buf + used, len - used,
+					  "  #%-2d %s\n", i,
+					  names ? names[i] : "?");
 	free(names);
 	return MIN(used, len - 1);
 }

@@ -112,8 +112,7 @@ static uint64_t read_cr(int which)
 	return v;
 }
 
-size_t arch_format_registers(char *buf, size_t len,
-			     const struct arch_regs *r)
+size_t arch_format_registers(char *buf, size_t len, const struct arch_regs *r)
 {
 	struct text t = { buf, len, 0 };
 
@@ -138,17 +137,20 @@ size_t arch_format_registers(char *buf, size_t len,
 		text_add(&t, "r15 %016llx rip %016llx rflags %08llx\n",
 			 (unsigned long long)r->r15, (unsigned long long)r->rip,
 			 (unsigned long long)r->rflags);
-		text_add(&t, "cs %04llx ss %04llx ",
-			 (unsigned long long)r->cs, (unsigned long long)r->ss);
+		text_add(&t, "cs %04llx ss %04llx ", (unsigned long long)r->cs,
+			 (unsigned long long)r->ss);
 	} else {
 		text_add(&t, "rsp %016llx rbp %016llx rflags %08llx\n",
-			 (unsigned long long)(uintptr_t)__builtin_frame_address(0),
-			 (unsigned long long)(uintptr_t)__builtin_frame_address(0),
+			 (unsigned long long)(uintptr_t)__builtin_frame_address(
+				 0),
+			 (unsigned long long)(uintptr_t)__builtin_frame_address(
+				 0),
 			 (unsigned long long)read_rflags());
 	}
 	text_add(&t, "cr0 %08llx cr2 %016llx cr3 %016llx cr4 %08llx\n",
 		 (unsigned long long)read_cr(0), (unsigned long long)read_cr2(),
-		 (unsigned long long)read_cr3(), (unsigned long long)read_cr(4));
+		 (unsigned long long)read_cr3(),
+		 (unsigned long long)read_cr(4));
 	return t.used;
 }
 
@@ -177,8 +179,7 @@ static void add_frame(struct text *t, int depth, uint64_t pc,
  * clears it), at anything outside the kernel half or not aligned, at a
  * frame that does not move up the stack, or after 32 frames.
  */
-size_t arch_format_backtrace(char *buf, size_t len,
-			     const struct arch_regs *r)
+size_t arch_format_backtrace(char *buf, size_t len, const struct arch_regs *r)
 {
 	struct text t = { buf, len, 0 };
 	const uint64_t *fp;

@@ -54,8 +54,10 @@ static int read_string(struct reader *r, uint32_t offset, uint32_t size,
 	size_t room = size - 8;
 
 	if (kstrnlen(s, room) == room)
-		return fail(r, "multiboot2: %s tag at offset %u (size %u) is not NUL-terminated",
-			    what, offset, size);
+		return fail(
+			r,
+			"multiboot2: %s tag at offset %u (size %u) is not NUL-terminated",
+			what, offset, size);
 	kstrlcpy(dst, s, dstlen);
 	return 0;
 }
@@ -67,16 +69,20 @@ static int read_mmap(struct reader *r, uint32_t offset, uint32_t size,
 	uint32_t entry_size, count;
 
 	if (size < MB2_MMAP_HEADER_SIZE)
-		return fail(r, "multiboot2: memory map tag at offset %u has size %u, less than its %d-byte header",
-			    offset, size, MB2_MMAP_HEADER_SIZE);
+		return fail(
+			r,
+			"multiboot2: memory map tag at offset %u has size %u, less than its %d-byte header",
+			offset, size, MB2_MMAP_HEADER_SIZE);
 	entry_size = read32(tag + 8);
 	if (entry_size < MB2_MMAP_ENTRY_SIZE || entry_size % 8)
-		return fail(r, "multiboot2: memory map tag at offset %u has entry_size %u; an entry needs %d bytes and a multiple of 8",
-			    offset, entry_size, MB2_MMAP_ENTRY_SIZE);
+		return fail(
+			r,
+			"multiboot2: memory map tag at offset %u has entry_size %u; an entry needs %d bytes and a multiple of 8",
+			offset, entry_size, MB2_MMAP_ENTRY_SIZE);
 	count = (size - MB2_MMAP_HEADER_SIZE) / entry_size;
 	for (uint32_t i = 0; i < count; i++) {
-		const uint8_t *e = tag + MB2_MMAP_HEADER_SIZE +
-				   (size_t)i * entry_size;
+		const uint8_t *e =
+			tag + MB2_MMAP_HEADER_SIZE + (size_t)i * entry_size;
 		struct memmap_entry *m;
 
 		if (bi->nr_memmap == BOOTINFO_MAX_MEMMAP) {
@@ -96,15 +102,15 @@ static int read_tag(struct reader *r, uint32_t offset, uint32_t type,
 {
 	switch (type) {
 	case MB2_TAG_CMDLINE:
-		return read_string(r, offset, size, "command line",
-				   bi->cmdline, sizeof(bi->cmdline));
+		return read_string(r, offset, size, "command line", bi->cmdline,
+				   sizeof(bi->cmdline));
 	case MB2_TAG_LOADER_NAME:
 		return read_string(r, offset, size, "boot loader name",
 				   bi->loader, sizeof(bi->loader));
 	case MB2_TAG_MMAP:
 		return read_mmap(r, offset, size, bi);
 	default:
-		return 0;	/* a tag we do not use */
+		return 0; /* a tag we do not use */
 	}
 }
 
@@ -112,16 +118,20 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *bi,
 		     char *err, size_t errlen)
 {
 	struct reader r = { info, 0, err, errlen };
-	uint64_t offset = 8;	/* 64 bits: the sums below cannot wrap */
+	uint64_t offset = 8; /* 64 bits: the sums below cannot wrap */
 
 	kmemset(bi, 0, sizeof(*bi));
 	bi->info_base = (uint64_t)(uintptr_t)info;
 	if ((uintptr_t)info % 8)
-		return fail(&r, "multiboot2: information block at %p is not 8-byte aligned",
-			    info);
+		return fail(
+			&r,
+			"multiboot2: information block at %p is not 8-byte aligned",
+			info);
 	if (avail < 16)
-		return fail(&r, "multiboot2: only %zu bytes readable, less than the 16 of an empty block",
-			    avail);
+		return fail(
+			&r,
+			"multiboot2: only %zu bytes readable, less than the 16 of an empty block",
+			avail);
 	r.total = read32(r.base);
 	bi->info_size = r.total;
 	if (r.total < 16 || r.total > avail)
@@ -131,16 +141,23 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *bi,
 		uint32_t type, size;
 
 		if (offset + 8 > r.total)
-			return fail(&r, "multiboot2: no end tag within total_size %u (a tag header at offset %llu would not fit)",
-				    r.total, (unsigned long long)offset);
+			return fail(
+				&r,
+				"multiboot2: no end tag within total_size %u (a tag header at offset %llu would not fit)",
+				r.total, (unsigned long long)offset);
 		type = read32(r.base + offset);
 		size = read32(r.base + offset + 4);
 		if (size < 8)
-			return fail(&r, "multiboot2: tag type %u at offset %llu has size %u, less than its 8-byte header",
-				    type, (unsigned long long)offset, size);
+			return fail(
+				&r,
+				"multiboot2: tag type %u at offset %llu has size %u, less than its 8-byte header",
+				type, (unsigned long long)offset, size);
 		if (size > r.total - offset)
-			return fail(&r, "multiboot2: tag type %u at offset %llu has size %u, running past total_size %u",
-				    type, (unsigned long long)offset, size, r.total);
+			return fail(
+				&r,
+				"multiboot2: tag type %u at offset %llu has size %u, running past total_size %u",
+				type, (unsigned long long)offset, size,
+				r.total);
 		if (type == MB2_TAG_END)
 			return 0;
 		if (read_tag(&r, (uint32_t)offset, type, size, bi))

@@ -7,8 +7,8 @@
 #include "cpu.h"
 
 #define COM1 0x3f8
-#define UART_DATA 0		/* with DLAB: divisor low byte */
-#define UART_IER 1		/* with DLAB: divisor high byte */
+#define UART_DATA 0 /* with DLAB: divisor low byte */
+#define UART_IER 1  /* with DLAB: divisor high byte */
 #define UART_FCR 2
 #define UART_LCR 3
 #define UART_MCR 4
@@ -22,13 +22,13 @@ void serial_init(void)
 {
 	unsigned divisor = UART_CLOCK / 115200;
 
-	outb(COM1 + UART_IER, 0x00);		/* no interrupts */
+	outb(COM1 + UART_IER, 0x00); /* no interrupts */
 	outb(COM1 + UART_LCR, LCR_DLAB);
 	outb(COM1 + UART_DATA, divisor & 0xff);
 	outb(COM1 + UART_IER, divisor >> 8);
 	outb(COM1 + UART_LCR, LCR_8N1);
-	outb(COM1 + UART_FCR, 0xc7);		/* FIFOs on, cleared, 14 bytes */
-	outb(COM1 + UART_MCR, 0x03);		/* DTR, RTS */
+	outb(COM1 + UART_FCR, 0xc7); /* FIFOs on, cleared, 14 bytes */
+	outb(COM1 + UART_MCR, 0x03); /* DTR, RTS */
 }
 
 static void serial_putc(char c)

@@ -35,7 +35,7 @@ struct idt_gate {
 	uint16_t offset_low;
 	uint16_t selector;
 	uint8_t ist;
-	uint8_t type;		/* 0x8e: present, ring 0, interrupt gate */
+	uint8_t type; /* 0x8e: present, ring 0, interrupt gate */
 	uint16_t offset_mid;
 	uint32_t offset_high;
 	uint32_t reserved;
@@ -61,8 +61,8 @@ void gdt_init(void)
 		(uint64_t)(double_fault_stack + IST_STACK_SIZE);
 	tss.iomap_base = sizeof(tss);
 	gdt[0] = 0;
-	gdt[1] = 0x00209a0000000000;	/* 64-bit code, ring 0 */
-	gdt[2] = 0x0000920000000000;	/* data */
+	gdt[1] = 0x00209a0000000000; /* 64-bit code, ring 0 */
+	gdt[2] = 0x0000920000000000; /* data */
 	/* 16-byte TSS descriptor: type 9 (available 64-bit TSS), present */
 	gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
 		 (0x89ull << 40) | (((limit >> 16) & 0xf) << 48) |
@@ -106,20 +106,38 @@ void idt_init(void)
 const char *trap_name(uint64_t vector)
 {
 	static const char *const names[32] = {
-		"Divide Error (#DE)", "Debug (#DB)", "Non-Maskable Interrupt (NMI)",
-		"Breakpoint (#BP)", "Overflow (#OF)", "BOUND Range Exceeded (#BR)",
-		"Invalid Opcode (#UD)", "Device Not Available (#NM)",
-		"Double Fault (#DF)", "Coprocessor Segment Overrun",
-		"Invalid TSS (#TS)", "Segment Not Present (#NP)",
-		"Stack-Segment Fault (#SS)", "General Protection (#GP)",
-		"Page Fault (#PF)", "reserved (15)",
-		"x87 Floating-Point (#MF)", "Alignment Check (#AC)",
-		"Machine Check (#MC)", "SIMD Floating-Point (#XM)",
-		"Virtualization (#VE)", "Control Protection (#CP)",
-		"reserved (22)", "reserved (23)", "reserved (24)",
-		"reserved (25)", "reserved (26)", "reserved (27)",
-		"Hypervisor Injection (#HV)", "VMM Communication (#VC)",
-		"Security (#SX)", "reserved (31)",
+		"Divide Error (#DE)",
+		"Debug (#DB)",
+		"Non-Maskable Interrupt (NMI)",
+		"Breakpoint (#BP)",
+		"Overflow (#OF)",
+		"BOUND Range Exceeded (#BR)",
+		"Invalid Opcode (#UD)",
+		"Device Not Available (#NM)",
+		"Double Fault (#DF)",
+		"Coprocessor Segment Overrun",
+		"Invalid TSS (#TS)",
+		"Segment Not Present (#NP)",
+		"Stack-Segment Fault (#SS)",
+		"General Protection (#GP)",
+		"Page Fault (#PF)",
+		"reserved (15)",
+		"x87 Floating-Point (#MF)",
+		"Alignment Check (#AC)",
+		"Machine Check (#MC)",
+		"SIMD Floating-Point (#XM)",
+		"Virtualization (#VE)",
+		"Control Protection (#CP)",
+		"reserved (22)",
+		"reserved (23)",
+		"reserved (24)",
+		"reserved (25)",
+		"reserved (26)",
+		"reserved (27)",
+		"Hypervisor Injection (#HV)",
+		"VMM Communication (#VC)",
+		"Security (#SX)",
+		"reserved (31)",
 	};
 
 	return vector < 32 ? names[vector] : "unknown";
@@ -130,8 +148,7 @@ static void describe_page_fault(char *buf, size_t len, uint64_t error)
 {
 	ksnprintf(buf, len, "%s, %s, %s mode%s%s",
 		  error & 1 ? "protection violation" : "page not present",
-		  error & 2 ? "write" : "read",
-		  error & 4 ? "user" : "kernel",
+		  error & 2 ? "write" : "read", error & 4 ? "user" : "kernel",
 		  error & 8 ? ", reserved bit set" : "",
 		  error & 16 ? ", instruction fetch" : "");
 }

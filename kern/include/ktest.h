@@ -49,18 +49,18 @@ struct ktest {
 	const char *const *panic_fragments;
 };
 
-#define KTEST_DEFINE_(suite_, name_, flags_, fragments_)                  \
-	static void ktest_##suite_##_##name_(void);                       \
-	static const struct ktest ktest_desc_##suite_##_##name_ __used    \
-		__section("ktests") __aligned(8) = {                      \
-			.suite = #suite_,                                 \
-			.name = #name_,                                   \
-			.file = __FILE__,                                 \
-			.line = __LINE__,                                 \
-			.flags = (flags_),                                \
-			.fn = ktest_##suite_##_##name_,                   \
-			.panic_fragments = (fragments_),                  \
-		};                                                        \
+#define KTEST_DEFINE_(suite_, name_, flags_, fragments_)               \
+	static void ktest_##suite_##_##name_(void);                    \
+	static const struct ktest ktest_desc_##suite_##_##name_ __used \
+		__section("ktests") __aligned(8) = {                   \
+			.suite = #suite_,                              \
+			.name = #name_,                                \
+			.file = __FILE__,                              \
+			.line = __LINE__,                              \
+			.flags = (flags_),                             \
+			.fn = ktest_##suite_##_##name_,                \
+			.panic_fragments = (fragments_),               \
+		};                                                     \
 	static void ktest_##suite_##_##name_(void)
 
 #define KTEST_FRAGMENTS_(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -72,7 +72,7 @@ struct ktest {
 #define KTEST_KERNEL_PANICS(s, c, ...) \
 	KTEST_DEFINE_(s, c, KTEST_KERNEL_ONLY, KTEST_FRAGMENTS_(__VA_ARGS__))
 #define KTEST_MUST_FAIL(s, c) KTEST_DEFINE_(s, c, KTEST_FAILS_ON_PURPOSE, NULL)
-#define KTEST_MUST_FAIL_PANICS(s, c, ...)                \
+#define KTEST_MUST_FAIL_PANICS(s, c, ...)           \
 	KTEST_DEFINE_(s, c, KTEST_FAILS_ON_PURPOSE, \
 		      KTEST_FRAGMENTS_(__VA_ARGS__))
 
@@ -80,10 +80,15 @@ struct ktest {
 
 enum ktest_op { KT_OP_EQ, KT_OP_NE, KT_OP_LT, KT_OP_LE, KT_OP_GT, KT_OP_GE };
 
-/* Whether an integer expression has a signed type (pointers: unsigned). */
+/*
+ * Whether an integer expression has a signed type (pointers: unsigned).
+ * Kept out of clang-format, which does not know _Generic.
+ */
+/* clang-format off */
 #define KT_IS_SIGNED_(x)                                                  \
 	_Generic((x), char: ((char)-1 < 0), signed char: 1, short: 1,     \
 		 int: 1, long: 1, long long: 1, default: 0)
+/* clang-format on */
 
 /* The bits of an integer or pointer value, widened to 64. */
 #define KT_BITS_(x) ((uint64_t)(uintptr_t)(x))
@@ -104,29 +109,28 @@ bool ktest_check_memeq(const char *file, int line, const char *a_text,
 		       size_t n);
 void ktest_skip(const char *reason);
 
-#define KT_CMP_(fatal, op, a, b)                                           \
-	do {                                                               \
-		__auto_type kt_a_ = (a);                                   \
-		__auto_type kt_b_ = (b);                                   \
+#define KT_CMP_(fatal, op, a, b)                                              \
+	do {                                                                  \
+		__auto_type kt_a_ = (a);                                      \
+		__auto_type kt_b_ = (b);                                      \
 		if (!ktest_compare(op, KT_BITS_(kt_a_), KT_IS_SIGNED_(kt_a_), \
 				   KT_BITS_(kt_b_), KT_IS_SIGNED_(kt_b_))) {  \
-			ktest_fail_compare(__FILE__, __LINE__, #a, op, #b, \
-					   KT_BITS_(kt_a_),                \
-					   KT_IS_SIGNED_(kt_a_),           \
-					   KT_BITS_(kt_b_),                \
-					   KT_IS_SIGNED_(kt_b_));          \
-			if (fatal)                                         \
-				return;                                    \
-		}                                                          \
+			ktest_fail_compare(                                   \
+				__FILE__, __LINE__, #a, op, #b,               \
+				KT_BITS_(kt_a_), KT_IS_SIGNED_(kt_a_),        \
+				KT_BITS_(kt_b_), KT_IS_SIGNED_(kt_b_));       \
+			if (fatal)                                            \
+				return;                                       \
+		}                                                             \
 	} while (0)
 
-#define KT_BOOL_(fatal, cond, expected)                                   \
-	do {                                                              \
-		if (!!(cond) != (expected)) {                             \
+#define KT_BOOL_(fatal, cond, expected)                                       \
+	do {                                                                  \
+		if (!!(cond) != (expected)) {                                 \
 			ktest_fail_bool(__FILE__, __LINE__, #cond, expected); \
-			if (fatal)                                        \
-				return;                                   \
-		}                                                         \
+			if (fatal)                                            \
+				return;                                       \
+		}                                                             \
 	} while (0)
 
 #define KT_PTR_(fatal, p, expect_null)                                    \
@@ -140,19 +144,20 @@ void ktest_skip(const char *reason);
 		}                                                         \
 	} while (0)
 
-#define KT_STREQ_(fatal, a, b)                                         \
-	do {                                                           \
-		if (!ktest_check_streq(__FILE__, __LINE__, #a, #b, (a), (b)) \
-		    && (fatal))                                        \
-			return;                                        \
+#define KT_STREQ_(fatal, a, b)                                          \
+	do {                                                            \
+		if (!ktest_check_streq(__FILE__, __LINE__, #a, #b, (a), \
+				       (b)) &&                          \
+		    (fatal))                                            \
+			return;                                         \
 	} while (0)
 
-#define KT_MEMEQ_(fatal, a, b, n)                                         \
-	do {                                                              \
+#define KT_MEMEQ_(fatal, a, b, n)                                            \
+	do {                                                                 \
 		if (!ktest_check_memeq(__FILE__, __LINE__, #a, #b, (a), (b), \
-				       (n)) &&                            \
-		    (fatal))                                              \
-			return;                                           \
+				       (n)) &&                               \
+		    (fatal))                                                 \
+			return;                                              \
 	} while (0)
 
 #define KT_EXPECT_EQ(a, b) KT_CMP_(false, KT_OP_EQ, a, b)
@@ -182,10 +187,10 @@ void ktest_skip(const char *reason);
 #define KT_ASSERT_MEMEQ(a, b, n) KT_MEMEQ_(true, a, b, n)
 
 /* Mark the running test skipped, with a reason, and return from it. */
-#define KT_SKIP(reason)              \
-	do {                         \
-		ktest_skip(reason);  \
-		return;              \
+#define KT_SKIP(reason)             \
+	do {                        \
+		ktest_skip(reason); \
+		return;             \
 	} while (0)
 
 /* ---- the runner */

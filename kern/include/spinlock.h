@@ -12,7 +12,10 @@ struct spinlock {
 	int locked;
 };
 
-#define SPINLOCK_INIT { 0 }
+#define SPINLOCK_INIT \
+	{             \
+		0     \
+	}
 
 static inline void spin_lock(struct spinlock *l)
 {

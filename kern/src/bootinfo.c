@@ -28,8 +28,8 @@ void bootinfo_print_memmap(const struct boot_info *bi)
 		printk("  0x%016llx 0x%016llx 0x%016llx %s (%u)\n",
 		       (unsigned long long)e->base,
 		       (unsigned long long)(e->base + e->length),
-		       (unsigned long long)e->length,
-		       memmap_type_name(e->type), e->type);
+		       (unsigned long long)e->length, memmap_type_name(e->type),
+		       e->type);
 	}
 	if (bi->nr_memmap_dropped)
 		printk("  (%zu more entries did not fit in %d and were dropped)\n",

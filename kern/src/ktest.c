@@ -332,7 +332,9 @@ void ktest_run_isolated_panic(const struct ktest *t)
 	current.isolated_panic = true;
 	if (t->panic_fragments)
 		t->fn();
-	printk("# %s\n", t->panic_fragments ? "the test returned without panicking" : "not a test that must panic");
+	printk("# %s\n", t->panic_fragments ?
+				 "the test returned without panicking" :
+				 "not a test that must panic");
 	print_result("", KTEST_FAIL, 1, ktest_name(t), NULL);
 	print_closing(&(struct tally){ .failed = 1 });
 	arch_exit(1);
@@ -378,7 +380,8 @@ int ktest_main(const char *cmdline)
 
 	printk("KTAP version 1\n1..%zu\n", count_suites(n));
 	for (size_t i = 1; i <= n; i++) {
-		if (i < n && kstrcmp(selected[i]->suite, selected[first]->suite) == 0)
+		if (i < n &&
+		    kstrcmp(selected[i]->suite, selected[first]->suite) == 0)
 			continue;
 		run_suite(first, i, ++suite, selftest, &tally);
 		first = i;

@@ -19,8 +19,8 @@ KTEST(ktest, compare_mixed_signs)
 				      (uint64_t)-1, false));
 	KT_EXPECT_TRUE(ktest_compare(KT_OP_LE, 5, false, 5, true));
 	KT_EXPECT_TRUE(ktest_compare(KT_OP_NE, 4, false, 5, true));
-	KT_EXPECT_TRUE(ktest_compare(KT_OP_GE, (uint64_t)-2, true,
-				     (uint64_t)-3, true));
+	KT_EXPECT_TRUE(ktest_compare(KT_OP_GE, (uint64_t)-2, true, (uint64_t)-3,
+				     true));
 	KT_EXPECT_LT(-1, 0u);
 	KT_EXPECT_GT(SIZE_MAX, 0);
 }
@@ -80,7 +80,6 @@ KTEST_MUST_FAIL_PANICS(ktest_selftest, panic_wrong_message,
 	panic("ktest: a different message");
 }
 
-KTEST_MUST_FAIL_PANICS(ktest_selftest, panic_never_happens,
-		       "panic: never")
+KTEST_MUST_FAIL_PANICS(ktest_selftest, panic_never_happens, "panic: never")
 {
 }

@@ -89,7 +89,8 @@ static void blob_end(void)
 
 static int parse(void)
 {
-	uint8_t *copy = (uint8_t *)tail + sizeof(tail) - ALIGN_UP(blob.used, 8u);
+	uint8_t *copy =
+		(uint8_t *)tail + sizeof(tail) - ALIGN_UP(blob.used, 8u);
 
 	kmemcpy(copy, blob.words, blob.used);
 	err[0] = 0;
@@ -101,7 +102,7 @@ KTEST(multiboot2, well_formed)
 	blob_begin();
 	add_string(MB2_TAG_CMDLINE, "ktest=arena.* monitor");
 	add_string(MB2_TAG_LOADER_NAME, "GRUB 2.06");
-	add_tag(21, "ignored", 7);	/* a tag the kernel does not use */
+	add_tag(21, "ignored", 7); /* a tag the kernel does not use */
 	add_mmap(3, MB2_MMAP_ENTRY_SIZE);
 	blob_end();
 
@@ -150,7 +151,7 @@ KTEST(multiboot2, tag_size_past_total)
 	at = blob.used;
 	add_string(MB2_TAG_CMDLINE, "x");
 	blob_end();
-	put32(at + 4, 0xfffffff9);	/* would wrap a 32-bit offset */
+	put32(at + 4, 0xfffffff9); /* would wrap a 32-bit offset */
 	KT_EXPECT_EQ(parse(), -1);
 	KT_EXPECT_NOT_NULL(kstrstr(err, "size 4294967289, running past"));
 }
@@ -165,7 +166,8 @@ KTEST(multiboot2, zero_size_tag)
 	blob_end();
 	put32(at + 4, 0);
 	KT_EXPECT_EQ(parse(), -1);
-	KT_EXPECT_NOT_NULL(kstrstr(err, "has size 0, less than its 8-byte header"));
+	KT_EXPECT_NOT_NULL(
+		kstrstr(err, "has size 0, less than its 8-byte header"));
 }
 
 KTEST(multiboot2, missing_end_tag)
@@ -253,7 +255,7 @@ KTEST(multiboot2, total_size_bounds)
 {
 	blob_begin();
 	blob_end();
-	put32(0, blob.used + 8);	/* claims more than may be read */
+	put32(0, blob.used + 8); /* claims more than may be read */
 	KT_EXPECT_EQ(parse(), -1);
 	KT_EXPECT_NOT_NULL(kstrstr(err, "total_size 24 is outside 16..16"));
 	put32(0, 8);
@@ -268,8 +270,10 @@ KTEST(multiboot2, total_size_bounds)
 KTEST(multiboot2, unterminated_string)
 {
 	blob_begin();
-	add_tag(MB2_TAG_CMDLINE, "abcdefgh", 8);	/* no NUL */
+	add_tag(MB2_TAG_CMDLINE, "abcdefgh", 8); /* no NUL */
 	blob_end();
 	KT_EXPECT_EQ(parse(), -1);
-	KT_EXPECT_NOT_NULL(kstrstr(err, "command line tag at offset 8 (size 16) is not NUL-terminated"));
+	KT_EXPECT_NOT_NULL(kstrstr(
+		err,
+		"command line tag at offset 8 (size 16) is not NUL-terminated"));
 }

@@ -18,8 +18,7 @@ static int format_cases;
  * expected and the return value to be ret. Reports the case's line.
  */
 static void check_format_sized(int line, size_t size, const char *expected,
-			       int ret, const char *fmt, ...)
-	__printf(5, 6);
+			       int ret, const char *fmt, ...) __printf(5, 6);
 
 static void check_format_sized(int line, size_t size, const char *expected,
 			       int ret, const char *fmt, ...)
@@ -56,7 +55,7 @@ static void check_format_sized(int line, size_t size, const char *expected,
 	}
 }
 
-#define CHECK(expected, ...)                                              \
+#define CHECK(expected, ...)                                                \
 	check_format_sized(__LINE__, 128, expected, (int)kstrlen(expected), \
 			   __VA_ARGS__)
 #define CHECK_SIZED(size, expected, ret, ...) \
@@ -90,7 +89,8 @@ KTEST(printk, hex_and_octal)
 
 KTEST(printk, length_modifiers)
 {
-	CHECK("-9223372036854775808", "%lld", (long long)(-9223372036854775807LL - 1));
+	CHECK("-9223372036854775808", "%lld",
+	      (long long)(-9223372036854775807LL - 1));
 	CHECK("18446744073709551615", "%llu", 18446744073709551615ull);
 	CHECK("ffffffffffffffff", "%llx", 18446744073709551615ull);
 	CHECK("-1", "%ld", -1l);
@@ -124,8 +124,8 @@ KTEST(printk, width_and_padding)
 	/* The compiler warns of these flag mixes; C defines what they do. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat"
-	CHECK("42   ", "%-05d", 42);	/* '-' beats '0' */
-	CHECK("  042", "%05.3d", 42);	/* precision turns '0' off */
+	CHECK("42   ", "%-05d", 42);  /* '-' beats '0' */
+	CHECK("  042", "%05.3d", 42); /* precision turns '0' off */
 #pragma GCC diagnostic pop
 }
 

@@ -9,9 +9,9 @@ KTEST(string, mem_functions)
 	KT_EXPECT_EQ(kmemcmp("abc", "abd", 3), -1);
 	KT_EXPECT_EQ(kmemcmp("abd", "abc", 3), 1);
 	KT_EXPECT_EQ(kmemcmp("abc", "abc", 3), 0);
-	kmemmove(buf + 2, buf, 6);	/* overlapping, forwards */
+	kmemmove(buf + 2, buf, 6); /* overlapping, forwards */
 	KT_EXPECT_STREQ(buf, "ababcdef");
-	kmemmove(buf, buf + 2, 7);	/* overlapping, backwards */
+	kmemmove(buf, buf + 2, 7); /* overlapping, backwards */
 	KT_EXPECT_STREQ(buf, "abcdef");
 	kmemset(buf, 'z', 3);
 	KT_EXPECT_STREQ(buf, "zzzdef");
@@ -68,8 +68,8 @@ KTEST(string, numbers)
 	KT_EXPECT_FALSE(kstrtou64("18446744073709551616", NULL, &v));
 	KT_EXPECT_FALSE(kstrtou64("", NULL, &v));
 	KT_EXPECT_FALSE(kstrtou64("x12", NULL, &v));
-	KT_EXPECT_EQ(v, 7);	/* untouched by the failures */
-	KT_EXPECT_TRUE(kstrtou64("0x", &end, &v));	/* "0", then 'x' */
+	KT_EXPECT_EQ(v, 7); /* untouched by the failures */
+	KT_EXPECT_TRUE(kstrtou64("0x", &end, &v)); /* "0", then 'x' */
 	KT_EXPECT_EQ(v, 0);
 	KT_EXPECT_EQ(*end, 'x');
 }

@@ -11,7 +11,7 @@
 
 struct ksym {
 	uint64_t addr;
-	uint32_t name;		/* offset into ksym_names */
+	uint32_t name; /* offset into ksym_names */
 	uint32_t reserved;
 };
 

@@ -8,9 +8,9 @@
 #pragma once
 
 #define QEMU_EXIT_PORT 0xf4
-#define QEMU_EXIT_PASSED 0x10	/* QEMU status 33: every test passed */
-#define QEMU_EXIT_FAILED 0x11	/* QEMU status 35: some test failed */
-#define QEMU_EXIT_PANIC 0x12	/* QEMU status 37: the kernel panicked */
-#define QEMU_EXIT_BOOT 0x13	/* QEMU status 39: boot checks failed (boot.asm) */
+#define QEMU_EXIT_PASSED 0x10 /* QEMU status 33: every test passed */
+#define QEMU_EXIT_FAILED 0x11 /* QEMU status 35: some test failed */
+#define QEMU_EXIT_PANIC 0x12  /* QEMU status 37: the kernel panicked */
+#define QEMU_EXIT_BOOT 0x13 /* QEMU status 39: boot checks failed (boot.asm) */
 
 void qemu_exit(unsigned code);
