@@ -67,14 +67,9 @@ uint64_t arch_cycles(void)
 	return __builtin_ia32_rdtsc();
 }
 
-unsigned long arch_irq_save(void)
+void arch_memory_init(struct mem_range *ranges, size_t *nr, size_t max)
 {
-	return 0;
-}
-
-void arch_irq_restore(unsigned long flags)
-{
-	(void)flags;
+	(void)ranges, (void)nr, (void)max;
 }
 
 size_t arch_format_registers(char *buf, size_t len,

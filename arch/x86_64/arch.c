@@ -59,20 +59,6 @@ uint64_t arch_cycles(void)
 	return rdtsc();
 }
 
-unsigned long arch_irq_save(void)
-{
-	unsigned long flags = read_rflags();
-
-	cli();
-	return flags;
-}
-
-void arch_irq_restore(unsigned long flags)
-{
-	if (flags & RFLAGS_IF)
-		sti();
-}
-
 int arch_run_panic_test(const struct ktest *t, const char **reason)
 {
 	(void)t;
@@ -204,4 +190,10 @@ size_t arch_format_backtrace(char *buf, size_t len, const struct arch_regs *r)
 		fp = next;
 	}
 	return t.used;
+}
+
+/* Until the direct map exists (arch/x86_64/paging.c), RAM is not mapped. */
+void arch_memory_init(struct mem_range *ranges, size_t *nr, size_t max)
+{
+	(void)ranges, (void)nr, (void)max;
 }

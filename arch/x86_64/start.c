@@ -16,6 +16,9 @@
 
 __noreturn void arch_start64(uint64_t info_pa);
 
+/* linker.ld: the physical extent of the kernel image, .bss included */
+extern const char __kernel_start_pa[], __kernel_end_pa[];
+
 static struct boot_info boot_info;
 
 /* How much of the block may be read: its stated size, within the map. */
@@ -40,5 +43,13 @@ void arch_start64(uint64_t info_pa)
 	if (multiboot2_parse((const void *)info_pa, info_readable(info_pa),
 			     &boot_info, err, sizeof(err)))
 		printk("%s; going on with what was read before it\n", err);
+	boot_info.reserved[0] = (struct boot_reserved){
+		(uint64_t)__kernel_start_pa,
+		(uint64_t)(__kernel_end_pa - __kernel_start_pa), "kernel image"
+	};
+	boot_info.reserved[1] = (struct boot_reserved){
+		info_pa, boot_info.info_size, "multiboot2 information"
+	};
+	boot_info.nr_reserved = 2;
 	kmain(&boot_info);
 }

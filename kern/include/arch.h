@@ -9,8 +9,10 @@
 #pragma once
 
 #include "compiler.h"
+#include "arch_defs.h"	/* from arch/<arch>/include: constants, inlines */
 
 struct ktest;
+struct mem_range;
 
 /*
  * Registers captured at a trap or a panic. Opaque to kern/: only the arch
@@ -63,9 +65,29 @@ int arch_libc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 /* Time stamp counter (cycles on the kernel, a monotonic count on host). */
 uint64_t arch_cycles(void);
 
-/* Disable interrupts, returning the old state; restore it. */
-unsigned long arch_irq_save(void);
-void arch_irq_restore(unsigned long flags);
+/*
+ * arch_irq_save() disables interrupts and returns the old state;
+ * arch_irq_restore() puts it back. Inline, in arch_defs.h.
+ */
+
+/*
+ * Make the usable ranges addressable at KADDR (x86_64: build the direct map
+ * at ARCH_DIRECT_MAP_BASE and switch to it). Pages the arch takes for
+ * itself (page tables) are cut out of ranges, which may change *nr (never
+ * beyond max). The host does nothing: its memory is already mapped.
+ */
+void arch_memory_init(struct mem_range *ranges, size_t *nr, size_t max);
+
+/* The kernel virtual address of physical address pa, and back. */
+static inline void *KADDR(uint64_t pa)
+{
+	return (void *)(uintptr_t)(pa + ARCH_DIRECT_MAP_BASE);
+}
+
+static inline uint64_t PADDR(const void *va)
+{
+	return (uint64_t)(uintptr_t)va - ARCH_DIRECT_MAP_BASE;
+}
 
 /* A hint inside a spin loop. */
 static inline void arch_cpu_relax(void)

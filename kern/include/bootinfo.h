@@ -26,6 +26,14 @@ struct memmap_entry {
 #define BOOTINFO_MAX_MEMMAP 128
 #define BOOTINFO_MAX_CMDLINE 1024
 #define BOOTINFO_MAX_LOADER 128
+#define BOOTINFO_MAX_RESERVED 8
+
+/* A physical range the kernel must not hand out (see memmap.h). */
+struct boot_reserved {
+	uint64_t base;
+	uint64_t size;
+	const char *what;	/* "kernel image", "multiboot2 information" */
+};
 
 struct boot_info {
 	char cmdline[BOOTINFO_MAX_CMDLINE];
@@ -36,6 +44,9 @@ struct boot_info {
 	size_t nr_memmap_dropped;
 	/* physical range of the boot information block itself */
 	uint64_t info_base, info_size;
+	/* what the arch says is in use already (kernel image, this block) */
+	struct boot_reserved reserved[BOOTINFO_MAX_RESERVED];
+	size_t nr_reserved;
 };
 
 /* The name of a memory map type ("usable", "reserved", ... "unknown"). */

@@ -1,0 +1,26 @@
+/*
+ * arch_defs.h (x86_64): the constants and inline functions of arch.h that
+ * must be fast or known at compile time. kern/include/arch.h includes it;
+ * arch/host/include has the host's version under the same name.
+ */
+#pragma once
+
+#include "compiler.h"
+
+/* All RAM is mapped here: KADDR(pa) = pa + ARCH_DIRECT_MAP_BASE. */
+#define ARCH_DIRECT_MAP_BASE 0xffff800000000000ull
+
+/* Disable interrupts, returning the old RFLAGS; restore them. */
+static inline unsigned long arch_irq_save(void)
+{
+	unsigned long flags;
+
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
+	return flags;
+}
+
+static inline void arch_irq_restore(unsigned long flags)
+{
+	if (flags & (1ul << 9))	/* RFLAGS.IF */
+		__asm__ volatile("sti" : : : "memory");
+}
