@@ -1,0 +1,191 @@
+/*
+ * memmap.c: from the firmware's memory map to the ranges of RAM the kernel
+ * may use: sorted, disjoint, non-adjacent, page-aligned, with everything
+ * that is not plainly usable RAM, the reserved ranges and the first MiB
+ * cut out.
+ *
+ * The method is chosen to be obviously correct, not fast (the map has a
+ * few hundred entries at most, and this runs once). The edges of all the
+ * entries and reserved ranges cut the address space into elementary
+ * intervals inside which nothing changes, so an interval is usable exactly
+ * when its first byte is: held by some usable entry, and by no other entry
+ * and no reserved range. A sweep walks the intervals upward from
+ * MEMMAP_LOW_RESERVED, finding each next edge by scanning all the inputs
+ * (O(n^2) in all, but no array to size, sort or overflow, whatever n is),
+ * joins usable neighbours into runs, and cuts each run inward to whole
+ * pages. Runs are separated by at least one unusable byte, so the ranges
+ * that come out are never adjacent.
+ *
+ * An entry's end may lie past 2^64, which a uint64_t cannot hold: whether
+ * x lies in [base, base + length) is tested as x - base < length, which
+ * clips at 2^64 by itself, and an end that does not fit is no edge at all.
+ * The sweep stops at MEMMAP_TOP = 2^64 - PGSIZE: the last page is never
+ * usable, so base + size of every range fits in 64 bits.
+ */
+#include "memmap.h"
+#include "kprintf.h"
+#include "page.h"
+#include "printk.h"
+
+/* Where the sweep stops; from here to 2^64 is never usable. */
+#define MEMMAP_TOP (0 - (uint64_t)PGSIZE)
+
+#define MIB (1ull << 20)
+#define KIB (1ull << 10)
+
+/* What memmap_sanitize was given. */
+struct memmap_input {
+	const struct memmap_entry *raw;
+	size_t nr_raw;
+	const struct mem_range *reserved;
+	size_t nr_reserved;
+};
+
+/* Where memmap_sanitize puts what it finds. */
+struct memmap_output {
+	struct mem_range *out;
+	size_t max_out;
+	size_t nr;
+	size_t dropped;
+};
+
+/* Whether [base, base + length), clipped at 2^64, holds address x. */
+static bool span_holds(uint64_t base, uint64_t length, uint64_t x)
+{
+	return x >= base && x - base < length;
+}
+
+/* The lower of next and the edges of [base, base + length) above x. */
+static uint64_t span_edge_after(uint64_t base, uint64_t length, uint64_t x,
+				uint64_t next)
+{
+	if (base > x && base < next)
+		next = base;
+	/* an end at or past 2^64 is above every address: no edge */
+	if (length <= UINT64_MAX - base && base + length > x &&
+	    base + length < next)
+		next = base + length;
+	return next;
+}
+
+/* The lowest edge of any entry or reserved range above x, or MEMMAP_TOP. */
+static uint64_t next_edge(const struct memmap_input *in, uint64_t x)
+{
+	uint64_t next = MEMMAP_TOP;
+
+	for (size_t i = 0; i < in->nr_raw; i++)
+		next = span_edge_after(in->raw[i].base, in->raw[i].length, x,
+				       next);
+	for (size_t i = 0; i < in->nr_reserved; i++)
+		next = span_edge_after(in->reserved[i].base,
+				       in->reserved[i].size, x, next);
+	return next;
+}
+
+/* Whether byte x is usable RAM: some usable entry and nothing else holds it. */
+static bool usable_at(const struct memmap_input *in, uint64_t x)
+{
+	bool usable = false;
+
+	for (size_t i = 0; i < in->nr_raw; i++) {
+		const struct memmap_entry *e = &in->raw[i];
+
+		if (!span_holds(e->base, e->length, x))
+			continue;
+		if (e->type != MEMMAP_USABLE)
+			return false;
+		usable = true;
+	}
+	for (size_t i = 0; i < in->nr_reserved; i++)
+		if (span_holds(in->reserved[i].base, in->reserved[i].size, x))
+			return false;
+	return usable;
+}
+
+/* Add the whole pages of the run [start, end) to the output, or count it. */
+static void emit_run(struct memmap_output *o, uint64_t start, uint64_t end)
+{
+	uint64_t base = ALIGN_UP(start, PGSIZE);
+
+	end = ALIGN_DOWN(end, PGSIZE);
+	if (end <= base)
+		return;
+	if (o->nr < o->max_out)
+		o->out[o->nr++] = (struct mem_range){ base, end - base };
+	else
+		o->dropped++;
+}
+
+size_t memmap_sanitize(const struct memmap_entry *raw, size_t nr_raw,
+		       const struct mem_range *reserved, size_t nr_reserved,
+		       struct mem_range *out, size_t max_out, size_t *dropped)
+{
+	const struct memmap_input in = { raw, nr_raw, reserved, nr_reserved };
+	struct memmap_output o = { out, max_out, 0, 0 };
+	uint64_t x = MEMMAP_LOW_RESERVED, run_start = 0;
+	bool in_run = false;
+
+	while (x < MEMMAP_TOP) {
+		bool usable = usable_at(&in, x);
+
+		if (usable && !in_run)
+			run_start = x;
+		else if (!usable && in_run)
+			emit_run(&o, run_start, x);
+		in_run = usable;
+		x = next_edge(&in, x);
+	}
+	if (in_run)
+		emit_run(&o, run_start, MEMMAP_TOP);
+	*dropped = o.dropped;
+	return o.nr;
+}
+
+/* Write size readably into buf: "3 MiB", "1 MiB 12 KiB" or "8 KiB". */
+static void format_size(char *buf, size_t len, uint64_t size)
+{
+	unsigned long long mib = size / MIB, kib = size % MIB / KIB;
+
+	if (mib && kib)
+		ksnprintf(buf, len, "%llu MiB %llu KiB", mib, kib);
+	else if (mib)
+		ksnprintf(buf, len, "%llu MiB", mib);
+	else
+		ksnprintf(buf, len, "%llu KiB", kib);
+}
+
+/* Print one range: base, end, size in hex, then readably. */
+static void print_range(const struct mem_range *r)
+{
+	char readable[48];
+
+	format_size(readable, sizeof(readable), r->size);
+	printk("  0x%016llx 0x%016llx 0x%016llx %s\n",
+	       (unsigned long long)r->base,
+	       (unsigned long long)(r->base + r->size),
+	       (unsigned long long)r->size, readable);
+}
+
+void memmap_print(const struct mem_range *ranges, size_t nr, size_t dropped)
+{
+	uint64_t total = memmap_total(ranges, nr);
+
+	printk("usable memory (%zu ranges):\n", nr);
+	printk("  %-18s %-18s %s\n", "base", "end", "size");
+	for (size_t i = 0; i < nr; i++)
+		print_range(&ranges[i]);
+	printk("  usable total: %llu MiB (%llu bytes)\n",
+	       (unsigned long long)(total / MIB), (unsigned long long)total);
+	if (dropped)
+		printk("  (%zu more usable ranges were dropped: only MEMMAP_MAX_RANGES = %d fit)\n",
+		       dropped, MEMMAP_MAX_RANGES);
+}
+
+uint64_t memmap_total(const struct mem_range *ranges, size_t nr)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < nr; i++)
+		total += ranges[i].size;
+	return total;
+}
