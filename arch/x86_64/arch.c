@@ -191,9 +191,3 @@ size_t arch_format_backtrace(char *buf, size_t len, const struct arch_regs *r)
 	}
 	return t.used;
 }
-
-/* Until the direct map exists (arch/x86_64/paging.c), RAM is not mapped. */
-void arch_memory_init(struct mem_range *ranges, size_t *nr, size_t max)
-{
-	(void)ranges, (void)nr, (void)max;
-}

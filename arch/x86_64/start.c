@@ -2,11 +2,13 @@
  * start.c: the first C code of the kernel. boot.asm calls arch_start64 in
  * long mode, on the boot stack, at the kernel's -2 GiB address, with the
  * physical address of the multiboot2 information block. The low 4 GiB are
- * identity-mapped, so that block can be read where it is.
+ * identity-mapped (until arch_memory_init replaces the boot page tables),
+ * so that block is read where it is, into a copy kern/ keeps using.
  */
 #include "arch.h"
 #include "cpu.h"
 #include "multiboot2.h"
+#include "paging.h"
 #include "printk.h"
 #include "serial.h"
 #include "trap.h"
@@ -16,10 +18,12 @@
 
 __noreturn void arch_start64(uint64_t info_pa);
 
-/* linker.ld: the physical extent of the kernel image, .bss included */
-extern const char __kernel_start_pa[], __kernel_end_pa[];
-
 static struct boot_info boot_info;
+
+const struct boot_info *arch_boot_info(void)
+{
+	return &boot_info;
+}
 
 /* How much of the block may be read: its stated size, within the map. */
 static size_t info_readable(uint64_t info_pa)
