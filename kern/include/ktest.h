@@ -109,6 +109,11 @@ bool ktest_check_memeq(const char *file, int line, const char *a_text,
 		       size_t n);
 void ktest_skip(const char *reason);
 
+/* What a failed check does next: KT_ASSERT_* return, KT_EXPECT_* go on. */
+#define KT_AFTER_FAILURE_FATAL return
+#define KT_AFTER_FAILURE_NONFATAL (void)0
+#define KT_AFTER_FAILURE_(fatal) KT_AFTER_FAILURE_##fatal
+
 #define KT_CMP_(fatal, op, a, b)                                              \
 	do {                                                                  \
 		__auto_type kt_a_ = (a);                                      \
@@ -119,17 +124,15 @@ void ktest_skip(const char *reason);
 				__FILE__, __LINE__, #a, op, #b,               \
 				KT_BITS_(kt_a_), KT_IS_SIGNED_(kt_a_),        \
 				KT_BITS_(kt_b_), KT_IS_SIGNED_(kt_b_));       \
-			if (fatal)                                            \
-				return;                                       \
+			KT_AFTER_FAILURE_(fatal);                             \
 		}                                                             \
 	} while (0)
 
 #define KT_BOOL_(fatal, cond, expected)                                       \
 	do {                                                                  \
-		if (!!(cond) != (expected)) {                                 \
+		if ((bool)(cond) != (expected)) {                             \
 			ktest_fail_bool(__FILE__, __LINE__, #cond, expected); \
-			if (fatal)                                            \
-				return;                                       \
+			KT_AFTER_FAILURE_(fatal);                             \
 		}                                                             \
 	} while (0)
 
@@ -139,52 +142,48 @@ void ktest_skip(const char *reason);
 		if ((kt_p_ == NULL) != (expect_null)) {                   \
 			ktest_fail_pointer(__FILE__, __LINE__, #p, kt_p_, \
 					   expect_null);                  \
-			if (fatal)                                        \
-				return;                                   \
+			KT_AFTER_FAILURE_(fatal);                         \
 		}                                                         \
 	} while (0)
 
-#define KT_STREQ_(fatal, a, b)                                          \
-	do {                                                            \
-		if (!ktest_check_streq(__FILE__, __LINE__, #a, #b, (a), \
-				       (b)) &&                          \
-		    (fatal))                                            \
-			return;                                         \
+#define KT_STREQ_(fatal, a, b)                                                \
+	do {                                                                  \
+		if (!ktest_check_streq(__FILE__, __LINE__, #a, #b, (a), (b))) \
+			KT_AFTER_FAILURE_(fatal);                             \
 	} while (0)
 
 #define KT_MEMEQ_(fatal, a, b, n)                                            \
 	do {                                                                 \
 		if (!ktest_check_memeq(__FILE__, __LINE__, #a, #b, (a), (b), \
-				       (n)) &&                               \
-		    (fatal))                                                 \
-			return;                                              \
+				       (n)))                                 \
+			KT_AFTER_FAILURE_(fatal);                            \
 	} while (0)
 
-#define KT_EXPECT_EQ(a, b) KT_CMP_(false, KT_OP_EQ, a, b)
-#define KT_EXPECT_NE(a, b) KT_CMP_(false, KT_OP_NE, a, b)
-#define KT_EXPECT_LT(a, b) KT_CMP_(false, KT_OP_LT, a, b)
-#define KT_EXPECT_LE(a, b) KT_CMP_(false, KT_OP_LE, a, b)
-#define KT_EXPECT_GT(a, b) KT_CMP_(false, KT_OP_GT, a, b)
-#define KT_EXPECT_GE(a, b) KT_CMP_(false, KT_OP_GE, a, b)
-#define KT_EXPECT_TRUE(c) KT_BOOL_(false, c, true)
-#define KT_EXPECT_FALSE(c) KT_BOOL_(false, c, false)
-#define KT_EXPECT_NULL(p) KT_PTR_(false, p, true)
-#define KT_EXPECT_NOT_NULL(p) KT_PTR_(false, p, false)
-#define KT_EXPECT_STREQ(a, b) KT_STREQ_(false, a, b)
-#define KT_EXPECT_MEMEQ(a, b, n) KT_MEMEQ_(false, a, b, n)
+#define KT_EXPECT_EQ(a, b) KT_CMP_(NONFATAL, KT_OP_EQ, a, b)
+#define KT_EXPECT_NE(a, b) KT_CMP_(NONFATAL, KT_OP_NE, a, b)
+#define KT_EXPECT_LT(a, b) KT_CMP_(NONFATAL, KT_OP_LT, a, b)
+#define KT_EXPECT_LE(a, b) KT_CMP_(NONFATAL, KT_OP_LE, a, b)
+#define KT_EXPECT_GT(a, b) KT_CMP_(NONFATAL, KT_OP_GT, a, b)
+#define KT_EXPECT_GE(a, b) KT_CMP_(NONFATAL, KT_OP_GE, a, b)
+#define KT_EXPECT_TRUE(c) KT_BOOL_(NONFATAL, c, true)
+#define KT_EXPECT_FALSE(c) KT_BOOL_(NONFATAL, c, false)
+#define KT_EXPECT_NULL(p) KT_PTR_(NONFATAL, p, true)
+#define KT_EXPECT_NOT_NULL(p) KT_PTR_(NONFATAL, p, false)
+#define KT_EXPECT_STREQ(a, b) KT_STREQ_(NONFATAL, a, b)
+#define KT_EXPECT_MEMEQ(a, b, n) KT_MEMEQ_(NONFATAL, a, b, n)
 
-#define KT_ASSERT_EQ(a, b) KT_CMP_(true, KT_OP_EQ, a, b)
-#define KT_ASSERT_NE(a, b) KT_CMP_(true, KT_OP_NE, a, b)
-#define KT_ASSERT_LT(a, b) KT_CMP_(true, KT_OP_LT, a, b)
-#define KT_ASSERT_LE(a, b) KT_CMP_(true, KT_OP_LE, a, b)
-#define KT_ASSERT_GT(a, b) KT_CMP_(true, KT_OP_GT, a, b)
-#define KT_ASSERT_GE(a, b) KT_CMP_(true, KT_OP_GE, a, b)
-#define KT_ASSERT_TRUE(c) KT_BOOL_(true, c, true)
-#define KT_ASSERT_FALSE(c) KT_BOOL_(true, c, false)
-#define KT_ASSERT_NULL(p) KT_PTR_(true, p, true)
-#define KT_ASSERT_NOT_NULL(p) KT_PTR_(true, p, false)
-#define KT_ASSERT_STREQ(a, b) KT_STREQ_(true, a, b)
-#define KT_ASSERT_MEMEQ(a, b, n) KT_MEMEQ_(true, a, b, n)
+#define KT_ASSERT_EQ(a, b) KT_CMP_(FATAL, KT_OP_EQ, a, b)
+#define KT_ASSERT_NE(a, b) KT_CMP_(FATAL, KT_OP_NE, a, b)
+#define KT_ASSERT_LT(a, b) KT_CMP_(FATAL, KT_OP_LT, a, b)
+#define KT_ASSERT_LE(a, b) KT_CMP_(FATAL, KT_OP_LE, a, b)
+#define KT_ASSERT_GT(a, b) KT_CMP_(FATAL, KT_OP_GT, a, b)
+#define KT_ASSERT_GE(a, b) KT_CMP_(FATAL, KT_OP_GE, a, b)
+#define KT_ASSERT_TRUE(c) KT_BOOL_(FATAL, c, true)
+#define KT_ASSERT_FALSE(c) KT_BOOL_(FATAL, c, false)
+#define KT_ASSERT_NULL(p) KT_PTR_(FATAL, p, true)
+#define KT_ASSERT_NOT_NULL(p) KT_PTR_(FATAL, p, false)
+#define KT_ASSERT_STREQ(a, b) KT_STREQ_(FATAL, a, b)
+#define KT_ASSERT_MEMEQ(a, b, n) KT_MEMEQ_(FATAL, a, b, n)
 
 /* Mark the running test skipped, with a reason, and return from it. */
 #define KT_SKIP(reason)             \

@@ -5,6 +5,7 @@
 #include "bootinfo.h"
 #include "arch.h"
 #include "ktest.h"
+#include "pmem.h"
 #include "printk.h"
 
 void kmain(const struct boot_info *bi)
@@ -15,6 +16,7 @@ void kmain(const struct boot_info *bi)
 	printk("boot loader: %s\n", bi->loader[0] ? bi->loader : "(unknown)");
 	printk("command line: '%s'\n", bi->cmdline);
 	bootinfo_print_memmap(bi);
+	pmem_init_from_boot(bi);
 
 	failed = ktest_main(bi->cmdline);
 	arch_exit(failed ? 1 : 0);

@@ -1,8 +1,7 @@
 /*
- * paging.c: tests of the direct map on the real machine. They build usable
- * ranges from the boot loader's map (a stand-in for memmap_sanitize, enough
- * for QEMU's maps), call arch_memory_init once per boot, and check what it
- * built through paging_translate: every range mapped at KADDR with the
+ * paging.c: tests of the direct map on the real machine. kmain gave
+ * arch_memory_init the sanitised ranges (pmem.h records them before and
+ * after); these tests check what it built through paging_translate: every range mapped at KADDR with the
  * largest pages that fit, nothing else mapped, the page tables cut out of
  * the ranges below 4 GiB, the kernel image still mapped and the low
  * identity map gone. They touch a few bytes per range, never more: a
@@ -15,6 +14,7 @@
 #include "memmap.h"
 #include "page.h"
 #include "paging.h"
+#include "pmem.h"
 #include "printk.h"
 
 #define NOT_MAPPED (~0ull)
@@ -24,72 +24,17 @@
 static struct mem_range given[MEMMAP_MAX_RANGES], left[MEMMAP_MAX_RANGES];
 static size_t nr_given, nr_left;
 
-/* Append [base, end) to given[], less the reserved ranges from index i. */
-static void add_usable(const struct boot_info *bi, uint64_t base, uint64_t end,
-		       size_t i)
-{
-	for (; i < bi->nr_reserved; i++) {
-		const struct boot_reserved *r = &bi->reserved[i];
-		uint64_t r_base = ALIGN_DOWN(r->base, PGSIZE);
-		uint64_t r_end = ALIGN_UP(r->base + r->size, PGSIZE);
-
-		if (r_base < end && r_end > base) {
-			if (base < r_base)
-				add_usable(bi, base, r_base, i + 1);
-			if (r_end < end)
-				add_usable(bi, r_end, end, i + 1);
-			return;
-		}
-	}
-	if (nr_given < MEMMAP_MAX_RANGES)
-		given[nr_given++] = (struct mem_range){ base, end - base };
-}
-
-static void sort_given(void)
-{
-	for (size_t i = 1; i < nr_given; i++) {
-		struct mem_range r = given[i];
-		size_t j = i;
-
-		for (; j > 0 && given[j - 1].base > r.base; j--)
-			given[j] = given[j - 1];
-		given[j] = r;
-	}
-}
-
-/*
- * Usable entries only, page-aligned inward, above the first MiB, less the
- * kernel image and the multiboot2 block, sorted. QEMU's entries do not
- * overlap; arch_memory_init panics on ranges that do.
- */
-static void derive_ranges(void)
-{
-	const struct boot_info *bi = arch_boot_info();
-
-	for (size_t i = 0; i < bi->nr_memmap; i++) {
-		const struct memmap_entry *e = &bi->memmap[i];
-		uint64_t base =
-			MAX(ALIGN_UP(e->base, PGSIZE), MEMMAP_LOW_RESERVED);
-		uint64_t end = ALIGN_DOWN(e->base + e->length, PGSIZE);
-
-		if (e->type == MEMMAP_USABLE && base < end)
-			add_usable(bi, base, end, 0);
-	}
-	sort_given();
-}
-
-/* Build the direct map, once per boot, from the boot loader's map. */
+/* Fetch, once, what kmain's pmem_init_from_boot recorded of the ranges. */
 static void paging_init_once(void)
 {
-	static bool done;
+	const struct mem_range *r;
 
-	if (done)
+	if (nr_given)
 		return;
-	done = true;
-	derive_ranges();
-	kmemcpy(left, given, sizeof(given));
-	nr_left = nr_given;
-	arch_memory_init(left, &nr_left, MEMMAP_MAX_RANGES);
+	r = pmem_ranges_sanitized(&nr_given);
+	kmemcpy(given, r, nr_given * sizeof(*r));
+	r = pmem_ranges(&nr_left);
+	kmemcpy(left, r, nr_left * sizeof(*r));
 }
 
 static uint64_t va_of(uint64_t pa)

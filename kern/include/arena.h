@@ -1,0 +1,209 @@
+/*
+ * arena.h: resource arenas in the style of Bonwick and Adams' vmem
+ * ("Magazines and Vmem", USENIX 2001): allocators of integer ranges
+ * (addresses, most often) with boundary tags, that import from a source
+ * arena and give back to it. kern/src/arena.c opens with the theory.
+ */
+#pragma once
+
+#include "compiler.h"
+#include "spinlock.h"
+
+/*
+ * Flags. Every allocation names exactly one of MEM_WAIT (may not fail: with
+ * nothing left it panics, printing the arena table) and MEM_ATOMIC (may
+ * fail: returns NULL). A fit policy may be or'd in; instant fit is the
+ * default.
+ */
+#define MEM_WAIT (1 << 0)
+#define MEM_ATOMIC (1 << 1)
+#define ARENA_INSTANTFIT (1 << 4)
+#define ARENA_BESTFIT (1 << 5)
+#define ARENA_NEXTFIT (1 << 6)
+
+#define ARENA_NAME_MAX 32
+#define ARENA_NR_FREELISTS 64
+#define ARENA_HASH_INITIAL 16
+
+struct arena;
+
+typedef void *(*arena_afunc_t)(struct arena *source, size_t size, int flags);
+typedef void (*arena_ffunc_t)(struct arena *source, void *addr, size_t size);
+
+/* What a boundary tag stands for. */
+enum btag_type {
+	BTAG_SENTINEL, /* the head of an arena's segment list */
+	BTAG_SPAN,
+	BTAG_FREE,
+	BTAG_ALLOC,
+	BTAG_SPARE, /* in the arena's pool of spare tags */
+};
+
+/*
+ * A boundary tag: one per span (what an arena was given) and one per
+ * segment (a free or allocated piece of a span). See arena.c.
+ */
+struct btag {
+	uintptr_t start;
+	size_t size;
+	/* all tags of the arena in address order, spans before their segments */
+	struct btag *seg_next, *seg_prev;
+	union {
+		/* BTAG_FREE: on free list highbit(size), doubly linked */
+		struct {
+			struct btag *next, *prev;
+		} free;
+		/* BTAG_ALLOC: chain of its allocation-hash bucket */
+		struct btag *hash_next;
+		/* unused tags: the arena's pool of spare tags */
+		struct btag *spare_next;
+	};
+	uint8_t type;
+	uint8_t imported; /* BTAG_SPAN: came from the source (else added) */
+};
+
+/* Per-arena counters, in the spirit of illumos' vmem_kstat. */
+struct arena_stats {
+	uint64_t allocs; /* successful allocations */
+	uint64_t frees;
+	uint64_t fails;	       /* allocations that returned NULL */
+	uint64_t imports;      /* spans taken from the source */
+	uint64_t span_returns; /* spans given back to the source */
+	uint64_t hash_resizes;
+};
+
+struct arena {
+	struct spinlock lock;
+	char name[ARENA_NAME_MAX];
+	size_t quantum;
+	int quantum_shift; /* log2(quantum), or -1 if not a power of two */
+	size_t qcache_max; /* recorded; the slab layer acts on it */
+	struct arena *source;
+	arena_afunc_t afunc;
+	arena_ffunc_t ffunc;
+	bool is_base;	/* takes its tags from its own pages */
+	bool allocated; /* this struct came from base_alloc */
+
+	/* the address-ordered list of every tag: a circular list headed here */
+	struct btag seg_head;
+	/* next fit continues from here (a tag of seg_head's list, or NULL) */
+	struct btag *rotor;
+
+	/* free segments by size class: list i holds sizes [2^i, 2^(i+1)) */
+	uint64_t free_bitmap;
+	struct btag *free_lists[ARENA_NR_FREELISTS];
+
+	/* allocated segments by start address */
+	struct btag **hash;
+	size_t hash_buckets; /* a power of two */
+	int hash_shift;	     /* 64 - log2(hash_buckets) */
+	bool hash_resizing;
+	struct btag *hash_initial[ARENA_HASH_INITIAL];
+
+	/* spare tags, and the pages they were carved from (non-base arenas) */
+	struct btag *spare_tags;
+	size_t nr_spare_tags;
+	void *tag_pages; /* list through the first word of each page */
+	size_t nr_tag_pages;
+
+	/* bytes of segments (free + allocated), of allocated ones */
+	size_t total;
+	size_t in_use;
+	size_t nr_alloc_segs, nr_free_segs, nr_spans;
+	size_t imported_bytes; /* bytes of spans taken from the source */
+	struct arena_stats stats;
+
+	/* every arena: the global list (arena_print_stats, gdb) */
+	struct arena *all_next;
+};
+
+extern struct arena *base_arena, *kpages_arena;
+extern struct arena *kpages_2m_arena, *kpages_1g_arena;
+
+/*
+ * Create an arena called @name over [@base, @base + @size) (no initial span
+ * when @size is 0), handing out multiples of @quantum (any value > 0). With
+ * a @source, it imports spans through @afunc(@source, size, flags) when it
+ * runs out, and gives wholly free ones back through @ffunc. @qcache_max is
+ * recorded for the quantum caches. @flags: MEM_WAIT or MEM_ATOMIC, for the
+ * arena's own structure (NULL if MEM_ATOMIC and none could be had). Panics
+ * on misuse: a zero quantum, a source without afunc/ffunc, a bad span.
+ */
+struct arena *arena_create(const char *name, void *base, size_t size,
+			   size_t quantum, arena_afunc_t afunc,
+			   arena_ffunc_t ffunc, struct arena *source,
+			   size_t qcache_max, int flags);
+
+/*
+ * Give @arena the span [@base, @base + @size): it allocates from its
+ * quantum-aligned part. Returns @base, or NULL when no tag could be had
+ * (MEM_ATOMIC). A span holding address 0, wrapping past the top of the
+ * address space, overlapping a span of the arena, or too small for one
+ * quantum, is a misuse.
+ */
+void *arena_add(struct arena *arena, void *base, size_t size, int flags);
+
+/*
+ * Destroy @arena: give imported spans back to the source and free its
+ * structures. Panics, naming what is still allocated, if anything is.
+ */
+void arena_destroy(struct arena *arena);
+
+/*
+ * Allocate @size bytes (rounded up to the quantum; 0 is a misuse) with the
+ * fit policy in @flags. Returns the start, or NULL (MEM_ATOMIC only).
+ */
+void *arena_alloc(struct arena *arena, size_t size, int flags);
+
+/* Free what arena_alloc gave: @size must be what was asked for. */
+void arena_free(struct arena *arena, void *addr, size_t size);
+
+/*
+ * Allocate @size bytes with constraints: the result is congruent to
+ * @phase modulo @align (0 or the quantum: no alignment beyond it;
+ * otherwise a power of two that is a multiple of the quantum, with phase a
+ * multiple of the quantum below it), the segment never crosses a multiple
+ * of @nocross (0, or a power of two >= the rounded size), and it lies in
+ * [@minaddr, @maxaddr) (NULL: no bound). Breaking one of these rules
+ * panics, naming the argument; a request no free space can meet returns
+ * NULL (MEM_ATOMIC) and leaves the arena as it was, or panics (MEM_WAIT).
+ */
+void *arena_xalloc(struct arena *arena, size_t size, size_t align, size_t phase,
+		   size_t nocross, void *minaddr, void *maxaddr, int flags);
+
+/* Free what arena_xalloc gave. */
+void arena_xfree(struct arena *arena, void *addr, size_t size);
+
+/* Bytes free (in the arena's own spans, not what its source could give). */
+size_t arena_amt_free(struct arena *arena);
+
+/* Bytes the arena manages: free and allocated segments. */
+size_t arena_amt_total(struct arena *arena);
+
+/*
+ * Walk everything and verify the invariants (see the theory statement).
+ * Returns 0 if sound; else prints the first violation, naming the arena
+ * and the tag, and returns -1.
+ */
+int arena_check(struct arena *arena);
+
+/* Print the table of all arenas (in the style of illumos mdb ::vmem). */
+void arena_print_stats(void);
+
+/* Call fn on every arena, under the global arena-list lock. */
+void arena_for_each(void (*fn)(struct arena *arena, void *arg), void *arg);
+
+/*
+ * Bookkeeping memory from the base arena at the root of @guess's source
+ * chain (NULL: base_arena). Sizes round up to its quantum (a page).
+ */
+void *base_alloc(struct arena *guess, size_t size, int flags);
+void *base_zalloc(struct arena *guess, size_t size, int flags);
+void base_free(struct arena *guess, void *addr, size_t size);
+
+/*
+ * Make @arena the base arena over nothing yet: quantum PGSIZE, no source,
+ * tags from its own pages. pmem_init calls it once, then arena_add()s
+ * each usable range. (Tests may build a private base arena the same way.)
+ */
+void arena_init_base(struct arena *arena, const char *name);

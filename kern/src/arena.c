@@ -1,0 +1,1494 @@
+/*
+ * arena.c: resource arenas with boundary tags, after Bonwick and Adams,
+ * "Magazines and Vmem: Extending the Slab Allocator to Many CPUs and
+ * Arbitrary Resources" (USENIX 2001), section 4.
+ *
+ * ---- Theory statement
+ *
+ * 1. Concepts
+ *
+ * An arena hands out ranges of integers, [addr, addr + size), in multiples
+ * of its quantum. Usually they are kernel virtual addresses of the direct
+ * map, but an arena never touches its resource (only the base arena, which
+ * is memory by definition, writes into its own pages), so it can manage
+ * anything: fake ranges, IDs, I/O space.
+ *
+ * A span is a range the arena was given: by arena_add(), or imported from
+ * its source arena through afunc when it ran out. A span is cut into
+ * segments, each free or allocated. A span imported from the source is
+ * given back through ffunc when all of it is free again.
+ *
+ * 2. Boundary tags
+ *
+ * Every span and every segment has a struct btag (arena.h), kept on one
+ * circular list per arena, headed by arena->seg_head:
+ *
+ *   seg_head <-> [SPAN A] <-> [FREE] <-> [ALLOC] <-> [FREE] <-> [SPAN B] ...
+ *                 ^ what was given       ^ segments of A, in address
+ *                                          order, tiling A's aligned part
+ *
+ * Segments follow their span in address order and tile the span's
+ * quantum-aligned part exactly, so a segment's neighbours on the list are
+ * its neighbours in memory: coalescing on free is O(1), as in illumos.
+ * Spans themselves are kept in the order they arrived (as illumos does):
+ * keeping them sorted would cost a search on every import.
+ *
+ * Free segments are also on one of 64 free lists: list i holds sizes in
+ * [2^i, 2^(i+1)) bytes, and bit i of free_bitmap says list i is not empty.
+ *
+ *   list:  12        13        14        ...   39
+ *   sizes: 4K..8K-1  8K..16K-1 16K..32K-1      512G..1T-1
+ *
+ * Allocated segments are in a hash table keyed by start address, so
+ * arena_free(addr, size) finds the tag in O(1) and checks the size. The
+ * table starts with ARENA_HASH_INITIAL buckets inside the arena and grows
+ * (x4) past 2 segments per bucket, shrinks (/4) below 1 per 8.
+ *
+ * 3. Allocation policies
+ *
+ * Instant fit (the default): a size that is not a power of two is rounded
+ * up to the next one, and any segment on that list or above fits, so the
+ * lowest set bit of free_bitmap at or above it gives a segment in O(1).
+ * Only when there is none is the list just below searched. Best fit
+ * searches for the smallest fitting segment, list by list from the
+ * request's own. Next fit walks the segment list from a rotor left after
+ * the previous next-fit allocation, so addresses are not reused soon.
+ *
+ * arena_xalloc() adds constraints: alignment with a phase, a boundary not
+ * to cross (nocross), and a window [minaddr, maxaddr). A segment fits if
+ * some address in it meets them all; fit_in_segment() finds the lowest.
+ *
+ * 4. Quanta and the import_scale rule
+ *
+ * Sizes round up to the quantum, which need not be a power of two, and
+ * segments start at multiples of it. A span from arena_add() or from the
+ * source need not be aligned to it: the span tag records the range as
+ * given, and its segments tile [roundup(start), rounddown(end)) only.
+ * When the source's quantum does not divide ours (say 4096 under 3 x
+ * 4096), an import of exactly the request may come back misaligned, with
+ * too little room once rounded. The import_scale rule: import exactly
+ * first (no waste when the source aligns, as the jumbo arenas' imports
+ * do), and if the aligned part cannot hold the request, give that span
+ * back at once and import again with one quantum more, which always holds
+ * an aligned segment of the size wanted.
+ *
+ * 5. Tags come from somewhere
+ *
+ * Splitting a segment or adding a span needs new tags. Each arena keeps a
+ * pool of spare tags, filled a page at a time: an ordinary arena gets the
+ * page with base_alloc(); the base arena carves it from the end of its
+ * largest free segment, so tag pages gather at the top instead of breaking
+ * up RAM (and, when a span is added with too few spare tags, it takes the
+ * span's first page). Spare tags are kept for reuse, not given back. Every operation first makes sure the pool holds
+ * what its worst case needs (TAGS_PER_STEP), before changing anything, so
+ * it can never fail or recurse half-way. The base arena keeps
+ * BASE_TAG_RESERVE more: taking a page for tags from itself needs tags.
+ *
+ * 6. Invariants (arena_check verifies them all)
+ *
+ * - the list starts with a span; each span's segments tile its aligned
+ *   part; segment starts and sizes are multiples of the quantum;
+ * - no two spans overlap; no two adjacent free segments (coalesced);
+ * - every free segment is on list highbit(size), and only those are;
+ *   free_bitmap bit i is set exactly when list i is non-empty;
+ * - the hash holds exactly the allocated segments, each in its bucket;
+ * - total = bytes of all segments, in_use = bytes of allocated ones, and
+ *   the segment and span counts agree with the lists;
+ * - the spare-tag count agrees with the pool.
+ *
+ * 7. Locking
+ *
+ * Each arena has one spinlock, taken with interrupts saved; it guards
+ * everything in the arena. Functions named *_locked expect it held. The
+ * code never calls another arena (the source, or base for tags or hash
+ * tables) with its own lock held: it drops it and, when it takes it again,
+ * looks at the arena afresh. Lock order: an arena's lock is never held
+ * while another's is taken, except arenas_lock (the list of all arenas),
+ * which may be held while taking any arena's lock.
+ *
+ * 8. FAQ
+ *
+ * Why does arena_free need the size? So that the arena can check it: a
+ * wrong size is a bug in the caller, caught at once (and quantum caches,
+ * with the slab work, pick their cache by size without a lookup).
+ *
+ * Why do the jumbo arenas import from base and not from kpages? kpages
+ * would have to find a 2 MiB-aligned run inside its own spans, which it
+ * imports page by page from base, so it would usually import anyway, and
+ * then with 2 MiB of slack to align. Pushing the aligned request down to
+ * base, which holds all of RAM in a few large segments, lets arena_xalloc
+ * find the aligned run directly.
+ *
+ * Why does base need a tag reserve? Base has no arena below it: when it
+ * needs tags it takes a page from its own free segments, and that
+ * allocation may itself split a segment and need a tag. The reserve
+ * guarantees those tags exist, so refilling never recurses and never
+ * fails half-way.
+ *
+ * Why a hash for allocated segments but lists for free ones? Free needs to
+ * find a segment by address, allocation needs one by size: each structure
+ * answers one question in O(1).
+ */
+#include "arena.h"
+#include "assert.h"
+#include "kprintf.h"
+#include "kstring.h"
+#include "page.h"
+#include "printk.h"
+
+/* Worst case of one step: a split into three (2 tags), or a span (2). */
+#define TAGS_PER_STEP 3
+/* Base only: taking a page for tags from itself may split a segment. */
+#define BASE_TAG_RESERVE 2
+#define FIT_FLAGS (ARENA_INSTANTFIT | ARENA_BESTFIT | ARENA_NEXTFIT)
+#define HASH_MULTIPLIER 0x9e3779b97f4a7c15ull /* 2^64 / golden ratio */
+
+struct arena *base_arena, *kpages_arena;
+struct arena *kpages_2m_arena, *kpages_1g_arena;
+
+static struct spinlock arenas_lock = SPINLOCK_INIT;
+static struct arena *all_arenas;
+
+/* The constraints of one request, as arena_xalloc takes them. */
+struct request {
+	size_t size;
+	size_t align; /* > quantum, or 0 for none */
+	size_t phase;
+	size_t nocross;
+	uintptr_t min;
+	uintptr_t max; /* 0: no bound */
+	int flags;
+};
+
+static const char *const btag_type_names[] = {
+	[BTAG_SENTINEL] = "sentinel", [BTAG_SPAN] = "span",
+	[BTAG_FREE] = "free",	      [BTAG_ALLOC] = "allocated",
+	[BTAG_SPARE] = "spare",
+};
+
+#define assert_locked(a) assert(spin_is_locked(&(a)->lock))
+
+/* ---- small arithmetic */
+
+/* Index of the highest set bit of x > 0. */
+static inline int highbit(uint64_t x)
+{
+	return 63 - __builtin_clzll(x);
+}
+
+static inline bool is_pow2(uint64_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+/* x rounded up to the quantum; 0 if that would wrap. */
+static inline uintptr_t quantum_roundup(const struct arena *a, uintptr_t x)
+{
+	uintptr_t r;
+
+	if (a->quantum_shift >= 0)
+		r = (x + a->quantum - 1) & ~(uintptr_t)(a->quantum - 1);
+	else
+		r = (x + a->quantum - 1) / a->quantum * a->quantum;
+	return r < x ? 0 : r;
+}
+
+static inline uintptr_t quantum_rounddown(const struct arena *a, uintptr_t x)
+{
+	if (a->quantum_shift >= 0)
+		return x & ~(uintptr_t)(a->quantum - 1);
+	return x / a->quantum * a->quantum;
+}
+
+static size_t gcd(size_t a, size_t b)
+{
+	while (b) {
+		size_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* ---- the segment list */
+
+static void seg_insert_after(struct btag *pos, struct btag *t)
+{
+	t->seg_prev = pos;
+	t->seg_next = pos->seg_next;
+	pos->seg_next->seg_prev = t;
+	pos->seg_next = t;
+}
+
+static void seg_insert_before(struct btag *pos, struct btag *t)
+{
+	seg_insert_after(pos->seg_prev, t);
+}
+
+/* ---- spare tags */
+
+/* Take a spare tag; the caller made sure there is one. */
+static inline struct btag *tag_get_locked(struct arena *a)
+{
+	struct btag *t = a->spare_tags;
+
+	assert(t && t->type == BTAG_SPARE);
+	a->spare_tags = t->spare_next;
+	a->nr_spare_tags--;
+	return t;
+}
+
+static inline void tag_put_locked(struct arena *a, struct btag *t)
+{
+	t->type = BTAG_SPARE;
+	t->spare_next = a->spare_tags;
+	a->spare_tags = t;
+	a->nr_spare_tags++;
+}
+
+/* Take t off the segment list (moving the rotor off it) and spare it. */
+static inline void seg_remove_locked(struct arena *a, struct btag *t)
+{
+	if (unlikely(a->rotor == t))
+		a->rotor = t->seg_next;
+	t->seg_prev->seg_next = t->seg_next;
+	t->seg_next->seg_prev = t->seg_prev;
+	tag_put_locked(a, t);
+}
+
+/* Carve a page into spare tags. The first word links the arena's pages. */
+static void tag_page_add_locked(struct arena *a, void *page)
+{
+	struct btag *tags = (struct btag *)((char *)page + sizeof(void *) * 2);
+	size_t n = (PGSIZE - sizeof(void *) * 2) / sizeof(struct btag);
+
+	*(void **)page = a->tag_pages;
+	a->tag_pages = page;
+	a->nr_tag_pages++;
+	for (size_t i = 0; i < n; i++)
+		tag_put_locked(a, &tags[i]);
+}
+
+/* ---- free lists */
+
+static inline void freelist_insert_locked(struct arena *a, struct btag *t)
+{
+	int i = highbit(t->size);
+	struct btag *head = a->free_lists[i];
+
+	t->type = BTAG_FREE;
+	t->free.prev = NULL;
+	t->free.next = head;
+	if (head)
+		head->free.prev = t;
+	a->free_lists[i] = t;
+	a->free_bitmap |= 1ull << i;
+	a->nr_free_segs++;
+}
+
+/* Take t off free list i (where its size was when it was put there). */
+static inline void freelist_remove_class_locked(struct arena *a, struct btag *t,
+						int i)
+{
+	if (t->free.prev)
+		t->free.prev->free.next = t->free.next;
+	else
+		a->free_lists[i] = t->free.next;
+	if (t->free.next)
+		t->free.next->free.prev = t->free.prev;
+	if (!a->free_lists[i])
+		a->free_bitmap &= ~(1ull << i);
+	a->nr_free_segs--;
+}
+
+static inline void freelist_remove_locked(struct arena *a, struct btag *t)
+{
+	freelist_remove_class_locked(a, t, highbit(t->size));
+}
+
+/* Free segment t now covers [start, start + size): move lists if needed. */
+static inline void free_seg_resize_locked(struct arena *a, struct btag *t,
+					  uintptr_t start, size_t size)
+{
+	int old = highbit(t->size);
+
+	t->start = start;
+	t->size = size;
+	if (highbit(size) != old) {
+		freelist_remove_class_locked(a, t, old);
+		freelist_insert_locked(a, t);
+	}
+}
+
+/* ---- the allocation hash */
+
+static inline struct btag **hash_bucket(const struct arena *a, uintptr_t addr)
+{
+	return &a->hash[(addr * HASH_MULTIPLIER) >> a->hash_shift];
+}
+
+static inline void hash_insert_locked(struct arena *a, struct btag *t)
+{
+	struct btag **b = hash_bucket(a, t->start);
+
+	t->type = BTAG_ALLOC;
+	t->hash_next = *b;
+	*b = t;
+	a->nr_alloc_segs++;
+}
+
+/* Take the allocated segment starting at addr out of the hash. */
+static inline struct btag *hash_remove_locked(struct arena *a, uintptr_t addr)
+{
+	struct btag **pp = hash_bucket(a, addr), *t;
+
+	for (; (t = *pp) != NULL; pp = &t->hash_next) {
+		if (t->start == addr) {
+			*pp = t->hash_next;
+			a->nr_alloc_segs--;
+			return t;
+		}
+	}
+	return NULL;
+}
+
+static struct btag *hash_lookup_locked(const struct arena *a, uintptr_t addr)
+{
+	for (struct btag *t = *hash_bucket(a, addr); t; t = t->hash_next) {
+		if (t->start == addr)
+			return t;
+	}
+	return NULL;
+}
+
+/* The bucket count the hash should have now, or 0 if it is right. */
+static size_t hash_target_locked(const struct arena *a)
+{
+	size_t n = a->nr_alloc_segs, buckets = a->hash_buckets;
+
+	if (a->hash_resizing)
+		return 0;
+	if (n > 2 * buckets)
+		return buckets * 4;
+	if (buckets > ARENA_HASH_INITIAL && n < buckets / 8)
+		return MAX(buckets / 4, (size_t)ARENA_HASH_INITIAL);
+	return 0;
+}
+
+static void hash_set_size(struct arena *a, struct btag **table, size_t n)
+{
+	a->hash = table;
+	a->hash_buckets = n;
+	a->hash_shift = 64 - highbit(n);
+}
+
+/* The base arena that bookkeeping for a comes from. */
+static struct arena *root_base(struct arena *a)
+{
+	while (a && !a->is_base)
+		a = a->source;
+	return a ? a : base_arena;
+}
+
+/*
+ * Grow or shrink a's hash to the size it should have. Called without the
+ * lock, after an operation that left it too full or too empty; gives up
+ * quietly if no memory is at hand (the chains are longer, nothing more).
+ */
+static void hash_resize(struct arena *a)
+{
+	struct arena *base = root_base(a);
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	size_t n = hash_target_locked(a), old_n = a->hash_buckets;
+	struct btag **table, **old = a->hash;
+
+	if (n)
+		a->hash_resizing = true;
+	spin_unlock_irqrestore(&a->lock, irq);
+	if (!n)
+		return;
+	if (n == ARENA_HASH_INITIAL)
+		table = a->hash_initial;
+	else
+		table = base ? arena_alloc(base, n * sizeof(*table),
+					   MEM_ATOMIC) :
+			       NULL;
+	irq = spin_lock_irqsave(&a->lock);
+	if (table) {
+		kmemset(table, 0, n * sizeof(*table));
+		hash_set_size(a, table, n);
+		for (size_t i = 0; i < old_n; i++) {
+			struct btag *t, *next;
+
+			for (t = old[i]; t; t = next) {
+				struct btag **b = hash_bucket(a, t->start);
+
+				next = t->hash_next;
+				t->hash_next = *b;
+				*b = t;
+			}
+		}
+		a->stats.hash_resizes++;
+	}
+	a->hash_resizing = false;
+	spin_unlock_irqrestore(&a->lock, irq);
+	if (table && old != a->hash_initial)
+		arena_free(base, old, old_n * sizeof(*old));
+}
+
+/* ---- misuse */
+
+static void check_flags(const char *fn, const struct arena *a, int flags)
+{
+	int mem = flags & (MEM_WAIT | MEM_ATOMIC);
+	int fit = flags & FIT_FLAGS;
+
+	if ((mem != MEM_WAIT && mem != MEM_ATOMIC) || (fit && !is_pow2(fit)) ||
+	    (flags & ~(MEM_WAIT | MEM_ATOMIC | FIT_FLAGS)))
+		panic("%s: bad flags 0x%x (name exactly one of MEM_WAIT and MEM_ATOMIC, at most one fit policy): arena '%s'",
+		      fn, flags, a->name);
+}
+
+/* The span of a holding addr, or NULL. Error paths only: O(tags). */
+static struct btag *span_containing_locked(struct arena *a, uintptr_t addr)
+{
+	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
+	     t = t->seg_next) {
+		if (t->type == BTAG_SPAN && addr >= t->start &&
+		    addr - t->start < t->size)
+			return t;
+	}
+	return NULL;
+}
+
+/* The segment of a holding addr, or NULL. Error paths only: O(tags). */
+static struct btag *segment_containing_locked(struct arena *a, uintptr_t addr)
+{
+	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
+	     t = t->seg_next) {
+		if ((t->type == BTAG_FREE || t->type == BTAG_ALLOC) &&
+		    addr >= t->start && addr - t->start < t->size)
+			return t;
+	}
+	return NULL;
+}
+
+struct owner_search {
+	uintptr_t addr;
+	struct arena *owner;
+};
+
+static void find_owner(struct arena *a, void *arg)
+{
+	struct owner_search *s = arg;
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+
+	if (!s->owner && span_containing_locked(a, s->addr))
+		s->owner = a;
+	spin_unlock_irqrestore(&a->lock, irq);
+}
+
+/*
+ * arena_free/xfree was given something that is not an allocation of a
+ * with that size: say exactly what it is, and panic. Called without the
+ * lock held.
+ */
+static __noreturn void bad_free(const char *fn, struct arena *a, uintptr_t addr,
+				size_t size)
+{
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	struct btag *t = hash_lookup_locked(a, addr);
+	struct btag *seg = t ? t : segment_containing_locked(a, addr);
+	uintptr_t seg_start = seg ? seg->start : 0, seg_end = 0;
+	int type = seg ? seg->type : BTAG_SENTINEL;
+	struct owner_search owner = { addr, NULL };
+
+	if (seg)
+		seg_end = seg->start + seg->size;
+	spin_unlock_irqrestore(&a->lock, irq);
+
+	if (t)
+		panic("%s: wrong size: arena '%s' addr 0x%lx size %zu expected %zu",
+		      fn, a->name, addr, size, seg_end - seg_start);
+	if (type == BTAG_ALLOC)
+		panic("%s: address inside an allocated segment, not its start: arena '%s' addr 0x%lx size %zu (segment 0x%lx-0x%lx)",
+		      fn, a->name, addr, size, seg_start, seg_end);
+	if (type == BTAG_FREE)
+		panic("%s: not allocated (a double free, or never allocated): arena '%s' addr 0x%lx size %zu (free segment 0x%lx-0x%lx)",
+		      fn, a->name, addr, size, seg_start, seg_end);
+	arena_for_each(find_owner, &owner);
+	if (owner.owner && owner.owner != a)
+		panic("%s: address of another arena: arena '%s' addr 0x%lx size %zu belongs to arena '%s'",
+		      fn, a->name, addr, size, owner.owner->name);
+	panic("%s: address outside the arena: arena '%s' addr 0x%lx size %zu",
+	      fn, a->name, addr, size);
+}
+
+/* ---- spans */
+
+/*
+ * Add the span [start, start + size) and one free segment over its
+ * aligned part (which the caller checked is not empty). The base arena,
+ * when short of tags, first turns the span's first page into tags (an
+ * allocated segment). Returns the free segment, or NULL if the tag page
+ * took the whole span.
+ */
+static struct btag *span_add_locked(struct arena *a, uintptr_t start,
+				    size_t size, bool imported)
+{
+	uintptr_t seg_start = quantum_roundup(a, start);
+	uintptr_t seg_end = quantum_rounddown(a, start + size);
+	struct btag *span, *seg;
+
+	assert_locked(a);
+	if (a->is_base && a->nr_spare_tags < TAGS_PER_STEP + BASE_TAG_RESERVE) {
+		tag_page_add_locked(a, (void *)seg_start);
+		span = tag_get_locked(a);
+		*span = (struct btag){ .start = start,
+				       .size = size,
+				       .type = BTAG_SPAN,
+				       .imported = imported };
+		seg_insert_before(&a->seg_head, span);
+		seg = tag_get_locked(a);
+		seg->start = seg_start;
+		seg->size = PGSIZE;
+		seg_insert_after(span, seg);
+		hash_insert_locked(a, seg);
+		a->in_use += PGSIZE;
+		a->total += PGSIZE;
+		seg_start += PGSIZE;
+	} else {
+		span = tag_get_locked(a);
+		*span = (struct btag){ .start = start,
+				       .size = size,
+				       .type = BTAG_SPAN,
+				       .imported = imported };
+		seg_insert_before(&a->seg_head, span);
+	}
+	a->nr_spans++;
+	if (imported)
+		a->imported_bytes += size;
+	if (seg_start == seg_end)
+		return NULL;
+	seg = tag_get_locked(a);
+	seg->start = seg_start;
+	seg->size = seg_end - seg_start;
+	seg_insert_before(&a->seg_head, seg);
+	freelist_insert_locked(a, seg);
+	a->total += seg->size;
+	return seg;
+}
+
+/*
+ * The free segment seg is all of its (imported) span: take both off the
+ * lists. The caller gives the span back to the source after unlocking.
+ */
+static void span_remove_locked(struct arena *a, struct btag *seg,
+			       uintptr_t *start, size_t *size)
+{
+	struct btag *span = seg->seg_prev;
+
+	assert(span->type == BTAG_SPAN && span->imported);
+	*start = span->start;
+	*size = span->size;
+	freelist_remove_locked(a, seg);
+	a->total -= seg->size;
+	a->imported_bytes -= span->size;
+	a->nr_spans--;
+	a->stats.span_returns++;
+	seg_remove_locked(a, seg);
+	seg_remove_locked(a, span);
+}
+
+/* Whether free segment t is the whole of an imported span. */
+static inline bool seg_is_whole_import(const struct btag *t)
+{
+	return t->seg_prev->type == BTAG_SPAN && t->seg_prev->imported &&
+	       (t->seg_next->type == BTAG_SPAN ||
+		t->seg_next->type == BTAG_SENTINEL);
+}
+
+/* Whether [start, start + size) overlaps a span of a. */
+static bool span_overlaps_locked(struct arena *a, uintptr_t start, size_t size)
+{
+	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
+	     t = t->seg_next) {
+		if (t->type == BTAG_SPAN && start < t->start + t->size &&
+		    t->start < start + size)
+			return true;
+	}
+	return false;
+}
+
+/* ---- tag supply */
+
+/*
+ * Base only: turn the last page of its largest free segment into tags.
+ * Allocations take the front of segments, so tag pages gather at the top
+ * of a segment instead of being strewn through RAM, where they would break
+ * up the long runs the jumbo arenas need. Uses at most one spare tag (the
+ * reserve guarantees it). Returns false if base has no free page.
+ */
+static bool base_tag_page_locked(struct arena *a)
+{
+	struct btag *t, *page;
+
+	if (!a->free_bitmap)
+		return false;
+	t = a->free_lists[highbit(a->free_bitmap)];
+	if (t->size == PGSIZE) {
+		freelist_remove_locked(a, t);
+		page = t;
+	} else {
+		page = tag_get_locked(a);
+		page->start = t->start + t->size - PGSIZE;
+		page->size = PGSIZE;
+		seg_insert_after(t, page);
+		free_seg_resize_locked(a, t, t->start, t->size - PGSIZE);
+	}
+	hash_insert_locked(a, page);
+	a->in_use += PGSIZE;
+	tag_page_add_locked(a, (void *)page->start);
+	return true;
+}
+
+/*
+ * Make sure a has need spare tags (base: plus its reserve), without
+ * changing anything else. An ordinary arena drops its lock to get a page
+ * from base; base carves one from its own free segments. Returns false,
+ * with the lock held, when no page could be had.
+ */
+static bool tags_ensure_locked(struct arena *a, size_t need, int flags,
+			       unsigned long *irq)
+{
+	while (a->nr_spare_tags < need + (a->is_base ? BASE_TAG_RESERVE : 0)) {
+		void *page;
+
+		if (a->is_base) {
+			if (!base_tag_page_locked(a))
+				return false;
+			continue;
+		}
+		spin_unlock_irqrestore(&a->lock, *irq);
+		page = base_alloc(a, PGSIZE, flags & (MEM_WAIT | MEM_ATOMIC));
+		*irq = spin_lock_irqsave(&a->lock);
+		if (!page)
+			return false;
+		tag_page_add_locked(a, page);
+	}
+	return true;
+}
+
+/* ---- finding a fit */
+
+/*
+ * The lowest address in free segment t that meets r, or 0 if there is
+ * none (no arena holds address 0, so 0 cannot be an answer).
+ */
+static uintptr_t fit_in_segment(const struct arena *a, const struct btag *t,
+				const struct request *r)
+{
+	uintptr_t lo = MAX(t->start, r->min), end = t->start + t->size;
+	uintptr_t addr;
+
+	if (r->max && r->max < end)
+		end = r->max;
+	addr = quantum_roundup(a, lo);
+	for (int pass = 0; pass < 2; pass++) {
+		if (r->align)
+			addr += (r->phase - addr) & (r->align - 1);
+		if (addr < lo || addr >= end || end - addr < r->size)
+			return 0;
+		if (!r->nocross ||
+		    !((addr ^ (addr + r->size - 1)) & ~(r->nocross - 1)))
+			return addr;
+		/* crosses: try from the next boundary (at most once more) */
+		addr = quantum_roundup(a, (addr | (r->nocross - 1)) + 1);
+		if (!addr)
+			return 0;
+	}
+	return 0;
+}
+
+static bool request_is_plain(const struct request *r)
+{
+	return !r->align && !r->nocross && !r->min && !r->max;
+}
+
+/* Next fit: the first fitting free segment from the rotor on, wrapping. */
+static struct btag *
+find_next_fit_locked(struct arena *a, const struct request *r, uintptr_t *addr)
+{
+	struct btag *first = a->rotor, *t;
+
+	if (!first || first == &a->seg_head)
+		first = a->seg_head.seg_next;
+	if (first == &a->seg_head)
+		return NULL;
+	t = first;
+	do {
+		if (t->type == BTAG_FREE && (*addr = fit_in_segment(a, t, r)))
+			return t;
+		t = t->seg_next;
+		if (t == &a->seg_head)
+			t = t->seg_next;
+	} while (t != first);
+	return NULL;
+}
+
+/*
+ * Find a free segment for r under policy, and the address in it. Instant
+ * fit of a plain request is O(1); the rest searches list by list from the
+ * request's size class up (best fit: the smallest fit of the first list
+ * that has one, which is the smallest of all).
+ */
+static struct btag *find_fit_locked(struct arena *a, const struct request *r,
+				    int policy, uintptr_t *addr)
+{
+	int low = highbit(r->size);
+
+	if (policy == ARENA_NEXTFIT)
+		return find_next_fit_locked(a, r, addr);
+	if (policy != ARENA_BESTFIT && request_is_plain(r)) {
+		int i = low + !is_pow2(r->size);
+		uint64_t mask = i < 64 ? a->free_bitmap & (~0ull << i) : 0;
+
+		if (mask) {
+			struct btag *t = a->free_lists[__builtin_ctzll(mask)];
+
+			*addr = t->start;
+			return t;
+		}
+	}
+	for (int i = low; i < ARENA_NR_FREELISTS; i++) {
+		struct btag *best = NULL;
+		uintptr_t best_addr = 0;
+
+		if (!(a->free_bitmap & (1ull << i)))
+			continue;
+		for (struct btag *t = a->free_lists[i]; t; t = t->free.next) {
+			uintptr_t at = fit_in_segment(a, t, r);
+
+			if (!at || (best && best->size <= t->size))
+				continue;
+			best = t;
+			best_addr = at;
+			if (policy != ARENA_BESTFIT)
+				break;
+		}
+		if (best) {
+			*addr = best_addr;
+			return best;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Allocate [addr, addr + size) from free segment t: up to two new tags
+ * for the free pieces before and after. Returns the allocated segment.
+ */
+static struct btag *carve_locked(struct arena *a, struct btag *t,
+				 uintptr_t addr, size_t size)
+{
+	struct btag *seg;
+
+	if (addr == t->start && t->size > size) {
+		/* the common case: the front of t, which stays free */
+		seg = tag_get_locked(a);
+		seg->start = addr;
+		seg->size = size;
+		seg_insert_before(t, seg);
+		free_seg_resize_locked(a, t, addr + size, t->size - size);
+	} else {
+		freelist_remove_locked(a, t);
+		if (addr > t->start) {
+			struct btag *lead = tag_get_locked(a);
+
+			lead->start = t->start;
+			lead->size = addr - t->start;
+			seg_insert_before(t, lead);
+			freelist_insert_locked(a, lead);
+			t->start = addr;
+			t->size -= lead->size;
+		}
+		if (t->size > size) {
+			struct btag *trail = tag_get_locked(a);
+
+			trail->start = addr + size;
+			trail->size = t->size - size;
+			seg_insert_after(t, trail);
+			freelist_insert_locked(a, trail);
+			t->size = size;
+		}
+		seg = t;
+	}
+	hash_insert_locked(a, seg);
+	a->in_use += size;
+	return seg;
+}
+
+/* ---- importing */
+
+/*
+ * Bring a span in from the source for r (see the import_scale rule in the
+ * theory statement): exactly r's size (plus alignment room) on the first
+ * attempt, a quantum more on the second. Drops and retakes the lock.
+ * Returns false if the source had nothing, or if the span it gave still
+ * cannot hold r (then it went straight back).
+ */
+static bool import_locked(struct arena *a, const struct request *r, int attempt,
+			  unsigned long *irq)
+{
+	struct arena *src = a->source;
+	size_t want = r->size + (r->align ? r->align - a->quantum : 0);
+	size_t size;
+	void *span;
+	struct btag *seg;
+	uintptr_t start, ret_start = 0;
+	size_t ret_size = 0;
+
+	if (attempt > 0)
+		want += a->quantum - gcd(a->quantum, src->quantum);
+	size = quantum_roundup(src, want);
+	if (!size || size < want)
+		return false;
+	spin_unlock_irqrestore(&a->lock, *irq);
+	span = a->afunc(src, size, r->flags & (MEM_WAIT | MEM_ATOMIC));
+	*irq = spin_lock_irqsave(&a->lock);
+	if (!span)
+		return false;
+	start = (uintptr_t)span;
+	if (!tags_ensure_locked(a, TAGS_PER_STEP, r->flags, irq) ||
+	    quantum_roundup(a, start) >= quantum_rounddown(a, start + size)) {
+		spin_unlock_irqrestore(&a->lock, *irq);
+		a->ffunc(src, span, size);
+		*irq = spin_lock_irqsave(&a->lock);
+		return false;
+	}
+	seg = span_add_locked(a, start, size, true);
+	a->stats.imports++;
+	if (seg && fit_in_segment(a, seg, r))
+		return true;
+	/* misaligned, or outside r's window: straight back */
+	if (seg)
+		span_remove_locked(a, seg, &ret_start, &ret_size);
+	spin_unlock_irqrestore(&a->lock, *irq);
+	a->ffunc(src, (void *)ret_start, ret_size);
+	*irq = spin_lock_irqsave(&a->lock);
+	return false;
+}
+
+/* ---- allocation */
+
+static __noreturn void out_of_space(const char *fn, struct arena *a,
+				    const struct request *r)
+{
+	printk("%s: arena '%s' cannot meet the request; the arenas:\n", fn,
+	       a->name);
+	arena_print_stats();
+	panic("%s: out of space: arena '%s' size %zu align %zu phase %zu nocross %zu window 0x%lx-0x%lx",
+	      fn, a->name, r->size, r->align, r->phase, r->nocross, r->min,
+	      r->max);
+}
+
+/*
+ * The allocator behind arena_alloc and arena_xalloc: find a fit, else
+ * import and look again; fail (MEM_ATOMIC) or panic (MEM_WAIT).
+ */
+static void *arena_alloc_request(const char *fn, struct arena *a,
+				 struct request *r)
+{
+	int policy = r->flags & FIT_FLAGS;
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	struct btag *t, *seg;
+	uintptr_t addr;
+	size_t resize;
+
+	for (int attempt = 0;; attempt++) {
+		if (unlikely(a->nr_spare_tags <
+			     TAGS_PER_STEP + BASE_TAG_RESERVE) &&
+		    !tags_ensure_locked(a, TAGS_PER_STEP, r->flags, &irq))
+			break;
+		t = find_fit_locked(a, r, policy, &addr);
+		if (likely(t != NULL)) {
+			seg = carve_locked(a, t, addr, r->size);
+			if (policy == ARENA_NEXTFIT)
+				a->rotor = seg->seg_next;
+			a->stats.allocs++;
+			resize = hash_target_locked(a);
+			spin_unlock_irqrestore(&a->lock, irq);
+			if (unlikely(resize))
+				hash_resize(a);
+			return (void *)seg->start;
+		}
+		if (!a->source || attempt == 2 ||
+		    (!import_locked(a, r, attempt, &irq) && attempt == 1))
+			break;
+	}
+	a->stats.fails++;
+	spin_unlock_irqrestore(&a->lock, irq);
+	if (r->flags & MEM_WAIT)
+		out_of_space(fn, a, r);
+	return NULL;
+}
+
+void *arena_alloc(struct arena *a, size_t size, int flags)
+{
+	struct request r = { .flags = flags };
+
+	check_flags(__func__, a, flags);
+	r.size = quantum_roundup(a, size);
+	if (unlikely(!size || !r.size))
+		panic("arena_alloc: bad size: arena '%s' size %zu", a->name,
+		      size);
+	return arena_alloc_request(__func__, a, &r);
+}
+
+/* Check arena_xalloc's arguments against the rules of arena.h. */
+static void check_xalloc(struct arena *a, const struct request *r, size_t size,
+			 size_t align)
+{
+	const char *n = a->name;
+
+	if (!size || !r->size)
+		panic("arena_xalloc: bad size: arena '%s' size %zu", n, size);
+	if (align && align != a->quantum &&
+	    (!is_pow2(align) || align % a->quantum))
+		panic("arena_xalloc: align %zu is not a power of two multiple of the quantum %zu: arena '%s' size %zu",
+		      align, a->quantum, n, size);
+	if (r->phase &&
+	    (r->phase % a->quantum || !r->align || r->phase >= r->align))
+		panic("arena_xalloc: phase %zu is not a multiple of the quantum %zu below align %zu: arena '%s' size %zu",
+		      r->phase, a->quantum, align, n, size);
+	if (r->nocross && (!is_pow2(r->nocross) || r->nocross < r->size))
+		panic("arena_xalloc: nocross %zu is not a power of two at least the size %zu: arena '%s'",
+		      r->nocross, r->size, n);
+}
+
+void *arena_xalloc(struct arena *a, size_t size, size_t align, size_t phase,
+		   size_t nocross, void *minaddr, void *maxaddr, int flags)
+{
+	struct request r = {
+		.size = quantum_roundup(a, size),
+		.align = align > a->quantum ? align : 0,
+		.phase = phase,
+		.nocross = nocross,
+		.min = (uintptr_t)minaddr,
+		.max = (uintptr_t)maxaddr,
+		.flags = flags,
+	};
+
+	check_flags(__func__, a, flags);
+	check_xalloc(a, &r, size, align);
+	return arena_alloc_request(__func__, a, &r);
+}
+
+/* ---- freeing */
+
+/*
+ * Free allocated segment t (off the hash already): coalesce with free
+ * neighbours, and if that makes a whole imported span free, take it off
+ * and return true with its range, for the caller to give back.
+ */
+static bool free_segment_locked(struct arena *a, struct btag *t,
+				uintptr_t *span_start, size_t *span_size)
+{
+	struct btag *next = t->seg_next, *prev = t->seg_prev;
+
+	a->in_use -= t->size;
+	if (next->type == BTAG_FREE) {
+		freelist_remove_locked(a, next);
+		t->size += next->size;
+		seg_remove_locked(a, next);
+	}
+	if (prev->type == BTAG_FREE) {
+		free_seg_resize_locked(a, prev, prev->start,
+				       prev->size + t->size);
+		seg_remove_locked(a, t);
+		t = prev;
+	} else {
+		freelist_insert_locked(a, t);
+	}
+	if (a->source && seg_is_whole_import(t)) {
+		span_remove_locked(a, t, span_start, span_size);
+		return true;
+	}
+	return false;
+}
+
+static void arena_free_common(const char *fn, struct arena *a, void *addr,
+			      size_t size)
+{
+	uintptr_t span_start = 0;
+	size_t span_size = 0, rounded = quantum_roundup(a, size), resize;
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	struct btag *t = hash_remove_locked(a, (uintptr_t)addr);
+	bool give_back;
+
+	if (unlikely(!t || t->size != rounded || !size)) {
+		if (t)
+			hash_insert_locked(a, t);
+		spin_unlock_irqrestore(&a->lock, irq);
+		bad_free(fn, a, (uintptr_t)addr, size);
+	}
+	give_back = free_segment_locked(a, t, &span_start, &span_size);
+	a->stats.frees++;
+	resize = hash_target_locked(a);
+	spin_unlock_irqrestore(&a->lock, irq);
+	if (give_back)
+		a->ffunc(a->source, (void *)span_start, span_size);
+	if (unlikely(resize))
+		hash_resize(a);
+}
+
+void arena_free(struct arena *a, void *addr, size_t size)
+{
+	arena_free_common(__func__, a, addr, size);
+}
+
+void arena_xfree(struct arena *a, void *addr, size_t size)
+{
+	arena_free_common(__func__, a, addr, size);
+}
+
+/* ---- creating and destroying */
+
+static void arena_setup(struct arena *a, const char *name, size_t quantum)
+{
+	kstrlcpy(a->name, name, sizeof(a->name));
+	a->lock = (struct spinlock)SPINLOCK_INIT;
+	a->quantum = quantum;
+	a->quantum_shift = is_pow2(quantum) ? highbit(quantum) : -1;
+	a->seg_head.type = BTAG_SENTINEL;
+	a->seg_head.seg_next = a->seg_head.seg_prev = &a->seg_head;
+	hash_set_size(a, a->hash_initial, ARENA_HASH_INITIAL);
+}
+
+static void arena_list_add(struct arena *a)
+{
+	unsigned long irq = spin_lock_irqsave(&arenas_lock);
+
+	a->all_next = all_arenas;
+	all_arenas = a;
+	spin_unlock_irqrestore(&arenas_lock, irq);
+}
+
+static void arena_list_remove(struct arena *a)
+{
+	unsigned long irq = spin_lock_irqsave(&arenas_lock);
+	struct arena **pp = &all_arenas;
+
+	while (*pp && *pp != a)
+		pp = &(*pp)->all_next;
+	if (*pp)
+		*pp = a->all_next;
+	spin_unlock_irqrestore(&arenas_lock, irq);
+}
+
+void arena_init_base(struct arena *a, const char *name)
+{
+	kmemset(a, 0, sizeof(*a));
+	arena_setup(a, name, PGSIZE);
+	a->is_base = true;
+	arena_list_add(a);
+}
+
+struct arena *arena_create(const char *name, void *base, size_t size,
+			   size_t quantum, arena_afunc_t afunc,
+			   arena_ffunc_t ffunc, struct arena *source,
+			   size_t qcache_max, int flags)
+{
+	struct arena *a;
+
+	if (!quantum)
+		panic("arena_create: quantum 0: arena '%s'", name);
+	if (!source != !afunc || !source != !ffunc)
+		panic("arena_create: a source needs afunc and ffunc, and they need a source: arena '%s'",
+		      name);
+	if (flags & ~(MEM_WAIT | MEM_ATOMIC) ||
+	    (flags != MEM_WAIT && flags != MEM_ATOMIC))
+		panic("arena_create: bad flags 0x%x: arena '%s'", flags, name);
+	a = base_zalloc(source, sizeof(*a), flags);
+	if (!a)
+		return NULL;
+	arena_setup(a, name, quantum);
+	a->allocated = true;
+	a->source = source;
+	a->afunc = afunc;
+	a->ffunc = ffunc;
+	a->qcache_max = qcache_max;
+	arena_list_add(a);
+	if (size && !arena_add(a, base, size, flags)) {
+		arena_destroy(a);
+		return NULL;
+	}
+	return a;
+}
+
+void *arena_add(struct arena *a, void *base, size_t size, int flags)
+{
+	uintptr_t start = (uintptr_t)base;
+	unsigned long irq;
+
+	check_flags(__func__, a, flags);
+	if (!start || !size || start + size < start || start + size == 0)
+		panic("arena_add: span holds address 0, is empty, or wraps past the top: arena '%s' addr 0x%lx size %zu",
+		      a->name, start, size);
+	if (quantum_roundup(a, start) >= quantum_rounddown(a, start + size))
+		panic("arena_add: span too small for one quantum %zu: arena '%s' addr 0x%lx size %zu",
+		      a->quantum, a->name, start, size);
+	irq = spin_lock_irqsave(&a->lock);
+	if (span_overlaps_locked(a, start, size)) {
+		spin_unlock_irqrestore(&a->lock, irq);
+		panic("arena_add: span overlaps one the arena has: arena '%s' addr 0x%lx size %zu",
+		      a->name, start, size);
+	}
+	if (!a->is_base && !tags_ensure_locked(a, TAGS_PER_STEP, flags, &irq)) {
+		spin_unlock_irqrestore(&a->lock, irq);
+		return NULL;
+	}
+	span_add_locked(a, start, size, false);
+	spin_unlock_irqrestore(&a->lock, irq);
+	return base;
+}
+
+/* List up to a few live allocations of a, for arena_destroy's panic. */
+static __noreturn void destroy_busy(struct arena *a)
+{
+	char list[256];
+	size_t used = 0, shown = 0;
+
+	list[0] = 0;
+	for (struct btag *t = a->seg_head.seg_next;
+	     t != &a->seg_head && shown < 4; t = t->seg_next) {
+		if (t->type != BTAG_ALLOC)
+			continue;
+		used += (size_t)ksnprintf(list + used, sizeof(list) - used,
+					  " 0x%lx+%zu", t->start, t->size);
+		used = MIN(used, sizeof(list) - 1);
+		shown++;
+	}
+	panic("arena_destroy: %zu allocations still live: arena '%s' in use %zu:%s%s",
+	      a->nr_alloc_segs, a->name, a->in_use, list,
+	      a->nr_alloc_segs > shown ? " ..." : "");
+}
+
+void arena_destroy(struct arena *a)
+{
+	struct btag *t, *next;
+	unsigned long irq;
+	void *page;
+
+	if (a->is_base)
+		panic("arena_destroy: a base arena holds its own tags and cannot be destroyed: arena '%s'",
+		      a->name);
+	irq = spin_lock_irqsave(&a->lock);
+	if (a->nr_alloc_segs)
+		destroy_busy(a);
+	spin_unlock_irqrestore(&a->lock, irq);
+	arena_list_remove(a);
+	/* nobody else may use a now: give imported spans back */
+	for (t = a->seg_head.seg_next; t != &a->seg_head; t = next) {
+		next = t->seg_next;
+		if (t->type == BTAG_SPAN && t->imported)
+			a->ffunc(a->source, (void *)t->start, t->size);
+	}
+	if (a->hash != a->hash_initial)
+		base_free(a, a->hash, a->hash_buckets * sizeof(*a->hash));
+	while ((page = a->tag_pages) != NULL) {
+		a->tag_pages = *(void **)page;
+		base_free(a, page, PGSIZE);
+	}
+	if (a->allocated)
+		base_free(a->source, a, sizeof(*a));
+}
+
+/* ---- base_alloc */
+
+void *base_alloc(struct arena *guess, size_t size, int flags)
+{
+	return arena_alloc(root_base(guess), size, flags);
+}
+
+void *base_zalloc(struct arena *guess, size_t size, int flags)
+{
+	void *p = base_alloc(guess, size, flags);
+
+	if (p)
+		kmemset(p, 0, size);
+	return p;
+}
+
+void base_free(struct arena *guess, void *addr, size_t size)
+{
+	arena_free(root_base(guess), addr, size);
+}
+
+/* ---- queries */
+
+size_t arena_amt_free(struct arena *a)
+{
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	size_t n = a->total - a->in_use;
+
+	spin_unlock_irqrestore(&a->lock, irq);
+	return n;
+}
+
+size_t arena_amt_total(struct arena *a)
+{
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	size_t n = a->total;
+
+	spin_unlock_irqrestore(&a->lock, irq);
+	return n;
+}
+
+void arena_for_each(void (*fn)(struct arena *, void *), void *arg)
+{
+	unsigned long irq = spin_lock_irqsave(&arenas_lock);
+
+	for (struct arena *a = all_arenas; a; a = a->all_next)
+		fn(a, arg);
+	spin_unlock_irqrestore(&arenas_lock, irq);
+}
+
+static void print_one(struct arena *a, void *arg)
+{
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	struct arena snap = *a;
+
+	(void)arg;
+	spin_unlock_irqrestore(&a->lock, irq);
+	printk("%-14s %10zu %14zu %14zu %9llu %9llu %6llu %7llu %8zu  %s\n",
+	       snap.name, snap.quantum, snap.in_use, snap.total,
+	       (unsigned long long)snap.stats.allocs,
+	       (unsigned long long)snap.stats.frees,
+	       (unsigned long long)snap.stats.fails,
+	       (unsigned long long)snap.stats.imports,
+	       snap.nr_free_segs + snap.nr_alloc_segs,
+	       snap.source ? snap.source->name : "-");
+}
+
+void arena_print_stats(void)
+{
+	printk("%-14s %10s %14s %14s %9s %9s %6s %7s %8s  %s\n", "arena",
+	       "quantum", "in use", "total", "allocs", "frees", "fails",
+	       "imports", "segments", "source");
+	arena_for_each(print_one, NULL);
+}
+
+/* ---- checking */
+
+struct check {
+	struct arena *a;
+	const struct btag *tag;
+	const char *what;
+};
+
+static bool violation(struct check *c, const struct btag *t, const char *what)
+{
+	c->tag = t;
+	c->what = what;
+	return false;
+}
+
+/* The free lists and the bitmap; counts free tags into *n. */
+static bool check_freelists(struct check *c, size_t *n)
+{
+	struct arena *a = c->a;
+	size_t limit = a->nr_free_segs + 1;
+
+	*n = 0;
+	for (int i = 0; i < ARENA_NR_FREELISTS; i++) {
+		struct btag *prev = NULL;
+
+		if (!!(a->free_bitmap & (1ull << i)) != !!a->free_lists[i])
+			return violation(
+				c, a->free_lists[i],
+				"free_bitmap disagrees with the free lists");
+		for (struct btag *t = a->free_lists[i]; t; t = t->free.next) {
+			if (++*n > limit)
+				return violation(
+					c, t,
+					"free lists longer than the free segment count (a cycle?)");
+			if (t->type != BTAG_FREE)
+				return violation(
+					c, t,
+					"a tag on a free list is not free");
+			if (highbit(t->size) != i)
+				return violation(
+					c, t,
+					"a free segment is on the wrong free list");
+			if (t->free.prev != prev)
+				return violation(
+					c, t,
+					"a free list's back link is wrong");
+			prev = t;
+		}
+	}
+	return true;
+}
+
+/* The hash: only allocated segments, each in its bucket; counts them. */
+static bool check_hash(struct check *c, size_t *n)
+{
+	struct arena *a = c->a;
+
+	*n = 0;
+	for (size_t i = 0; i < a->hash_buckets; i++) {
+		for (struct btag *t = a->hash[i]; t; t = t->hash_next) {
+			if (++*n > a->nr_alloc_segs + 1)
+				return violation(
+					c, t,
+					"hash chains longer than the allocation count (a cycle?)");
+			if (t->type != BTAG_ALLOC)
+				return violation(
+					c, t,
+					"a tag in the hash is not allocated");
+			if (hash_bucket(a, t->start) != &a->hash[i])
+				return violation(
+					c, t,
+					"an allocated segment is in the wrong hash bucket");
+		}
+	}
+	return true;
+}
+
+struct walk_totals {
+	size_t total, in_use, nr_free, nr_alloc, nr_spans, imported;
+	bool rotor_seen;
+};
+
+/* One span and its segments; *next gets the tag after them. */
+static bool check_span(struct check *c, const struct btag *span,
+		       struct walk_totals *w, const struct btag **next)
+{
+	struct arena *a = c->a;
+	uintptr_t pos = quantum_roundup(a, span->start);
+	uintptr_t end = quantum_rounddown(a, span->start + span->size);
+	const struct btag *t;
+	bool prev_free = false;
+
+	w->nr_spans++;
+	if (span->imported)
+		w->imported += span->size;
+	for (t = span->seg_next; t->type == BTAG_FREE || t->type == BTAG_ALLOC;
+	     t = t->seg_next) {
+		w->rotor_seen |= t == a->rotor;
+		if (t->start != pos || !t->size || t->size % a->quantum)
+			return violation(
+				c, t,
+				"segments do not tile their span (gap, overlap or unaligned size)");
+		if (t->seg_next->seg_prev != t)
+			return violation(
+				c, t, "the segment list's back link is wrong");
+		if (t->type == BTAG_FREE && prev_free)
+			return violation(
+				c, t,
+				"two adjacent free segments (not coalesced)");
+		if (t->type == BTAG_ALLOC &&
+		    hash_lookup_locked(a, t->start) != t)
+			return violation(
+				c, t,
+				"an allocated segment is not in the hash");
+		w->nr_free += t->type == BTAG_FREE;
+		w->nr_alloc += t->type == BTAG_ALLOC;
+		w->in_use += t->type == BTAG_ALLOC ? t->size : 0;
+		prev_free = t->type == BTAG_FREE;
+		w->total += t->size;
+		pos += t->size;
+	}
+	if (pos != end)
+		return violation(c, span, "segments do not cover their span");
+	*next = t;
+	return true;
+}
+
+/* No two spans overlap: every pair, O(spans^2), fine for a checker. */
+static bool check_span_overlaps(struct check *c)
+{
+	struct arena *a = c->a;
+	const struct btag *s, *u;
+
+	for (s = a->seg_head.seg_next; s != &a->seg_head; s = s->seg_next) {
+		if (s->type != BTAG_SPAN)
+			continue;
+		for (u = s->seg_next; u != &a->seg_head; u = u->seg_next) {
+			if (u->type == BTAG_SPAN &&
+			    u->start < s->start + s->size &&
+			    s->start < u->start + u->size)
+				return violation(c, u, "two spans overlap");
+		}
+	}
+	return true;
+}
+
+static bool check_walk(struct check *c)
+{
+	struct arena *a = c->a;
+	struct walk_totals w = { 0 };
+	size_t nr_free_listed, nr_hashed, nr_spare = 0;
+	const struct btag *t = a->seg_head.seg_next;
+
+	if (!check_freelists(c, &nr_free_listed) || !check_hash(c, &nr_hashed))
+		return false;
+	while (t != &a->seg_head) {
+		if (t->type != BTAG_SPAN)
+			return violation(c, t, "a segment outside any span");
+		w.rotor_seen |= t == a->rotor;
+		if (!check_span(c, t, &w, &t))
+			return false;
+	}
+	if (w.nr_free != nr_free_listed || w.nr_free != a->nr_free_segs)
+		return violation(
+			c, NULL,
+			"free segment counts disagree (walk, lists, counter)");
+	if (w.nr_alloc != nr_hashed || w.nr_alloc != a->nr_alloc_segs)
+		return violation(
+			c, NULL,
+			"allocated segment counts disagree (walk, hash, counter)");
+	if (w.total != a->total || w.in_use != a->in_use)
+		return violation(c, NULL,
+				 "byte totals disagree with the segments");
+	if (w.nr_spans != a->nr_spans || w.imported != a->imported_bytes)
+		return violation(c, NULL,
+				 "span count or imported bytes disagree");
+	if (a->rotor && a->rotor != &a->seg_head && !w.rotor_seen)
+		return violation(
+			c, a->rotor,
+			"the next-fit rotor is not on the segment list");
+	for (struct btag *s = a->spare_tags; s; s = s->spare_next) {
+		if (++nr_spare > a->nr_spare_tags || s->type != BTAG_SPARE)
+			return violation(
+				c, s,
+				"the spare tag pool disagrees with its count");
+	}
+	if (nr_spare != a->nr_spare_tags)
+		return violation(c, NULL,
+				 "the spare tag pool disagrees with its count");
+	return check_span_overlaps(c);
+}
+
+int arena_check(struct arena *a)
+{
+	struct check c = { .a = a };
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	bool ok = check_walk(&c);
+	struct btag tag = c.tag ? *c.tag : (struct btag){ 0 };
+
+	spin_unlock_irqrestore(&a->lock, irq);
+	if (ok)
+		return 0;
+	if (c.tag)
+		printk("arena_check: arena '%s': %s: %s tag %p [0x%lx, 0x%lx)\n",
+		       a->name, c.what,
+		       tag.type <= BTAG_SPARE ? btag_type_names[tag.type] :
+						"bad",
+		       c.tag, tag.start, tag.start + tag.size);
+	else
+		printk("arena_check: arena '%s': %s\n", a->name, c.what);
+	return -1;
+}

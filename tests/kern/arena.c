@@ -1,0 +1,1046 @@
+/*
+ * arena.c: tests of the resource arenas (kern/src/arena.c).
+ *
+ * Most tests build their own arena over a fake range (an arena never
+ * touches its resource), named after the test, and end with arena_check()
+ * and arena_destroy(). The randomised workloads hold the arena to a model
+ * of live intervals; the base-arena tests use the real base_arena.
+ */
+#include "ktest.h"
+#include "arena.h"
+#include "kstring.h"
+#include "page.h"
+#include "pmem.h"
+#include "printk.h"
+
+/* A fake range: never memory, never touched. */
+#define FAKE_BASE 0x100000000000ul
+#define MiB (1ul << 20)
+#define GiB (1ul << 30)
+
+/* The test's own name, without the "ktest_" of its function. */
+#define TEST_ARENA_NAME (__func__ + 6)
+
+static struct arena *fake_arena(const char *name, uintptr_t base, size_t size,
+				size_t quantum)
+{
+	return arena_create(name, (void *)base, size, quantum, NULL, NULL, NULL,
+			    0, MEM_WAIT);
+}
+
+/* xorshift64*: a small, fixed-seed generator for the workloads. */
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dull;
+}
+
+static uint64_t rng_below(uint64_t *s, uint64_t n)
+{
+	return rng_next(s) % n;
+}
+
+/* Free every allocated segment of a (by walking its tags). */
+static void free_all_allocated(struct arena *a)
+{
+	struct btag *t = a->seg_head.seg_next;
+
+	while (t != &a->seg_head) {
+		struct btag *next = t->seg_next;
+
+		/* freeing may merge next away: restart from the head then */
+		if (t->type == BTAG_ALLOC) {
+			arena_xfree(a, (void *)t->start, t->size);
+			next = a->seg_head.seg_next;
+		}
+		t = next;
+	}
+}
+
+/* ---- basics */
+
+KTEST(arena, create_totals)
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	KT_ASSERT_NOT_NULL(a);
+	KT_EXPECT_STREQ(a->name, "arena_create_totals");
+	KT_EXPECT_EQ(arena_amt_total(a), MiB);
+	KT_EXPECT_EQ(arena_amt_free(a), MiB);
+	KT_EXPECT_EQ(a->nr_spans, 1);
+	KT_EXPECT_EQ(a->nr_free_segs, 1);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+}
+
+KTEST(arena, alloc_free_roundtrip)
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+	uintptr_t p[8];
+
+	for (int i = 0; i < 8; i++) {
+		p[i] = (uintptr_t)arena_alloc(a, (size_t)(i + 1) * PGSIZE,
+					      MEM_ATOMIC);
+		KT_ASSERT_NE(p[i], 0);
+		KT_EXPECT_EQ(p[i] % PGSIZE, 0);
+		KT_EXPECT_GE(p[i], FAKE_BASE);
+		KT_EXPECT_LE(p[i] + (i + 1) * PGSIZE, FAKE_BASE + MiB);
+	}
+	for (int i = 0; i < 8; i++)
+		for (int j = 0; j < i; j++)
+			KT_EXPECT_TRUE(p[i] >= p[j] + (j + 1) * PGSIZE ||
+				       p[j] >= p[i] + (i + 1) * PGSIZE);
+	KT_EXPECT_EQ(arena_amt_free(a), MiB - 36 * PGSIZE);
+	KT_EXPECT_EQ(a->nr_alloc_segs, 8);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	for (int i = 0; i < 8; i += 2)
+		arena_free(a, (void *)p[i], (size_t)(i + 1) * PGSIZE);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	for (int i = 1; i < 8; i += 2)
+		arena_free(a, (void *)p[i], (size_t)(i + 1) * PGSIZE);
+	KT_EXPECT_EQ(arena_amt_free(a), MiB);
+	KT_EXPECT_EQ(a->nr_free_segs, 1); /* all coalesced again */
+	KT_EXPECT_EQ(a->stats.allocs, 8);
+	KT_EXPECT_EQ(a->stats.frees, 8);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+}
+
+KTEST(arena, size_rounds_to_quantum)
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+	struct arena *b = fake_arena("arena_odd_quantum", FAKE_BASE + 8, 1200,
+				     12); /* a multiple of 12 */
+	void *p = arena_alloc(a, 1, MEM_WAIT);
+	void *q = arena_alloc(b, 13, MEM_WAIT);
+
+	KT_EXPECT_EQ(arena_amt_free(a), MiB - PGSIZE);
+	KT_EXPECT_EQ(arena_amt_free(b), 1200 - 24);
+	KT_EXPECT_EQ((uintptr_t)q % 12, 0);
+	arena_free(a, p, 1);
+	arena_free(b, q, 13); /* the size asked for, rounded the same way */
+	KT_EXPECT_EQ(arena_amt_free(a), MiB);
+	KT_EXPECT_EQ(arena_amt_free(b), 1200);
+	KT_EXPECT_EQ(arena_check(b), 0);
+	arena_destroy(a);
+	arena_destroy(b);
+}
+
+KTEST(arena, unaligned_span_keeps_aligned_part)
+{
+	/* quantum 12: the span [1000, 2000) holds segments [1008, 1992) */
+	struct arena *a = fake_arena(TEST_ARENA_NAME, 1000, 1000, 12);
+
+	KT_EXPECT_EQ(arena_amt_total(a), 1992 - 1008);
+	KT_EXPECT_EQ((uintptr_t)arena_alloc(a, 12, MEM_WAIT), 1008);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_free(a, (void *)1008, 12);
+	arena_destroy(a);
+}
+
+/*
+ * Free segments of 3, 5 and 8 pages, fenced by allocated pages: best fit
+ * of 4 pages takes the 5, instant fit the 8 (the first list certain to
+ * fit), next fit the first that fits after the rotor.
+ */
+static struct arena *three_holes(const char *name, uintptr_t *holes)
+{
+	struct arena *a = fake_arena(name, FAKE_BASE, 32 * PGSIZE, PGSIZE);
+	static const int sizes[] = { 3, 5, 8 };
+	uintptr_t at = FAKE_BASE;
+
+	/* fill everything, then free the holes */
+	for (int i = 0; i < 3; i++) {
+		holes[i] = at;
+		arena_xalloc(a, sizes[i] * PGSIZE, 0, 0, 0, (void *)at, NULL,
+			     MEM_WAIT);
+		at += sizes[i] * PGSIZE;
+		arena_xalloc(a, PGSIZE, 0, 0, 0, (void *)at, NULL, MEM_WAIT);
+		at += PGSIZE;
+	}
+	arena_xalloc(a, FAKE_BASE + 32 * PGSIZE - at, 0, 0, 0, (void *)at, NULL,
+		     MEM_WAIT);
+	for (int i = 0; i < 3; i++)
+		arena_free(a, (void *)holes[i], sizes[i] * PGSIZE);
+	return a;
+}
+
+static void free_all_but_holes(struct arena *a)
+{
+	uintptr_t at = FAKE_BASE;
+	static const int sizes[] = { 3, 5, 8 };
+
+	for (int i = 0; i < 3; i++) {
+		at += sizes[i] * PGSIZE;
+		arena_free(a, (void *)at, PGSIZE);
+		at += PGSIZE;
+	}
+	arena_free(a, (void *)at, FAKE_BASE + 32 * PGSIZE - at);
+}
+
+KTEST(arena, fit_policies)
+{
+	uintptr_t holes[3];
+	struct arena *a = three_holes(TEST_ARENA_NAME, holes);
+	void *best = arena_alloc(a, 4 * PGSIZE, MEM_ATOMIC | ARENA_BESTFIT);
+	void *instant = arena_alloc(a, 4 * PGSIZE, MEM_ATOMIC);
+
+	KT_EXPECT_EQ((uintptr_t)best, holes[1]);
+	KT_EXPECT_EQ((uintptr_t)instant, holes[2]);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_free(a, best, 4 * PGSIZE);
+	arena_free(a, instant, 4 * PGSIZE);
+	/* a power of two: instant fit takes list [4, 8) pages at once */
+	instant = arena_alloc(a, 4 * PGSIZE, MEM_ATOMIC | ARENA_INSTANTFIT);
+	KT_EXPECT_EQ((uintptr_t)instant, holes[1]);
+	arena_free(a, instant, 4 * PGSIZE);
+	/* nothing fits 9 pages, in any policy */
+	KT_EXPECT_NULL(arena_alloc(a, 9 * PGSIZE, MEM_ATOMIC | ARENA_BESTFIT));
+	KT_EXPECT_NULL(arena_alloc(a, 9 * PGSIZE, MEM_ATOMIC | ARENA_NEXTFIT));
+	KT_EXPECT_EQ(a->stats.fails, 2);
+	free_all_but_holes(a);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+}
+
+KTEST(arena, next_fit_moves_on)
+{
+	struct arena *a =
+		fake_arena(TEST_ARENA_NAME, FAKE_BASE, 8 * PGSIZE, PGSIZE);
+	const int f = MEM_WAIT | ARENA_NEXTFIT;
+	uintptr_t p0 = (uintptr_t)arena_alloc(a, PGSIZE, f);
+	uintptr_t p1 = (uintptr_t)arena_alloc(a, PGSIZE, f);
+	uintptr_t p2;
+
+	arena_free(a, (void *)p0, PGSIZE);
+	/* instant fit would reuse p0; next fit goes on after p1 */
+	p2 = (uintptr_t)arena_alloc(a, PGSIZE, f);
+	KT_EXPECT_EQ(p1, p0 + PGSIZE);
+	KT_EXPECT_EQ(p2, p1 + PGSIZE);
+	/* to the end, then it wraps around to the start */
+	for (int i = 3; i < 8; i++)
+		KT_EXPECT_EQ((uintptr_t)arena_alloc(a, PGSIZE, f),
+			     FAKE_BASE + i * PGSIZE);
+	KT_EXPECT_EQ((uintptr_t)arena_alloc(a, PGSIZE, f), p0);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	for (int i = 0; i < 8; i++)
+		arena_free(a, (void *)(FAKE_BASE + i * PGSIZE), PGSIZE);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+}
+
+/* ---- xalloc constraints, one at a time and together */
+
+KTEST(arena, xalloc_align)
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE + PGSIZE,
+				     64 * MiB, PGSIZE);
+	uintptr_t p = (uintptr_t)arena_xalloc(a, PGSIZE, 2 * MiB, 0, 0, NULL,
+					      NULL, MEM_WAIT);
+	uintptr_t q = (uintptr_t)arena_xalloc(a, 3 * PGSIZE, PGSIZE, 0, 0, NULL,
+					      NULL, MEM_WAIT);
+
+	KT_EXPECT_EQ(p % (2 * MiB), 0);
+	KT_EXPECT_EQ(q, FAKE_BASE + PGSIZE); /* align == quantum: none */
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_xfree(a, (void *)p, PGSIZE);
+	arena_xfree(a, (void *)q, 3 * PGSIZE);
+	KT_EXPECT_EQ(a->nr_free_segs, 1);
+	arena_destroy(a);
+}
+
+KTEST(arena, xalloc_phase)
+{
+	struct arena *a =
+		fake_arena(TEST_ARENA_NAME, FAKE_BASE, 64 * MiB, PGSIZE);
+	uintptr_t p = (uintptr_t)arena_xalloc(
+		a, PGSIZE, 64 * PGSIZE, 5 * PGSIZE, 0, NULL, NULL, MEM_WAIT);
+
+	KT_EXPECT_EQ(p % (64 * PGSIZE), 5 * PGSIZE);
+	KT_EXPECT_EQ(p, FAKE_BASE + 5 * PGSIZE);
+	arena_xfree(a, (void *)p, PGSIZE);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+}
+
+KTEST(arena, xalloc_nocross)
+{
+	/* the free space starts 2 pages before a 16-page boundary */
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE + 14 * PGSIZE,
+				     MiB, PGSIZE);
+	uintptr_t p = (uintptr_t)arena_xalloc(a, 4 * PGSIZE, 0, 0, 16 * PGSIZE,
+					      NULL, NULL, MEM_WAIT);
+	uintptr_t q = (uintptr_t)arena_xalloc(a, 2 * PGSIZE, 0, 0, 16 * PGSIZE,
+					      NULL, NULL, MEM_WAIT);
+
+	KT_EXPECT_EQ(p, FAKE_BASE + 16 * PGSIZE);
+	KT_EXPECT_EQ(q, FAKE_BASE + 14 * PGSIZE); /* fits before it */
+	KT_EXPECT_EQ(p / (16 * PGSIZE), (p + 4 * PGSIZE - 1) / (16 * PGSIZE));
+	arena_xfree(a, (void *)p, 4 * PGSIZE);
+	arena_xfree(a, (void *)q, 2 * PGSIZE);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+}
+
+KTEST(arena, xalloc_window)
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+	uintptr_t lo = FAKE_BASE + 100 * PGSIZE, hi = FAKE_BASE + 104 * PGSIZE;
+	uintptr_t p = (uintptr_t)arena_xalloc(a, PGSIZE, 0, 0, 0, (void *)lo,
+					      (void *)hi, MEM_WAIT);
+	uintptr_t q = (uintptr_t)arena_xalloc(a, 2 * PGSIZE, 0, 0, 0, NULL,
+					      (void *)(FAKE_BASE + 2 * PGSIZE),
+					      MEM_WAIT);
+
+	KT_EXPECT_EQ(p, lo);
+	KT_EXPECT_EQ(q, FAKE_BASE); /* the end bound is exclusive: fits */
+	/* the window holds 3 more pages, not 4 */
+	KT_EXPECT_NULL(arena_xalloc(a, 4 * PGSIZE, 0, 0, 0, (void *)lo,
+				    (void *)hi, MEM_ATOMIC));
+	arena_xfree(a, (void *)p, PGSIZE);
+	arena_xfree(a, (void *)q, 2 * PGSIZE);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+}
+
+KTEST(arena, xalloc_combined)
+{
+	struct arena *a =
+		fake_arena(TEST_ARENA_NAME, FAKE_BASE, 64 * MiB, PGSIZE);
+	const size_t align = 64 * PGSIZE, phase = 8 * PGSIZE;
+	const uintptr_t lo = FAKE_BASE + 3 * MiB + 5 * PGSIZE;
+
+	for (int i = 0; i < 20; i++) {
+		uintptr_t p = (uintptr_t)arena_xalloc(
+			a, 4 * PGSIZE, align, phase, 32 * PGSIZE, (void *)lo,
+			NULL, MEM_WAIT);
+
+		KT_EXPECT_EQ(p % align, phase);
+		KT_EXPECT_GE(p, lo);
+		KT_EXPECT_EQ(p / (32 * PGSIZE),
+			     (p + 4 * PGSIZE - 1) / (32 * PGSIZE));
+	}
+	KT_EXPECT_EQ(arena_check(a), 0);
+	KT_EXPECT_EQ(a->nr_alloc_segs, 20);
+	free_all_allocated(a);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+}
+
+/* Every kind of window that cannot be met: NULL, and nothing changes. */
+KTEST(arena, xalloc_impossible_windows)
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+	void *keep = arena_alloc(a, PGSIZE, MEM_WAIT);
+	size_t free_before = arena_amt_free(a), fails_before = a->stats.fails;
+	const struct {
+		size_t size, align, phase, nocross;
+		uintptr_t min, max;
+	} cases[] = {
+		{ PGSIZE, 0, 0, 0, FAKE_BASE + 8 * PGSIZE,
+		  FAKE_BASE + 8 * PGSIZE },
+		{ PGSIZE, 0, 0, 0, FAKE_BASE + 9 * PGSIZE,
+		  FAKE_BASE + 8 * PGSIZE },
+		{ PGSIZE, 0, 0, 0, FAKE_BASE + 2 * MiB, 0 },
+		{ PGSIZE, 0, 0, 0, 0x1000, 0x100000 },
+		{ 8 * PGSIZE, 0, 0, 0, FAKE_BASE, FAKE_BASE + 4 * PGSIZE },
+		{ PGSIZE, 0, 0, 0, FAKE_BASE, FAKE_BASE + PGSIZE }, /* in use */
+		{ 2 * MiB, 0, 0, 0, 0, 0 },
+		{ PGSIZE, 2 * MiB, 0, 0, 0, 0 }, /* no 2 MiB boundary inside */
+		{ 4 * PGSIZE, 0, 0, 4 * PGSIZE, FAKE_BASE + PGSIZE,
+		  FAKE_BASE + 7 * PGSIZE },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		void *p = arena_xalloc(a, cases[i].size, cases[i].align,
+				       cases[i].phase, cases[i].nocross,
+				       (void *)cases[i].min,
+				       (void *)cases[i].max, MEM_ATOMIC);
+
+		if (p)
+			printk("    # case %zu gave %p\n", i, p);
+		KT_EXPECT_NULL(p);
+		KT_EXPECT_EQ(arena_check(a), 0);
+		KT_EXPECT_EQ(arena_amt_free(a), free_before);
+	}
+	KT_EXPECT_EQ(a->stats.fails, fails_before + ARRAY_SIZE(cases));
+	arena_free(a, keep, PGSIZE);
+	arena_destroy(a);
+}
+
+/* ---- randomised workloads against a model of live intervals */
+
+#define LIVE_MAX 256
+#define WORKLOAD_OPS 100000
+
+struct live {
+	uintptr_t addr;
+	size_t size;
+	bool xalloc;
+};
+
+struct workload {
+	struct arena *a;
+	size_t quantum;
+	int policy;
+	uint64_t seed;
+	struct live live[LIVE_MAX];
+	size_t nr_live, in_use;
+	uintptr_t lo, hi; /* the two spans: [lo, lo + span) and [hi, ...) */
+	size_t span;
+	/* their quantum-aligned parts, where segments may be */
+	uintptr_t lo_start, lo_end, hi_start, hi_end;
+};
+
+/* Whether [p, p + size) is inside one of w's spans and overlaps nothing. */
+static bool placement_ok(struct workload *w, uintptr_t p, size_t size)
+{
+	bool inside = (p >= w->lo_start && p + size <= w->lo_end) ||
+		      (p >= w->hi_start && p + size <= w->hi_end);
+
+	if (!inside || p % w->quantum)
+		return false;
+	for (size_t i = 0; i < w->nr_live; i++) {
+		if (p < w->live[i].addr + w->live[i].size &&
+		    w->live[i].addr < p + size)
+			return false;
+	}
+	return true;
+}
+
+static void workload_free_one(struct workload *w, size_t i)
+{
+	struct live *l = &w->live[i];
+
+	if (l->xalloc)
+		arena_xfree(w->a, (void *)l->addr, l->size);
+	else
+		arena_free(w->a, (void *)l->addr, l->size);
+	w->in_use -= (l->size + w->quantum - 1) / w->quantum * w->quantum;
+	*l = w->live[--w->nr_live];
+}
+
+/* A random valid set of xalloc constraints for w's quantum. */
+static void *workload_xalloc(struct workload *w, size_t size)
+{
+	size_t align = 0, phase = 0, nocross = 0;
+	uintptr_t min = 0, max = 0;
+	uint64_t *s = &w->seed;
+	size_t rounded = (size + w->quantum - 1) / w->quantum * w->quantum;
+	void *p;
+
+	if (!(w->quantum & (w->quantum - 1)) && rng_below(s, 2)) {
+		align = w->quantum << rng_below(s, 7);
+		phase = rng_below(s, align / w->quantum) * w->quantum;
+	}
+	if (rng_below(s, 3) == 0) {
+		nocross = 1;
+		while (nocross < rounded)
+			nocross <<= 1;
+		nocross <<= rng_below(s, 3);
+	}
+	if (rng_below(s, 3) == 0) {
+		min = w->lo + rng_below(s, w->span);
+		max = min + rounded + rng_below(s, w->span / 4);
+	}
+	p = arena_xalloc(w->a, size, align, phase, nocross, (void *)min,
+			 (void *)max, MEM_ATOMIC | w->policy);
+	if (p) {
+		uintptr_t a = (uintptr_t)p;
+
+		KT_EXPECT_TRUE(!align || a % align == phase);
+		KT_EXPECT_TRUE(!nocross ||
+			       a / nocross == (a + rounded - 1) / nocross);
+		KT_EXPECT_TRUE(!min || a >= min);
+		KT_EXPECT_TRUE(!max || a + rounded <= max);
+	}
+	return p;
+}
+
+static void workload_alloc_one(struct workload *w)
+{
+	uint64_t *s = &w->seed;
+	size_t size = (1 + rng_below(s, 64)) * w->quantum - rng_below(s, 2);
+	bool x = rng_below(s, 4) == 0;
+	void *p = x ? workload_xalloc(w, size) :
+		      arena_alloc(w->a, size, MEM_ATOMIC | w->policy);
+	size_t rounded = (size + w->quantum - 1) / w->quantum * w->quantum;
+
+	if (!p)
+		return;
+	KT_EXPECT_TRUE(placement_ok(w, (uintptr_t)p, rounded));
+	w->live[w->nr_live++] = (struct live){ (uintptr_t)p, size, x };
+	w->in_use += rounded;
+}
+
+static void run_workload(const char *name, size_t quantum, int policy,
+			 uint64_t seed)
+{
+	static struct workload w;
+	size_t total;
+
+	w = (struct workload){ .quantum = quantum,
+			       .policy = policy,
+			       .seed = seed,
+			       .span = 4096 * quantum };
+	w.lo = FAKE_BASE + 7; /* unaligned on purpose */
+	w.hi = FAKE_BASE + 2 * w.span + 5 * quantum;
+	w.a = fake_arena(name, w.lo, w.span, quantum);
+	KT_ASSERT_NOT_NULL(arena_add(w.a, (void *)w.hi, w.span, MEM_WAIT));
+	w.lo_start = (w.lo + quantum - 1) / quantum * quantum;
+	w.lo_end = (w.lo + w.span) / quantum * quantum;
+	w.hi_start = (w.hi + quantum - 1) / quantum * quantum;
+	w.hi_end = (w.hi + w.span) / quantum * quantum;
+	total = arena_amt_total(w.a);
+	KT_ASSERT_EQ(total, w.lo_end - w.lo_start + w.hi_end - w.hi_start);
+	for (int i = 0; i < WORKLOAD_OPS; i++) {
+		uint64_t r = rng_below(&w.seed, 100);
+
+		if (w.nr_live == LIVE_MAX || (w.nr_live && r < 45))
+			workload_free_one(&w, rng_below(&w.seed, w.nr_live));
+		else
+			workload_alloc_one(&w);
+		if (i % 1000 == 999) {
+			KT_ASSERT_EQ(arena_check(w.a), 0);
+			KT_ASSERT_EQ(total - arena_amt_free(w.a), w.in_use);
+		}
+	}
+	while (w.nr_live)
+		workload_free_one(&w, 0);
+	KT_EXPECT_EQ(arena_amt_free(w.a), total);
+	KT_EXPECT_EQ(w.a->nr_free_segs, 2); /* one per span */
+	KT_EXPECT_EQ(arena_check(w.a), 0);
+	arena_destroy(w.a);
+}
+
+KTEST(arena, random_q4096_instant)
+{
+	run_workload(TEST_ARENA_NAME, PGSIZE, ARENA_INSTANTFIT, 1);
+}
+
+KTEST(arena, random_q4096_best)
+{
+	run_workload(TEST_ARENA_NAME, PGSIZE, ARENA_BESTFIT, 2);
+}
+
+KTEST(arena, random_q4096_next)
+{
+	run_workload(TEST_ARENA_NAME, PGSIZE, ARENA_NEXTFIT, 3);
+}
+
+KTEST(arena, random_q12288_instant)
+{
+	run_workload(TEST_ARENA_NAME, 3 * PGSIZE, ARENA_INSTANTFIT, 4);
+}
+
+KTEST(arena, random_q12288_best)
+{
+	run_workload(TEST_ARENA_NAME, 3 * PGSIZE, ARENA_BESTFIT, 5);
+}
+
+KTEST(arena, random_q12288_next)
+{
+	run_workload(TEST_ARENA_NAME, 3 * PGSIZE, ARENA_NEXTFIT, 6);
+}
+
+KTEST(arena, random_q12_instant)
+{
+	run_workload(TEST_ARENA_NAME, 12, ARENA_INSTANTFIT, 7);
+}
+
+KTEST(arena, random_q12_best)
+{
+	run_workload(TEST_ARENA_NAME, 12, ARENA_BESTFIT, 8);
+}
+
+KTEST(arena, random_q12_next)
+{
+	run_workload(TEST_ARENA_NAME, 12, ARENA_NEXTFIT, 9);
+}
+
+/* ---- importing */
+
+KTEST(arena, import_quantum_mismatch)
+{
+	struct arena *src =
+		fake_arena("arena_import_source", FAKE_BASE, 64 * MiB, PGSIZE);
+	size_t src_free = arena_amt_free(src), q = 3 * PGSIZE;
+	struct arena *a = arena_create(TEST_ARENA_NAME, NULL, 0, q, arena_alloc,
+				       arena_free, src, 0, MEM_WAIT);
+	uintptr_t p[100];
+
+	KT_ASSERT_NOT_NULL(a);
+	KT_EXPECT_EQ(arena_amt_total(a), 0);
+	for (int i = 0; i < 100; i++) {
+		p[i] = (uintptr_t)arena_alloc(a, (1 + i % 5) * q, MEM_WAIT);
+		KT_EXPECT_EQ(p[i] % q, 0);
+	}
+	KT_EXPECT_GT(a->stats.imports, 0);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	KT_EXPECT_EQ(arena_check(src), 0);
+	/* the source lends what a holds, and the slack of misaligned spans */
+	KT_EXPECT_EQ(src_free - arena_amt_free(src), a->imported_bytes);
+	for (int i = 0; i < 100; i++)
+		arena_free(a, (void *)p[i], (1 + i % 5) * q);
+	KT_EXPECT_EQ(arena_amt_total(a), 0);
+	KT_EXPECT_EQ(a->nr_spans, 0);
+	KT_EXPECT_EQ(a->stats.span_returns, a->stats.imports);
+	KT_EXPECT_EQ(arena_amt_free(src), src_free);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	KT_EXPECT_EQ(arena_check(src), 0);
+	arena_destroy(a);
+	arena_destroy(src);
+}
+
+KTEST(arena, import_aligned_xalloc)
+{
+	struct arena *src = fake_arena("arena_import_src2", FAKE_BASE + PGSIZE,
+				       64 * MiB, PGSIZE);
+	size_t src_free = arena_amt_free(src);
+	struct arena *a =
+		arena_create(TEST_ARENA_NAME, NULL, 0, PGSIZE, arena_alloc,
+			     arena_free, src, 0, MEM_WAIT);
+	void *p = arena_xalloc(a, PGSIZE, 16 * PGSIZE, 3 * PGSIZE, 0, NULL,
+			       NULL, MEM_WAIT);
+
+	KT_EXPECT_EQ((uintptr_t)p % (16 * PGSIZE), 3 * PGSIZE);
+	KT_EXPECT_EQ(a->nr_spans, 1);
+	arena_xfree(a, p, PGSIZE);
+	KT_EXPECT_EQ(arena_amt_free(src), src_free);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+	arena_destroy(src);
+}
+
+KTEST(arena, import_source_empty)
+{
+	struct arena *src =
+		fake_arena("arena_import_src3", FAKE_BASE, 4 * PGSIZE, PGSIZE);
+	struct arena *a =
+		arena_create(TEST_ARENA_NAME, NULL, 0, PGSIZE, arena_alloc,
+			     arena_free, src, 0, MEM_WAIT);
+	void *p = arena_alloc(a, 4 * PGSIZE, MEM_ATOMIC);
+
+	KT_EXPECT_NOT_NULL(p);
+	KT_EXPECT_NULL(arena_alloc(a, PGSIZE, MEM_ATOMIC));
+	KT_EXPECT_EQ(a->stats.fails, 1);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_free(a, p, 4 * PGSIZE);
+	KT_EXPECT_EQ(arena_amt_free(src), 4 * PGSIZE);
+	arena_destroy(a);
+	arena_destroy(src);
+}
+
+/* ---- the allocation hash */
+
+/*
+ * Base's own bookkeeping: its tag pages and hash table, which stay when
+ * what needed them goes (tags are kept for reuse).
+ */
+static size_t hash_bytes(const struct arena *a);
+
+static size_t base_overhead(void)
+{
+	return base_arena->nr_tag_pages * PGSIZE + hash_bytes(base_arena);
+}
+
+KTEST(arena, hash_grows_and_shrinks)
+{
+	const size_t n = 50000;
+	size_t base_free = arena_amt_free(base_arena) + base_overhead();
+	struct arena *a =
+		fake_arena(TEST_ARENA_NAME, FAKE_BASE, 65536 * PGSIZE, PGSIZE);
+
+	for (size_t i = 0; i < n; i++)
+		KT_ASSERT_EQ((uintptr_t)arena_alloc(a, PGSIZE, MEM_WAIT),
+			     FAKE_BASE + i * PGSIZE);
+	KT_EXPECT_GE(a->hash_buckets, n / 2);
+	KT_EXPECT_GT(a->stats.hash_resizes, 4);
+	KT_EXPECT_EQ(a->nr_alloc_segs, n);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	for (size_t i = 0; i < n; i++)
+		arena_free(a, (void *)(FAKE_BASE + i * PGSIZE), PGSIZE);
+	KT_EXPECT_EQ(a->hash_buckets, ARENA_HASH_INITIAL);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+	/* the tag pages and the big tables went back: nothing leaked */
+	KT_EXPECT_EQ(arena_amt_free(base_arena) + base_overhead(), base_free);
+}
+
+/* ---- the base arena */
+
+/* Bytes of base's hash table outside the arena structure. */
+static size_t hash_bytes(const struct arena *a)
+{
+	if (a->hash == a->hash_initial)
+		return 0;
+	return ALIGN_UP(a->hash_buckets * sizeof(void *), PGSIZE);
+}
+
+/* The size of the largest free segment of a (tests only: unlocked peek). */
+static size_t largest_free(struct arena *a)
+{
+	size_t best = 0;
+
+	if (!a->free_bitmap)
+		return 0;
+	for (struct btag *t =
+		     a->free_lists[63 - __builtin_clzll(a->free_bitmap)];
+	     t; t = t->free.next)
+		best = MAX(best, t->size);
+	return best;
+}
+
+#define BULK_MAX 256
+#define BULK_LEAVE (256 * MiB)
+
+KTEST(arena, base_self_sufficient)
+{
+	static struct {
+		void *addr;
+		size_t size;
+	} bulk[BULK_MAX];
+	struct arena *b = base_arena;
+	size_t nr_bulk = 0, pages = 0, freed_early = 0;
+	size_t in_use = b->in_use, total = b->total;
+	size_t tag_pages = b->nr_tag_pages, hash = hash_bytes(b);
+	void *head = NULL, *p;
+
+	/* big machines: put most of RAM aside first, untouched */
+	while (arena_amt_free(b) > BULK_LEAVE + GiB && nr_bulk < BULK_MAX) {
+		size_t size =
+			MIN(largest_free(b), arena_amt_free(b) - BULK_LEAVE);
+
+		bulk[nr_bulk].size = ALIGN_DOWN(size, PGSIZE);
+		bulk[nr_bulk].addr =
+			arena_alloc(b, bulk[nr_bulk].size, MEM_ATOMIC);
+		KT_ASSERT_NOT_NULL(bulk[nr_bulk].addr);
+		nr_bulk++;
+	}
+	/* page by page to the end, every third one freed at once */
+	while ((p = arena_alloc(b, PGSIZE, MEM_ATOMIC)) != NULL) {
+		if (++pages % 3 == 0) {
+			arena_free(b, p, PGSIZE);
+			freed_early++;
+			continue;
+		}
+		*(void **)p = head;
+		head = p;
+	}
+	printk("    # base: %zu pages taken one by one (%zu given back at once), %zu bulk, %zu tag pages now\n",
+	       pages, freed_early, nr_bulk, b->nr_tag_pages);
+	KT_EXPECT_GT(pages, 10000);
+	KT_EXPECT_EQ(arena_amt_free(b), 0);
+	KT_EXPECT_EQ(arena_check(b), 0);
+	while (head) {
+		p = head;
+		head = *(void **)p;
+		arena_free(b, p, PGSIZE);
+	}
+	while (nr_bulk--)
+		arena_free(b, bulk[nr_bulk].addr, bulk[nr_bulk].size);
+	KT_EXPECT_EQ(arena_check(b), 0);
+	KT_EXPECT_EQ(b->total, total);
+	/* exact: all that stays in use is the new tag pages and hash */
+	KT_EXPECT_EQ(b->in_use, in_use +
+					(b->nr_tag_pages - tag_pages) * PGSIZE +
+					hash_bytes(b) - hash);
+}
+
+KTEST(arena, private_base_over_fresh_memory)
+{
+	static struct arena b;
+	void *mem = arena_alloc(kpages_arena, 64 * PGSIZE, MEM_WAIT);
+	void *p[70];
+	int n = 0;
+
+	arena_init_base(&b, TEST_ARENA_NAME);
+	/* no spare tags yet: the first page of the span becomes tags */
+	KT_ASSERT_EQ(arena_add(&b, mem, 64 * PGSIZE, MEM_WAIT), mem);
+	KT_EXPECT_EQ(b.nr_tag_pages, 1);
+	KT_EXPECT_EQ(b.in_use, PGSIZE);
+	KT_EXPECT_EQ(arena_check(&b), 0);
+	while (n < 70 && (p[n] = arena_alloc(&b, PGSIZE, MEM_ATOMIC)) != NULL)
+		n++;
+	/* every page is handed out, or holds tags or the hash */
+	KT_EXPECT_EQ(n + b.nr_tag_pages + hash_bytes(&b) / PGSIZE, 64);
+	KT_EXPECT_EQ(arena_check(&b), 0);
+	while (n--)
+		arena_free(&b, p[n], PGSIZE);
+	KT_EXPECT_EQ(arena_check(&b), 0);
+	KT_EXPECT_EQ(b.in_use, b.nr_tag_pages * PGSIZE);
+	/* b is never used again: its memory can go back */
+	arena_free(kpages_arena, mem, 64 * PGSIZE);
+}
+
+/* ---- the jumbo arenas */
+
+KTEST(arena, jumbo_2m)
+{
+	size_t base_free;
+	uint8_t *p[3];
+
+	/* once first, so that the arena has its spare tags */
+	arena_free(kpages_2m_arena,
+		   arena_alloc(kpages_2m_arena, PGSIZE_2M, MEM_WAIT),
+		   PGSIZE_2M);
+	base_free = arena_amt_free(base_arena) + base_overhead();
+
+	for (int i = 0; i < 3; i++) {
+		p[i] = arena_alloc(kpages_2m_arena, PGSIZE_2M, MEM_ATOMIC);
+		KT_ASSERT_NOT_NULL(p[i]);
+		KT_EXPECT_EQ((uintptr_t)p[i] % PGSIZE_2M, 0);
+		kmemset(p[i], 0xa0 + i, PGSIZE_2M);
+	}
+	for (int i = 0; i < 3; i++) {
+		KT_EXPECT_EQ(p[i][0], 0xa0 + i);
+		KT_EXPECT_EQ(p[i][PGSIZE_2M - 1], 0xa0 + i);
+	}
+	KT_EXPECT_EQ(kpages_2m_arena->imported_bytes, 3 * PGSIZE_2M);
+	KT_EXPECT_EQ(arena_check(kpages_2m_arena), 0);
+	for (int i = 0; i < 3; i++)
+		arena_free(kpages_2m_arena, p[i], PGSIZE_2M);
+	KT_EXPECT_EQ(arena_amt_total(kpages_2m_arena), 0);
+	KT_EXPECT_EQ(arena_amt_free(base_arena) + base_overhead(), base_free);
+}
+
+KTEST(arena, jumbo_1g)
+{
+	size_t base_free;
+	uint8_t *p;
+
+	if (arena_amt_total(base_arena) < 3 * GiB)
+		KT_SKIP("needs a machine with 4 GiB");
+	arena_free(kpages_1g_arena,
+		   arena_alloc(kpages_1g_arena, PGSIZE_1G, MEM_WAIT),
+		   PGSIZE_1G);
+	base_free = arena_amt_free(base_arena) + base_overhead();
+	p = arena_alloc(kpages_1g_arena, PGSIZE_1G, MEM_ATOMIC);
+	KT_ASSERT_NOT_NULL(p);
+	KT_EXPECT_EQ((uintptr_t)p % PGSIZE_1G, 0);
+	/* touch the ends only: a GiB of writes would cost the host a GiB */
+	p[0] = 1;
+	p[PGSIZE_1G - 1] = 2;
+	KT_EXPECT_EQ(p[0] + p[PGSIZE_1G - 1], 3);
+	KT_EXPECT_EQ(arena_check(kpages_1g_arena), 0);
+	arena_free(kpages_1g_arena, p, PGSIZE_1G);
+	KT_EXPECT_EQ(arena_amt_total(kpages_1g_arena), 0);
+	KT_EXPECT_EQ(arena_amt_free(base_arena) + base_overhead(), base_free);
+}
+
+/* ---- the checker finds what is wrong */
+
+KTEST(arena, check_finds_corruption)
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+	void *p = arena_alloc(a, 2 * PGSIZE, MEM_WAIT);
+	struct btag *seg = a->seg_head.seg_next->seg_next;
+
+	KT_ASSERT_EQ(seg->start, (uintptr_t)p);
+	seg->size += PGSIZE; /* overlaps the free segment after it */
+	KT_EXPECT_EQ(arena_check(a), -1);
+	seg->size -= PGSIZE;
+	a->in_use += PGSIZE;
+	KT_EXPECT_EQ(arena_check(a), -1);
+	a->in_use -= PGSIZE;
+	a->free_bitmap ^= 1ull << 5;
+	KT_EXPECT_EQ(arena_check(a), -1);
+	a->free_bitmap ^= 1ull << 5;
+	seg->type = BTAG_FREE; /* free, but on no list and in the hash */
+	KT_EXPECT_EQ(arena_check(a), -1);
+	seg->type = BTAG_ALLOC;
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_free(a, p, 2 * PGSIZE);
+	arena_destroy(a);
+}
+
+/* ---- misuse: each panics, naming the function, arena, address, sizes */
+
+KTEST_PANICS(
+	arena, double_free,
+	"arena_free: not allocated (a double free, or never allocated): arena 'arena_double_free' addr 0x100000000000 size 4096")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+	void *p = arena_alloc(a, PGSIZE, MEM_WAIT);
+
+	arena_free(a, p, PGSIZE);
+	arena_free(a, p, PGSIZE);
+}
+
+KTEST_PANICS(
+	arena, wrong_size,
+	"arena_free: wrong size: arena 'arena_wrong_size' addr 0x100000000000 size 8192 expected 4096")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_free(a, arena_alloc(a, PGSIZE, MEM_WAIT), 2 * PGSIZE);
+}
+
+KTEST_PANICS(arena, never_allocated, "arena_xfree: not allocated",
+	     "arena 'arena_never_allocated' addr 0x100000005000 size 4096")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_alloc(a, PGSIZE, MEM_WAIT);
+	arena_xfree(a, (void *)(FAKE_BASE + 5 * PGSIZE), PGSIZE);
+}
+
+KTEST_PANICS(
+	arena, interior_address,
+	"arena_free: address inside an allocated segment, not its start: arena 'arena_interior_address' addr 0x100000001000 size 4096 (segment 0x100000000000-0x100000004000)")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_alloc(a, 4 * PGSIZE, MEM_WAIT);
+	arena_free(a, (void *)(FAKE_BASE + PGSIZE), PGSIZE);
+}
+
+KTEST_PANICS(
+	arena, wrong_arena,
+	"arena_free: address of another arena: arena 'arena_wrong_arena' addr 0x200000000000 size 4096 belongs to arena 'arena_the_other'")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+	struct arena *b =
+		fake_arena("arena_the_other", 2 * FAKE_BASE, MiB, PGSIZE);
+
+	arena_free(a, arena_alloc(b, PGSIZE, MEM_WAIT), PGSIZE);
+}
+
+KTEST_PANICS(
+	arena, destroy_live,
+	"arena_destroy: 2 allocations still live: arena 'arena_destroy_live' in use 12288: 0x100000000000+4096 0x100000001000+8192")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_alloc(a, PGSIZE, MEM_WAIT);
+	arena_alloc(a, 2 * PGSIZE, MEM_WAIT);
+	arena_destroy(a);
+}
+
+KTEST_PANICS(
+	arena, xalloc_align_not_pow2,
+	"arena_xalloc: align 12288 is not a power of two multiple of the quantum 4096: arena 'arena_xalloc_align_not_pow2' size 4096")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_xalloc(a, PGSIZE, 3 * PGSIZE, 0, 0, NULL, NULL, MEM_ATOMIC);
+}
+
+KTEST_PANICS(
+	arena, xalloc_align_below_quantum,
+	"arena_xalloc: align 4096 is not a power of two multiple of the quantum 8192")
+{
+	struct arena *a =
+		fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, 2 * PGSIZE);
+
+	arena_xalloc(a, PGSIZE, PGSIZE, 0, 0, NULL, NULL, MEM_ATOMIC);
+}
+
+KTEST_PANICS(
+	arena, xalloc_phase_above_align,
+	"arena_xalloc: phase 65536 is not a multiple of the quantum 4096 below align 65536: arena 'arena_xalloc_phase_above_align' size 4096")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_xalloc(a, PGSIZE, 16 * PGSIZE, 16 * PGSIZE, 0, NULL, NULL,
+		     MEM_ATOMIC);
+}
+
+KTEST_PANICS(
+	arena, xalloc_phase_unaligned,
+	"arena_xalloc: phase 100 is not a multiple of the quantum 4096 below align 65536")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_xalloc(a, PGSIZE, 16 * PGSIZE, 100, 0, NULL, NULL, MEM_WAIT);
+}
+
+KTEST_PANICS(
+	arena, xalloc_phase_without_align,
+	"arena_xalloc: phase 4096 is not a multiple of the quantum 4096 below align 0")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_xalloc(a, PGSIZE, 0, PGSIZE, 0, NULL, NULL, MEM_ATOMIC);
+}
+
+KTEST_PANICS(
+	arena, xalloc_nocross_not_pow2,
+	"arena_xalloc: nocross 12288 is not a power of two at least the size 4096: arena 'arena_xalloc_nocross_not_pow2'")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_xalloc(a, PGSIZE, 0, 0, 3 * PGSIZE, NULL, NULL, MEM_ATOMIC);
+}
+
+KTEST_PANICS(
+	arena, xalloc_nocross_below_size,
+	"arena_xalloc: nocross 4096 is not a power of two at least the size 8192")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_xalloc(a, 2 * PGSIZE, 0, 0, PGSIZE, NULL, NULL, MEM_ATOMIC);
+}
+
+KTEST_PANICS(arena, xalloc_size_zero,
+	     "arena_xalloc: bad size: arena 'arena_xalloc_size_zero' size 0")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_xalloc(a, 0, 0, 0, 0, NULL, NULL, MEM_ATOMIC);
+}
+
+KTEST_PANICS(arena, alloc_size_zero,
+	     "arena_alloc: bad size: arena 'arena_alloc_size_zero' size 0")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_alloc(a, 0, MEM_ATOMIC);
+}
+
+KTEST_PANICS(
+	arena, flags_neither,
+	"arena_alloc: bad flags 0x0 (name exactly one of MEM_WAIT and MEM_ATOMIC, at most one fit policy): arena 'arena_flags_neither'")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_alloc(a, PGSIZE, 0);
+}
+
+KTEST_PANICS(arena, flags_both_and_two_policies, "arena_xalloc: bad flags 0x33")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_xalloc(a, PGSIZE, 0, 0, 0, NULL, NULL,
+		     MEM_WAIT | MEM_ATOMIC | ARENA_INSTANTFIT | ARENA_BESTFIT);
+}
+
+KTEST_PANICS(
+	arena, add_overlapping_span,
+	"arena_add: span overlaps one the arena has: arena 'arena_add_overlapping_span' addr 0x1000000ff000 size 8192")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_add(a, (void *)(FAKE_BASE + MiB - PGSIZE), 2 * PGSIZE, MEM_WAIT);
+}
+
+KTEST_PANICS(
+	arena, add_address_zero,
+	"arena_add: span holds address 0, is empty, or wraps past the top: arena 'arena_add_address_zero' addr 0x0 size 4096")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_add(a, NULL, PGSIZE, MEM_WAIT);
+}
+
+KTEST_PANICS(
+	arena, wait_exhausted,
+	"arena_alloc: out of space: arena 'arena_wait_exhausted' size 20480")
+{
+	struct arena *a =
+		fake_arena(TEST_ARENA_NAME, FAKE_BASE, 4 * PGSIZE, PGSIZE);
+
+	arena_alloc(a, 5 * PGSIZE, MEM_WAIT);
+}

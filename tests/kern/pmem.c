@@ -1,0 +1,60 @@
+/* pmem.c: tests of the arenas pmem_init builds over the usable RAM. */
+#include "ktest.h"
+#include "arena.h"
+#include "kstring.h"
+#include "page.h"
+#include "pmem.h"
+
+KTEST(pmem, arenas_built)
+{
+	KT_ASSERT_NOT_NULL(base_arena);
+	KT_EXPECT_STREQ(base_arena->name, "base");
+	KT_EXPECT_EQ(base_arena->quantum, PGSIZE);
+	KT_EXPECT_TRUE(base_arena->is_base);
+	KT_EXPECT_NULL(base_arena->source);
+	KT_EXPECT_STREQ(kpages_arena->name, "kpages");
+	KT_EXPECT_EQ(kpages_arena->quantum, PGSIZE);
+	KT_EXPECT_EQ(kpages_arena->source, base_arena);
+	KT_EXPECT_EQ(kpages_arena->qcache_max, 8 * PGSIZE);
+	KT_EXPECT_STREQ(kpages_2m_arena->name, "kpages_2m");
+	KT_EXPECT_EQ(kpages_2m_arena->quantum, PGSIZE_2M);
+	KT_EXPECT_EQ(kpages_2m_arena->source, base_arena);
+	KT_EXPECT_STREQ(kpages_1g_arena->name, "kpages_1g");
+	KT_EXPECT_EQ(kpages_1g_arena->quantum, PGSIZE_1G);
+	KT_EXPECT_EQ(kpages_1g_arena->source, base_arena);
+	KT_EXPECT_GT(pmem_init_cycles, 0);
+	KT_EXPECT_EQ(arena_check(base_arena), 0);
+	KT_EXPECT_EQ(arena_check(kpages_arena), 0);
+}
+
+KTEST(pmem, kpages_imports_from_base)
+{
+	uint8_t *p;
+	size_t base_free;
+
+	/* once, so that kpages has its tag page already */
+	arena_free(kpages_arena, arena_alloc(kpages_arena, PGSIZE, MEM_WAIT),
+		   PGSIZE);
+	base_free = arena_amt_free(base_arena);
+	p = arena_alloc(kpages_arena, 3 * PGSIZE, MEM_WAIT);
+	KT_ASSERT_NOT_NULL(p);
+	KT_EXPECT_EQ(arena_amt_free(base_arena), base_free - 3 * PGSIZE);
+	/* it is memory: all of it can be written */
+	kmemset(p, 0x5a, 3 * PGSIZE);
+	KT_EXPECT_EQ(p[3 * PGSIZE - 1], 0x5a);
+	KT_EXPECT_EQ(arena_check(kpages_arena), 0);
+	arena_free(kpages_arena, p, 3 * PGSIZE);
+	KT_EXPECT_EQ(arena_amt_free(base_arena), base_free);
+	KT_EXPECT_EQ(arena_amt_total(kpages_arena), 0);
+}
+
+KTEST(pmem, base_alloc_is_memory)
+{
+	uint8_t *p = base_zalloc(kpages_arena, 100, MEM_WAIT);
+
+	KT_ASSERT_NOT_NULL(p);
+	KT_EXPECT_EQ(p[0] + p[99], 0);
+	KT_EXPECT_EQ((uintptr_t)p % PGSIZE, 0);
+	base_free(kpages_arena, p, 100);
+	KT_EXPECT_EQ(arena_check(base_arena), 0);
+}
