@@ -86,13 +86,24 @@ def kvm_usable():
     return os.access("/dev/kvm", os.R_OK | os.W_OK)
 
 
+def memory_args(mem):
+    """-m mem, lazily backed when large, so the host need not have it."""
+    units = {"M": 1, "G": 1024}
+    mib = int(mem[:-1]) * units[mem[-1].upper()]
+    if mib <= 4096:
+        return ["-m", mem]
+    return ["-m", mem, "-object",
+            "memory-backend-ram,id=ram0,size=%s,reserve=off" % mem,
+            "-machine", "memory-backend=ram0"]
+
+
 def qemu_command(iso, mem="512M", cpu="max", kvm=False, extra=()):
     if kvm and not kvm_usable():
         print("qemu.py: KVM asked for, but /dev/kvm is not usable here: using TCG",
               file=sys.stderr)
     accel = "kvm" if kvm and kvm_usable() else "tcg"
     return ["qemu-system-x86_64", "-machine", "pc", "-accel", accel,
-            "-cpu", cpu, "-m", mem, "-display", "none", "-no-reboot",
+            "-cpu", cpu] + memory_args(mem) + ["-display", "none", "-no-reboot",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-drive", "file=%s,media=cdrom,readonly=on" % iso,
             "-boot", "d"] + list(extra)

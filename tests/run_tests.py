@@ -34,6 +34,10 @@ LOGS = os.path.join(ROOT, "build", "test-logs")
 BOOT_TIMEOUT = 120
 PANIC_BOOT_TIMEOUT = 60
 PANIC_SKIP = "panics: runs in its own boot"
+# The memory suites again on other machines: RAM from 128 MiB to 64 GiB
+# (lazily backed), and a CPU without 1 GiB pages (2 MiB direct map).
+MEMORY_SUITES = "ktest=memmap.*,paging.*,pmem.*,arena.*"
+MACHINES = [("128M", "max"), ("4G", "max"), ("64G", "max"), ("512M", "qemu64")]
 # The runner skips the suite ktest_selftest in an ordinary run; the self-test
 # runs count those tests, so the skips are not counted again.
 SELFTEST_SKIP = "fails on purpose: run by the ktest self-test"
@@ -208,6 +212,23 @@ def kernel_tests(opts, panics):
     return checks
 
 
+def machine_tests(opts, mem, cpu):
+    """The memory suites on one machine; panic tests run in the main boot."""
+    where = "kernel -m %s -cpu %s" % (mem, cpu)
+    b = qemu.boot(MEMORY_SUITES, BOOT_TIMEOUT, mem=mem, cpu=cpu, kvm=opts.kvm,
+                  log=log_name("%s-%s-memory" % (mem, cpu)))
+    ktap = Ktap(b.output)
+    checks = unit_results(where, ktap, b.output, [])
+    failed = any(c.status == "fail" for c in checks)
+    expected = qemu.EXIT_FAILED if failed else qemu.EXIT_PASSED
+    if b.timed_out or b.status != expected:
+        checks.append(Check(where + " boot", "fail", b.meaning(), tail(b.output)))
+    m = re.search(r"^pmem_init: .*$", b.output, re.M)
+    if m:
+        print("%s: %s (%.1f s)" % (where, m.group(0), b.seconds), flush=True)
+    return checks
+
+
 def panic_boot(opts, name, selftest=False):
     """Boot once for a test that must panic; check verdict and report."""
     cmdline = "ktest_panic=%s%s" % (name, " ktest_selftest" if selftest else "")
@@ -375,6 +396,7 @@ def main():
                  lambda: harness_catches(opts, "triple_fault", 60, 0,
                                          "triple fault"),
                  lambda: harness_catches(opts, "hang", 8, None, "timed out")]
+        jobs += [lambda m=m, c=c: machine_tests(opts, m, c) for m, c in MACHINES]
     with concurrent.futures.ThreadPoolExecutor(opts.jobs) as pool:
         for result in pool.map(lambda job: job(), jobs):
             for c in result:
