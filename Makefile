@@ -31,13 +31,17 @@ KERNEL_LDFLAGS := -n -nostdlib -z max-page-size=0x1000 -T linker.ld \
 	--no-warn-rwx-segments
 NASMFLAGS := -f elf64 -g -F dwarf -MD
 
-# The host test binary: the same kern/, lib/ and tests/kern/ sources under
-# AddressSanitizer and UndefinedBehaviorSanitizer. The multiboot2 parser is
-# plain C and is tested on the host too, hence arch/x86_64/include last.
-HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) -fno-omit-frame-pointer \
-	-fsanitize=address,undefined -fno-sanitize-recover=all \
-	-MMD -MP $(COMMON_INCLUDES) -Iarch/host/include -Iarch/x86_64/include
-HOST_LDFLAGS := -fsanitize=address,undefined -rdynamic
+# The host builds of the same kern/ and lib/ sources: libkmem.a (release:
+# -O2, no sanitizers; what users link and benchmarks measure), and beside it
+# libkmem-asan.a and the test binary under AddressSanitizer and UBSan. The
+# multiboot2 parser is plain C and is tested on the host too, hence
+# arch/x86_64/include last (test binary only).
+HOST_COMMON_CFLAGS := -std=gnu11 -g $(WARNINGS) -fno-omit-frame-pointer \
+	-MMD -MP $(COMMON_INCLUDES) -Iarch/host/include -Iinclude
+HOST_RELEASE_CFLAGS := -O2 $(HOST_COMMON_CFLAGS)
+HOST_CFLAGS := -O1 $(HOST_COMMON_CFLAGS) -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -Iarch/x86_64/include
+HOST_LDFLAGS := -fsanitize=address,undefined -rdynamic -lpthread
 
 KERN_SRCS := $(wildcard kern/src/*.c)
 LIB_SRCS := $(wildcard lib/*.c)
@@ -46,15 +50,22 @@ TEST_SRCS := $(wildcard tests/kern/*.c)
 ARCH_TEST_SRCS := $(wildcard tests/x86_64/*.c)
 ARCH_SRCS := $(wildcard arch/x86_64/*.c)
 ARCH_ASM := $(wildcard arch/x86_64/*.asm) boot/boot.asm
-HOST_ARCH_SRCS := $(wildcard arch/host/*.c)
-# arch/x86_64 sources that are plain C and also built for the host
-HOST_SHARED_ARCH_SRCS := arch/x86_64/multiboot2.c
+# libkmem: everything but kmain and the test runner
+HOST_LIB_SRCS := $(filter-out kern/src/main.c kern/src/ktest.c,$(KERN_SRCS)) \
+	$(LIB_SRCS) arch/host/arch.c arch/host/kmem_host.c
+# the test binary adds those, the tests, and the host's test-only code
+HOST_TEST_SRCS := kern/src/main.c kern/src/ktest.c $(TEST_SRCS) \
+	arch/host/main.c arch/host/ktest_host.c arch/x86_64/multiboot2.c
 
 KOBJS := $(patsubst %.c,$(BUILD)/kernel/%.o,$(KERN_SRCS) $(LIB_SRCS) \
 		$(TEST_SRCS) $(ARCH_TEST_SRCS) $(ARCH_SRCS)) \
 	$(patsubst %.asm,$(BUILD)/kernel/%.o,$(ARCH_ASM))
-HOBJS := $(patsubst %.c,$(BUILD)/host/%.o,$(KERN_SRCS) $(LIB_SRCS) \
-		$(TEST_SRCS) $(HOST_ARCH_SRCS) $(HOST_SHARED_ARCH_SRCS))
+HOST_LIB_OBJS := $(patsubst %.c,$(BUILD)/host/release/%.o,$(HOST_LIB_SRCS))
+HOST_ASAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/host/asan/%.o,$(HOST_LIB_SRCS))
+HOST_TEST_OBJS := $(patsubst %.c,$(BUILD)/host/asan/%.o,$(HOST_TEST_SRCS))
+HOBJS := $(HOST_LIB_OBJS) $(HOST_ASAN_LIB_OBJS) $(HOST_TEST_OBJS)
+HOST_LIB := $(BUILD)/host/libkmem.a
+HOST_ASAN_LIB := $(BUILD)/host/libkmem-asan.a
 
 KERNEL := $(BUILD)/kernel.elf
 HOST_TEST := $(BUILD)/host/ktest
@@ -63,10 +74,15 @@ HOST_TEST := $(BUILD)/host/ktest
 	clean help compile_commands.json iso
 .DEFAULT_GOAL := all
 
-all: $(KERNEL) $(HOST_TEST)
+all: $(KERNEL) $(HOST_TEST) $(HOST_LIB)
 
 kernel: $(KERNEL)
 host: $(HOST_TEST)
+host-lib: $(HOST_LIB)
+
+# What a program needs to compile against libkmem (absolute paths).
+host-cflags:
+	@echo -I$(abspath include)
 
 help:
 	@echo "make             build the kernel ($(KERNEL)) and host tests ($(HOST_TEST))"
@@ -75,6 +91,8 @@ help:
 	@echo "                 KVM=1 uses KVM where /dev/kvm works; MEM=4G sets RAM"
 	@echo "make test        install what is missing, build, run host and QEMU tests"
 	@echo "make test-host   only the host tests (sanitizers)"
+	@echo "make host-lib    build/host/libkmem.a, the allocators as a library"
+	@echo "make host-cflags the flags a program needs to use it"
 	@echo "make iso         build the GRUB ISO for CMDLINE and print its path"
 	@echo "make debug       boot QEMU stopped, gdb stub on port $(GDB_PORT)"
 	@echo "make gdb         attach gdb to 'make debug', stop at kmain"
@@ -109,8 +127,9 @@ $(BUILD)/kernel/flags: FORCE
 		echo '$(KERNEL_CFLAGS) $(KERNEL_LDFLAGS)' > $@
 $(BUILD)/host/flags: FORCE
 	@mkdir -p $(@D)
-	@echo '$(HOST_CFLAGS) $(HOST_LDFLAGS)' | cmp -s - $@ || \
-		echo '$(HOST_CFLAGS) $(HOST_LDFLAGS)' > $@
+	@echo '$(HOST_CFLAGS) $(HOST_RELEASE_CFLAGS) $(HOST_LDFLAGS)' | \
+		cmp -s - $@ || echo '$(HOST_CFLAGS) $(HOST_RELEASE_CFLAGS) \
+		$(HOST_LDFLAGS)' > $@
 FORCE:
 
 $(BUILD)/kernel/%.o: %.c $(BUILD)/kernel/flags
@@ -139,12 +158,24 @@ $(KERNEL): $(KOBJS) $(BUILD)/kernel/ksyms.o linker.ld
 
 # ---- the host test binary
 
-$(BUILD)/host/%.o: %.c $(BUILD)/host/flags
+$(BUILD)/host/release/%.o: %.c $(BUILD)/host/flags
+	@mkdir -p $(@D)
+	$(CC) $(HOST_RELEASE_CFLAGS) -c $< -o $@
+
+$(BUILD)/host/asan/%.o: %.c $(BUILD)/host/flags
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -c $< -o $@
 
-$(HOST_TEST): $(HOBJS)
-	$(CC) $(HOST_LDFLAGS) -o $@ $(HOBJS)
+$(HOST_LIB): $(HOST_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(HOST_ASAN_LIB): $(HOST_ASAN_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(HOST_TEST): $(HOST_TEST_OBJS) $(HOST_ASAN_LIB)
+	$(CC) -o $@ $(HOST_TEST_OBJS) $(HOST_ASAN_LIB) $(HOST_LDFLAGS)
 
 # ---- running
 
@@ -164,7 +195,7 @@ gdb: $(KERNEL)
 test: deps all
 	$(PYTHON) tests/run_tests.py $(if $(filter 1,$(KVM)),--kvm)
 
-test-host: $(HOST_TEST)
+test-host: $(HOST_TEST) $(HOST_LIB)
 	$(PYTHON) tests/run_tests.py --host-only
 
 compile_commands.json:

@@ -360,6 +360,56 @@ def harness_catches(opts, name, timeout, want_status, want_reason):
                   "" if ok else "got: " + b.meaning(), tail(b.output))]
 
 
+def host_lib_no_libc_symbols(opts):
+    """libkmem.a must define no symbol that libc defines."""
+    lib = os.path.join(ROOT, "build", "host", "libkmem.a")
+    libc = subprocess.run(["gcc", "-print-file-name=libc.so.6"],
+                          capture_output=True, text=True).stdout.strip()
+    ours = subprocess.run(["nm", "-g", "--defined-only", lib],
+                          capture_output=True, text=True).stdout
+    theirs = subprocess.run(["nm", "-D", "--defined-only", libc],
+                            capture_output=True, text=True).stdout
+    defined = {l.split()[-1] for l in ours.splitlines() if len(l.split()) == 3}
+    libc_names = {l.split()[-1].split("@")[0] for l in theirs.splitlines()
+                  if len(l.split()) == 3}
+    clash = sorted(defined & libc_names)
+    ok = len(defined) > 20 and len(libc_names) > 1000 and not clash
+    return [Check("host lib: libkmem.a defines no libc symbol (%d symbols)"
+                  % len(defined), "pass" if ok else "fail",
+                  "" if ok else "clashes: %s" % clash[:10])]
+
+
+def readme_example(opts):
+    """The README's library example compiles with host-cflags and runs."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    m = re.search(r"<!-- example: host-lib -->\n```c\n(.*?)```.*?# prints: (.*?)\n",
+                  text, re.S)
+    if not m:
+        return [Check("host lib: README example", "fail",
+                      "no example block in README.md")]
+    work = os.path.join(ROOT, "build", "example")
+    os.makedirs(work, exist_ok=True)
+    src, exe = os.path.join(work, "example.c"), os.path.join(work, "example")
+    with open(src, "w") as f:
+        f.write(m.group(1))
+    cflags = subprocess.run(["make", "-s", "-C", ROOT, "host-cflags"],
+                            capture_output=True, text=True).stdout.split()
+    cc = subprocess.run(["cc"] + cflags + ["-Wall", "-Werror", src,
+                        os.path.join(ROOT, "build", "host", "libkmem.a"),
+                        "-lpthread", "-o", exe], capture_output=True, text=True)
+    if cc.returncode:
+        return [Check("host lib: README example", "fail", "does not compile",
+                      cc.stderr)]
+    run = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+    ok = run.returncode == 0 and run.stdout.strip() == m.group(2).strip()
+    return [Check("host lib: README example prints '%s'" % m.group(2).strip(),
+                  "pass" if ok else "fail",
+                  "" if ok else "exit %d, printed %r" % (run.returncode,
+                                                         run.stdout),
+                  run.stderr)]
+
+
 def report(check, verbose):
     label = {"pass": "ok  ", "fail": "FAIL", "skip": "skip"}[check.status]
     if check.status != "fail" and not verbose:
@@ -386,7 +436,8 @@ def main():
     start = time.monotonic()
     checks = []
     panics = []
-    jobs = [host_tests, host_selftest]
+    jobs = [host_tests, host_selftest, lambda: host_lib_no_libc_symbols(opts),
+            lambda: readme_example(opts)]
     if not opts.host_only:
         jobs += [lambda: kernel_tests(opts, panics),
                  lambda: kernel_selftest(opts),

@@ -27,8 +27,8 @@ static void host_memory(struct boot_info *bi, size_t bytes)
 		perror("ktest: mmap of the test RAM");
 		return;
 	}
-	bi->memmap[0] = (struct memmap_entry){ (uintptr_t)ram, bytes,
-					       MEMMAP_USABLE };
+	bi->memmap[0] =
+		(struct memmap_entry){ (uintptr_t)ram, bytes, MEMMAP_USABLE };
 	bi->nr_memmap = 1;
 }
 

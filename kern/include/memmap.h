@@ -5,12 +5,7 @@
 #pragma once
 
 #include "bootinfo.h"
-
-/* A range of physical addresses [base, base + size). */
-struct mem_range {
-	uint64_t base;
-	uint64_t size;
-};
+#include "mem_range.h"
 
 /* The most usable ranges the kernel keeps (the rest are dropped, loudly). */
 #define MEMMAP_MAX_RANGES 128

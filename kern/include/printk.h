@@ -16,6 +16,12 @@ int vprintk(const char *fmt, va_list ap);
  */
 __noreturn void panic(const char *fmt, ...) __printf(1, 2);
 
+/*
+ * Have hook(report) called with the whole panic report before the kernel
+ * stops (the test runner checks tests that must panic this way).
+ */
+void panic_set_hook(void (*hook)(const char *report));
+
 /* The same, for a trap: registers and backtrace are those of regs. */
 __noreturn void panic_regs(const struct arch_regs *regs, const char *fmt, ...)
 	__printf(2, 3);

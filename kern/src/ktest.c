@@ -367,6 +367,7 @@ int ktest_main(const char *cmdline)
 	size_t n, first = 0;
 	int suite = 0;
 
+	panic_set_hook(ktest_on_panic);
 	if (cmdline_get(cmdline, "ktest_panic", globs, sizeof(globs))) {
 		const struct ktest *t = find_test(globs);
 

@@ -1,0 +1,78 @@
+/*
+ * kmem_host.h: the kernel's memory allocators as a user-space library
+ * (build/host/libkmem.a), the way illumos offers libumem.
+ *
+ *	cc $(make -s host-cflags) prog.c build/host/libkmem.a -lpthread
+ *
+ * Call kmem_host_init(bytes) once: it maps that much memory from the OS,
+ * describes it as the machine's memory map and builds the arenas on it,
+ * as the kernel does at boot. Everything is thread-safe. A misuse panics:
+ * a line starting with "panic:" on stderr, then abort().
+ *
+ * This header is self-contained: it repeats the declarations of the
+ * kernel's arena.h and pmem.h (arch/host/kmem_host.c includes both, so the
+ * build fails if they drift apart). What each function does is in arena.h.
+ */
+#ifndef KMEM_HOST_H
+#define KMEM_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Take ram_bytes of memory from the OS and build the arenas over it. */
+void kmem_host_init(size_t ram_bytes);
+
+/* Flags: exactly one of MEM_WAIT and MEM_ATOMIC, at most one fit policy. */
+#define MEM_WAIT (1 << 0)
+#define MEM_ATOMIC (1 << 1)
+#define ARENA_INSTANTFIT (1 << 4)
+#define ARENA_BESTFIT (1 << 5)
+#define ARENA_NEXTFIT (1 << 6)
+
+struct arena;
+
+typedef void *(*arena_afunc_t)(struct arena *source, size_t size, int flags);
+typedef void (*arena_ffunc_t)(struct arena *source, void *addr, size_t size);
+
+extern struct arena *base_arena, *kpages_arena;
+extern struct arena *kpages_2m_arena, *kpages_1g_arena;
+
+struct arena *arena_create(const char *name, void *base, size_t size,
+			   size_t quantum, arena_afunc_t afunc,
+			   arena_ffunc_t ffunc, struct arena *source,
+			   size_t qcache_max, int flags);
+void *arena_add(struct arena *arena, void *base, size_t size, int flags);
+void arena_destroy(struct arena *arena);
+void *arena_alloc(struct arena *arena, size_t size, int flags);
+void arena_free(struct arena *arena, void *addr, size_t size);
+void *arena_xalloc(struct arena *arena, size_t size, size_t align, size_t phase,
+		   size_t nocross, void *minaddr, void *maxaddr, int flags);
+void arena_xfree(struct arena *arena, void *addr, size_t size);
+size_t arena_amt_free(struct arena *arena);
+size_t arena_amt_total(struct arena *arena);
+int arena_check(struct arena *arena);
+void arena_print_stats(void);
+void *base_alloc(struct arena *guess, size_t size, int flags);
+void *base_zalloc(struct arena *guess, size_t size, int flags);
+void base_free(struct arena *guess, void *addr, size_t size);
+
+#ifndef KMEM_MEM_RANGE_H
+#define KMEM_MEM_RANGE_H
+/* [base, base + size) */
+struct mem_range {
+	uint64_t base;
+	uint64_t size;
+};
+#endif
+
+void pmem_init(const struct mem_range *usable, size_t nr_ranges);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
