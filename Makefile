@@ -36,11 +36,12 @@ NASMFLAGS := -f elf64 -g -F dwarf -MD
 # libkmem-asan.a and the test binary under AddressSanitizer and UBSan. The
 # multiboot2 parser is plain C and is tested on the host too, hence
 # arch/x86_64/include last (test binary only).
-HOST_COMMON_CFLAGS := -std=gnu11 -g $(WARNINGS) -fno-omit-frame-pointer \
-	-MMD -MP $(COMMON_INCLUDES) -Iarch/host/include -Iinclude
+HOST_COMMON_CFLAGS := -std=gnu11 -g $(WARNINGS) -MMD -MP $(COMMON_INCLUDES) \
+	-Iarch/host/include -Iinclude
 HOST_RELEASE_CFLAGS := -O2 $(HOST_COMMON_CFLAGS)
-HOST_CFLAGS := -O1 $(HOST_COMMON_CFLAGS) -fsanitize=address,undefined \
-	-fno-sanitize-recover=all -Iarch/x86_64/include
+HOST_CFLAGS := -O1 $(HOST_COMMON_CFLAGS) -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-Iarch/x86_64/include
 HOST_LDFLAGS := -fsanitize=address,undefined -rdynamic -lpthread
 
 KERN_SRCS := $(wildcard kern/src/*.c)
@@ -93,6 +94,8 @@ help:
 	@echo "make test-host   only the host tests (sanitizers)"
 	@echo "make host-lib    build/host/libkmem.a, the allocators as a library"
 	@echo "make host-cflags the flags a program needs to use it"
+	@echo "make bench       time the arena workloads (ns and ops per second)"
+	@echo "make bench-instr instructions per operation, under callgrind"
 	@echo "make iso         build the GRUB ISO for CMDLINE and print its path"
 	@echo "make debug       boot QEMU stopped, gdb stub on port $(GDB_PORT)"
 	@echo "make gdb         attach gdb to 'make debug', stop at kmain"
@@ -207,3 +210,32 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(KOBJS:.o=.d) $(HOBJS:.o=.d)
+
+# ---- benchmarks (bench/bench.c, over the release libkmem.a)
+
+BENCH := $(BUILD)/bench/bench
+BENCH_WORKLOADS := page_pair random_instant random_best xalloc_2m import
+BENCH_INSTR_COUNT := 100000
+
+$(BENCH): bench/bench.c $(HOST_LIB) include/kmem_host.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g $(WARNINGS) -I$(abspath include) $< $(HOST_LIB) \
+		-lpthread -o $@
+
+.PHONY: bench bench-instr
+bench: $(BENCH)
+	$(BENCH)
+
+# Instructions per operation: callgrind counts only the timed loop.
+bench-instr: $(BENCH)
+	@command -v valgrind >/dev/null || { echo "bench-instr needs valgrind (apt-get install valgrind)"; exit 1; }
+	@printf '%-16s %14s\n' workload instr/op
+	@for w in $(BENCH_WORKLOADS); do \
+		out=$(BUILD)/bench/callgrind.$$w; \
+		valgrind --tool=callgrind --callgrind-out-file=$$out \
+			--collect-atstart=no --toggle-collect=bench_loop_$$w \
+			$(BENCH) --instr $$w $(BENCH_INSTR_COUNT) >/dev/null 2>&1 || \
+			{ echo "$$w: valgrind failed"; exit 1; }; \
+		total=$$(sed -n 's/^summary: //p' $$out); \
+		echo "$$w $$total" | awk '{ printf "%-16s %14.1f\n", $$1, $$2 / $(BENCH_INSTR_COUNT) }'; \
+	done

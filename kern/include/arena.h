@@ -39,6 +39,11 @@ enum btag_type {
 	BTAG_SPARE, /* in the arena's pool of spare tags */
 };
 
+/* A link of a circular doubly linked list (free lists: headed in the arena). */
+struct btag_link {
+	struct btag_link *next, *prev;
+};
+
 /*
  * A boundary tag: one per span (what an arena was given) and one per
  * segment (a free or allocated piece of a span). See arena.c.
@@ -49,10 +54,8 @@ struct btag {
 	/* all tags of the arena in address order, spans before their segments */
 	struct btag *seg_next, *seg_prev;
 	union {
-		/* BTAG_FREE: on free list highbit(size), doubly linked */
-		struct {
-			struct btag *next, *prev;
-		} free;
+		/* BTAG_FREE: on free list highbit(size) */
+		struct btag_link free;
 		/* BTAG_ALLOC: chain of its allocation-hash bucket */
 		struct btag *hash_next;
 		/* unused tags: the arena's pool of spare tags */
@@ -60,6 +63,7 @@ struct btag {
 	};
 	uint8_t type;
 	uint8_t imported; /* BTAG_SPAN: came from the source (else added) */
+	uint8_t freelist; /* BTAG_FREE: the free list it is on */
 };
 
 /* Per-arena counters, in the spirit of illumos' vmem_kstat. */
@@ -91,12 +95,14 @@ struct arena {
 
 	/* free segments by size class: list i holds sizes [2^i, 2^(i+1)) */
 	uint64_t free_bitmap;
-	struct btag *free_lists[ARENA_NR_FREELISTS];
+	struct btag_link free_lists[ARENA_NR_FREELISTS];
 
 	/* allocated segments by start address */
 	struct btag **hash;
 	size_t hash_buckets; /* a power of two */
 	int hash_shift;	     /* 64 - log2(hash_buckets) */
+	size_t hash_grow_at; /* resize when nr_alloc_segs passes these */
+	size_t hash_shrink_at;
 	bool hash_resizing;
 	struct btag *hash_initial[ARENA_HASH_INITIAL];
 

@@ -173,7 +173,7 @@ static const char *const btag_type_names[] = {
 /* Index of the highest set bit of x > 0. */
 static inline int highbit(uint64_t x)
 {
-	return 63 - __builtin_clzll(x);
+	return 63 ^ __builtin_clzll(x);
 }
 
 static inline bool is_pow2(uint64_t x)
@@ -233,7 +233,6 @@ static inline struct btag *tag_get_locked(struct arena *a)
 {
 	struct btag *t = a->spare_tags;
 
-	assert(t && t->type == BTAG_SPARE);
 	a->spare_tags = t->spare_next;
 	a->nr_spare_tags--;
 	return t;
@@ -272,52 +271,70 @@ static void tag_page_add_locked(struct arena *a, void *page)
 
 /* ---- free lists */
 
-static inline void freelist_insert_locked(struct arena *a, struct btag *t)
+/*
+ * Free list i is a circular list headed by a->free_lists[i], so linking
+ * and unlinking take no branches; bit i of free_bitmap says it is not
+ * empty.
+ */
+static inline struct btag *free_tag(struct btag_link *l)
 {
-	int i = highbit(t->size);
-	struct btag *head = a->free_lists[i];
-
-	t->type = BTAG_FREE;
-	t->free.prev = NULL;
-	t->free.next = head;
-	if (head)
-		head->free.prev = t;
-	a->free_lists[i] = t;
-	a->free_bitmap |= 1ull << i;
-	a->nr_free_segs++;
+	return container_of(l, struct btag, free);
 }
 
-/* Take t off free list i (where its size was when it was put there). */
-static inline void freelist_remove_class_locked(struct arena *a, struct btag *t,
-						int i)
+/* The first segment on non-empty free list i. */
+static inline struct btag *freelist_first(struct arena *a, int i)
 {
-	if (t->free.prev)
-		t->free.prev->free.next = t->free.next;
-	else
-		a->free_lists[i] = t->free.next;
-	if (t->free.next)
-		t->free.next->free.prev = t->free.prev;
-	if (!a->free_lists[i])
+	return free_tag(a->free_lists[i].next);
+}
+
+static inline void freelist_link_locked(struct arena *a, struct btag *t, int i)
+{
+	struct btag_link *head = &a->free_lists[i], *l = &t->free;
+
+	t->freelist = (uint8_t)i;
+	l->next = head->next;
+	l->prev = head;
+	head->next->prev = l;
+	head->next = l;
+	a->free_bitmap |= 1ull << i;
+}
+
+/* Take t off its free list. */
+static inline void freelist_unlink_locked(struct arena *a, struct btag *t)
+{
+	struct btag_link *l = &t->free;
+	int i = t->freelist;
+
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	if (a->free_lists[i].next == &a->free_lists[i])
 		a->free_bitmap &= ~(1ull << i);
-	a->nr_free_segs--;
+}
+
+static inline void freelist_insert_locked(struct arena *a, struct btag *t)
+{
+	t->type = BTAG_FREE;
+	freelist_link_locked(a, t, highbit(t->size));
+	a->nr_free_segs++;
 }
 
 static inline void freelist_remove_locked(struct arena *a, struct btag *t)
 {
-	freelist_remove_class_locked(a, t, highbit(t->size));
+	freelist_unlink_locked(a, t);
+	a->nr_free_segs--;
 }
 
 /* Free segment t now covers [start, start + size): move lists if needed. */
 static inline void free_seg_resize_locked(struct arena *a, struct btag *t,
 					  uintptr_t start, size_t size)
 {
-	int old = highbit(t->size);
+	int i = highbit(size);
 
 	t->start = start;
 	t->size = size;
-	if (highbit(size) != old) {
-		freelist_remove_class_locked(a, t, old);
-		freelist_insert_locked(a, t);
+	if (i != t->freelist) {
+		freelist_unlink_locked(a, t);
+		freelist_link_locked(a, t, i);
 	}
 }
 
@@ -341,8 +358,14 @@ static inline void hash_insert_locked(struct arena *a, struct btag *t)
 /* Take the allocated segment starting at addr out of the hash. */
 static inline struct btag *hash_remove_locked(struct arena *a, uintptr_t addr)
 {
-	struct btag **pp = hash_bucket(a, addr), *t;
+	struct btag **pp = hash_bucket(a, addr), *t = *pp;
 
+	/* the usual case: first in its bucket */
+	if (likely(t && t->start == addr)) {
+		*pp = t->hash_next;
+		a->nr_alloc_segs--;
+		return t;
+	}
 	for (; (t = *pp) != NULL; pp = &t->hash_next) {
 		if (t->start == addr) {
 			*pp = t->hash_next;
@@ -369,18 +392,24 @@ static size_t hash_target_locked(const struct arena *a)
 
 	if (a->hash_resizing)
 		return 0;
-	if (n > 2 * buckets)
+	if (n > a->hash_grow_at)
 		return buckets * 4;
-	if (buckets > ARENA_HASH_INITIAL && n < buckets / 8)
+	if (n < a->hash_shrink_at)
 		return MAX(buckets / 4, (size_t)ARENA_HASH_INITIAL);
 	return 0;
 }
 
+/*
+ * Use table of n buckets. It should grow past 2 segments per bucket and
+ * shrink below 1 per 8; the fast paths compare against these thresholds.
+ */
 static void hash_set_size(struct arena *a, struct btag **table, size_t n)
 {
 	a->hash = table;
 	a->hash_buckets = n;
 	a->hash_shift = 64 - highbit(n);
+	a->hash_grow_at = 2 * n;
+	a->hash_shrink_at = n > ARENA_HASH_INITIAL ? n / 8 : 0;
 }
 
 /* The base arena that bookkeeping for a comes from. */
@@ -636,7 +665,7 @@ static bool base_tag_page_locked(struct arena *a)
 
 	if (!a->free_bitmap)
 		return false;
-	t = a->free_lists[highbit(a->free_bitmap)];
+	t = freelist_first(a, highbit(a->free_bitmap));
 	if (t->size == PGSIZE) {
 		freelist_remove_locked(a, t);
 		page = t;
@@ -755,7 +784,8 @@ static struct btag *find_fit_locked(struct arena *a, const struct request *r,
 		uint64_t mask = i < 64 ? a->free_bitmap & (~0ull << i) : 0;
 
 		if (mask) {
-			struct btag *t = a->free_lists[__builtin_ctzll(mask)];
+			struct btag *t =
+				freelist_first(a, __builtin_ctzll(mask));
 
 			*addr = t->start;
 			return t;
@@ -767,7 +797,9 @@ static struct btag *find_fit_locked(struct arena *a, const struct request *r,
 
 		if (!(a->free_bitmap & (1ull << i)))
 			continue;
-		for (struct btag *t = a->free_lists[i]; t; t = t->free.next) {
+		for (struct btag_link *l = a->free_lists[i].next;
+		     l != &a->free_lists[i]; l = l->next) {
+			struct btag *t = free_tag(l);
 			uintptr_t at = fit_in_segment(a, t, r);
 
 			if (!at || (best && best->size <= t->size))
@@ -785,6 +817,28 @@ static struct btag *find_fit_locked(struct arena *a, const struct request *r,
 	return NULL;
 }
 
+/* Allocate the front of free segment t: one new tag, or none. */
+static inline __attribute__((always_inline)) struct btag *
+carve_front_locked(struct arena *a, struct btag *t, size_t size)
+{
+	struct btag *seg;
+
+	if (unlikely(t->size == size)) {
+		freelist_remove_locked(a, t);
+		seg = t;
+	} else {
+		seg = tag_get_locked(a);
+		seg->start = t->start;
+		seg->size = size;
+		seg_insert_before(t, seg);
+		/* t stays free, and stays on its list unless its class drops */
+		free_seg_resize_locked(a, t, t->start + size, t->size - size);
+	}
+	hash_insert_locked(a, seg);
+	a->in_use += size;
+	return seg;
+}
+
 /*
  * Allocate [addr, addr + size) from free segment t: up to two new tags
  * for the free pieces before and after. Returns the allocated segment.
@@ -792,41 +846,31 @@ static struct btag *find_fit_locked(struct arena *a, const struct request *r,
 static struct btag *carve_locked(struct arena *a, struct btag *t,
 				 uintptr_t addr, size_t size)
 {
-	struct btag *seg;
+	if (addr == t->start)
+		return carve_front_locked(a, t, size);
+	freelist_remove_locked(a, t);
+	if (addr > t->start) {
+		struct btag *lead = tag_get_locked(a);
 
-	if (addr == t->start && t->size > size) {
-		/* the common case: the front of t, which stays free */
-		seg = tag_get_locked(a);
-		seg->start = addr;
-		seg->size = size;
-		seg_insert_before(t, seg);
-		free_seg_resize_locked(a, t, addr + size, t->size - size);
-	} else {
-		freelist_remove_locked(a, t);
-		if (addr > t->start) {
-			struct btag *lead = tag_get_locked(a);
-
-			lead->start = t->start;
-			lead->size = addr - t->start;
-			seg_insert_before(t, lead);
-			freelist_insert_locked(a, lead);
-			t->start = addr;
-			t->size -= lead->size;
-		}
-		if (t->size > size) {
-			struct btag *trail = tag_get_locked(a);
-
-			trail->start = addr + size;
-			trail->size = t->size - size;
-			seg_insert_after(t, trail);
-			freelist_insert_locked(a, trail);
-			t->size = size;
-		}
-		seg = t;
+		lead->start = t->start;
+		lead->size = addr - t->start;
+		seg_insert_before(t, lead);
+		freelist_insert_locked(a, lead);
+		t->start = addr;
+		t->size -= lead->size;
 	}
-	hash_insert_locked(a, seg);
+	if (t->size > size) {
+		struct btag *trail = tag_get_locked(a);
+
+		trail->start = addr + size;
+		trail->size = t->size - size;
+		seg_insert_after(t, trail);
+		freelist_insert_locked(a, trail);
+		t->size = size;
+	}
+	hash_insert_locked(a, t);
 	a->in_use += size;
-	return seg;
+	return t;
 }
 
 /* ---- importing */
@@ -934,16 +978,62 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 	return NULL;
 }
 
-void *arena_alloc(struct arena *a, size_t size, int flags)
+/*
+ * The fast path of arena_alloc: instant fit of a plain request that the
+ * free lists can meet with the tags at hand, in O(1). Returns NULL to send
+ * the request down the general path.
+ */
+static inline __attribute__((always_inline)) struct btag *
+alloc_fast_locked(struct arena *a, size_t size)
 {
-	struct request r = { .flags = flags };
+	int i = highbit(size) + !is_pow2(size);
+	uint64_t mask;
 
-	check_flags(__func__, a, flags);
-	r.size = quantum_roundup(a, size);
+	if (unlikely(a->nr_spare_tags < TAGS_PER_STEP + BASE_TAG_RESERVE ||
+		     i >= ARENA_NR_FREELISTS))
+		return NULL;
+	mask = a->free_bitmap & (~0ull << i);
+	if (unlikely(!mask))
+		return NULL;
+	return carve_front_locked(a, freelist_first(a, __builtin_ctzll(mask)),
+				  size);
+}
+
+/* Everything but the fast path: check the call, then search and import. */
+static __attribute__((noinline)) void *arena_alloc_slow(struct arena *a,
+							size_t size, int flags)
+{
+	struct request r = { .size = quantum_roundup(a, size), .flags = flags };
+
+	check_flags("arena_alloc", a, flags);
 	if (unlikely(!size || !r.size))
 		panic("arena_alloc: bad size: arena '%s' size %zu", a->name,
 		      size);
-	return arena_alloc_request(__func__, a, &r);
+	return arena_alloc_request("arena_alloc", a, &r);
+}
+
+void *arena_alloc(struct arena *a, size_t size, int flags)
+{
+	int mem = flags & ~ARENA_INSTANTFIT;
+	size_t rounded = quantum_roundup(a, size);
+
+	/* rounded is 0 for size 0, and for sizes that wrap when rounded */
+	if (likely((mem == MEM_WAIT || mem == MEM_ATOMIC) && rounded)) {
+		unsigned long irq = spin_lock_irqsave(&a->lock);
+		struct btag *seg = alloc_fast_locked(a, rounded);
+
+		if (likely(seg != NULL)) {
+			bool grow = a->nr_alloc_segs > a->hash_grow_at;
+
+			a->stats.allocs++;
+			spin_unlock_irqrestore(&a->lock, irq);
+			if (unlikely(grow))
+				hash_resize(a);
+			return (void *)seg->start;
+		}
+		spin_unlock_irqrestore(&a->lock, irq);
+	}
+	return arena_alloc_slow(a, size, flags);
 }
 
 /* Check arena_xalloc's arguments against the rules of arena.h. */
@@ -989,57 +1079,79 @@ void *arena_xalloc(struct arena *a, size_t size, size_t align, size_t phase,
 
 /*
  * Free allocated segment t (off the hash already): coalesce with free
- * neighbours, and if that makes a whole imported span free, take it off
- * and return true with its range, for the caller to give back.
+ * neighbours, growing one of them in place where there is one (it stays
+ * on its list unless its size class changes). Returns the free segment
+ * that now holds t.
  */
-static bool free_segment_locked(struct arena *a, struct btag *t,
-				uintptr_t *span_start, size_t *span_size)
+static inline __attribute__((always_inline)) struct btag *
+free_segment_locked(struct arena *a, struct btag *t)
 {
 	struct btag *next = t->seg_next, *prev = t->seg_prev;
+	bool next_free = next->type == BTAG_FREE;
 
 	a->in_use -= t->size;
-	if (next->type == BTAG_FREE) {
-		freelist_remove_locked(a, next);
-		t->size += next->size;
-		seg_remove_locked(a, next);
-	}
 	if (prev->type == BTAG_FREE) {
-		free_seg_resize_locked(a, prev, prev->start,
-				       prev->size + t->size);
+		size_t size = prev->size + t->size;
+
+		if (next_free) {
+			size += next->size;
+			freelist_remove_locked(a, next);
+			seg_remove_locked(a, next);
+		}
 		seg_remove_locked(a, t);
-		t = prev;
-	} else {
-		freelist_insert_locked(a, t);
+		free_seg_resize_locked(a, prev, prev->start, size);
+		return prev;
 	}
-	if (a->source && seg_is_whole_import(t)) {
-		span_remove_locked(a, t, span_start, span_size);
-		return true;
+	if (next_free) {
+		free_seg_resize_locked(a, next, t->start, t->size + next->size);
+		seg_remove_locked(a, t);
+		return next;
 	}
-	return false;
+	freelist_insert_locked(a, t);
+	return t;
 }
 
-static void arena_free_common(const char *fn, struct arena *a, void *addr,
-			      size_t size)
+/*
+ * Free segment seg is all of an imported span: take it off, drop the
+ * lock, give it back to the source.
+ */
+static __attribute__((noinline)) void span_give_back(struct arena *a,
+						     struct btag *seg,
+						     unsigned long irq)
 {
-	uintptr_t span_start = 0;
-	size_t span_size = 0, rounded = quantum_roundup(a, size), resize;
+	uintptr_t start;
+	size_t size;
+
+	span_remove_locked(a, seg, &start, &size);
+	spin_unlock_irqrestore(&a->lock, irq);
+	a->ffunc(a->source, (void *)start, size);
+}
+
+static inline __attribute__((always_inline)) void
+arena_free_common(const char *fn, struct arena *a, void *addr, size_t size)
+{
 	unsigned long irq = spin_lock_irqsave(&a->lock);
 	struct btag *t = hash_remove_locked(a, (uintptr_t)addr);
-	bool give_back;
+	bool shrink;
 
-	if (unlikely(!t || t->size != rounded || !size)) {
+	/*
+	 * size must round up to t->size: t->size - quantum < size <= t->size
+	 * (also false for size 0, and for any size above t->size).
+	 */
+	if (unlikely(!t || t->size - size >= a->quantum)) {
 		if (t)
 			hash_insert_locked(a, t);
 		spin_unlock_irqrestore(&a->lock, irq);
 		bad_free(fn, a, (uintptr_t)addr, size);
 	}
-	give_back = free_segment_locked(a, t, &span_start, &span_size);
+	t = free_segment_locked(a, t);
 	a->stats.frees++;
-	resize = hash_target_locked(a);
-	spin_unlock_irqrestore(&a->lock, irq);
-	if (give_back)
-		a->ffunc(a->source, (void *)span_start, span_size);
-	if (unlikely(resize))
+	shrink = a->nr_alloc_segs < a->hash_shrink_at;
+	if (unlikely(a->source && seg_is_whole_import(t)))
+		span_give_back(a, t, irq);
+	else
+		spin_unlock_irqrestore(&a->lock, irq);
+	if (unlikely(shrink))
 		hash_resize(a);
 }
 
@@ -1063,6 +1175,9 @@ static void arena_setup(struct arena *a, const char *name, size_t quantum)
 	a->quantum_shift = is_pow2(quantum) ? highbit(quantum) : -1;
 	a->seg_head.type = BTAG_SENTINEL;
 	a->seg_head.seg_next = a->seg_head.seg_prev = &a->seg_head;
+	for (int i = 0; i < ARENA_NR_FREELISTS; i++)
+		a->free_lists[i].next = a->free_lists[i].prev =
+			&a->free_lists[i];
 	hash_set_size(a, a->hash_initial, ARENA_HASH_INITIAL);
 }
 
@@ -1303,13 +1418,15 @@ static bool check_freelists(struct check *c, size_t *n)
 
 	*n = 0;
 	for (int i = 0; i < ARENA_NR_FREELISTS; i++) {
-		struct btag *prev = NULL;
+		struct btag_link *head = &a->free_lists[i], *l;
 
-		if (!!(a->free_bitmap & (1ull << i)) != !!a->free_lists[i])
+		if (!!(a->free_bitmap & (1ull << i)) != (head->next != head))
 			return violation(
-				c, a->free_lists[i],
+				c, NULL,
 				"free_bitmap disagrees with the free lists");
-		for (struct btag *t = a->free_lists[i]; t; t = t->free.next) {
+		for (l = head->next; l != head; l = l->next) {
+			struct btag *t = free_tag(l);
+
 			if (++*n > limit)
 				return violation(
 					c, t,
@@ -1322,11 +1439,10 @@ static bool check_freelists(struct check *c, size_t *n)
 				return violation(
 					c, t,
 					"a free segment is on the wrong free list");
-			if (t->free.prev != prev)
+			if (l->next->prev != l)
 				return violation(
 					c, t,
 					"a free list's back link is wrong");
-			prev = t;
 		}
 	}
 	return true;

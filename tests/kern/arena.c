@@ -682,14 +682,14 @@ static size_t hash_bytes(const struct arena *a)
 /* The size of the largest free segment of a (tests only: unlocked peek). */
 static size_t largest_free(struct arena *a)
 {
+	struct btag_link *head, *l;
 	size_t best = 0;
 
 	if (!a->free_bitmap)
 		return 0;
-	for (struct btag *t =
-		     a->free_lists[63 - __builtin_clzll(a->free_bitmap)];
-	     t; t = t->free.next)
-		best = MAX(best, t->size);
+	head = &a->free_lists[63 - __builtin_clzll(a->free_bitmap)];
+	for (l = head->next; l != head; l = l->next)
+		best = MAX(best, container_of(l, struct btag, free)->size);
 	return best;
 }
 

@@ -1,0 +1,278 @@
+/*
+ * bench.c: benchmarks of the arenas through libkmem.a (make bench).
+ *
+ *	bench                      the table: median ns per operation of 5 runs
+ *	bench --instr NAME COUNT   run one workload's loop COUNT times, for
+ *	                           valgrind --tool=callgrind (make bench-instr)
+ *
+ * Each workload has a setup and a timed loop; the loop is a function of
+ * its own (bench_loop_NAME), so callgrind can count it alone with
+ * --toggle-collect. Random choices are drawn before the loop, so the loop
+ * measures the allocator and not the generator.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <kmem_host.h>
+
+#define PAGE 4096ul
+#define FAKE_BASE 0x100000000000ul
+#define TIB (1ul << 40)
+#define MIB (1ul << 20)
+#define LIVE 1000
+#define CHOICES 65536
+#define RUNS 5
+
+struct workload {
+	const char *name;
+	const char *what;
+	size_t count;	/* operations per timed run */
+	void (*setup)(void);
+	void (*loop)(size_t n);
+	void (*teardown)(void);
+};
+
+static struct arena *arena, *source;
+static uintptr_t live[LIVE];
+static size_t live_size[LIVE];
+static uint32_t pick[CHOICES], pages[CHOICES];
+static uint64_t seed = 42;
+
+static uint64_t rng(void)
+{
+	seed ^= seed >> 12;
+	seed ^= seed << 25;
+	seed ^= seed >> 27;
+	return seed * 0x2545f4914f6cdd1dull;
+}
+
+static struct arena *fake(const char *name, uintptr_t base, size_t size)
+{
+	return arena_create(name, (void *)base, size, PAGE, NULL, NULL, NULL,
+			    0, MEM_WAIT);
+}
+
+static void destroy_arena(void)
+{
+	arena_destroy(arena);
+}
+
+/* ---- one page, alloc and free, on a 1 TiB arena */
+
+static void setup_page_pair(void)
+{
+	arena = fake("bench_page_pair", FAKE_BASE, TIB);
+}
+
+__attribute__((noinline)) void bench_loop_page_pair(size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		arena_free(arena, arena_alloc(arena, PAGE, MEM_WAIT), PAGE);
+}
+
+/* ---- 1000 live segments of 1-64 pages, one replaced at a time */
+
+static int policy;
+
+static void setup_random(void)
+{
+	arena = fake("bench_random", FAKE_BASE, TIB);
+	for (size_t i = 0; i < CHOICES; i++) {
+		pick[i] = (uint32_t)(rng() % LIVE);
+		pages[i] = (uint32_t)(1 + rng() % 64);
+	}
+	for (size_t i = 0; i < LIVE; i++) {
+		live_size[i] = (1 + rng() % 64) * PAGE;
+		live[i] = (uintptr_t)arena_alloc(arena, live_size[i],
+						 MEM_WAIT | policy);
+	}
+}
+
+static void setup_random_instant(void)
+{
+	policy = ARENA_INSTANTFIT;
+	setup_random();
+}
+
+static void setup_random_best(void)
+{
+	policy = ARENA_BESTFIT;
+	setup_random();
+}
+
+static void teardown_random(void)
+{
+	for (size_t i = 0; i < LIVE; i++)
+		arena_free(arena, (void *)live[i], live_size[i]);
+	destroy_arena();
+}
+
+static inline void replace_one(size_t i)
+{
+	uint32_t k = pick[i % CHOICES];
+
+	arena_free(arena, (void *)live[k], live_size[k]);
+	live_size[k] = pages[i % CHOICES] * PAGE;
+	live[k] = (uintptr_t)arena_alloc(arena, live_size[k],
+					 MEM_WAIT | policy);
+}
+
+__attribute__((noinline)) void bench_loop_random_instant(size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		replace_one(i);
+}
+
+__attribute__((noinline)) void bench_loop_random_best(size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		replace_one(i);
+}
+
+/* ---- 2 MiB-aligned 2 MiB xalloc/xfree among scattered 4 KiB pieces */
+
+#define XALLOC_SPAN (1024 * MIB)
+
+static void setup_xalloc_2m(void)
+{
+	arena = fake("bench_xalloc_2m", FAKE_BASE, XALLOC_SPAN);
+	/* one page somewhere in three out of four 2 MiB blocks */
+	for (size_t i = 0; i < LIVE && i < XALLOC_SPAN / (2 * MIB); i++) {
+		uintptr_t at = FAKE_BASE + i * 2 * MIB + (rng() % 512) * PAGE;
+
+		live[i] = 0;
+		if (rng() % 4)
+			live[i] = (uintptr_t)arena_xalloc(arena, PAGE, 0, 0, 0,
+							  (void *)at, NULL,
+							  MEM_WAIT);
+	}
+}
+
+static void teardown_xalloc_2m(void)
+{
+	for (size_t i = 0; i < LIVE && i < XALLOC_SPAN / (2 * MIB); i++)
+		if (live[i])
+			arena_xfree(arena, (void *)live[i], PAGE);
+	destroy_arena();
+}
+
+__attribute__((noinline)) void bench_loop_xalloc_2m(size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		void *p = arena_xalloc(arena, 2 * MIB, 2 * MIB, 0, 0, NULL,
+				       NULL, MEM_WAIT);
+
+		arena_xfree(arena, p, 2 * MIB);
+	}
+}
+
+/* ---- import: every allocation imports a span, every free returns it */
+
+static void setup_import(void)
+{
+	source = fake("bench_import_source", FAKE_BASE, TIB);
+	arena = arena_create("bench_import", NULL, 0, PAGE, arena_alloc,
+			     arena_free, source, 0, MEM_WAIT);
+}
+
+static void teardown_import(void)
+{
+	arena_destroy(arena);
+	arena_destroy(source);
+}
+
+__attribute__((noinline)) void bench_loop_import(size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		arena_free(arena, arena_alloc(arena, 4 * PAGE, MEM_WAIT),
+			   4 * PAGE);
+}
+
+static const struct workload workloads[] = {
+	{ "page_pair", "1-page alloc+free, 1 TiB arena", 2000000,
+	  setup_page_pair, bench_loop_page_pair, destroy_arena },
+	{ "random_instant", "replace 1 of 1000 live, 1-64 pages, instant fit",
+	  1000000, setup_random_instant, bench_loop_random_instant,
+	  teardown_random },
+	{ "random_best", "replace 1 of 1000 live, 1-64 pages, best fit",
+	  1000000, setup_random_best, bench_loop_random_best,
+	  teardown_random },
+	{ "xalloc_2m", "2 MiB-aligned 2 MiB xalloc+xfree, fragmented",
+	  500000, setup_xalloc_2m, bench_loop_xalloc_2m, teardown_xalloc_2m },
+	{ "import", "4-page alloc+free importing from a source", 1000000,
+	  setup_import, bench_loop_import, teardown_import },
+};
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double time_workload(const struct workload *w)
+{
+	double ns[RUNS];
+
+	for (int r = 0; r < RUNS; r++) {
+		double start;
+
+		w->setup();
+		start = now_ns();
+		w->loop(w->count);
+		ns[r] = (now_ns() - start) / w->count;
+		w->teardown();
+	}
+	qsort(ns, RUNS, sizeof(ns[0]), compare_double);
+	return ns[RUNS / 2];
+}
+
+static int run_instr(const char *name, size_t count)
+{
+	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
+		const struct workload *w = &workloads[i];
+
+		if (strcmp(w->name, name))
+			continue;
+		w->setup();
+		w->loop(count);
+		w->teardown();
+		return arena_check(kpages_arena);
+	}
+	fprintf(stderr, "bench: no workload '%s'\n", name);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	kmem_host_init(256 * MIB);
+	if (argc == 4 && !strcmp(argv[1], "--instr"))
+		return run_instr(argv[2], strtoul(argv[3], NULL, 0));
+	if (argc != 1) {
+		fprintf(stderr, "usage: bench [--instr WORKLOAD COUNT]\n");
+		return 2;
+	}
+	printf("%-16s %-50s %10s %14s\n", "workload", "what", "ns/op",
+	       "ops/s");
+	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
+		const struct workload *w = &workloads[i];
+		double ns = time_workload(w);
+
+		printf("%-16s %-50s %10.1f %14.0f\n", w->name, w->what, ns,
+		       1e9 / ns);
+	}
+	printf("(median of %d runs; an op is one alloc and one free)\n", RUNS);
+	return 0;
+}
