@@ -35,6 +35,7 @@
  *
  * Free segments are also on one of 64 free lists: list i holds sizes in
  * [2^i, 2^(i+1)) bytes, and bit i of free_bitmap says list i is not empty.
+ * (A segment that shrinks may stay one list too high: see 3.)
  *
  *   list:  12        13        14        ...   39
  *   sizes: 4K..8K-1  8K..16K-1 16K..32K-1      512G..1T-1
@@ -49,7 +50,16 @@
  * Instant fit (the default): a size that is not a power of two is rounded
  * up to the next one, and any segment on that list or above fits, so the
  * lowest set bit of free_bitmap at or above it gives a segment in O(1).
- * Only when there is none is the list just below searched. Best fit
+ * Only when there is none is the list just below searched.
+ *
+ * Lazy reclassification: a free segment that shrinks (an allocation cut
+ * from it) may stay on the list one above its class; one that grows (a
+ * merge) moves up at once. Without this, a segment whose size sits at a
+ * power of two (all of a 1 TiB arena, say) would change lists on every
+ * split and on every merge back. Instant fit checks the segment it takes
+ * and, if it has shrunk below the request, refiles it and looks again;
+ * searches start at the request's own class, where any segment big
+ * enough is filed or above. Best fit
  * searches for the smallest fitting segment, list by list from the
  * request's own. Next fit walks the segment list from a rotor left after
  * the previous next-fit allocation, so addresses are not reused soon.
@@ -89,8 +99,9 @@
  * - the list starts with a span; each span's segments tile its aligned
  *   part; segment starts and sizes are multiples of the quantum;
  * - no two spans overlap; no two adjacent free segments (coalesced);
- * - every free segment is on list highbit(size), and only those are;
- *   free_bitmap bit i is set exactly when list i is non-empty;
+ * - every free segment is on list highbit(size) or the one above, and
+ *   only those are; free_bitmap bit i is set exactly when list i is
+ *   non-empty;
  * - the hash holds exactly the allocated segments, each in its bucket;
  * - total = bytes of all segments, in_use = bytes of allocated ones, and
  *   the segment and span counts agree with the lists;
@@ -324,17 +335,61 @@ static inline void freelist_remove_locked(struct arena *a, struct btag *t)
 	a->nr_free_segs--;
 }
 
-/* Free segment t now covers [start, start + size): move lists if needed. */
-static inline void free_seg_resize_locked(struct arena *a, struct btag *t,
+/* File t on the list of its exact size class. */
+static inline void freelist_refile_locked(struct arena *a, struct btag *t)
+{
+	freelist_unlink_locked(a, t);
+	freelist_link_locked(a, t, highbit(t->size));
+}
+
+/*
+ * Free segment t shrank to [start, start + size). It may stay filed one
+ * class too high (lazy reclassification, theory statement 3): a segment
+ * cut at a power of two and merged back, over and over, never changes
+ * lists. Further down than that, it moves.
+ */
+static inline void free_seg_shrink_locked(struct arena *a, struct btag *t,
 					  uintptr_t start, size_t size)
 {
-	int i = highbit(size);
-
 	t->start = start;
 	t->size = size;
-	if (i != t->freelist) {
-		freelist_unlink_locked(a, t);
-		freelist_link_locked(a, t, i);
+	if (unlikely(highbit(size) + 1 < t->freelist))
+		freelist_refile_locked(a, t);
+}
+
+/* Free segment t grew to [start, start + size): never filed too low. */
+static inline void free_seg_grow_locked(struct arena *a, struct btag *t,
+					uintptr_t start, size_t size)
+{
+	t->start = start;
+	t->size = size;
+	if (unlikely(highbit(size) > t->freelist))
+		freelist_refile_locked(a, t);
+}
+
+/*
+ * Instant fit of size (no constraints): the first segment of the lowest
+ * non-empty list from the one where every segment is big enough. A
+ * segment there that shrank below its list is refiled and the search goes
+ * on; each such step fixes one stale entry, so the cost stays O(1)
+ * amortised. NULL if no list is certain to fit.
+ */
+static inline struct btag *instant_fit_locked(struct arena *a, size_t size)
+{
+	int i = highbit(size) + !is_pow2(size);
+
+	if (unlikely(i >= ARENA_NR_FREELISTS))
+		return NULL;
+	for (;;) {
+		uint64_t mask = a->free_bitmap & (~0ull << i);
+		struct btag *t;
+
+		if (!mask)
+			return NULL;
+		t = freelist_first(a, __builtin_ctzll(mask));
+		if (likely(t->size >= size))
+			return t;
+		freelist_refile_locked(a, t);
 	}
 }
 
@@ -674,7 +729,7 @@ static bool base_tag_page_locked(struct arena *a)
 		page->start = t->start + t->size - PGSIZE;
 		page->size = PGSIZE;
 		seg_insert_after(t, page);
-		free_seg_resize_locked(a, t, t->start, t->size - PGSIZE);
+		free_seg_shrink_locked(a, t, t->start, t->size - PGSIZE);
 	}
 	hash_insert_locked(a, page);
 	a->in_use += PGSIZE;
@@ -769,32 +824,29 @@ find_next_fit_locked(struct arena *a, const struct request *r, uintptr_t *addr)
 /*
  * Find a free segment for r under policy, and the address in it. Instant
  * fit of a plain request is O(1); the rest searches list by list from the
- * request's size class up (best fit: the smallest fit of the first list
- * that has one, which is the smallest of all).
+ * request's size class up. Every segment big enough for r is filed there
+ * or above (theory statement 3). Best fit takes the smallest fit of the
+ * first list that has one and of the list after it (where segments of the
+ * same class may be filed), which is the smallest of all.
  */
 static struct btag *find_fit_locked(struct arena *a, const struct request *r,
 				    int policy, uintptr_t *addr)
 {
-	int low = highbit(r->size);
+	int stop = ARENA_NR_FREELISTS;
+	struct btag *best = NULL;
+	uintptr_t best_addr = 0;
 
 	if (policy == ARENA_NEXTFIT)
 		return find_next_fit_locked(a, r, addr);
 	if (policy != ARENA_BESTFIT && request_is_plain(r)) {
-		int i = low + !is_pow2(r->size);
-		uint64_t mask = i < 64 ? a->free_bitmap & (~0ull << i) : 0;
+		struct btag *t = instant_fit_locked(a, r->size);
 
-		if (mask) {
-			struct btag *t =
-				freelist_first(a, __builtin_ctzll(mask));
-
+		if (t) {
 			*addr = t->start;
 			return t;
 		}
 	}
-	for (int i = low; i < ARENA_NR_FREELISTS; i++) {
-		struct btag *best = NULL;
-		uintptr_t best_addr = 0;
-
+	for (int i = highbit(r->size); i < stop; i++) {
 		if (!(a->free_bitmap & (1ull << i)))
 			continue;
 		for (struct btag_link *l = a->free_lists[i].next;
@@ -807,14 +859,16 @@ static struct btag *find_fit_locked(struct arena *a, const struct request *r,
 			best = t;
 			best_addr = at;
 			if (policy != ARENA_BESTFIT)
-				break;
+				goto found;
 		}
-		if (best) {
-			*addr = best_addr;
-			return best;
-		}
+		if (best && stop == ARENA_NR_FREELISTS)
+			stop = MIN(i + 2, ARENA_NR_FREELISTS);
 	}
-	return NULL;
+	if (!best)
+		return NULL;
+found:
+	*addr = best_addr;
+	return best;
 }
 
 /* Allocate the front of free segment t: one new tag, or none. */
@@ -832,7 +886,7 @@ carve_front_locked(struct arena *a, struct btag *t, size_t size)
 		seg->size = size;
 		seg_insert_before(t, seg);
 		/* t stays free, and stays on its list unless its class drops */
-		free_seg_resize_locked(a, t, t->start + size, t->size - size);
+		free_seg_shrink_locked(a, t, t->start + size, t->size - size);
 	}
 	hash_insert_locked(a, seg);
 	a->in_use += size;
@@ -986,17 +1040,14 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 static inline __attribute__((always_inline)) struct btag *
 alloc_fast_locked(struct arena *a, size_t size)
 {
-	int i = highbit(size) + !is_pow2(size);
-	uint64_t mask;
+	struct btag *t;
 
-	if (unlikely(a->nr_spare_tags < TAGS_PER_STEP + BASE_TAG_RESERVE ||
-		     i >= ARENA_NR_FREELISTS))
+	if (unlikely(a->nr_spare_tags < TAGS_PER_STEP + BASE_TAG_RESERVE))
 		return NULL;
-	mask = a->free_bitmap & (~0ull << i);
-	if (unlikely(!mask))
+	t = instant_fit_locked(a, size);
+	if (unlikely(!t))
 		return NULL;
-	return carve_front_locked(a, freelist_first(a, __builtin_ctzll(mask)),
-				  size);
+	return carve_front_locked(a, t, size);
 }
 
 /* Everything but the fast path: check the call, then search and import. */
@@ -1099,11 +1150,11 @@ free_segment_locked(struct arena *a, struct btag *t)
 			seg_remove_locked(a, next);
 		}
 		seg_remove_locked(a, t);
-		free_seg_resize_locked(a, prev, prev->start, size);
+		free_seg_grow_locked(a, prev, prev->start, size);
 		return prev;
 	}
 	if (next_free) {
-		free_seg_resize_locked(a, next, t->start, t->size + next->size);
+		free_seg_grow_locked(a, next, t->start, t->size + next->size);
 		seg_remove_locked(a, t);
 		return next;
 	}
@@ -1435,10 +1486,10 @@ static bool check_freelists(struct check *c, size_t *n)
 				return violation(
 					c, t,
 					"a tag on a free list is not free");
-			if (highbit(t->size) != i)
-				return violation(
-					c, t,
-					"a free segment is on the wrong free list");
+			/* its class, or one above (lazy reclassification) */
+			if (t->freelist != i || (highbit(t->size) != i &&
+						 highbit(t->size) + 1 != i))
+				return violation(c, t, "a free segment is on the wrong free list");
 			if (l->next->prev != l)
 				return violation(
 					c, t,

@@ -231,6 +231,45 @@ KTEST(arena, next_fit_moves_on)
 	arena_destroy(a);
 }
 
+KTEST(arena, lazy_reclassification)
+{
+	/* 16 pages: 64 KiB, one free segment on list 16 */
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, 16 * PGSIZE,
+				     PGSIZE);
+	struct btag *f = a->seg_head.seg_next->seg_next;
+	void *p, *q;
+
+	KT_ASSERT_EQ(f->type, BTAG_FREE);
+	KT_EXPECT_EQ(f->freelist, 16);
+	/* 15 pages left: class 15, but it may stay one list above */
+	p = arena_alloc(a, PGSIZE, MEM_WAIT);
+	KT_EXPECT_EQ(f->size, 15 * PGSIZE);
+	KT_EXPECT_EQ(f->freelist, 16);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	/* 7 pages left: class 14, two below: refiled at once */
+	q = arena_alloc(a, 8 * PGSIZE, MEM_WAIT);
+	KT_EXPECT_EQ(f->freelist, 14);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	/* merging back to 16 pages moves it up at once */
+	arena_free(a, p, PGSIZE);
+	arena_free(a, q, 8 * PGSIZE);
+	f = a->seg_head.seg_next->seg_next;
+	KT_EXPECT_EQ(f->size, 16 * PGSIZE);
+	KT_EXPECT_EQ(f->freelist, 16);
+	/* a stale entry too small for the request: refiled, and no fit */
+	p = arena_alloc(a, PGSIZE, MEM_WAIT);
+	KT_EXPECT_NULL(arena_alloc(a, 16 * PGSIZE, MEM_ATOMIC));
+	KT_EXPECT_EQ(f->freelist, 15);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	/* and best fit still finds it, filed where it is */
+	q = arena_alloc(a, 15 * PGSIZE, MEM_ATOMIC | ARENA_BESTFIT);
+	KT_EXPECT_EQ((uintptr_t)q, FAKE_BASE + PGSIZE);
+	arena_free(a, p, PGSIZE);
+	arena_free(a, q, 15 * PGSIZE);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+}
+
 /* ---- xalloc constraints, one at a time and together */
 
 KTEST(arena, xalloc_align)
