@@ -38,7 +38,7 @@ NASMFLAGS := -f elf64 -g -F dwarf -MD
 # arch/x86_64/include last (test binary only).
 HOST_COMMON_CFLAGS := -std=gnu11 -g $(WARNINGS) -MMD -MP $(COMMON_INCLUDES) \
 	-Iarch/host/include -Iinclude
-HOST_RELEASE_CFLAGS := -O2 $(HOST_COMMON_CFLAGS)
+HOST_RELEASE_CFLAGS := -O2 -fno-tree-slp-vectorize $(HOST_COMMON_CFLAGS)
 HOST_CFLAGS := -O1 $(HOST_COMMON_CFLAGS) -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
 	-Iarch/x86_64/include

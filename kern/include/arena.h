@@ -81,6 +81,8 @@ struct arena {
 	char name[ARENA_NAME_MAX];
 	size_t quantum;
 	int quantum_shift; /* log2(quantum), or -1 if not a power of two */
+	/* arena_alloc's fast path takes sizes 1..fast_limit (0: none) */
+	size_t fast_limit;
 	size_t qcache_max; /* recorded; the slab layer acts on it */
 	struct arena *source;
 	arena_afunc_t afunc;
@@ -97,31 +99,47 @@ struct arena {
 	uint64_t free_bitmap;
 	struct btag_link free_lists[ARENA_NR_FREELISTS];
 
-	/* allocated segments by start address */
+	/*
+	 * allocated segments by start address: the most recent one waits in
+	 * hash_last and goes into its bucket when the next one comes, so a
+	 * free right after its alloc never touches the buckets
+	 */
+	struct btag *hash_last;
 	struct btag **hash;
 	size_t hash_buckets; /* a power of two */
 	int hash_shift;	     /* 64 - log2(hash_buckets) */
-	size_t hash_grow_at; /* resize when nr_alloc_segs passes these */
+	size_t hash_grow_at; /* resize when the allocations pass these */
 	size_t hash_shrink_at;
 	bool hash_resizing;
 	struct btag *hash_initial[ARENA_HASH_INITIAL];
 
 	/* spare tags, and the pages they were carved from (non-base arenas) */
-	struct btag *spare_tags;
-	size_t nr_spare_tags;
+	struct btag *spare_tags; /* a stack, through spare_next */
+	/* base only: tags kept back for taking a page for tags from itself */
+	struct btag *reserve_tags;
+	size_t nr_reserve_tags;
 	void *tag_pages; /* list through the first word of each page */
 	size_t nr_tag_pages;
 
 	/* bytes of segments (free + allocated), of allocated ones */
 	size_t total;
 	size_t in_use;
-	size_t nr_alloc_segs, nr_free_segs, nr_spans;
+	size_t nr_free_segs, nr_spans;
 	size_t imported_bytes; /* bytes of spans taken from the source */
 	struct arena_stats stats;
 
 	/* every arena: the global list (arena_print_stats, gdb) */
 	struct arena *all_next;
 };
+
+/*
+ * Allocated segments of a: every allocation, the base arena's own tag and
+ * hash pages included, is counted in stats.allocs until stats.frees.
+ */
+static inline size_t arena_nr_alloc_segs(const struct arena *a)
+{
+	return (size_t)(a->stats.allocs - a->stats.frees);
+}
 
 extern struct arena *base_arena, *kpages_arena;
 extern struct arena *kpages_2m_arena, *kpages_1g_arena;

@@ -17,12 +17,20 @@ struct spinlock {
 		0     \
 	}
 
-static inline void spin_lock(struct spinlock *l)
+/* The lock was taken: spin (reading, not writing) until it is ours. */
+static __attribute__((noinline, cold)) void
+spin_lock_contended(struct spinlock *l)
 {
-	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE)) {
+	do {
 		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
 			arch_cpu_relax();
-	}
+	} while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE));
+}
+
+static inline void spin_lock(struct spinlock *l)
+{
+	if (unlikely(__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE)))
+		spin_lock_contended(l);
 }
 
 static inline bool spin_trylock(struct spinlock *l)

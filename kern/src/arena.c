@@ -43,7 +43,10 @@
  * Allocated segments are in a hash table keyed by start address, so
  * arena_free(addr, size) finds the tag in O(1) and checks the size. The
  * table starts with ARENA_HASH_INITIAL buckets inside the arena and grows
- * (x4) past 2 segments per bucket, shrinks (/4) below 1 per 8.
+ * (x4) past 2 segments per bucket (looked at when an insert collides),
+ * shrinks (/4) below 1 per 8. The most recent allocation waits in
+ * hash_last and enters its bucket when the next one comes: a free right
+ * after its allocation, the commonest pattern, never touches a bucket.
  *
  * 3. Allocation policies
  *
@@ -91,8 +94,10 @@
  * up RAM (and, when a span is added with too few spare tags, it takes the
  * span's first page). Spare tags are kept for reuse, not given back. Every operation first makes sure the pool holds
  * what its worst case needs (TAGS_PER_STEP), before changing anything, so
- * it can never fail or recurse half-way. The base arena keeps
- * BASE_TAG_RESERVE more: taking a page for tags from itself needs tags.
+ * it can never fail or recurse half-way; the fast path of arena_alloc
+ * needs one tag and only looks whether the stack of spares is empty. The
+ * base arena keeps BASE_TAG_RESERVE tags apart: taking a page for tags
+ * from itself needs a tag.
  *
  * 6. Invariants (arena_check verifies them all)
  *
@@ -102,10 +107,12 @@
  * - every free segment is on list highbit(size) or the one above, and
  *   only those are; free_bitmap bit i is set exactly when list i is
  *   non-empty;
- * - the hash holds exactly the allocated segments, each in its bucket;
+ * - the hash (hash_last and the buckets) holds exactly the allocated
+ *   segments, each in its bucket;
  * - total = bytes of all segments, in_use = bytes of allocated ones, and
  *   the segment and span counts agree with the lists;
- * - the spare-tag count agrees with the pool.
+ * - the spare tags are all spare; base's reserve holds BASE_TAG_RESERVE;
+ * - the number of allocated segments is stats.allocs - stats.frees.
  *
  * 7. Locking
  *
@@ -245,7 +252,6 @@ static inline struct btag *tag_get_locked(struct arena *a)
 	struct btag *t = a->spare_tags;
 
 	a->spare_tags = t->spare_next;
-	a->nr_spare_tags--;
 	return t;
 }
 
@@ -254,7 +260,50 @@ static inline void tag_put_locked(struct arena *a, struct btag *t)
 	t->type = BTAG_SPARE;
 	t->spare_next = a->spare_tags;
 	a->spare_tags = t;
-	a->nr_spare_tags++;
+}
+
+/* Whether a has at least n spare tags (looks at n of them at most). */
+static bool spares_at_least(const struct arena *a, size_t n)
+{
+	const struct btag *t = a->spare_tags;
+
+	for (; n && t; n--)
+		t = t->spare_next;
+	return n == 0;
+}
+
+/* Base only: whether its spares and reserve cover a step of need tags. */
+static bool base_tags_ready(const struct arena *a, size_t need)
+{
+	return a->nr_reserve_tags == BASE_TAG_RESERVE &&
+	       spares_at_least(a, need);
+}
+
+/* Base only: top the reserve up from the spares. */
+static void reserve_fill_locked(struct arena *a)
+{
+	while (a->nr_reserve_tags < BASE_TAG_RESERVE && a->spare_tags) {
+		struct btag *t = tag_get_locked(a);
+
+		t->type = BTAG_SPARE;
+		t->spare_next = a->reserve_tags;
+		a->reserve_tags = t;
+		a->nr_reserve_tags++;
+	}
+}
+
+/* Base only: a tag for taking a page for tags: a spare, else reserve. */
+static struct btag *tag_get_for_refill_locked(struct arena *a)
+{
+	struct btag *t = a->spare_tags;
+
+	if (t)
+		return tag_get_locked(a);
+	t = a->reserve_tags;
+	assert(t);
+	a->reserve_tags = t->spare_next;
+	a->nr_reserve_tags--;
+	return t;
 }
 
 /* Take t off the segment list (moving the rotor off it) and spare it. */
@@ -293,7 +342,7 @@ static inline struct btag *free_tag(struct btag_link *l)
 }
 
 /* The first segment on non-empty free list i. */
-static inline struct btag *freelist_first(struct arena *a, int i)
+static inline struct btag *freelist_first(struct arena *a, unsigned long i)
 {
 	return free_tag(a->free_lists[i].next);
 }
@@ -374,23 +423,29 @@ static inline void free_seg_grow_locked(struct arena *a, struct btag *t,
  * on; each such step fixes one stale entry, so the cost stays O(1)
  * amortised. NULL if no list is certain to fit.
  */
-static inline struct btag *instant_fit_locked(struct arena *a, size_t size)
+static inline struct btag *instant_fit_from_locked(struct arena *a, size_t size,
+						   unsigned i)
 {
-	int i = highbit(size) + !is_pow2(size);
-
-	if (unlikely(i >= ARENA_NR_FREELISTS))
-		return NULL;
 	for (;;) {
-		uint64_t mask = a->free_bitmap & (~0ull << i);
+		uint64_t mask = a->free_bitmap >> i << i;
 		struct btag *t;
 
 		if (!mask)
 			return NULL;
-		t = freelist_first(a, __builtin_ctzll(mask));
+		t = freelist_first(a, (unsigned)__builtin_ctzll(mask));
 		if (likely(t->size >= size))
 			return t;
 		freelist_refile_locked(a, t);
 	}
+}
+
+static inline struct btag *instant_fit_locked(struct arena *a, size_t size)
+{
+	unsigned i = highbit(size) + !is_pow2(size);
+
+	if (unlikely(i >= ARENA_NR_FREELISTS))
+		return NULL;
+	return instant_fit_from_locked(a, size, i);
 }
 
 /* ---- the allocation hash */
@@ -400,31 +455,43 @@ static inline struct btag **hash_bucket(const struct arena *a, uintptr_t addr)
 	return &a->hash[(addr * HASH_MULTIPLIER) >> a->hash_shift];
 }
 
-static inline void hash_insert_locked(struct arena *a, struct btag *t)
+/* Put t in its bucket; returns whether the bucket held another already. */
+static inline bool hash_bucket_insert_locked(struct arena *a, struct btag *t)
 {
 	struct btag **b = hash_bucket(a, t->start);
 
-	t->type = BTAG_ALLOC;
 	t->hash_next = *b;
 	*b = t;
-	a->nr_alloc_segs++;
+	return t->hash_next != NULL;
+}
+
+/*
+ * Record allocated segment t: it takes the hash_last slot, and the one
+ * that was there goes into its bucket. Returns whether that bucket held
+ * another already (a sign the table may be too small).
+ */
+static inline bool hash_insert_locked(struct arena *a, struct btag *t)
+{
+	struct btag *last = a->hash_last;
+
+	t->type = BTAG_ALLOC;
+	a->hash_last = t;
+	return last && hash_bucket_insert_locked(a, last);
 }
 
 /* Take the allocated segment starting at addr out of the hash. */
 static inline struct btag *hash_remove_locked(struct arena *a, uintptr_t addr)
 {
-	struct btag **pp = hash_bucket(a, addr), *t = *pp;
+	struct btag **pp, *t = a->hash_last;
 
-	/* the usual case: first in its bucket */
+	/* the usual case: freed right after it was allocated */
 	if (likely(t && t->start == addr)) {
-		*pp = t->hash_next;
-		a->nr_alloc_segs--;
+		a->hash_last = NULL;
 		return t;
 	}
-	for (; (t = *pp) != NULL; pp = &t->hash_next) {
+	for (pp = hash_bucket(a, addr); (t = *pp) != NULL; pp = &t->hash_next) {
 		if (t->start == addr) {
 			*pp = t->hash_next;
-			a->nr_alloc_segs--;
 			return t;
 		}
 	}
@@ -433,7 +500,11 @@ static inline struct btag *hash_remove_locked(struct arena *a, uintptr_t addr)
 
 static struct btag *hash_lookup_locked(const struct arena *a, uintptr_t addr)
 {
-	for (struct btag *t = *hash_bucket(a, addr); t; t = t->hash_next) {
+	struct btag *t = a->hash_last;
+
+	if (t && t->start == addr)
+		return t;
+	for (t = *hash_bucket(a, addr); t; t = t->hash_next) {
 		if (t->start == addr)
 			return t;
 	}
@@ -443,7 +514,7 @@ static struct btag *hash_lookup_locked(const struct arena *a, uintptr_t addr)
 /* The bucket count the hash should have now, or 0 if it is right. */
 static size_t hash_target_locked(const struct arena *a)
 {
-	size_t n = a->nr_alloc_segs, buckets = a->hash_buckets;
+	size_t n = arena_nr_alloc_segs(a), buckets = a->hash_buckets;
 
 	if (a->hash_resizing)
 		return 0;
@@ -626,8 +697,9 @@ static struct btag *span_add_locked(struct arena *a, uintptr_t start,
 	struct btag *span, *seg;
 
 	assert_locked(a);
-	if (a->is_base && a->nr_spare_tags < TAGS_PER_STEP + BASE_TAG_RESERVE) {
+	if (a->is_base && !base_tags_ready(a, TAGS_PER_STEP)) {
 		tag_page_add_locked(a, (void *)seg_start);
+		reserve_fill_locked(a);
 		span = tag_get_locked(a);
 		*span = (struct btag){ .start = start,
 				       .size = size,
@@ -640,6 +712,7 @@ static struct btag *span_add_locked(struct arena *a, uintptr_t start,
 		seg_insert_after(span, seg);
 		hash_insert_locked(a, seg);
 		a->in_use += PGSIZE;
+		a->stats.allocs++;
 		a->total += PGSIZE;
 		seg_start += PGSIZE;
 	} else {
@@ -725,7 +798,7 @@ static bool base_tag_page_locked(struct arena *a)
 		freelist_remove_locked(a, t);
 		page = t;
 	} else {
-		page = tag_get_locked(a);
+		page = tag_get_for_refill_locked(a);
 		page->start = t->start + t->size - PGSIZE;
 		page->size = PGSIZE;
 		seg_insert_after(t, page);
@@ -733,7 +806,9 @@ static bool base_tag_page_locked(struct arena *a)
 	}
 	hash_insert_locked(a, page);
 	a->in_use += PGSIZE;
+	a->stats.allocs++;
 	tag_page_add_locked(a, (void *)page->start);
+	reserve_fill_locked(a);
 	return true;
 }
 
@@ -746,7 +821,8 @@ static bool base_tag_page_locked(struct arena *a)
 static bool tags_ensure_locked(struct arena *a, size_t need, int flags,
 			       unsigned long *irq)
 {
-	while (a->nr_spare_tags < need + (a->is_base ? BASE_TAG_RESERVE : 0)) {
+	while (a->is_base ? !base_tags_ready(a, need) :
+			    !spares_at_least(a, need)) {
 		void *page;
 
 		if (a->is_base) {
@@ -875,20 +951,26 @@ found:
 static inline __attribute__((always_inline)) struct btag *
 carve_front_locked(struct arena *a, struct btag *t, size_t size)
 {
-	struct btag *seg;
+	uintptr_t start = t->start;
+	size_t rest = t->size - size;
+	struct btag *seg, *prev;
 
-	if (unlikely(t->size == size)) {
+	if (unlikely(!rest)) {
 		freelist_remove_locked(a, t);
 		seg = t;
 	} else {
+		/* seg goes between t and the tag before it */
 		seg = tag_get_locked(a);
-		seg->start = t->start;
+		prev = t->seg_prev;
+		seg->start = start;
 		seg->size = size;
-		seg_insert_before(t, seg);
+		seg->seg_prev = prev;
+		seg->seg_next = t;
+		prev->seg_next = seg;
+		t->seg_prev = seg;
 		/* t stays free, and stays on its list unless its class drops */
-		free_seg_shrink_locked(a, t, t->start + size, t->size - size);
+		free_seg_shrink_locked(a, t, start + size, rest);
 	}
-	hash_insert_locked(a, seg);
 	a->in_use += size;
 	return seg;
 }
@@ -900,8 +982,11 @@ carve_front_locked(struct arena *a, struct btag *t, size_t size)
 static struct btag *carve_locked(struct arena *a, struct btag *t,
 				 uintptr_t addr, size_t size)
 {
-	if (addr == t->start)
-		return carve_front_locked(a, t, size);
+	if (addr == t->start) {
+		t = carve_front_locked(a, t, size);
+		hash_insert_locked(a, t);
+		return t;
+	}
 	freelist_remove_locked(a, t);
 	if (addr > t->start) {
 		struct btag *lead = tag_get_locked(a);
@@ -1005,9 +1090,7 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 	size_t resize;
 
 	for (int attempt = 0;; attempt++) {
-		if (unlikely(a->nr_spare_tags <
-			     TAGS_PER_STEP + BASE_TAG_RESERVE) &&
-		    !tags_ensure_locked(a, TAGS_PER_STEP, r->flags, &irq))
+		if (!tags_ensure_locked(a, TAGS_PER_STEP, r->flags, &irq))
 			break;
 		t = find_fit_locked(a, r, policy, &addr);
 		if (likely(t != NULL)) {
@@ -1038,16 +1121,24 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
  * the request down the general path.
  */
 static inline __attribute__((always_inline)) struct btag *
-alloc_fast_locked(struct arena *a, size_t size)
+alloc_fast_locked(struct arena *a, size_t size, bool *grow)
 {
+	/* the list certain to fit; size <= 2^62 keeps it below 64 */
+	unsigned i = highbit((size - 1) | 1) + 1;
 	struct btag *t;
 
-	if (unlikely(a->nr_spare_tags < TAGS_PER_STEP + BASE_TAG_RESERVE))
+	/* one spare tag is all the fast path needs (base's reserve is apart) */
+	if (unlikely(!a->spare_tags))
 		return NULL;
-	t = instant_fit_locked(a, size);
+	t = instant_fit_from_locked(a, size, i);
 	if (unlikely(!t))
 		return NULL;
-	return carve_front_locked(a, t, size);
+	t = carve_front_locked(a, t, size);
+	/* a collision is the moment to see if the hash is full */
+	if (unlikely(hash_insert_locked(a, t)) &&
+	    arena_nr_alloc_segs(a) >= a->hash_grow_at)
+		*grow = true;
+	return t;
 }
 
 /* Everything but the fast path: check the call, then search and import. */
@@ -1063,23 +1154,33 @@ static __attribute__((noinline)) void *arena_alloc_slow(struct arena *a,
 	return arena_alloc_request("arena_alloc", a, &r);
 }
 
+/* The fast path's rare ending, out of its way: grow the hash. */
+static __attribute__((noinline)) void *alloc_grow_hash(struct arena *a,
+						       struct btag *seg)
+{
+	hash_resize(a);
+	return (void *)seg->start;
+}
+
 void *arena_alloc(struct arena *a, size_t size, int flags)
 {
-	int mem = flags & ~ARENA_INSTANTFIT;
-	size_t rounded = quantum_roundup(a, size);
+	unsigned mem = (unsigned)flags & ~ARENA_INSTANTFIT;
 
-	/* rounded is 0 for size 0, and for sizes that wrap when rounded */
-	if (likely((mem == MEM_WAIT || mem == MEM_ATOMIC) && rounded)) {
+	/*
+	 * The fast path: MEM_WAIT or MEM_ATOMIC (mem - 1 is 0 or 1), instant
+	 * fit, a size that rounds without wrapping, a power-of-two quantum.
+	 */
+	if (likely(size - 1 < a->fast_limit && mem - 1 < 2)) {
+		size_t rounded = (size + a->quantum - 1) & ~(a->quantum - 1);
 		unsigned long irq = spin_lock_irqsave(&a->lock);
-		struct btag *seg = alloc_fast_locked(a, rounded);
+		bool grow = false;
+		struct btag *seg = alloc_fast_locked(a, rounded, &grow);
 
 		if (likely(seg != NULL)) {
-			bool grow = a->nr_alloc_segs > a->hash_grow_at;
-
 			a->stats.allocs++;
 			spin_unlock_irqrestore(&a->lock, irq);
 			if (unlikely(grow))
-				hash_resize(a);
+				return alloc_grow_hash(a, seg);
 			return (void *)seg->start;
 		}
 		spin_unlock_irqrestore(&a->lock, irq);
@@ -1163,19 +1264,24 @@ free_segment_locked(struct arena *a, struct btag *t)
 }
 
 /*
- * Free segment seg is all of an imported span: take it off, drop the
- * lock, give it back to the source.
+ * The free that made segment seg all of an imported span: count it, take
+ * the span off, drop the lock, give the span back to the source (then
+ * resize the hash if due).
  */
-static __attribute__((noinline)) void span_give_back(struct arena *a,
-						     struct btag *seg,
-						     unsigned long irq)
+static __attribute__((noinline)) void
+span_give_back(struct arena *a, struct btag *seg, unsigned long irq)
 {
 	uintptr_t start;
 	size_t size;
+	bool shrink;
 
 	span_remove_locked(a, seg, &start, &size);
+	a->stats.frees++;
+	shrink = arena_nr_alloc_segs(a) < a->hash_shrink_at;
 	spin_unlock_irqrestore(&a->lock, irq);
 	a->ffunc(a->source, (void *)start, size);
+	if (shrink)
+		hash_resize(a);
 }
 
 static inline __attribute__((always_inline)) void
@@ -1196,12 +1302,16 @@ arena_free_common(const char *fn, struct arena *a, void *addr, size_t size)
 		bad_free(fn, a, (uintptr_t)addr, size);
 	}
 	t = free_segment_locked(a, t);
-	a->stats.frees++;
-	shrink = a->nr_alloc_segs < a->hash_shrink_at;
 	if (unlikely(a->source && seg_is_whole_import(t)))
-		span_give_back(a, t, irq);
-	else
-		spin_unlock_irqrestore(&a->lock, irq);
+		return span_give_back(a, t, irq);
+	/*
+	 * After this free there are one fewer than now. hash_shrink_at is 0
+	 * while the hash is at its initial size.
+	 */
+	shrink = unlikely(a->hash_shrink_at) &&
+		 arena_nr_alloc_segs(a) <= a->hash_shrink_at;
+	a->stats.frees++;
+	spin_unlock_irqrestore(&a->lock, irq);
 	if (unlikely(shrink))
 		hash_resize(a);
 }
@@ -1224,6 +1334,7 @@ static void arena_setup(struct arena *a, const char *name, size_t quantum)
 	a->lock = (struct spinlock)SPINLOCK_INIT;
 	a->quantum = quantum;
 	a->quantum_shift = is_pow2(quantum) ? highbit(quantum) : -1;
+	a->fast_limit = is_pow2(quantum) ? 1ul << 62 : 0;
 	a->seg_head.type = BTAG_SENTINEL;
 	a->seg_head.seg_next = a->seg_head.seg_prev = &a->seg_head;
 	for (int i = 0; i < ARENA_NR_FREELISTS; i++)
@@ -1337,8 +1448,8 @@ static __noreturn void destroy_busy(struct arena *a)
 		shown++;
 	}
 	panic("arena_destroy: %zu allocations still live: arena '%s' in use %zu:%s%s",
-	      a->nr_alloc_segs, a->name, a->in_use, list,
-	      a->nr_alloc_segs > shown ? " ..." : "");
+	      arena_nr_alloc_segs(a), a->name, a->in_use, list,
+	      arena_nr_alloc_segs(a) > shown ? " ..." : "");
 }
 
 void arena_destroy(struct arena *a)
@@ -1351,7 +1462,7 @@ void arena_destroy(struct arena *a)
 		panic("arena_destroy: a base arena holds its own tags and cannot be destroyed: arena '%s'",
 		      a->name);
 	irq = spin_lock_irqsave(&a->lock);
-	if (a->nr_alloc_segs)
+	if (arena_nr_alloc_segs(a))
 		destroy_busy(a);
 	spin_unlock_irqrestore(&a->lock, irq);
 	arena_list_remove(a);
@@ -1434,7 +1545,7 @@ static void print_one(struct arena *a, void *arg)
 	       (unsigned long long)snap.stats.frees,
 	       (unsigned long long)snap.stats.fails,
 	       (unsigned long long)snap.stats.imports,
-	       snap.nr_free_segs + snap.nr_alloc_segs,
+	       snap.nr_free_segs + arena_nr_alloc_segs(&snap),
 	       snap.source ? snap.source->name : "-");
 }
 
@@ -1489,7 +1600,9 @@ static bool check_freelists(struct check *c, size_t *n)
 			/* its class, or one above (lazy reclassification) */
 			if (t->freelist != i || (highbit(t->size) != i &&
 						 highbit(t->size) + 1 != i))
-				return violation(c, t, "a free segment is on the wrong free list");
+				return violation(
+					c, t,
+					"a free segment is on the wrong free list");
 			if (l->next->prev != l)
 				return violation(
 					c, t,
@@ -1505,9 +1618,16 @@ static bool check_hash(struct check *c, size_t *n)
 	struct arena *a = c->a;
 
 	*n = 0;
+	if (a->hash_last) {
+		if (a->hash_last->type != BTAG_ALLOC)
+			return violation(
+				c, a->hash_last,
+				"the hash's last-allocated slot holds a tag that is not allocated");
+		*n = 1;
+	}
 	for (size_t i = 0; i < a->hash_buckets; i++) {
 		for (struct btag *t = a->hash[i]; t; t = t->hash_next) {
-			if (++*n > a->nr_alloc_segs + 1)
+			if (++*n > arena_nr_alloc_segs(a) + 1)
 				return violation(
 					c, t,
 					"hash chains longer than the allocation count (a cycle?)");
@@ -1613,7 +1733,7 @@ static bool check_walk(struct check *c)
 		return violation(
 			c, NULL,
 			"free segment counts disagree (walk, lists, counter)");
-	if (w.nr_alloc != nr_hashed || w.nr_alloc != a->nr_alloc_segs)
+	if (w.nr_alloc != nr_hashed || w.nr_alloc != arena_nr_alloc_segs(a))
 		return violation(
 			c, NULL,
 			"allocated segment counts disagree (walk, hash, counter)");
@@ -1628,14 +1748,20 @@ static bool check_walk(struct check *c)
 			c, a->rotor,
 			"the next-fit rotor is not on the segment list");
 	for (struct btag *s = a->spare_tags; s; s = s->spare_next) {
-		if (++nr_spare > a->nr_spare_tags || s->type != BTAG_SPARE)
+		if (s->type != BTAG_SPARE)
+			return violation(
+				c, s, "a tag in the spare pool is not spare");
+	}
+	for (struct btag *s = a->reserve_tags; s; s = s->spare_next) {
+		if (++nr_spare > a->nr_reserve_tags || s->type != BTAG_SPARE)
 			return violation(
 				c, s,
-				"the spare tag pool disagrees with its count");
+				"the tag reserve disagrees with its count");
 	}
-	if (nr_spare != a->nr_spare_tags)
+	if (nr_spare != a->nr_reserve_tags ||
+	    (a->is_base && a->total && nr_spare != BASE_TAG_RESERVE))
 		return violation(c, NULL,
-				 "the spare tag pool disagrees with its count");
+				 "the tag reserve disagrees with its count");
 	return check_span_overlaps(c);
 }
 

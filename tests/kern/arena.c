@@ -93,7 +93,7 @@ KTEST(arena, alloc_free_roundtrip)
 			KT_EXPECT_TRUE(p[i] >= p[j] + (j + 1) * PGSIZE ||
 				       p[j] >= p[i] + (i + 1) * PGSIZE);
 	KT_EXPECT_EQ(arena_amt_free(a), MiB - 36 * PGSIZE);
-	KT_EXPECT_EQ(a->nr_alloc_segs, 8);
+	KT_EXPECT_EQ(arena_nr_alloc_segs(a), 8);
 	KT_EXPECT_EQ(arena_check(a), 0);
 	for (int i = 0; i < 8; i += 2)
 		arena_free(a, (void *)p[i], (size_t)(i + 1) * PGSIZE);
@@ -234,8 +234,8 @@ KTEST(arena, next_fit_moves_on)
 KTEST(arena, lazy_reclassification)
 {
 	/* 16 pages: 64 KiB, one free segment on list 16 */
-	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, 16 * PGSIZE,
-				     PGSIZE);
+	struct arena *a =
+		fake_arena(TEST_ARENA_NAME, FAKE_BASE, 16 * PGSIZE, PGSIZE);
 	struct btag *f = a->seg_head.seg_next->seg_next;
 	void *p, *q;
 
@@ -362,7 +362,7 @@ KTEST(arena, xalloc_combined)
 			     (p + 4 * PGSIZE - 1) / (32 * PGSIZE));
 	}
 	KT_EXPECT_EQ(arena_check(a), 0);
-	KT_EXPECT_EQ(a->nr_alloc_segs, 20);
+	KT_EXPECT_EQ(arena_nr_alloc_segs(a), 20);
 	free_all_allocated(a);
 	KT_EXPECT_EQ(arena_check(a), 0);
 	arena_destroy(a);
@@ -697,7 +697,7 @@ KTEST(arena, hash_grows_and_shrinks)
 			     FAKE_BASE + i * PGSIZE);
 	KT_EXPECT_GE(a->hash_buckets, n / 2);
 	KT_EXPECT_GT(a->stats.hash_resizes, 4);
-	KT_EXPECT_EQ(a->nr_alloc_segs, n);
+	KT_EXPECT_EQ(arena_nr_alloc_segs(a), n);
 	KT_EXPECT_EQ(arena_check(a), 0);
 	for (size_t i = 0; i < n; i++)
 		arena_free(a, (void *)(FAKE_BASE + i * PGSIZE), PGSIZE);
