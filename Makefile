@@ -43,6 +43,8 @@ HOST_CFLAGS := -O1 $(HOST_COMMON_CFLAGS) -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
 	-Iarch/x86_64/include
 HOST_LDFLAGS := -fsanitize=address,undefined -rdynamic -lpthread
+# ThreadSanitizer build of the library, for the threaded host test
+HOST_TSAN_CFLAGS := -O1 $(HOST_COMMON_CFLAGS) -fsanitize=thread
 
 KERN_SRCS := $(wildcard kern/src/*.c)
 LIB_SRCS := $(wildcard lib/*.c)
@@ -64,9 +66,15 @@ KOBJS := $(patsubst %.c,$(BUILD)/kernel/%.o,$(KERN_SRCS) $(LIB_SRCS) \
 HOST_LIB_OBJS := $(patsubst %.c,$(BUILD)/host/release/%.o,$(HOST_LIB_SRCS))
 HOST_ASAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/host/asan/%.o,$(HOST_LIB_SRCS))
 HOST_TEST_OBJS := $(patsubst %.c,$(BUILD)/host/asan/%.o,$(HOST_TEST_SRCS))
-HOBJS := $(HOST_LIB_OBJS) $(HOST_ASAN_LIB_OBJS) $(HOST_TEST_OBJS)
+HOST_TSAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/host/tsan/%.o,$(HOST_LIB_SRCS))
+HOBJS := $(HOST_LIB_OBJS) $(HOST_ASAN_LIB_OBJS) $(HOST_TEST_OBJS) \
+	$(HOST_TSAN_LIB_OBJS)
 HOST_LIB := $(BUILD)/host/libkmem.a
 HOST_ASAN_LIB := $(BUILD)/host/libkmem-asan.a
+HOST_TSAN_LIB := $(BUILD)/host/libkmem-tsan.a
+# programs over the library (tests/host/*.c), as a user would build them
+HOST_PROGS := $(patsubst tests/host/%.c,$(BUILD)/host/progs/%,\
+	$(wildcard tests/host/*.c)) $(BUILD)/host/progs/threads-tsan
 
 KERNEL := $(BUILD)/kernel.elf
 HOST_TEST := $(BUILD)/host/ktest
@@ -75,7 +83,7 @@ HOST_TEST := $(BUILD)/host/ktest
 	clean help compile_commands.json iso
 .DEFAULT_GOAL := all
 
-all: $(KERNEL) $(HOST_TEST) $(HOST_LIB)
+all: $(KERNEL) $(HOST_TEST) $(HOST_LIB) $(HOST_PROGS)
 
 kernel: $(KERNEL)
 host: $(HOST_TEST)
@@ -130,9 +138,9 @@ $(BUILD)/kernel/flags: FORCE
 		echo '$(KERNEL_CFLAGS) $(KERNEL_LDFLAGS)' > $@
 $(BUILD)/host/flags: FORCE
 	@mkdir -p $(@D)
-	@echo '$(HOST_CFLAGS) $(HOST_RELEASE_CFLAGS) $(HOST_LDFLAGS)' | \
+	@echo '$(HOST_CFLAGS) $(HOST_RELEASE_CFLAGS) $(HOST_TSAN_CFLAGS) $(HOST_LDFLAGS)' | \
 		cmp -s - $@ || echo '$(HOST_CFLAGS) $(HOST_RELEASE_CFLAGS) \
-		$(HOST_LDFLAGS)' > $@
+		$(HOST_TSAN_CFLAGS) $(HOST_LDFLAGS)' > $@
 FORCE:
 
 $(BUILD)/kernel/%.o: %.c $(BUILD)/kernel/flags
@@ -176,6 +184,24 @@ $(HOST_LIB): $(HOST_LIB_OBJS)
 $(HOST_ASAN_LIB): $(HOST_ASAN_LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
+
+$(BUILD)/host/tsan/%.o: %.c $(BUILD)/host/flags
+	@mkdir -p $(@D)
+	$(CC) $(HOST_TSAN_CFLAGS) -c $< -o $@
+
+$(HOST_TSAN_LIB): $(HOST_TSAN_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/host/progs/%: tests/host/%.c $(HOST_LIB) include/kmem_host.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g $(WARNINGS) -I$(abspath include) $< $(HOST_LIB) \
+		-lpthread -o $@
+
+$(BUILD)/host/progs/threads-tsan: tests/host/threads.c $(HOST_TSAN_LIB)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -fsanitize=thread \
+		-I$(abspath include) $< $(HOST_TSAN_LIB) -lpthread -o $@
 
 $(HOST_TEST): $(HOST_TEST_OBJS) $(HOST_ASAN_LIB)
 	$(CC) -o $@ $(HOST_TEST_OBJS) $(HOST_ASAN_LIB) $(HOST_LDFLAGS)

@@ -34,10 +34,11 @@ LOGS = os.path.join(ROOT, "build", "test-logs")
 BOOT_TIMEOUT = 120
 PANIC_BOOT_TIMEOUT = 60
 PANIC_SKIP = "panics: runs in its own boot"
-# The memory suites again on other machines: RAM from 128 MiB to 64 GiB
+# The memory suites again on other machines: RAM from 32 MiB to 64 GiB
 # (lazily backed), and a CPU without 1 GiB pages (2 MiB direct map).
 MEMORY_SUITES = "ktest=memmap.*,paging.*,pmem.*,arena.*"
-MACHINES = [("128M", "max"), ("4G", "max"), ("64G", "max"), ("512M", "qemu64")]
+MACHINES = [("32M", "max"), ("128M", "max"), ("4G", "max"), ("64G", "max"),
+            ("512M", "qemu64")]
 # The runner skips the suite ktest_selftest in an ordinary run; the self-test
 # runs count those tests, so the skips are not counted again.
 SELFTEST_SKIP = "fails on purpose: run by the ktest self-test"
@@ -379,6 +380,31 @@ def host_lib_no_libc_symbols(opts):
                   "" if ok else "clashes: %s" % clash[:10])]
 
 
+def host_lib_programs(opts):
+    """Programs over the library: threads (plain and TSan), a misuse."""
+    progs = os.path.join(ROOT, "build", "host", "progs")
+    checks = []
+    for name in ("threads", "threads-tsan"):
+        r = subprocess.run([os.path.join(progs, name)], capture_output=True,
+                           text=True, timeout=300)
+        ok = r.returncode == 0 and "all arenas sound" in r.stdout and \
+            "ThreadSanitizer" not in r.stderr
+        checks.append(Check("host lib: %s (%s)" % (name, r.stdout.strip()),
+                            "pass" if ok else "fail",
+                            "" if ok else "exit %d" % r.returncode,
+                            r.stderr[-3000:]))
+    r = subprocess.run([os.path.join(progs, "double_free")],
+                       capture_output=True, text=True, timeout=60)
+    first = r.stderr.splitlines()[0] if r.stderr else ""
+    ok = r.returncode == -6 and first.startswith(
+        "panic: arena_free: not allocated (a double free, or never allocated): arena 'kpages'")
+    checks.append(Check("host lib: a double free prints 'panic:' on stderr and aborts",
+                        "pass" if ok else "fail",
+                        "" if ok else "exit %d, first stderr line %r" %
+                        (r.returncode, first), r.stderr[-2000:]))
+    return checks
+
+
 def readme_example(opts):
     """The README's library example compiles with host-cflags and runs."""
     with open(os.path.join(ROOT, "README.md")) as f:
@@ -437,7 +463,7 @@ def main():
     checks = []
     panics = []
     jobs = [host_tests, host_selftest, lambda: host_lib_no_libc_symbols(opts),
-            lambda: readme_example(opts)]
+            lambda: readme_example(opts), lambda: host_lib_programs(opts)]
     if not opts.host_only:
         jobs += [lambda: kernel_tests(opts, panics),
                  lambda: kernel_selftest(opts),

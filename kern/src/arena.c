@@ -644,6 +644,16 @@ static void find_owner(struct arena *a, void *arg)
 	spin_unlock_irqrestore(&a->lock, irq);
 }
 
+/* Whether src is a's source, or its source's, and so on. */
+static bool is_source_of(const struct arena *src, const struct arena *a)
+{
+	for (a = a->source; a; a = a->source) {
+		if (a == src)
+			return true;
+	}
+	return false;
+}
+
 /*
  * arena_free/xfree was given something that is not an allocation of a
  * with that size: say exactly what it is, and panic. Called without the
@@ -673,6 +683,9 @@ static __noreturn void bad_free(const char *fn, struct arena *a, uintptr_t addr,
 		panic("%s: not allocated (a double free, or never allocated): arena '%s' addr 0x%lx size %zu (free segment 0x%lx-0x%lx)",
 		      fn, a->name, addr, size, seg_start, seg_end);
 	arena_for_each(find_owner, &owner);
+	if (owner.owner && is_source_of(owner.owner, a))
+		panic("%s: not allocated (a double free, or never allocated): arena '%s' addr 0x%lx size %zu (its span is back in the source, arena '%s')",
+		      fn, a->name, addr, size, owner.owner->name);
 	if (owner.owner && owner.owner != a)
 		panic("%s: address of another arena: arena '%s' addr 0x%lx size %zu belongs to arena '%s'",
 		      fn, a->name, addr, size, owner.owner->name);

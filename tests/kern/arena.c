@@ -1083,3 +1083,18 @@ KTEST_PANICS(
 
 	arena_alloc(a, 5 * PGSIZE, MEM_WAIT);
 }
+
+KTEST_PANICS(arena, double_free_via_source,
+	     "arena_free: not allocated (a double free, or never allocated): arena 'arena_double_free_via_source'",
+	     "(its span is back in the source, arena 'arena_dfvs_source')")
+{
+	struct arena *src = fake_arena("arena_dfvs_source", FAKE_BASE, MiB,
+				       PGSIZE);
+	struct arena *a = arena_create(TEST_ARENA_NAME, NULL, 0, PGSIZE,
+				       arena_alloc, arena_free, src, 0,
+				       MEM_WAIT);
+	void *p = arena_alloc(a, PGSIZE, MEM_WAIT);
+
+	arena_free(a, p, PGSIZE); /* the span goes back to src */
+	arena_free(a, p, PGSIZE);
+}
