@@ -747,10 +747,15 @@ KTEST(arena, base_self_sufficient)
 	size_t tag_pages = b->nr_tag_pages, hash = hash_bytes(b);
 	void *head = NULL, *p;
 
-	/* big machines: put most of RAM aside first, untouched */
-	while (arena_amt_free(b) > BULK_LEAVE + GiB && nr_bulk < BULK_MAX) {
-		size_t size =
-			MIN(largest_free(b), arena_amt_free(b) - BULK_LEAVE);
+	/*
+	 * Machines with more than 1 GiB: put the largest free segments
+	 * aside first, one allocation each and never touched, until less
+	 * than 256 MiB is left, so the cost does not grow with RAM.
+	 */
+	while (arena_amt_total(b) > GiB && arena_amt_free(b) >= BULK_LEAVE &&
+	       nr_bulk < BULK_MAX) {
+		size_t size = MIN(largest_free(b),
+				  arena_amt_free(b) - BULK_LEAVE + PGSIZE);
 
 		bulk[nr_bulk].size = ALIGN_DOWN(size, PGSIZE);
 		bulk[nr_bulk].addr =
@@ -758,6 +763,8 @@ KTEST(arena, base_self_sufficient)
 		KT_ASSERT_NOT_NULL(bulk[nr_bulk].addr);
 		nr_bulk++;
 	}
+	KT_EXPECT_TRUE(arena_amt_total(b) <= GiB ||
+		       arena_amt_free(b) < BULK_LEAVE);
 	/* page by page to the end, every third one freed at once */
 	while ((p = arena_alloc(b, PGSIZE, MEM_ATOMIC)) != NULL) {
 		if (++pages % 3 == 0) {
@@ -1084,15 +1091,16 @@ KTEST_PANICS(
 	arena_alloc(a, 5 * PGSIZE, MEM_WAIT);
 }
 
-KTEST_PANICS(arena, double_free_via_source,
-	     "arena_free: not allocated (a double free, or never allocated): arena 'arena_double_free_via_source'",
-	     "(its span is back in the source, arena 'arena_dfvs_source')")
+KTEST_PANICS(
+	arena, double_free_via_source,
+	"arena_free: not allocated (a double free, or never allocated): arena 'arena_double_free_via_source'",
+	"(its span is back in the source, arena 'arena_dfvs_source')")
 {
-	struct arena *src = fake_arena("arena_dfvs_source", FAKE_BASE, MiB,
-				       PGSIZE);
-	struct arena *a = arena_create(TEST_ARENA_NAME, NULL, 0, PGSIZE,
-				       arena_alloc, arena_free, src, 0,
-				       MEM_WAIT);
+	struct arena *src =
+		fake_arena("arena_dfvs_source", FAKE_BASE, MiB, PGSIZE);
+	struct arena *a =
+		arena_create(TEST_ARENA_NAME, NULL, 0, PGSIZE, arena_alloc,
+			     arena_free, src, 0, MEM_WAIT);
 	void *p = arena_alloc(a, PGSIZE, MEM_WAIT);
 
 	arena_free(a, p, PGSIZE); /* the span goes back to src */
