@@ -55,7 +55,7 @@ ARCH_SRCS := $(wildcard arch/x86_64/*.c)
 ARCH_ASM := $(wildcard arch/x86_64/*.asm) boot/boot.asm
 # libkmem: everything but kmain and the test runner
 HOST_LIB_SRCS := $(filter-out kern/src/main.c kern/src/ktest.c,$(KERN_SRCS)) \
-	$(LIB_SRCS) arch/host/arch.c arch/host/kmem_host.c
+	$(LIB_SRCS) arch/host/arch.c arch/host/cpu.c arch/host/kmem_host.c
 # the test binary adds those, the tests, and the host's test-only code
 HOST_TEST_SRCS := kern/src/main.c kern/src/ktest.c $(TEST_SRCS) \
 	arch/host/main.c arch/host/ktest_host.c arch/x86_64/multiboot2.c

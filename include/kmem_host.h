@@ -56,9 +56,28 @@ size_t arena_amt_free(struct arena *arena);
 size_t arena_amt_total(struct arena *arena);
 int arena_check(struct arena *arena);
 void arena_print_stats(void);
+void arena_reclaim(struct arena *arena);
 void *base_alloc(struct arena *guess, size_t size, int flags);
 void *base_zalloc(struct arena *guess, size_t size, int flags);
 void base_free(struct arena *guess, void *addr, size_t size);
+
+/* Object caches (the kernel's slab.h). */
+#define KMC_NOTOUCH (1 << 0)
+#define KMC_QCACHE (1 << 1)
+
+struct kmem_cache;
+
+struct kmem_cache *
+kmem_cache_create(const char *name, size_t obj_size, size_t align, int flags,
+		  struct arena *source,
+		  int (*ctor)(void *obj, void *priv, int flags),
+		  void (*dtor)(void *obj, void *priv), void *priv);
+void kmem_cache_destroy(struct kmem_cache *cp);
+void *kmem_cache_alloc(struct kmem_cache *cp, int flags);
+void kmem_cache_free(struct kmem_cache *cp, void *obj);
+void kmem_cache_reap(struct kmem_cache *cp);
+int kmem_cache_check(struct kmem_cache *cp);
+void kmem_cache_print_all(void);
 
 #ifndef KMEM_MEM_RANGE_H
 #define KMEM_MEM_RANGE_H

@@ -13,6 +13,7 @@
 #include "kmem_host.h"
 #include "page.h"
 #include "pmem.h"
+#include "slab.h"
 #include "printk.h"
 
 /* Less than this cannot hold the arenas' own structures. */

@@ -191,3 +191,8 @@ size_t arch_format_backtrace(char *buf, size_t len, const struct arch_regs *r)
 	}
 	return t.used;
 }
+
+void arch_set_cpu_exit_hook(void (*fn)(int cpu))
+{
+	(void)fn;	/* the kernel's CPUs never exit */
+}

@@ -62,6 +62,15 @@ int arch_run_panic_test(const struct ktest *t, const char **reason);
  */
 int arch_libc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 
+/*
+ * arch_cpu_id() (inline, arch_defs.h) is this CPU's number below NR_CPUS
+ * (kern/include/slab.h), or -1 when it has none: on the host each thread
+ * is a CPU, and threads beyond NR_CPUS get -1 and a slower, locked path.
+ * The host calls fn(cpu) when a thread that had a number exits, so its
+ * per-CPU caches go back; the kernel's CPUs never leave.
+ */
+void arch_set_cpu_exit_hook(void (*fn)(int cpu));
+
 /* Time stamp counter (cycles on the kernel, a monotonic count on host). */
 uint64_t arch_cycles(void);
 

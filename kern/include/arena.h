@@ -7,6 +7,7 @@
 #pragma once
 
 #include "compiler.h"
+#include "list.h"
 #include "spinlock.h"
 
 /*
@@ -22,10 +23,12 @@
 #define ARENA_NEXTFIT (1 << 6)
 
 #define ARENA_NAME_MAX 32
+#define ARENA_QCACHE_MAX 16 /* quantum caches per arena, at most */
 #define ARENA_NR_FREELISTS 64
 #define ARENA_HASH_INITIAL 16
 
 struct arena;
+struct kmem_cache;
 
 typedef void *(*arena_afunc_t)(struct arena *source, size_t size, int flags);
 typedef void (*arena_ffunc_t)(struct arena *source, void *addr, size_t size);
@@ -83,7 +86,8 @@ struct arena {
 	int quantum_shift; /* log2(quantum), or -1 if not a power of two */
 	/* arena_alloc's fast path takes sizes 1..fast_limit (0: none) */
 	size_t fast_limit;
-	size_t qcache_max; /* recorded; the slab layer acts on it */
+	size_t qcache_max; /* sizes up to this go to the quantum caches */
+	struct kmem_cache *qcache[ARENA_QCACHE_MAX]; /* of 1..n quanta */
 	struct arena *source;
 	arena_afunc_t afunc;
 	arena_ffunc_t ffunc;
@@ -111,6 +115,8 @@ struct arena {
 	size_t hash_grow_at; /* resize when the allocations pass these */
 	size_t hash_shrink_at;
 	bool hash_resizing;
+	/* frees need more than the fast tail: a source, or a big hash */
+	bool free_slow;
 	struct btag *hash_initial[ARENA_HASH_INITIAL];
 
 	/* spare tags, and the pages they were carved from (non-base arenas) */
@@ -130,6 +136,10 @@ struct arena {
 
 	/* every arena: the global list (arena_print_stats, gdb) */
 	struct arena *all_next;
+
+	/* who imports from this arena (reclaim asks them to give back) */
+	struct list_head importer_arenas, importer_caches;
+	struct list_head importer_link; /* on the source's importer_arenas */
 };
 
 /*
@@ -213,6 +223,21 @@ int arena_check(struct arena *arena);
 
 /* Print the table of all arenas (in the style of illumos mdb ::vmem). */
 void arena_print_stats(void);
+
+/*
+ * Register a cache importing from arena (the slab layer does it), so that
+ * reclaim can ask it to give back; and remove it.
+ */
+void arena_add_importer_cache(struct arena *arena, struct list_head *link);
+void arena_remove_importer_cache(struct arena *arena, struct list_head *link);
+
+/*
+ * Ask everything that imports from arena to give back what it holds:
+ * its caches reap (magazines, depot, empty slabs), its importing arenas
+ * do the same for theirs. An allocation that fails calls it and tries
+ * once more before it returns NULL or panics.
+ */
+void arena_reclaim(struct arena *arena);
 
 /* Call fn on every arena, under the global arena-list lock. */
 void arena_for_each(void (*fn)(struct arena *arena, void *arg), void *arg);

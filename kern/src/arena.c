@@ -153,6 +153,7 @@
 #include "kstring.h"
 #include "page.h"
 #include "printk.h"
+#include "slab.h"
 
 /* Worst case of one step: a split into three (2 tags), or a span (2). */
 #define TAGS_PER_STEP 3
@@ -166,6 +167,8 @@ struct arena *kpages_2m_arena, *kpages_1g_arena;
 
 static struct spinlock arenas_lock = SPINLOCK_INIT;
 static struct arena *all_arenas;
+/* guards every arena's importer lists; held through a reclaim */
+static struct spinlock importers_lock = SPINLOCK_INIT;
 
 /* The constraints of one request, as arena_xalloc takes them. */
 struct request {
@@ -536,6 +539,7 @@ static void hash_set_size(struct arena *a, struct btag **table, size_t n)
 	a->hash_shift = 64 - highbit(n);
 	a->hash_grow_at = 2 * n;
 	a->hash_shrink_at = n > ARENA_HASH_INITIAL ? n / 8 : 0;
+	a->free_slow = a->source || a->hash_shrink_at;
 }
 
 /* The base arena that bookkeeping for a comes from. */
@@ -1093,9 +1097,25 @@ static __noreturn void out_of_space(const char *fn, struct arena *a,
  * The allocator behind arena_alloc and arena_xalloc: find a fit, else
  * import and look again; fail (MEM_ATOMIC) or panic (MEM_WAIT).
  */
+/*
+ * The allocation is about to fail: reclaim from a's importers (without
+ * a's lock), once. Returns true if it did, so the caller tries again.
+ */
+static bool reclaim_once(struct arena *a, bool *reclaimed, unsigned long *irq)
+{
+	if (*reclaimed)
+		return false;
+	*reclaimed = true;
+	spin_unlock_irqrestore(&a->lock, *irq);
+	arena_reclaim(a);
+	*irq = spin_lock_irqsave(&a->lock);
+	return true;
+}
+
 static void *arena_alloc_request(const char *fn, struct arena *a,
 				 struct request *r)
 {
+	bool reclaimed = false;
 	int policy = r->flags & FIT_FLAGS;
 	unsigned long irq = spin_lock_irqsave(&a->lock);
 	struct btag *t, *seg;
@@ -1103,8 +1123,13 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 	size_t resize;
 
 	for (int attempt = 0;; attempt++) {
-		if (!tags_ensure_locked(a, TAGS_PER_STEP, r->flags, &irq))
+		if (!tags_ensure_locked(a, TAGS_PER_STEP, r->flags, &irq)) {
+			if (reclaim_once(a, &reclaimed, &irq)) {
+				attempt = -1;
+				continue;
+			}
 			break;
+		}
 		t = find_fit_locked(a, r, policy, &addr);
 		if (likely(t != NULL)) {
 			seg = carve_locked(a, t, addr, r->size);
@@ -1117,9 +1142,14 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 				hash_resize(a);
 			return (void *)seg->start;
 		}
-		if (!a->source || attempt == 2 ||
-		    (!import_locked(a, r, attempt, &irq) && attempt == 1))
-			break;
+		if (a->source && attempt < 2 &&
+		    (import_locked(a, r, attempt, &irq) || attempt == 0))
+			continue;
+		if (reclaim_once(a, &reclaimed, &irq)) {
+			attempt = -1;
+			continue;
+		}
+		break;
 	}
 	a->stats.fails++;
 	spin_unlock_irqrestore(&a->lock, irq);
@@ -1164,6 +1194,9 @@ static __attribute__((noinline)) void *arena_alloc_slow(struct arena *a,
 	if (unlikely(!size || !r.size))
 		panic("arena_alloc: bad size: arena '%s' size %zu", a->name,
 		      size);
+	if (r.size <= a->qcache_max)
+		return kmem_cache_alloc(a->qcache[r.size / a->quantum - 1],
+					flags & (MEM_WAIT | MEM_ATOMIC));
 	return arena_alloc_request("arena_alloc", a, &r);
 }
 
@@ -1181,9 +1214,10 @@ void *arena_alloc(struct arena *a, size_t size, int flags)
 
 	/*
 	 * The fast path: MEM_WAIT or MEM_ATOMIC (mem - 1 is 0 or 1), instant
-	 * fit, a size that rounds without wrapping, a power-of-two quantum.
+	 * fit, a size above the quantum caches' that rounds without wrapping,
+	 * a power-of-two quantum.
 	 */
-	if (likely(size - 1 < a->fast_limit && mem - 1 < 2)) {
+	if (likely(size - 1 - a->qcache_max < a->fast_limit && mem - 1 < 2)) {
 		size_t rounded = (size + a->quantum - 1) & ~(a->quantum - 1);
 		unsigned long irq = spin_lock_irqsave(&a->lock);
 		bool grow = false;
@@ -1277,22 +1311,23 @@ free_segment_locked(struct arena *a, struct btag *t)
 }
 
 /*
- * The free that made segment seg all of an imported span: count it, take
- * the span off, drop the lock, give the span back to the source (then
- * resize the hash if due).
+ * The end of a free in an arena with a source or a big hash: if the free
+ * made segment seg all of an imported span, take the span off and give
+ * it back to the source; then shrink the hash if it is due. Unlocks.
  */
 static __attribute__((noinline)) void
-span_give_back(struct arena *a, struct btag *seg, unsigned long irq)
+free_tail_slow(struct arena *a, struct btag *seg, unsigned long irq)
 {
-	uintptr_t start;
-	size_t size;
+	uintptr_t start = 0;
+	size_t size = 0;
 	bool shrink;
 
-	span_remove_locked(a, seg, &start, &size);
-	a->stats.frees++;
+	if (a->source && seg_is_whole_import(seg))
+		span_remove_locked(a, seg, &start, &size);
 	shrink = arena_nr_alloc_segs(a) < a->hash_shrink_at;
 	spin_unlock_irqrestore(&a->lock, irq);
-	a->ffunc(a->source, (void *)start, size);
+	if (size)
+		a->ffunc(a->source, (void *)start, size);
 	if (shrink)
 		hash_resize(a);
 }
@@ -1302,7 +1337,6 @@ arena_free_common(const char *fn, struct arena *a, void *addr, size_t size)
 {
 	unsigned long irq = spin_lock_irqsave(&a->lock);
 	struct btag *t = hash_remove_locked(a, (uintptr_t)addr);
-	bool shrink;
 
 	/*
 	 * size must round up to t->size: t->size - quantum < size <= t->size
@@ -1315,22 +1349,24 @@ arena_free_common(const char *fn, struct arena *a, void *addr, size_t size)
 		bad_free(fn, a, (uintptr_t)addr, size);
 	}
 	t = free_segment_locked(a, t);
-	if (unlikely(a->source && seg_is_whole_import(t)))
-		return span_give_back(a, t, irq);
-	/*
-	 * After this free there are one fewer than now. hash_shrink_at is 0
-	 * while the hash is at its initial size.
-	 */
-	shrink = unlikely(a->hash_shrink_at) &&
-		 arena_nr_alloc_segs(a) <= a->hash_shrink_at;
 	a->stats.frees++;
+	if (unlikely(a->free_slow))
+		return free_tail_slow(a, t, irq);
 	spin_unlock_irqrestore(&a->lock, irq);
-	if (unlikely(shrink))
-		hash_resize(a);
+}
+
+/* A size that arena_alloc served from a quantum cache goes back there. */
+static __attribute__((noinline)) void qcache_free(struct arena *a, void *addr,
+						  size_t size)
+{
+	kmem_cache_free(a->qcache[quantum_roundup(a, size) / a->quantum - 1],
+			addr);
 }
 
 void arena_free(struct arena *a, void *addr, size_t size)
 {
+	if (unlikely(size - 1 < a->qcache_max))
+		return qcache_free(a, addr, size);
 	arena_free_common(__func__, a, addr, size);
 }
 
@@ -1348,6 +1384,9 @@ static void arena_setup(struct arena *a, const char *name, size_t quantum)
 	a->quantum = quantum;
 	a->quantum_shift = is_pow2(quantum) ? highbit(quantum) : -1;
 	a->fast_limit = is_pow2(quantum) ? 1ul << 62 : 0;
+	list_init(&a->importer_arenas);
+	list_init(&a->importer_caches);
+	list_init(&a->importer_link);
 	a->seg_head.type = BTAG_SENTINEL;
 	a->seg_head.seg_next = a->seg_head.seg_prev = &a->seg_head;
 	for (int i = 0; i < ARENA_NR_FREELISTS; i++)
@@ -1385,6 +1424,27 @@ void arena_init_base(struct arena *a, const char *name)
 	arena_list_add(a);
 }
 
+/*
+ * Put quantum caches in front of a for sizes up to qcache_max: caches of
+ * 1, 2, ... quanta, named "<arena>_<bytes>", that never touch the
+ * resource and take their slabs from a with arena_xalloc.
+ */
+static void qcaches_create(struct arena *a, size_t qcache_max)
+{
+	size_t n = MIN(qcache_max / a->quantum, (size_t)ARENA_QCACHE_MAX);
+	char name[ARENA_NAME_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		ksnprintf(name, sizeof(name), "%s_%zu", a->name,
+			  (i + 1) * a->quantum);
+		a->qcache[i] = kmem_cache_create(name, (i + 1) * a->quantum, 0,
+						 KMC_NOTOUCH | KMC_QCACHE, a,
+						 NULL, NULL, NULL);
+	}
+	/* only now: the fast path sends sizes up to qcache_max to them */
+	a->qcache_max = n * a->quantum;
+}
+
 struct arena *arena_create(const char *name, void *base, size_t size,
 			   size_t quantum, arena_afunc_t afunc,
 			   arena_ffunc_t ffunc, struct arena *source,
@@ -1408,8 +1468,15 @@ struct arena *arena_create(const char *name, void *base, size_t size,
 	a->source = source;
 	a->afunc = afunc;
 	a->ffunc = ffunc;
-	a->qcache_max = qcache_max;
+	a->free_slow = source || a->hash_shrink_at;
 	arena_list_add(a);
+	if (source) {
+		unsigned long irq = spin_lock_irqsave(&importers_lock);
+
+		list_add_tail(&a->importer_link, &source->importer_arenas);
+		spin_unlock_irqrestore(&importers_lock, irq);
+	}
+	qcaches_create(a, qcache_max);
 	if (size && !arena_add(a, base, size, flags)) {
 		arena_destroy(a);
 		return NULL;
@@ -1474,11 +1541,23 @@ void arena_destroy(struct arena *a)
 	if (a->is_base)
 		panic("arena_destroy: a base arena holds its own tags and cannot be destroyed: arena '%s'",
 		      a->name);
+	for (size_t i = 0; i < ARENA_QCACHE_MAX && a->qcache[i]; i++)
+		kmem_cache_destroy(a->qcache[i]);
+	a->qcache_max = 0;
 	irq = spin_lock_irqsave(&a->lock);
 	if (arena_nr_alloc_segs(a))
 		destroy_busy(a);
 	spin_unlock_irqrestore(&a->lock, irq);
 	arena_list_remove(a);
+	irq = spin_lock_irqsave(&importers_lock);
+	if (!list_empty(&a->importer_arenas) ||
+	    !list_empty(&a->importer_caches)) {
+		spin_unlock_irqrestore(&importers_lock, irq);
+		panic("arena_destroy: arenas or caches still import from it: arena '%s'",
+		      a->name);
+	}
+	list_del(&a->importer_link);
+	spin_unlock_irqrestore(&importers_lock, irq);
 	/* nobody else may use a now: give imported spans back */
 	for (t = a->seg_head.seg_next; t != &a->seg_head; t = next) {
 		next = t->seg_next;
@@ -1493,6 +1572,58 @@ void arena_destroy(struct arena *a)
 	}
 	if (a->allocated)
 		base_free(a->source, a, sizeof(*a));
+}
+
+/* ---- reclaim */
+
+void arena_add_importer_cache(struct arena *a, struct list_head *link)
+{
+	unsigned long irq = spin_lock_irqsave(&importers_lock);
+
+	list_add_tail(link, &a->importer_caches);
+	spin_unlock_irqrestore(&importers_lock, irq);
+}
+
+void arena_remove_importer_cache(struct arena *a, struct list_head *link)
+{
+	unsigned long irq = spin_lock_irqsave(&importers_lock);
+
+	assert(!list_empty(&a->importer_caches));
+	list_del(link);
+	spin_unlock_irqrestore(&importers_lock, irq);
+}
+
+/* Reap a's caches, then its importers', deepest first (importers_lock). */
+static void reclaim_locked(struct arena *a, int depth)
+{
+	struct list_head *pos;
+
+	/* the importer chain is short (kpages -> base); bound it anyway */
+	if (depth > 8)
+		return;
+	list_for_each (pos, &a->importer_arenas)
+		reclaim_locked(list_entry(pos, struct arena, importer_link),
+			       depth + 1);
+	list_for_each (pos, &a->importer_caches)
+		kmem_cache_reap(
+			list_entry(pos, struct kmem_cache, source_link));
+}
+
+void arena_reclaim(struct arena *a)
+{
+	unsigned long irq = arch_irq_save();
+
+	/*
+	 * One reclaim at a time. Reaping frees memory, and a free can shrink
+	 * a hash with an allocation that fails and would reclaim again: that
+	 * one, and any on another CPU meanwhile, goes without.
+	 */
+	if (!spin_trylock(&importers_lock)) {
+		arch_irq_restore(irq);
+		return;
+	}
+	reclaim_locked(a, 0);
+	spin_unlock_irqrestore(&importers_lock, irq);
 }
 
 /* ---- base_alloc */

@@ -2,7 +2,8 @@
  * pmem.c: pmem_init, which turns the usable RAM into arenas:
  *
  *   base       all usable ranges, quantum PGSIZE, tags from its own pages
- *    +- kpages     quantum PGSIZE, imports with arena_alloc from base
+ *    +- kpages     quantum PGSIZE, imports with arena_alloc from base,
+ *                  quantum caches for 1..8 pages in front
  *    +- kpages_2m  quantum 2 MiB, imports 2 MiB-aligned runs from base
  *    +- kpages_1g  quantum 1 GiB, imports 1 GiB-aligned runs from base
  *
@@ -16,6 +17,7 @@
 #include "page.h"
 #include "kstring.h"
 #include "printk.h"
+#include "slab.h"
 
 uint64_t pmem_init_cycles;
 
@@ -44,6 +46,7 @@ void pmem_init(const struct mem_range *usable, size_t nr_ranges)
 			  MEM_WAIT);
 		bytes += usable[i].size;
 	}
+	kmem_init();
 	kpages_arena =
 		arena_create("kpages", NULL, 0, PGSIZE, arena_alloc, arena_free,
 			     base_arena, 8 * PGSIZE, MEM_WAIT);

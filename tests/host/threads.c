@@ -34,7 +34,8 @@ static void *worker(void *arg)
 
 		if (r >= LIVE) {
 			if (*pages[k] != me) {
-				fprintf(stderr, "threads: page of thread %ld holds %ld\n",
+				fprintf(stderr,
+					"threads: page of thread %ld holds %ld\n",
 					me, *pages[k]);
 				exit(1);
 			}
@@ -62,6 +63,9 @@ int main(void)
 		pthread_create(&t[i], NULL, worker, (void *)(i + 1));
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(t[i], NULL);
+	/* the threads' magazines went to the depots when they exited; now
+	 * kpages' quantum caches give all their slabs back */
+	arena_reclaim(kpages_arena);
 	bad |= arena_amt_free(ids) != IDS;
 	bad |= arena_amt_total(kpages_arena) != 0;
 	bad |= arena_check(ids) | arena_check(kpages_arena);

@@ -29,21 +29,22 @@ KTEST(pmem, arenas_built)
 
 KTEST(pmem, kpages_imports_from_base)
 {
+	/* 9 pages: above kpages' quantum caches (1..8 pages) */
 	uint8_t *p;
 	size_t base_free;
 
 	/* once, so that kpages has its tag page already */
-	arena_free(kpages_arena, arena_alloc(kpages_arena, PGSIZE, MEM_WAIT),
-		   PGSIZE);
+	arena_free(kpages_arena, arena_alloc(kpages_arena, 9 * PGSIZE, MEM_WAIT),
+		   9 * PGSIZE);
 	base_free = arena_amt_free(base_arena);
-	p = arena_alloc(kpages_arena, 3 * PGSIZE, MEM_WAIT);
+	p = arena_alloc(kpages_arena, 9 * PGSIZE, MEM_WAIT);
 	KT_ASSERT_NOT_NULL(p);
-	KT_EXPECT_EQ(arena_amt_free(base_arena), base_free - 3 * PGSIZE);
+	KT_EXPECT_EQ(arena_amt_free(base_arena), base_free - 9 * PGSIZE);
 	/* it is memory: all of it can be written */
-	kmemset(p, 0x5a, 3 * PGSIZE);
-	KT_EXPECT_EQ(p[3 * PGSIZE - 1], 0x5a);
+	kmemset(p, 0x5a, 9 * PGSIZE);
+	KT_EXPECT_EQ(p[9 * PGSIZE - 1], 0x5a);
 	KT_EXPECT_EQ(arena_check(kpages_arena), 0);
-	arena_free(kpages_arena, p, 3 * PGSIZE);
+	arena_free(kpages_arena, p, 9 * PGSIZE);
 	KT_EXPECT_EQ(arena_amt_free(base_arena), base_free);
 	KT_EXPECT_EQ(arena_amt_total(kpages_arena), 0);
 }

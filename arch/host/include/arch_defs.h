@@ -18,3 +18,19 @@ static inline void arch_irq_restore(unsigned long flags)
 {
 	(void)flags;
 }
+
+/*
+ * Each thread is a CPU: its number lives in thread-local storage, -1
+ * until it first asks, -2 when all NR_CPUS numbers were taken.
+ */
+extern __thread int host_cpu;
+int host_cpu_assign(void);
+
+static inline int arch_cpu_id(void)
+{
+	int cpu = host_cpu;
+
+	if (__builtin_expect(cpu >= 0, 1))
+		return cpu;
+	return cpu == -1 ? host_cpu_assign() : -1;
+}

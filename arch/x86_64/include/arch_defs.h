@@ -24,3 +24,9 @@ static inline void arch_irq_restore(unsigned long flags)
 	if (flags & (1ul << 9))	/* RFLAGS.IF */
 		__asm__ volatile("sti" : : : "memory");
 }
+
+/* One CPU until SMP is switched on. */
+static inline int arch_cpu_id(void)
+{
+	return 0;
+}

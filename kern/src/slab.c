@@ -1,0 +1,1333 @@
+/*
+ * slab.c: object caches. Bonwick, "The Slab Allocator: An Object-Caching
+ * Kernel Memory Allocator" (USENIX 1994) for the slab layer; Bonwick and
+ * Adams, "Magazines and Vmem" (USENIX 2001) for the per-CPU layer.
+ *
+ * ---- Theory statement
+ *
+ * 1. Two layers
+ *
+ * A cache hands out constructed objects of one size. Its upper layer is
+ * per-CPU: each CPU has a loaded and a previous magazine (stacks of up to
+ * mag_size objects), and allocation and free are a pop or a push on the
+ * loaded one. When it runs dry or full, the CPU swaps in the previous
+ * one, then trades with the cache's depot (lists of full and empty
+ * magazines). Only when the depot cannot help does a request reach the
+ * lower layer, the slabs, where objects are really carved and freed.
+ *
+ *   kmem_cache_alloc -> cpu[c].loaded -> cpu[c].previous -> depot -> slabs
+ *                                                               -> source
+ *
+ * 2. Slabs
+ *
+ * A slab is a run of slab_size bytes from the source arena (taken with
+ * arena_xalloc, which never goes through the source's own quantum caches)
+ * cut into objs_per_slab objects of `chunk` bytes, the first one colour
+ * bytes in: successive slabs start their objects at different offsets so
+ * that their first objects do not all compete for the same cache lines.
+ *
+ * On-slab caches (small objects, memory that may be written, a source
+ * quantum of one page) keep the slab header at the end of a one-page slab
+ * and their free list inside the free objects:
+ *
+ *   page:  [colour][obj][obj][obj]...[obj][slack][struct kmem_slab]
+ *          free objects' first word -> next free object
+ *
+ * so the slab of an object is found without a lookup, which gives the
+ * always-on check that a freed object belongs to the cache it is freed
+ * to. A bitmap in the header says which objects are out, so a double free
+ * is caught when the object reaches the slab layer.
+ *
+ * Off-slab caches (big objects, and every KMC_NOTOUCH cache, whose
+ * objects might not be memory) keep slab headers and bufctls (one per
+ * object: its address and slab) in the kmem_slab and kmem_bufctl caches,
+ * and find an allocated object's bufctl in a hash by address, which grows
+ * like an arena's.
+ *
+ * Slabs are on one of three lists: full (no free object), partial, empty.
+ * Allocation prefers partial slabs, so empty ones stay empty and can go
+ * back: kmem_cache_reap() and reclaim return them to the source.
+ *
+ * 3. Constructors
+ *
+ * The constructor runs on every object when its slab is made; objects
+ * stay constructed in slabs and magazines, and the destructor runs when
+ * a slab goes back. A constructor that fails under MEM_ATOMIC undoes the
+ * ones before it and the slab goes back: nothing leaks.
+ *
+ * 4. Magazines and the depot
+ *
+ * Each struct kmem_cpu_cache keeps `rounds`, the fill of its loaded
+ * magazine (-1: none yet), next to the pointer, so the fast path touches
+ * one cache line. The magazines come from the kmem_magazine_<M> caches,
+ * which have no magazine layer themselves: getting a magazine never
+ * recurses into a cache that needs one.
+ *
+ * 5. Invariants (kmem_cache_check)
+ *
+ * - each slab is on the list its count says; counts add up to nr_busy
+ *   and nr_slabs; free lists (or free bufctls) hold exactly the free
+ *   objects, each inside its slab at an object boundary;
+ * - on-slab: the busy bitmap agrees with the free list; off-slab: the
+ *   hash holds exactly the busy objects' bufctls;
+ * - every object in a magazine is busy at the slab layer; rounds are
+ *   within 0..mag_size; the depot's counts agree with its lists.
+ *
+ * 6. Locking
+ *
+ * Lock order: cpu[c].lock, then depot.lock, then the cache's lock, then
+ * arenas and other caches. The fast path takes only its CPU's lock (with
+ * interrupts off), which no one else holds except reap, the checker and
+ * the tables, briefly: on one CPU it is never contended. The slab layer
+ * never holds the cache's lock while it calls an arena or another cache
+ * (making or freeing a slab happens outside it), and the magazine layer
+ * never holds a CPU's lock while it allocates a magazine: so reclaim,
+ * which reaps caches from inside an arena's failing allocation, cannot
+ * deadlock on a lock its caller holds.
+ *
+ * 7. FAQ
+ *
+ * Why is the fast path locked at all? The paper's CPUs disable
+ * interrupts; ours do too, but a lock that only its own CPU takes on the
+ * fast path costs little and lets reap and the checker on another CPU
+ * (or host thread) empty or read the magazines without a race.
+ *
+ * Why do NOTOUCH caches exist? An arena's quantum caches cache ranges of
+ * its resource, which may be I/O space or IDs: writing a free-list link
+ * into them would be wrong, or fault.
+ *
+ * Why is free not checked fully on the fast path? A double free deep in a
+ * magazine would need a search; the paper's fast path does not pay for
+ * it. The object is caught when it reaches the slab layer (its bit is
+ * already clear, or its bufctl is not in the hash).
+ */
+#include "slab.h"
+#include "arch.h"
+#include "assert.h"
+#include "kprintf.h"
+#include "kstring.h"
+#include "page.h"
+#include "printk.h"
+
+#define SLAB_MAGIC 0x51ab5eedu
+#define ON_SLAB_MAX_CHUNK (PGSIZE / 8)
+#define SLAB_MAP_WORDS 8 /* busy bitmap: up to 512 objects per slab */
+#define MIN_OBJS_PER_SLAB 8
+#define HASH_MULTIPLIER 0x9e3779b97f4a7c15ull
+
+/* A slab's header: at the end of the slab (on-slab) or in kmem_slab_cache. */
+struct kmem_slab {
+	uint32_t magic;
+	uint32_t nr_busy;
+	struct kmem_cache *cache;
+	struct list_head link; /* on the cache's full, partial or empty list */
+	void *base;	       /* what came from the source */
+	void *first;	       /* the first object: base + colour */
+	void *free;	       /* on-slab: free objects, linked inside */
+	struct kmem_bufctl *free_bufctls; /* off-slab */
+	uint64_t busy[SLAB_MAP_WORDS];	  /* on-slab: objects out */
+};
+
+static struct spinlock caches_lock = SPINLOCK_INIT;
+static struct list_head all_caches = LIST_HEAD_INIT(all_caches);
+
+/* The slab layer's own caches, over base_arena, without magazines. */
+static struct kmem_cache *slab_cache, *bufctl_cache;
+static struct kmem_cache *magazine_caches[4];
+static const size_t magazine_sizes[4] = { 3, 7, 15, 31 };
+
+/* ---- small helpers */
+
+static inline bool is_pow2(size_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+static inline int highbit(uint64_t x)
+{
+	return 63 ^ __builtin_clzll(x);
+}
+
+/* The header of the on-slab slab holding obj: no lookup. */
+static inline struct kmem_slab *on_slab_header(const void *obj)
+{
+	uintptr_t page = (uintptr_t)obj & ~(uintptr_t)(PGSIZE - 1);
+
+	return (struct kmem_slab *)(page + PGSIZE - sizeof(struct kmem_slab));
+}
+
+/* Index of obj in its slab, or -1 if it is not at an object boundary. */
+static long obj_index(const struct kmem_cache *cp, const struct kmem_slab *s,
+		      const void *obj)
+{
+	uintptr_t off = (uintptr_t)obj - (uintptr_t)s->first;
+
+	if ((uintptr_t)obj < (uintptr_t)s->first ||
+	    off >= cp->objs_per_slab * cp->chunk || off % cp->chunk)
+		return -1;
+	return (long)(off / cp->chunk);
+}
+
+static bool busy_test(const struct kmem_slab *s, long i)
+{
+	return s->busy[i / 64] & (1ull << (i % 64));
+}
+
+static void busy_flip(struct kmem_slab *s, long i)
+{
+	s->busy[i / 64] ^= 1ull << (i % 64);
+}
+
+/* ---- the off-slab hash of allocated objects */
+
+static inline struct kmem_bufctl **bufctl_bucket(const struct kmem_cache *cp,
+						 const void *obj)
+{
+	return &cp->hash[((uintptr_t)obj * HASH_MULTIPLIER) >> cp->hash_shift];
+}
+
+static void hash_set(struct kmem_cache *cp, struct kmem_bufctl **t, size_t n)
+{
+	cp->hash = t;
+	cp->hash_buckets = n;
+	cp->hash_shift = 64 - highbit(n);
+}
+
+static void bufctl_hash_insert_locked(struct kmem_cache *cp,
+				      struct kmem_bufctl *bc)
+{
+	struct kmem_bufctl **b = bufctl_bucket(cp, bc->obj);
+
+	bc->next = *b;
+	*b = bc;
+	cp->nr_hashed++;
+}
+
+static struct kmem_bufctl *bufctl_hash_remove_locked(struct kmem_cache *cp,
+						     const void *obj)
+{
+	struct kmem_bufctl **pp = bufctl_bucket(cp, obj), *bc;
+
+	for (; (bc = *pp) != NULL; pp = &bc->next) {
+		if (bc->obj == obj) {
+			*pp = bc->next;
+			cp->nr_hashed--;
+			return bc;
+		}
+	}
+	return NULL;
+}
+
+static struct kmem_bufctl *bufctl_hash_lookup_locked(struct kmem_cache *cp,
+						     const void *obj)
+{
+	for (struct kmem_bufctl *bc = *bufctl_bucket(cp, obj); bc;
+	     bc = bc->next) {
+		if (bc->obj == obj)
+			return bc;
+	}
+	return NULL;
+}
+
+/* Grow the hash x4 once it holds over 2 per bucket (called unlocked). */
+static void bufctl_hash_grow(struct kmem_cache *cp)
+{
+	unsigned long irq = spin_lock_irqsave(&cp->lock);
+	size_t n = cp->hash_buckets * 4, old_n = cp->hash_buckets;
+	struct kmem_bufctl **t, **old = cp->hash;
+
+	if (cp->nr_hashed <= 2 * old_n) {
+		spin_unlock_irqrestore(&cp->lock, irq);
+		return;
+	}
+	spin_unlock_irqrestore(&cp->lock, irq);
+	t = base_zalloc(cp->source, n * sizeof(*t), MEM_ATOMIC);
+	if (!t)
+		return; /* longer chains, nothing worse */
+	irq = spin_lock_irqsave(&cp->lock);
+	if (cp->hash != old) { /* someone else grew it */
+		spin_unlock_irqrestore(&cp->lock, irq);
+		base_free(cp->source, t, n * sizeof(*t));
+		return;
+	}
+	hash_set(cp, t, n);
+	for (size_t i = 0; i < old_n; i++) {
+		struct kmem_bufctl *bc, *next;
+
+		for (bc = old[i]; bc; bc = next) {
+			struct kmem_bufctl **b = bufctl_bucket(cp, bc->obj);
+
+			next = bc->next;
+			bc->next = *b;
+			*b = bc;
+		}
+	}
+	spin_unlock_irqrestore(&cp->lock, irq);
+	if (old != cp->hash_initial)
+		base_free(cp->source, old, old_n * sizeof(*old));
+}
+
+/* ---- misuse */
+
+struct owner_search {
+	const void *obj;
+	struct kmem_cache *owner;
+};
+
+/* Whether obj lies inside one of cp's slabs (error paths only). */
+static struct kmem_slab *slab_containing_locked(struct kmem_cache *cp,
+						const void *obj)
+{
+	struct list_head *lists[] = { &cp->full, &cp->partial, &cp->empty };
+
+	for (int i = 0; i < 3; i++) {
+		struct list_head *pos;
+
+		list_for_each (pos, lists[i]) {
+			struct kmem_slab *s =
+				list_entry(pos, struct kmem_slab, link);
+			uintptr_t o = (uintptr_t)obj, b = (uintptr_t)s->base;
+
+			if (o >= b && o - b < cp->slab_size)
+				return s;
+		}
+	}
+	return NULL;
+}
+
+static void find_cache_owner(struct kmem_cache *cp, void *arg)
+{
+	struct owner_search *s = arg;
+	unsigned long irq;
+
+	if (s->owner)
+		return;
+	irq = spin_lock_irqsave(&cp->lock);
+	if (slab_containing_locked(cp, s->obj))
+		s->owner = cp;
+	spin_unlock_irqrestore(&cp->lock, irq);
+}
+
+/*
+ * kmem_cache_free met an object that cp's slab layer cannot take back:
+ * say what it is and panic (called without cp's lock).
+ */
+static __noreturn void bad_free(struct kmem_cache *cp, const void *obj)
+{
+	unsigned long irq = spin_lock_irqsave(&cp->lock);
+	struct kmem_slab *s = slab_containing_locked(cp, obj);
+	long i = s ? obj_index(cp, s, obj) : -1;
+	struct owner_search owner = { obj, NULL };
+
+	spin_unlock_irqrestore(&cp->lock, irq);
+	if (s && i < 0)
+		panic("kmem_cache_free: pointer inside an object: cache '%s' obj %p (object size %zu)",
+		      cp->name, obj, cp->obj_size);
+	if (s)
+		panic("kmem_cache_free: double free (object not allocated): cache '%s' obj %p",
+		      cp->name, obj);
+	kmem_cache_for_each(find_cache_owner, &owner);
+	if (owner.owner)
+		panic("kmem_cache_free: object of another cache: cache '%s' obj %p belongs to cache '%s'",
+		      cp->name, obj, owner.owner->name);
+	panic("kmem_cache_free: not an object of any cache: cache '%s' obj %p",
+	      cp->name, obj);
+}
+
+/* The always-on check of an on-slab object: its header names cp. */
+static inline void check_on_slab_owner(struct kmem_cache *cp, const void *obj)
+{
+	const struct kmem_slab *s = on_slab_header(obj);
+
+	if (unlikely(s->cache != cp)) {
+		if (s->magic == SLAB_MAGIC && s->cache)
+			panic("kmem_cache_free: object of another cache: cache '%s' obj %p belongs to cache '%s'",
+			      cp->name, obj, s->cache->name);
+		bad_free(cp, obj);
+	}
+}
+
+/* ---- making and unmaking slabs */
+
+/* Run the constructor on every object of s; undo all if one fails. */
+static bool slab_construct(struct kmem_cache *cp, struct kmem_slab *s,
+			   int flags)
+{
+	if (!cp->ctor)
+		return true;
+	for (size_t i = 0; i < cp->objs_per_slab; i++) {
+		void *obj = (char *)s->first + i * cp->chunk;
+
+		if (cp->ctor(obj, cp->priv, flags) == 0)
+			continue;
+		if (flags & MEM_WAIT)
+			panic("kmem_cache_alloc: constructor failed under MEM_WAIT: cache '%s' obj %p",
+			      cp->name, obj);
+		while (cp->dtor && i--)
+			cp->dtor((char *)s->first + i * cp->chunk, cp->priv);
+		return false;
+	}
+	return true;
+}
+
+static void slab_destruct(struct kmem_cache *cp, struct kmem_slab *s)
+{
+	for (size_t i = 0; cp->dtor && i < cp->objs_per_slab; i++)
+		cp->dtor((char *)s->first + i * cp->chunk, cp->priv);
+}
+
+/* The next colour offset for a new slab (called with cp's lock). */
+static size_t next_colour_locked(struct kmem_cache *cp)
+{
+	size_t c = cp->colour_next;
+
+	cp->colour_next += cp->align;
+	if (cp->colour_next > cp->colour_max)
+		cp->colour_next = 0;
+	return c;
+}
+
+/* Give a slab's bufctls back (off-slab), from the free list. */
+static void free_bufctls(struct kmem_slab *s)
+{
+	struct kmem_bufctl *bc, *next;
+
+	for (bc = s->free_bufctls; bc; bc = next) {
+		next = bc->next;
+		kmem_cache_free(bufctl_cache, bc);
+	}
+}
+
+/* Build the free list (or bufctls) of a new slab; false if out of memory. */
+static bool slab_fill(struct kmem_cache *cp, struct kmem_slab *s, int flags)
+{
+	for (size_t i = cp->objs_per_slab; i-- > 0;) {
+		void *obj = (char *)s->first + i * cp->chunk;
+		struct kmem_bufctl *bc;
+
+		if (cp->on_slab) {
+			*(void **)obj = s->free;
+			s->free = obj;
+			continue;
+		}
+		bc = kmem_cache_alloc(bufctl_cache, flags);
+		if (!bc) {
+			free_bufctls(s);
+			return false;
+		}
+		bc->obj = obj;
+		bc->slab = s;
+		bc->next = s->free_bufctls;
+		s->free_bufctls = bc;
+	}
+	return true;
+}
+
+/*
+ * Make a slab for cp (without cp's lock): memory from the source,
+ * header, free list, constructed objects. NULL if anything failed; then
+ * nothing is kept.
+ */
+static struct kmem_slab *slab_create(struct kmem_cache *cp, int flags)
+{
+	int mem = flags & (MEM_WAIT | MEM_ATOMIC);
+	void *base = arena_xalloc(cp->source, cp->slab_size, 0, 0, 0, NULL,
+				  NULL, mem);
+	struct kmem_slab *s;
+	unsigned long irq;
+	size_t colour;
+
+	if (!base)
+		return NULL;
+	s = cp->on_slab ?
+		    (struct kmem_slab *)((char *)base + PGSIZE - sizeof(*s)) :
+		    kmem_cache_alloc(slab_cache, mem);
+	if (!s)
+		goto no_header;
+	irq = spin_lock_irqsave(&cp->lock);
+	colour = next_colour_locked(cp);
+	spin_unlock_irqrestore(&cp->lock, irq);
+	*s = (struct kmem_slab){ .magic = SLAB_MAGIC,
+				 .cache = cp,
+				 .base = base,
+				 .first = (char *)base + colour };
+	list_init(&s->link);
+	if (!slab_fill(cp, s, mem))
+		goto no_bufctls;
+	if (!slab_construct(cp, s, mem))
+		goto no_objects;
+	return s;
+
+no_objects:
+	if (!cp->on_slab)
+		free_bufctls(s);
+no_bufctls:
+	if (!cp->on_slab)
+		kmem_cache_free(slab_cache, s);
+no_header:
+	arena_xfree(cp->source, base, cp->slab_size);
+	return NULL;
+}
+
+/* Unmake an empty slab taken off cp's lists (without cp's lock). */
+static void slab_destroy(struct kmem_cache *cp, struct kmem_slab *s)
+{
+	void *base = s->base;
+
+	slab_destruct(cp, s);
+	if (!cp->on_slab) {
+		free_bufctls(s);
+		kmem_cache_free(slab_cache, s);
+	} else {
+		s->magic = 0;
+		s->cache = NULL;
+	}
+	arena_xfree(cp->source, base, cp->slab_size);
+}
+
+/* ---- the slab layer */
+
+/* Move s to the list its count says. */
+static void slab_relist_locked(struct kmem_cache *cp, struct kmem_slab *s)
+{
+	struct list_head *to = s->nr_busy == 0		       ? &cp->empty :
+			       s->nr_busy == cp->objs_per_slab ? &cp->full :
+								 &cp->partial;
+
+	list_move(&s->link, to);
+}
+
+/* Take one object from slab s (which has a free one). */
+static void *slab_take_locked(struct kmem_cache *cp, struct kmem_slab *s)
+{
+	void *obj;
+
+	if (cp->on_slab) {
+		obj = s->free;
+		s->free = *(void **)obj;
+		busy_flip(s, obj_index(cp, s, obj));
+	} else {
+		struct kmem_bufctl *bc = s->free_bufctls;
+
+		s->free_bufctls = bc->next;
+		obj = bc->obj;
+		bufctl_hash_insert_locked(cp, bc);
+	}
+	s->nr_busy++;
+	cp->nr_busy++;
+	cp->slab_allocs++;
+	slab_relist_locked(cp, s);
+	return obj;
+}
+
+/* An object from the slab layer, making a slab if there is none. */
+static void *slab_alloc(struct kmem_cache *cp, int flags)
+{
+	unsigned long irq = spin_lock_irqsave(&cp->lock);
+	struct kmem_slab *s;
+	bool grow;
+	void *obj;
+
+	while (list_empty(&cp->partial) && list_empty(&cp->empty)) {
+		spin_unlock_irqrestore(&cp->lock, irq);
+		s = slab_create(cp, flags);
+		irq = spin_lock_irqsave(&cp->lock);
+		if (!s) {
+			cp->fails++;
+			spin_unlock_irqrestore(&cp->lock, irq);
+			return NULL;
+		}
+		list_add(&s->link, &cp->empty);
+		cp->nr_slabs++;
+		cp->slabs_created++;
+	}
+	s = list_first_entry(list_empty(&cp->partial) ? &cp->empty :
+							&cp->partial,
+			     struct kmem_slab, link);
+	obj = slab_take_locked(cp, s);
+	grow = !cp->on_slab && cp->nr_hashed > 2 * cp->hash_buckets;
+	spin_unlock_irqrestore(&cp->lock, irq);
+	if (grow)
+		bufctl_hash_grow(cp);
+	return obj;
+}
+
+/* Give obj back to its slab; false (with no change) if it is not busy. */
+static bool slab_put_locked(struct kmem_cache *cp, void *obj)
+{
+	struct kmem_slab *s;
+
+	if (cp->on_slab) {
+		long i;
+
+		s = on_slab_header(obj);
+		i = s->cache == cp ? obj_index(cp, s, obj) : -1;
+		if (i < 0 || !busy_test(s, i))
+			return false;
+		busy_flip(s, i);
+		*(void **)obj = s->free;
+		s->free = obj;
+	} else {
+		struct kmem_bufctl *bc = bufctl_hash_remove_locked(cp, obj);
+
+		if (!bc)
+			return false;
+		s = bc->slab;
+		bc->next = s->free_bufctls;
+		s->free_bufctls = bc;
+	}
+	s->nr_busy--;
+	cp->nr_busy--;
+	cp->slab_frees++;
+	slab_relist_locked(cp, s);
+	return true;
+}
+
+static void slab_free(struct kmem_cache *cp, void *obj)
+{
+	unsigned long irq = spin_lock_irqsave(&cp->lock);
+	bool ok = slab_put_locked(cp, obj);
+
+	spin_unlock_irqrestore(&cp->lock, irq);
+	if (!ok)
+		bad_free(cp, obj);
+}
+
+/* ---- magazines */
+
+static struct kmem_magazine *magazine_alloc(struct kmem_cache *cp)
+{
+	return kmem_cache_alloc(cp->mag_cache, MEM_ATOMIC);
+}
+
+/* Empty a magazine of n rounds into the slab layer, and free it. */
+static void magazine_drain(struct kmem_cache *cp, struct kmem_magazine *m,
+			   int n)
+{
+	for (int i = 0; i < n; i++)
+		slab_free(cp, m->rounds[i]);
+	kmem_cache_free(cp->mag_cache, m);
+}
+
+/*
+ * The loaded magazine is empty: swap in the previous one if it has
+ * rounds, else trade the previous (empty) for a full one from the depot.
+ * Returns an object, or NULL to go to the slab layer. cc's lock held.
+ */
+static void *cpu_alloc_refill_locked(struct kmem_cache *cp,
+				     struct kmem_cpu_cache *cc)
+{
+	struct kmem_magazine *full;
+
+	if (cc->prev_rounds > 0) {
+		struct kmem_magazine *m = cc->loaded;
+		int r = cc->rounds;
+
+		cc->loaded = cc->previous;
+		cc->rounds = cc->prev_rounds;
+		cc->previous = m;
+		cc->prev_rounds = r;
+		return cc->loaded->rounds[--cc->rounds];
+	}
+	spin_lock(&cp->depot.lock);
+	full = cp->depot.full;
+	if (!full) {
+		spin_unlock(&cp->depot.lock);
+		return NULL;
+	}
+	cp->depot.full = full->next;
+	cp->depot.nr_full--;
+	cp->depot.exchanges++;
+	if (cc->previous) {
+		cc->previous->next = cp->depot.empty;
+		cp->depot.empty = cc->previous;
+		cp->depot.nr_empty++;
+	}
+	spin_unlock(&cp->depot.lock);
+	cc->previous = cc->loaded;
+	cc->prev_rounds = cc->rounds < 0 ? -1 : 0;
+	cc->loaded = full;
+	cc->rounds = (int)cp->mag_size;
+	return full->rounds[--cc->rounds];
+}
+
+/*
+ * The loaded magazine is full (or there is none): swap in the previous
+ * one if it is empty, else put the previous (full) in the depot and load
+ * an empty one from the depot. Returns false if there is no empty
+ * magazine at hand; the caller then gets one without cc's lock.
+ */
+static bool cpu_free_refill_locked(struct kmem_cache *cp,
+				   struct kmem_cpu_cache *cc,
+				   struct kmem_magazine *spare)
+{
+	struct kmem_magazine *empty;
+
+	if (cc->prev_rounds == 0) {
+		struct kmem_magazine *m = cc->loaded;
+		int r = cc->rounds;
+
+		cc->loaded = cc->previous;
+		cc->rounds = 0;
+		cc->previous = m;
+		cc->prev_rounds = r;
+		return true;
+	}
+	spin_lock(&cp->depot.lock);
+	empty = spare;
+	if (!empty && cp->depot.empty) {
+		empty = cp->depot.empty;
+		cp->depot.empty = empty->next;
+		cp->depot.nr_empty--;
+	}
+	if (!empty) {
+		spin_unlock(&cp->depot.lock);
+		return false;
+	}
+	if (cc->previous) {
+		/* previous is full here (prev_rounds is mag_size) */
+		cc->previous->next = cp->depot.full;
+		cp->depot.full = cc->previous;
+		cp->depot.nr_full++;
+		cp->depot.exchanges++;
+	}
+	spin_unlock(&cp->depot.lock);
+	cc->previous = cc->loaded;
+	cc->prev_rounds = cc->rounds; /* full, or -1 if there was none */
+	cc->loaded = empty;
+	cc->rounds = 0;
+	return true;
+}
+
+/* ---- the interface */
+
+void *kmem_cache_alloc(struct kmem_cache *cp, int flags)
+{
+	int cpu = arch_cpu_id();
+	void *obj;
+
+	if (likely(cpu >= 0 && cp->mag_size)) {
+		struct kmem_cpu_cache *cc = &cp->cpu[cpu];
+		unsigned long irq = spin_lock_irqsave(&cc->lock);
+
+		if (likely(cc->rounds > 0)) {
+			obj = cc->loaded->rounds[--cc->rounds];
+			cc->allocs++;
+			spin_unlock_irqrestore(&cc->lock, irq);
+			return obj;
+		}
+		obj = cpu_alloc_refill_locked(cp, cc);
+		cc->allocs += obj != NULL;
+		spin_unlock_irqrestore(&cc->lock, irq);
+		if (obj)
+			return obj;
+	}
+	if (unlikely((flags & (MEM_WAIT | MEM_ATOMIC)) != MEM_WAIT &&
+		     (flags & (MEM_WAIT | MEM_ATOMIC)) != MEM_ATOMIC))
+		panic("kmem_cache_alloc: bad flags 0x%x (name exactly one of MEM_WAIT and MEM_ATOMIC): cache '%s'",
+		      flags, cp->name);
+	return slab_alloc(cp, flags);
+}
+
+/* The free path beyond the loaded magazine: swaps, the depot, or slabs. */
+static __attribute__((noinline)) void
+cpu_free_slow(struct kmem_cache *cp, struct kmem_cpu_cache *cc, void *obj)
+{
+	struct kmem_magazine *spare = NULL;
+	unsigned long irq;
+
+	for (;;) {
+		irq = spin_lock_irqsave(&cc->lock);
+		if (cc->rounds >= 0 && cc->rounds < (int)cp->mag_size)
+			break;
+		if (cpu_free_refill_locked(cp, cc, spare)) {
+			spare = NULL;
+			break;
+		}
+		spin_unlock_irqrestore(&cc->lock, irq);
+		/* no empty magazine: make one without holding cc's lock */
+		spare = magazine_alloc(cp);
+		if (!spare) {
+			slab_free(cp, obj);
+			return;
+		}
+	}
+	cc->loaded->rounds[cc->rounds++] = obj;
+	cc->frees++;
+	spin_unlock_irqrestore(&cc->lock, irq);
+	if (spare)
+		kmem_cache_free(cp->mag_cache, spare);
+}
+
+void kmem_cache_free(struct kmem_cache *cp, void *obj)
+{
+	int cpu = arch_cpu_id();
+
+	if (cp->on_slab)
+		check_on_slab_owner(cp, obj);
+	if (likely(cpu >= 0 && cp->mag_size)) {
+		struct kmem_cpu_cache *cc = &cp->cpu[cpu];
+		unsigned long irq = spin_lock_irqsave(&cc->lock);
+		int r = cc->rounds;
+
+		if (unlikely(r > 0 && cc->loaded->rounds[r - 1] == obj)) {
+			spin_unlock_irqrestore(&cc->lock, irq);
+			panic("kmem_cache_free: double free (the object this CPU freed last): cache '%s' obj %p",
+			      cp->name, obj);
+		}
+		if (likely(r >= 0 && r < (int)cp->mag_size)) {
+			cc->loaded->rounds[r] = obj;
+			cc->rounds = r + 1;
+			cc->frees++;
+			spin_unlock_irqrestore(&cc->lock, irq);
+			return;
+		}
+		spin_unlock_irqrestore(&cc->lock, irq);
+		cpu_free_slow(cp, cc, obj);
+		return;
+	}
+	slab_free(cp, obj);
+}
+
+/* Take cpu's magazines out of cp, and drain them into the slab layer. */
+static void cpu_flush(struct kmem_cache *cp, int cpu)
+{
+	struct kmem_cpu_cache *cc = &cp->cpu[cpu];
+	unsigned long irq = spin_lock_irqsave(&cc->lock);
+	struct kmem_magazine *loaded = cc->loaded, *previous = cc->previous;
+	int rounds = cc->rounds, prev_rounds = cc->prev_rounds;
+
+	cc->loaded = cc->previous = NULL;
+	cc->rounds = cc->prev_rounds = -1;
+	spin_unlock_irqrestore(&cc->lock, irq);
+	if (loaded)
+		magazine_drain(cp, loaded, rounds);
+	if (previous)
+		magazine_drain(cp, previous, prev_rounds);
+}
+
+/* Drain the depot into the slab layer. */
+static void depot_flush(struct kmem_cache *cp)
+{
+	unsigned long irq = spin_lock_irqsave(&cp->depot.lock);
+	struct kmem_magazine *full = cp->depot.full, *empty = cp->depot.empty;
+	struct kmem_magazine *next;
+
+	cp->depot.full = cp->depot.empty = NULL;
+	cp->depot.nr_full = cp->depot.nr_empty = 0;
+	spin_unlock_irqrestore(&cp->depot.lock, irq);
+	for (; full; full = next) {
+		next = full->next;
+		magazine_drain(cp, full, (int)cp->mag_size);
+	}
+	for (; empty; empty = next) {
+		next = empty->next;
+		kmem_cache_free(cp->mag_cache, empty);
+	}
+}
+
+void kmem_cache_reap(struct kmem_cache *cp)
+{
+	struct list_head doomed, *pos, *n;
+	unsigned long irq;
+
+	for (int cpu = 0; cp->mag_size && cpu < NR_CPUS; cpu++)
+		cpu_flush(cp, cpu);
+	if (cp->mag_size)
+		depot_flush(cp);
+	list_init(&doomed);
+	irq = spin_lock_irqsave(&cp->lock);
+	list_for_each_safe (pos, n, &cp->empty) {
+		list_move(pos, &doomed);
+		cp->nr_slabs--;
+		cp->slabs_destroyed++;
+	}
+	spin_unlock_irqrestore(&cp->lock, irq);
+	list_for_each_safe (pos, n, &doomed) {
+		list_del(pos);
+		slab_destroy(cp, list_entry(pos, struct kmem_slab, link));
+	}
+}
+
+/* A thread (host CPU) leaves: its magazines go back, objects to slabs. */
+static void kmem_cpu_exit(int cpu)
+{
+	struct list_head *pos;
+	unsigned long irq = spin_lock_irqsave(&caches_lock);
+
+	list_for_each (pos, &all_caches) {
+		struct kmem_cache *cp =
+			list_entry(pos, struct kmem_cache, all_link);
+
+		if (cp->mag_size)
+			cpu_flush(cp, cpu);
+	}
+	spin_unlock_irqrestore(&caches_lock, irq);
+}
+
+/* ---- creating and destroying */
+
+/* The magazine cache for objects of chunk bytes (bigger: fewer rounds). */
+static struct kmem_cache *magazine_cache_for(size_t chunk)
+{
+	int i = chunk <= 256 ? 3 : chunk <= 1024 ? 2 : chunk <= 4096 ? 1 : 0;
+
+	return magazine_caches[i];
+}
+
+/* Choose slab size, objects per slab, colour range, on- or off-slab. */
+static void cache_geometry(struct kmem_cache *cp)
+{
+	size_t q = cp->source->quantum, room;
+
+	cp->on_slab = !(cp->flags & KMC_NOTOUCH) && q == PGSIZE &&
+		      cp->chunk <= ON_SLAB_MAX_CHUNK &&
+		      cp->chunk >= sizeof(void *);
+	if (cp->on_slab) {
+		cp->slab_size = PGSIZE;
+		room = PGSIZE - sizeof(struct kmem_slab);
+	} else {
+		size_t want = cp->chunk * MIN_OBJS_PER_SLAB;
+
+		cp->slab_size = (want + q - 1) / q * q;
+		room = cp->slab_size;
+	}
+	cp->objs_per_slab = room / cp->chunk;
+	if (cp->on_slab && cp->objs_per_slab > SLAB_MAP_WORDS * 64)
+		cp->objs_per_slab = SLAB_MAP_WORDS * 64;
+	/* colour spreads cache lines: pointless for NOTOUCH, and it would
+	 * break their quantum alignment */
+	cp->colour_max = room - cp->objs_per_slab * cp->chunk;
+	cp->colour_max -= cp->colour_max % cp->align;
+	if (cp->flags & KMC_NOTOUCH)
+		cp->colour_max = 0;
+}
+
+/* Check kmem_cache_create's arguments. */
+static size_t cache_align(const char *name, size_t obj_size, size_t align,
+			  int flags)
+{
+	if (!obj_size)
+		panic("kmem_cache_create: object size 0: cache '%s'", name);
+	if (flags & ~(KMC_NOTOUCH | KMC_QCACHE | KMC_NOMAGAZINE))
+		panic("kmem_cache_create: bad flags 0x%x: cache '%s'", flags,
+		      name);
+	if (align && !is_pow2(align))
+		panic("kmem_cache_create: align %zu is not a power of two: cache '%s'",
+		      align, name);
+	if (align)
+		return align;
+	if (flags & KMC_NOTOUCH)
+		return 1;
+	return obj_size >= 16 ? 16 : obj_size >= 8 ? 8 : sizeof(void *);
+}
+
+static void cache_setup(struct kmem_cache *cp, const char *name,
+			size_t obj_size, size_t align, int flags,
+			struct arena *source)
+{
+	kstrlcpy(cp->name, name, sizeof(cp->name));
+	cp->obj_size = obj_size;
+	cp->align = align;
+	cp->flags = flags;
+	cp->source = source;
+	cp->chunk = ALIGN_UP(obj_size, align);
+	if ((flags & KMC_NOTOUCH) && cp->chunk % source->quantum)
+		cp->chunk = (cp->chunk + source->quantum - 1) /
+			    source->quantum * source->quantum;
+	cp->lock = (struct spinlock)SPINLOCK_INIT;
+	cp->depot.lock = (struct spinlock)SPINLOCK_INIT;
+	list_init(&cp->full);
+	list_init(&cp->partial);
+	list_init(&cp->empty);
+	hash_set(cp, cp->hash_initial, KMEM_HASH_INITIAL);
+	for (int i = 0; i < NR_CPUS; i++) {
+		cp->cpu[i].lock = (struct spinlock)SPINLOCK_INIT;
+		cp->cpu[i].rounds = cp->cpu[i].prev_rounds = -1;
+	}
+	cache_geometry(cp);
+	if (!(flags & KMC_NOMAGAZINE)) {
+		cp->mag_cache = magazine_cache_for(cp->chunk);
+		cp->mag_size = (cp->mag_cache->obj_size -
+				sizeof(struct kmem_magazine)) /
+			       sizeof(void *);
+	}
+}
+
+struct kmem_cache *kmem_cache_create(const char *name, size_t obj_size,
+				     size_t align, int flags,
+				     struct arena *source,
+				     int (*ctor)(void *, void *, int),
+				     void (*dtor)(void *, void *), void *priv)
+{
+	struct kmem_cache *cp;
+	unsigned long irq;
+
+	align = cache_align(name, obj_size, align, flags);
+	if (!source)
+		source = kpages_arena;
+	if (!source)
+		panic("kmem_cache_create: no source arena yet (before pmem_init): cache '%s'",
+		      name);
+	if (!(flags & KMC_NOMAGAZINE) && !magazine_caches[0])
+		panic("kmem_cache_create: the slab layer is not set up (kmem_init): cache '%s'",
+		      name);
+	cp = base_zalloc(source, sizeof(*cp), MEM_WAIT);
+	cache_setup(cp, name, obj_size, align, flags, source);
+	cp->ctor = ctor;
+	cp->dtor = dtor;
+	cp->priv = priv;
+	irq = spin_lock_irqsave(&caches_lock);
+	list_add_tail(&cp->all_link, &all_caches);
+	spin_unlock_irqrestore(&caches_lock, irq);
+	arena_add_importer_cache(source, &cp->source_link);
+	return cp;
+}
+
+void kmem_cache_destroy(struct kmem_cache *cp)
+{
+	unsigned long irq;
+
+	kmem_cache_reap(cp);
+	if (cp->nr_busy)
+		panic("kmem_cache_destroy: %zu objects still live: cache '%s' object size %zu",
+		      cp->nr_busy, cp->name, cp->obj_size);
+	arena_remove_importer_cache(cp->source, &cp->source_link);
+	irq = spin_lock_irqsave(&caches_lock);
+	list_del(&cp->all_link);
+	spin_unlock_irqrestore(&caches_lock, irq);
+	if (cp->hash != cp->hash_initial)
+		base_free(cp->source, cp->hash,
+			  cp->hash_buckets * sizeof(*cp->hash));
+	base_free(cp->source, cp, sizeof(*cp));
+}
+
+/* Create one of the slab layer's own caches, over base, no magazines. */
+static struct kmem_cache *internal_cache(const char *name, size_t size)
+{
+	struct kmem_cache *cp = base_zalloc(NULL, sizeof(*cp), MEM_WAIT);
+
+	cache_setup(cp, name, size, sizeof(void *), KMC_NOMAGAZINE, base_arena);
+	list_add_tail(&cp->all_link, &all_caches);
+	arena_add_importer_cache(base_arena, &cp->source_link);
+	return cp;
+}
+
+void kmem_init(void)
+{
+	char name[KMEM_NAME_MAX];
+
+	if (slab_cache)
+		panic("kmem_init: called twice");
+	for (int i = 0; i < 4; i++) {
+		ksnprintf(name, sizeof(name), "kmem_magazine_%zu",
+			  magazine_sizes[i]);
+		magazine_caches[i] = internal_cache(
+			name, sizeof(struct kmem_magazine) +
+				      magazine_sizes[i] * sizeof(void *));
+	}
+	slab_cache = internal_cache("kmem_slab", sizeof(struct kmem_slab));
+	bufctl_cache =
+		internal_cache("kmem_bufctl", sizeof(struct kmem_bufctl));
+	arch_set_cpu_exit_hook(kmem_cpu_exit);
+}
+
+/* ---- queries and tables */
+
+void kmem_cache_for_each(void (*fn)(struct kmem_cache *, void *), void *arg)
+{
+	unsigned long irq = spin_lock_irqsave(&caches_lock);
+	struct list_head *pos;
+
+	list_for_each (pos, &all_caches)
+		fn(list_entry(pos, struct kmem_cache, all_link), arg);
+	spin_unlock_irqrestore(&caches_lock, irq);
+}
+
+struct cache_counts {
+	size_t in_magazines, full_mags, empty_mags;
+	uint64_t allocs, frees;
+};
+
+/* Objects held in cp's magazines, and the per-CPU counters. */
+static void count_magazines(struct kmem_cache *cp, struct cache_counts *c)
+{
+	unsigned long irq;
+
+	*c = (struct cache_counts){ 0 };
+	for (int i = 0; i < NR_CPUS; i++) {
+		struct kmem_cpu_cache *cc = &cp->cpu[i];
+
+		irq = spin_lock_irqsave(&cc->lock);
+		c->in_magazines += (size_t)MAX(cc->rounds, 0) +
+				   (size_t)MAX(cc->prev_rounds, 0);
+		c->allocs += cc->allocs;
+		c->frees += cc->frees;
+		spin_unlock_irqrestore(&cc->lock, irq);
+	}
+	irq = spin_lock_irqsave(&cp->depot.lock);
+	c->full_mags = cp->depot.nr_full;
+	c->empty_mags = cp->depot.nr_empty;
+	c->in_magazines += cp->depot.nr_full * cp->mag_size;
+	spin_unlock_irqrestore(&cp->depot.lock, irq);
+}
+
+size_t kmem_cache_nr_live(struct kmem_cache *cp)
+{
+	struct cache_counts c;
+	unsigned long irq;
+	size_t busy;
+
+	count_magazines(cp, &c);
+	irq = spin_lock_irqsave(&cp->lock);
+	busy = cp->nr_busy;
+	spin_unlock_irqrestore(&cp->lock, irq);
+	return busy - c.in_magazines;
+}
+
+static void print_cache(struct kmem_cache *cp, void *arg)
+{
+	struct cache_counts c;
+	size_t busy, slabs, total;
+	uint64_t allocs, fails;
+	unsigned long irq;
+
+	(void)arg;
+	count_magazines(cp, &c);
+	irq = spin_lock_irqsave(&cp->lock);
+	busy = cp->nr_busy;
+	slabs = cp->nr_slabs;
+	allocs = cp->slab_allocs;
+	fails = cp->fails;
+	spin_unlock_irqrestore(&cp->lock, irq);
+	total = slabs * cp->objs_per_slab;
+	printk("%-20s %8zu %8zu %7zu %5zu %5zu %4zu %5zu %5zu %10llu %5llu\n",
+	       cp->name, busy - c.in_magazines, total, cp->obj_size,
+	       cp->objs_per_slab, cp->slab_size / PGSIZE, cp->mag_size,
+	       c.full_mags, c.empty_mags,
+	       (unsigned long long)(allocs + c.allocs),
+	       (unsigned long long)fails);
+}
+
+void kmem_cache_print_all(void)
+{
+	printk("%-20s %8s %8s %7s %5s %5s %4s %5s %5s %10s %5s\n", "cache",
+	       "active", "total", "size", "/slab", "pages", "mag", "full",
+	       "empty", "allocs", "fails");
+	kmem_cache_for_each(print_cache, NULL);
+}
+
+/* ---- checking */
+
+struct slab_check {
+	struct kmem_cache *cp;
+	const void *where;
+	const char *what;
+};
+
+static bool slab_violation(struct slab_check *c, const void *where,
+			   const char *what)
+{
+	c->where = where;
+	c->what = what;
+	return false;
+}
+
+/* Count the free objects of s, checking each is a free object of s. */
+static bool check_slab_free(struct slab_check *c, struct kmem_slab *s,
+			    size_t *nr_free)
+{
+	struct kmem_cache *cp = c->cp;
+
+	*nr_free = 0;
+	if (cp->on_slab) {
+		for (void *o = s->free; o; o = *(void **)o) {
+			long i = obj_index(cp, s, o);
+
+			if (++*nr_free > cp->objs_per_slab || i < 0)
+				return slab_violation(
+					c, o,
+					"a slab's free list leaves the slab or loops");
+			if (busy_test(s, i))
+				return slab_violation(
+					c, o,
+					"an object on a slab's free list is marked busy");
+		}
+		return true;
+	}
+	for (struct kmem_bufctl *bc = s->free_bufctls; bc; bc = bc->next) {
+		if (++*nr_free > cp->objs_per_slab || bc->slab != s ||
+		    obj_index(cp, s, bc->obj) < 0)
+			return slab_violation(
+				c, bc->obj,
+				"a slab's free bufctls are wrong (other slab, not an object, or a loop)");
+		if (bufctl_hash_lookup_locked(cp, bc->obj))
+			return slab_violation(
+				c, bc->obj,
+				"a free object is also in the busy hash");
+	}
+	return true;
+}
+
+/* One list of slabs: each in the right list, counts summed. */
+static bool check_slab_list(struct slab_check *c, struct list_head *list,
+			    int which, size_t *slabs, size_t *busy)
+{
+	struct kmem_cache *cp = c->cp;
+	struct list_head *pos;
+
+	list_for_each (pos, list) {
+		struct kmem_slab *s = list_entry(pos, struct kmem_slab, link);
+		int should = s->nr_busy == 0		     ? 0 :
+			     s->nr_busy == cp->objs_per_slab ? 2 :
+							       1;
+		size_t nr_free;
+
+		if (++*slabs > cp->nr_slabs)
+			return slab_violation(
+				c, s,
+				"more slabs on the lists than nr_slabs (a loop?)");
+		if (s->magic != SLAB_MAGIC || s->cache != cp)
+			return slab_violation(
+				c, s,
+				"a slab header with a bad magic or another cache");
+		if (should != which)
+			return slab_violation(
+				c, s, "a slab on the wrong list for its count");
+		if (!check_slab_free(c, s, &nr_free))
+			return false;
+		if (nr_free + s->nr_busy != cp->objs_per_slab)
+			return slab_violation(
+				c, s,
+				"a slab's free and busy counts do not add up");
+		*busy += s->nr_busy;
+	}
+	return true;
+}
+
+/* Whether obj is out of cp's slab layer (busy there). */
+static bool obj_busy_locked(struct kmem_cache *cp, void *obj)
+{
+	if (cp->on_slab) {
+		struct kmem_slab *s = on_slab_header(obj);
+		long i = s->cache == cp ? obj_index(cp, s, obj) : -1;
+
+		return i >= 0 && busy_test(s, i);
+	}
+	return bufctl_hash_lookup_locked(cp, obj) != NULL;
+}
+
+/* Every object in magazine m (n rounds) is busy in the slab layer. */
+static bool check_magazine(struct slab_check *c, struct kmem_magazine *m, int n)
+{
+	if (n < 0 || (size_t)n > c->cp->mag_size)
+		return slab_violation(
+			c, m, "a magazine's round count is out of range");
+	for (int i = 0; i < n; i++) {
+		if (!obj_busy_locked(c->cp, m->rounds[i]))
+			return slab_violation(
+				c, m->rounds[i],
+				"an object in a magazine is free in its slab (a double free?)");
+		for (int j = 0; j < i; j++)
+			if (m->rounds[j] == m->rounds[i])
+				return slab_violation(
+					c, m->rounds[i],
+					"an object twice in one magazine (a double free)");
+	}
+	return true;
+}
+
+/* One CPU's magazines (its lock and the cache's held). */
+static bool check_cpu_locked(struct slab_check *c, struct kmem_cpu_cache *cc)
+{
+	if ((cc->loaded == NULL) != (cc->rounds == -1) ||
+	    (cc->previous == NULL) != (cc->prev_rounds == -1))
+		return slab_violation(
+			c, cc,
+			"a CPU's round counts disagree with its magazines");
+	return (!cc->loaded || check_magazine(c, cc->loaded, cc->rounds)) &&
+	       (!cc->previous ||
+		check_magazine(c, cc->previous, cc->prev_rounds));
+}
+
+/* The depot's lists (its lock and the cache's held). */
+static bool check_depot_locked(struct slab_check *c)
+{
+	struct kmem_cache *cp = c->cp;
+	size_t n = 0;
+
+	for (struct kmem_magazine *m = cp->depot.full; m; m = m->next) {
+		if (++n > cp->depot.nr_full)
+			return slab_violation(
+				c, m,
+				"the depot's full list disagrees with its count");
+		if (!check_magazine(c, m, (int)cp->mag_size))
+			return false;
+	}
+	if (n != cp->depot.nr_full)
+		return slab_violation(
+			c, NULL,
+			"the depot's full list disagrees with its count");
+	n = 0;
+	for (struct kmem_magazine *m = cp->depot.empty; m; m = m->next) {
+		if (++n > cp->depot.nr_empty)
+			return slab_violation(
+				c, m,
+				"the depot's empty list disagrees with its count");
+	}
+	return n == cp->depot.nr_empty ||
+	       slab_violation(
+		       c, NULL,
+		       "the depot's empty list disagrees with its count");
+}
+
+static bool check_cache_locked(struct slab_check *c)
+{
+	struct kmem_cache *cp = c->cp;
+	size_t slabs = 0, busy = 0;
+
+	if (!check_slab_list(c, &cp->empty, 0, &slabs, &busy) ||
+	    !check_slab_list(c, &cp->partial, 1, &slabs, &busy) ||
+	    !check_slab_list(c, &cp->full, 2, &slabs, &busy))
+		return false;
+	if (slabs != cp->nr_slabs)
+		return slab_violation(c, NULL,
+				      "nr_slabs disagrees with the lists");
+	if (busy != cp->nr_busy)
+		return slab_violation(c, NULL,
+				      "nr_busy disagrees with the slabs");
+	if (!cp->on_slab && cp->nr_hashed != cp->nr_busy)
+		return slab_violation(
+			c, NULL,
+			"the busy hash does not hold exactly the busy objects");
+	return true;
+}
+
+int kmem_cache_check(struct kmem_cache *cp)
+{
+	struct slab_check c = { .cp = cp };
+	unsigned long irq = spin_lock_irqsave(&cp->lock);
+	bool ok = check_cache_locked(&c);
+
+	spin_unlock_irqrestore(&cp->lock, irq);
+	/* lock order: a CPU's lock, then the depot's, then the cache's */
+	for (int i = 0; ok && cp->mag_size && i < NR_CPUS; i++) {
+		irq = spin_lock_irqsave(&cp->cpu[i].lock);
+		spin_lock(&cp->lock);
+		ok = check_cpu_locked(&c, &cp->cpu[i]);
+		spin_unlock(&cp->lock);
+		spin_unlock_irqrestore(&cp->cpu[i].lock, irq);
+	}
+	if (ok && cp->mag_size) {
+		irq = spin_lock_irqsave(&cp->depot.lock);
+		spin_lock(&cp->lock);
+		ok = check_depot_locked(&c);
+		spin_unlock(&cp->lock);
+		spin_unlock_irqrestore(&cp->depot.lock, irq);
+	}
+	if (ok)
+		return 0;
+	printk("kmem_cache_check: cache '%s': %s: at %p\n", cp->name, c.what,
+	       c.where);
+	return -1;
+}
