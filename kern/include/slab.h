@@ -62,6 +62,9 @@ struct kmem_cache {
 	char name[KMEM_NAME_MAX];
 	size_t obj_size; /* as asked */
 	size_t chunk;	 /* obj_size rounded up to the alignment */
+	/* on-slab: where a free object keeps its free-list link: 0, or past
+	 * the object when a constructor\'s work must survive in free ones */
+	size_t link_offset;
 	size_t align;
 	int flags;
 	struct arena *source;

@@ -1083,14 +1083,15 @@ static bool import_locked(struct arena *a, const struct request *r, int attempt,
 /* ---- allocation */
 
 static __noreturn void out_of_space(const char *fn, struct arena *a,
-				    const struct request *r)
+				    const struct request *r, bool reclaimed)
 {
 	printk("%s: arena '%s' cannot meet the request; the arenas:\n", fn,
 	       a->name);
 	arena_print_stats();
-	panic("%s: out of space: arena '%s' size %zu align %zu phase %zu nocross %zu window 0x%lx-0x%lx",
+	panic("%s: out of space: arena '%s' size %zu align %zu phase %zu nocross %zu window 0x%lx-0x%lx%s",
 	      fn, a->name, r->size, r->align, r->phase, r->nocross, r->min,
-	      r->max);
+	      r->max,
+	      reclaimed ? " (after reclaiming from its importers)" : "");
 }
 
 /*
@@ -1154,7 +1155,7 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 	a->stats.fails++;
 	spin_unlock_irqrestore(&a->lock, irq);
 	if (r->flags & MEM_WAIT)
-		out_of_space(fn, a, r);
+		out_of_space(fn, a, r, reclaimed);
 	return NULL;
 }
 

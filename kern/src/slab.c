@@ -156,6 +156,12 @@ static inline struct kmem_slab *on_slab_header(const void *obj)
 	return (struct kmem_slab *)(page + PGSIZE - sizeof(struct kmem_slab));
 }
 
+/* Where free on-slab object obj keeps the link to the next free one. */
+static inline void **obj_link(const struct kmem_cache *cp, void *obj)
+{
+	return (void **)((char *)obj + cp->link_offset);
+}
+
 /* Index of obj in its slab, or -1 if it is not at an object boundary. */
 static long obj_index(const struct kmem_cache *cp, const struct kmem_slab *s,
 		      const void *obj)
@@ -406,7 +412,7 @@ static bool slab_fill(struct kmem_cache *cp, struct kmem_slab *s, int flags)
 		struct kmem_bufctl *bc;
 
 		if (cp->on_slab) {
-			*(void **)obj = s->free;
+			*obj_link(cp, obj) = s->free;
 			s->free = obj;
 			continue;
 		}
@@ -504,7 +510,7 @@ static void *slab_take_locked(struct kmem_cache *cp, struct kmem_slab *s)
 
 	if (cp->on_slab) {
 		obj = s->free;
-		s->free = *(void **)obj;
+		s->free = *obj_link(cp, obj);
 		busy_flip(s, obj_index(cp, s, obj));
 	} else {
 		struct kmem_bufctl *bc = s->free_bufctls;
@@ -565,7 +571,7 @@ static bool slab_put_locked(struct kmem_cache *cp, void *obj)
 		if (i < 0 || !busy_test(s, i))
 			return false;
 		busy_flip(s, i);
-		*(void **)obj = s->free;
+		*obj_link(cp, obj) = s->free;
 		s->free = obj;
 	} else {
 		struct kmem_bufctl *bc = bufctl_hash_remove_locked(cp, obj);
@@ -924,14 +930,23 @@ static size_t cache_align(const char *name, size_t obj_size, size_t align,
 
 static void cache_setup(struct kmem_cache *cp, const char *name,
 			size_t obj_size, size_t align, int flags,
-			struct arena *source)
+			struct arena *source, bool has_ctor)
 {
 	kstrlcpy(cp->name, name, sizeof(cp->name));
 	cp->obj_size = obj_size;
 	cp->align = align;
 	cp->flags = flags;
 	cp->source = source;
+	/*
+	 * A free on-slab object holds a link: in its first word, or after
+	 * it when a constructed object must keep its first word. NOTOUCH
+	 * objects hold nothing.
+	 */
+	cp->link_offset = has_ctor ? ALIGN_UP(obj_size, sizeof(void *)) : 0;
 	cp->chunk = ALIGN_UP(obj_size, align);
+	if (!(flags & KMC_NOTOUCH))
+		cp->chunk = ALIGN_UP(
+			MAX(obj_size, cp->link_offset + sizeof(void *)), align);
 	if ((flags & KMC_NOTOUCH) && cp->chunk % source->quantum)
 		cp->chunk = (cp->chunk + source->quantum - 1) /
 			    source->quantum * source->quantum;
@@ -973,7 +988,7 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t obj_size,
 		panic("kmem_cache_create: the slab layer is not set up (kmem_init): cache '%s'",
 		      name);
 	cp = base_zalloc(source, sizeof(*cp), MEM_WAIT);
-	cache_setup(cp, name, obj_size, align, flags, source);
+	cache_setup(cp, name, obj_size, align, flags, source, ctor != NULL);
 	cp->ctor = ctor;
 	cp->dtor = dtor;
 	cp->priv = priv;
@@ -1007,7 +1022,8 @@ static struct kmem_cache *internal_cache(const char *name, size_t size)
 {
 	struct kmem_cache *cp = base_zalloc(NULL, sizeof(*cp), MEM_WAIT);
 
-	cache_setup(cp, name, size, sizeof(void *), KMC_NOMAGAZINE, base_arena);
+	cache_setup(cp, name, size, sizeof(void *), KMC_NOMAGAZINE, base_arena,
+		    false);
 	list_add_tail(&cp->all_link, &all_caches);
 	arena_add_importer_cache(base_arena, &cp->source_link);
 	return cp;
@@ -1141,7 +1157,7 @@ static bool check_slab_free(struct slab_check *c, struct kmem_slab *s,
 
 	*nr_free = 0;
 	if (cp->on_slab) {
-		for (void *o = s->free; o; o = *(void **)o) {
+		for (void *o = s->free; o; o = *obj_link(cp, o)) {
 			long i = obj_index(cp, s, o);
 
 			if (++*nr_free > cp->objs_per_slab || i < 0)

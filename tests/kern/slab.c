@@ -1,0 +1,491 @@
+/*
+ * slab.c: tests of the object caches (kern/src/slab.c) and the arenas'
+ * quantum caches and reclaim.
+ *
+ * Caches that must give memory back exactly take their slabs from a
+ * private arena over a run of pages from kpages, so its free bytes can be
+ * compared before and after. Caches and arenas are named after the test.
+ */
+#include "ktest.h"
+#include "arena.h"
+#include "kprintf.h"
+#include "kstring.h"
+#include "page.h"
+#include "printk.h"
+#include "slab.h"
+
+#define MiB (1ul << 20)
+/* A fake range: never memory; in QEMU, any touch would page-fault. */
+#define FAKE_BASE 0x100000000000ul
+
+#define TEST_NAME (__func__ + 6)
+
+/* An arena over bytes of fresh memory from kpages; *mem is that memory. */
+static struct arena *memory_arena(const char *name, size_t bytes, void **mem)
+{
+	*mem = arena_alloc(kpages_arena, bytes, MEM_WAIT);
+	return arena_create(name, *mem, bytes, PGSIZE, NULL, NULL, NULL, 0,
+			    MEM_WAIT);
+}
+
+static void memory_arena_done(struct arena *a, void *mem, size_t bytes)
+{
+	arena_destroy(a);
+	arena_free(kpages_arena, mem, bytes);
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dull;
+}
+
+/* ---- constructors and destructors */
+
+static int ctor_calls, dtor_calls, ctor_fail_at;
+
+static int count_ctor(void *obj, void *priv, int flags)
+{
+	(void)flags;
+	if (ctor_fail_at && ctor_calls + 1 == ctor_fail_at)
+		return -1;
+	ctor_calls++;
+	*(uintptr_t *)obj = (uintptr_t)obj ^ (uintptr_t)priv;
+	return 0;
+}
+
+static void count_dtor(void *obj, void *priv)
+{
+	(void)obj, (void)priv;
+	dtor_calls++;
+}
+
+KTEST(slab, ctor_runs_per_slab_not_per_alloc)
+{
+	void *mem, *objs[200];
+	struct arena *a = memory_arena(TEST_NAME, MiB, &mem);
+	struct kmem_cache *cp = kmem_cache_create(
+		TEST_NAME, 64, 0, 0, a, count_ctor, count_dtor, (void *)0x5eed);
+	size_t per_slab = cp->objs_per_slab;
+	uintptr_t *p;
+
+	ctor_calls = dtor_calls = ctor_fail_at = 0;
+	p = kmem_cache_alloc(cp, MEM_WAIT);
+	KT_EXPECT_EQ(ctor_calls, per_slab); /* the whole slab, at once */
+	KT_EXPECT_EQ(*p, (uintptr_t)p ^ 0x5eed);
+	kmem_cache_free(cp, p);
+	KT_EXPECT_EQ(kmem_cache_alloc(cp, MEM_WAIT), p); /* no new ctor */
+	KT_EXPECT_EQ(ctor_calls, per_slab);
+	for (size_t i = 0; i < per_slab; i++)
+		objs[i] = kmem_cache_alloc(cp, MEM_WAIT);
+	KT_EXPECT_EQ(ctor_calls, 2 * per_slab); /* a second slab */
+	KT_EXPECT_EQ(dtor_calls, 0);
+	kmem_cache_free(cp, p);
+	for (size_t i = 0; i < per_slab; i++)
+		kmem_cache_free(cp, objs[i]);
+	KT_EXPECT_EQ(kmem_cache_check(cp), 0);
+	kmem_cache_reap(cp);
+	KT_EXPECT_EQ(dtor_calls, 2 * per_slab); /* before the slabs went */
+	KT_EXPECT_EQ(arena_amt_free(a), MiB);
+	kmem_cache_destroy(cp);
+	memory_arena_done(a, mem, MiB);
+}
+
+KTEST(slab, ctor_failure_leaks_nothing)
+{
+	void *mem;
+	struct arena *a = memory_arena(TEST_NAME, MiB, &mem);
+	struct kmem_cache *cp = kmem_cache_create(TEST_NAME, 100, 0, 0, a,
+						  count_ctor, count_dtor, NULL);
+	size_t free_before = arena_amt_free(a);
+
+	ctor_calls = dtor_calls = 0;
+	ctor_fail_at = 5;
+	KT_EXPECT_NULL(kmem_cache_alloc(cp, MEM_ATOMIC));
+	KT_EXPECT_EQ(ctor_calls, 4);
+	KT_EXPECT_EQ(dtor_calls, 4); /* the four built are undone */
+	KT_EXPECT_EQ(arena_amt_free(a), free_before);
+	KT_EXPECT_EQ(cp->nr_slabs, 0);
+	KT_EXPECT_EQ(cp->fails, 1);
+	ctor_fail_at = 0;
+	KT_EXPECT_EQ(kmem_cache_check(cp), 0);
+	kmem_cache_destroy(cp);
+	memory_arena_done(a, mem, MiB);
+}
+
+/* ---- geometry */
+
+KTEST(slab, alignment_for_every_align)
+{
+	static const size_t sizes[] = { 8, 24, 100, 600, 3000 };
+
+	for (size_t align = 8; align <= PGSIZE; align *= 2) {
+		for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+			struct kmem_cache *cp =
+				kmem_cache_create(TEST_NAME, sizes[k], align, 0,
+						  NULL, NULL, NULL, NULL);
+			void *p[20];
+
+			for (int i = 0; i < 20; i++) {
+				p[i] = kmem_cache_alloc(cp, MEM_WAIT);
+				if ((uintptr_t)p[i] % align)
+					printk("    # size %zu align %zu: %p\n",
+					       sizes[k], align, p[i]);
+				KT_EXPECT_EQ((uintptr_t)p[i] % align, 0);
+			}
+			for (int i = 0; i < 20; i++)
+				kmem_cache_free(cp, p[i]);
+			KT_EXPECT_EQ(kmem_cache_check(cp), 0);
+			kmem_cache_destroy(cp);
+		}
+	}
+}
+
+KTEST(slab, colouring_spreads_first_objects)
+{
+	/* 400 bytes: 9 to a slab, 368 bytes of slack: 24 colours */
+	struct kmem_cache *cp =
+		kmem_cache_create(TEST_NAME, 400, 0, 0, NULL, NULL, NULL, NULL);
+	size_t per_slab = cp->objs_per_slab;
+	uintptr_t first[3];
+	void *objs[3 * 32];
+
+	KT_ASSERT_LE(per_slab, 32);
+	KT_ASSERT_GT(cp->colour_max, 0);
+	for (size_t i = 0; i < 3 * per_slab; i++) {
+		objs[i] = kmem_cache_alloc(cp, MEM_WAIT);
+		if (i % per_slab == 0)
+			first[i / per_slab] = (uintptr_t)objs[i] % PGSIZE;
+	}
+	KT_EXPECT_NE(first[0], first[1]);
+	KT_EXPECT_NE(first[1], first[2]);
+	KT_EXPECT_NE(first[0], first[2]);
+	for (size_t i = 0; i < 3 * per_slab; i++)
+		kmem_cache_free(cp, objs[i]);
+	kmem_cache_destroy(cp);
+}
+
+KTEST(slab, on_and_off_slab)
+{
+	struct kmem_cache *small =
+		kmem_cache_create(TEST_NAME, 64, 0, 0, NULL, NULL, NULL, NULL);
+	struct kmem_cache *big = kmem_cache_create("slab_big", 9000, 0, 0, NULL,
+						   NULL, NULL, NULL);
+
+	KT_EXPECT_TRUE(small->on_slab);
+	KT_EXPECT_EQ(small->slab_size, PGSIZE);
+	KT_EXPECT_FALSE(big->on_slab);
+	KT_EXPECT_GE(big->objs_per_slab, 8);
+	KT_EXPECT_EQ(big->slab_size % PGSIZE, 0);
+	kmem_cache_destroy(small);
+	kmem_cache_destroy(big);
+}
+
+/* ---- a randomised workload with patterns in every live object */
+
+#define WORK_CACHES 7
+#define WORK_LIVE 128
+#define WORK_OPS 200000
+
+static const size_t work_sizes[WORK_CACHES] = {
+	8, 24, 64, 200, 1000, 4000, 9000
+};
+
+static void pattern_fill(void *obj, size_t size)
+{
+	uint64_t *w = obj;
+
+	for (size_t i = 0; i < size / 8; i++)
+		w[i] = (uintptr_t)&w[i] * 0x9e3779b97f4a7c15ull;
+}
+
+static bool pattern_ok(void *obj, size_t size)
+{
+	uint64_t *w = obj;
+
+	for (size_t i = 0; i < size / 8; i++)
+		if (w[i] != (uintptr_t)&w[i] * 0x9e3779b97f4a7c15ull)
+			return false;
+	return true;
+}
+
+KTEST(slab, random_workload_with_patterns)
+{
+	static struct kmem_cache *caches[WORK_CACHES];
+	static void *live[WORK_CACHES][WORK_LIVE];
+	static int nr[WORK_CACHES];
+	uint64_t seed = 2024;
+	int bad = 0;
+
+	for (int c = 0; c < WORK_CACHES; c++) {
+		char name[32];
+
+		ksnprintf(name, sizeof(name), "slab_work_%zu", work_sizes[c]);
+		caches[c] = kmem_cache_create(name, work_sizes[c], 0, 0, NULL,
+					      NULL, NULL, NULL);
+		nr[c] = 0;
+	}
+	for (int op = 0; op < WORK_OPS; op++) {
+		uint64_t r = rng_next(&seed);
+		int c = (int)(r % WORK_CACHES);
+		size_t size = work_sizes[c];
+
+		if (nr[c] == WORK_LIVE || (nr[c] && (r >> 8) % 100 < 48)) {
+			int i = (int)((r >> 16) % (uint64_t)nr[c]);
+
+			bad += !pattern_ok(live[c][i], size);
+			kmem_cache_free(caches[c], live[c][i]);
+			live[c][i] = live[c][--nr[c]];
+		} else {
+			void *p = kmem_cache_alloc(caches[c], MEM_WAIT);
+
+			pattern_fill(p, size);
+			live[c][nr[c]++] = p;
+		}
+		if (op % 1000 == 999)
+			for (int k = 0; k < WORK_CACHES; k++)
+				KT_ASSERT_EQ(kmem_cache_check(caches[k]), 0);
+	}
+	KT_EXPECT_EQ(bad, 0);
+	for (int c = 0; c < WORK_CACHES; c++) {
+		KT_EXPECT_EQ(kmem_cache_nr_live(caches[c]), nr[c]);
+		while (nr[c]) {
+			bad += !pattern_ok(live[c][nr[c] - 1], work_sizes[c]);
+			kmem_cache_free(caches[c], live[c][--nr[c]]);
+		}
+		KT_EXPECT_EQ(kmem_cache_check(caches[c]), 0);
+		kmem_cache_destroy(caches[c]);
+	}
+	KT_EXPECT_EQ(bad, 0);
+}
+
+/* ---- magazines and the depot */
+
+KTEST(slab, magazine_lifo_hit)
+{
+	struct kmem_cache *cp =
+		kmem_cache_create(TEST_NAME, 64, 0, 0, NULL, NULL, NULL, NULL);
+	void *a = kmem_cache_alloc(cp, MEM_WAIT);
+	void *b = kmem_cache_alloc(cp, MEM_WAIT);
+	uint64_t slab_allocs;
+
+	kmem_cache_free(cp, a);
+	kmem_cache_free(cp, b);
+	slab_allocs = cp->slab_allocs;
+	/* last in, first out, from this CPU's magazine */
+	KT_EXPECT_EQ(kmem_cache_alloc(cp, MEM_WAIT), b);
+	KT_EXPECT_EQ(kmem_cache_alloc(cp, MEM_WAIT), a);
+	KT_EXPECT_EQ(cp->slab_allocs, slab_allocs); /* the slabs were idle */
+	kmem_cache_free(cp, a);
+	kmem_cache_free(cp, b);
+	kmem_cache_destroy(cp);
+}
+
+KTEST(slab, depot_exchange_and_reap)
+{
+	void *mem;
+	struct arena *a = memory_arena(TEST_NAME, 4 * MiB, &mem);
+	struct kmem_cache *cp =
+		kmem_cache_create(TEST_NAME, 64, 0, 0, a, NULL, NULL, NULL);
+	size_t m = cp->mag_size, n = 4 * m;
+	static void *objs[4 * 64];
+	uint64_t exchanges;
+
+	KT_ASSERT_LE(n, ARRAY_SIZE(objs));
+	for (size_t i = 0; i < n; i++)
+		objs[i] = kmem_cache_alloc(cp, MEM_WAIT);
+	for (size_t i = 0; i < n; i++)
+		kmem_cache_free(cp, objs[i]);
+	/* two magazines stay with the CPU, the rest went to the depot full */
+	KT_EXPECT_EQ(cp->depot.nr_full, 2);
+	KT_EXPECT_EQ(kmem_cache_check(cp), 0);
+	exchanges = cp->depot.exchanges;
+	for (size_t i = 0; i < n; i++)
+		objs[i] = kmem_cache_alloc(cp, MEM_WAIT);
+	KT_EXPECT_EQ(cp->depot.nr_full, 0);
+	KT_EXPECT_GE(cp->depot.exchanges, exchanges + 2);
+	for (size_t i = 0; i < n; i++)
+		kmem_cache_free(cp, objs[i]);
+	KT_EXPECT_LT(arena_amt_free(a), 4 * MiB); /* slabs held */
+	kmem_cache_reap(cp);
+	KT_EXPECT_EQ(cp->depot.nr_full, 0);
+	KT_EXPECT_EQ(cp->depot.nr_empty, 0);
+	KT_EXPECT_EQ(cp->nr_slabs, 0);
+	KT_EXPECT_EQ(arena_amt_free(a), 4 * MiB); /* exactly back */
+	KT_EXPECT_EQ(kmem_cache_check(cp), 0);
+	kmem_cache_destroy(cp);
+	memory_arena_done(a, mem, 4 * MiB);
+}
+
+/* ---- quantum caches */
+
+KTEST(slab, notouch_qcache_over_fake_range)
+{
+	struct arena *a =
+		arena_create("slab_fakeq", (void *)FAKE_BASE, 64 * MiB, PGSIZE,
+			     NULL, NULL, NULL, 4 * PGSIZE, MEM_WAIT);
+	static uintptr_t p[400];
+
+	KT_ASSERT_NOT_NULL(a->qcache[3]);
+	KT_EXPECT_STREQ(a->qcache[0]->name, "slab_fakeq_4096");
+	KT_EXPECT_STREQ(a->qcache[3]->name, "slab_fakeq_16384");
+	KT_EXPECT_FALSE(a->qcache[0]->on_slab);
+	for (int i = 0; i < 400; i++) {
+		size_t size = (size_t)(1 + i % 5) * PGSIZE;
+
+		p[i] = (uintptr_t)arena_alloc(a, size, MEM_WAIT);
+		KT_EXPECT_EQ(p[i] % PGSIZE, 0);
+		KT_EXPECT_GE(p[i], FAKE_BASE);
+		KT_EXPECT_LT(p[i], FAKE_BASE + 64 * MiB);
+	}
+	KT_EXPECT_GT(a->qcache[0]->slab_allocs, 0);
+	for (int i = 0; i < 400; i++)
+		arena_free(a, (void *)p[i], (size_t)(1 + i % 5) * PGSIZE);
+	for (int i = 0; i < 4; i++)
+		KT_EXPECT_EQ(kmem_cache_check(a->qcache[i]), 0);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a); /* reaps and destroys the quantum caches */
+}
+
+KTEST(slab, qcache_with_odd_quantum)
+{
+	/* IDs 1..4096, quantum 1, quantum caches for 1..8 IDs */
+	struct arena *a = arena_create(TEST_NAME, (void *)1, 4096, 1, NULL,
+				       NULL, NULL, 8, MEM_WAIT);
+	static uintptr_t id[300];
+
+	for (int i = 0; i < 300; i++) {
+		id[i] = (uintptr_t)arena_alloc(a, 1 + i % 8, MEM_WAIT);
+		KT_EXPECT_GE(id[i], 1);
+		KT_EXPECT_LE(id[i] + i % 8, 4096);
+	}
+	for (int i = 0; i < 300; i++)
+		for (int j = 0; j < i; j++)
+			KT_EXPECT_TRUE(id[i] >= id[j] + 1 + j % 8 ||
+				       id[j] >= id[i] + 1 + i % 8);
+	for (int i = 0; i < 300; i++)
+		arena_free(a, (void *)id[i], 1 + i % 8);
+	arena_reclaim(a);
+	KT_EXPECT_EQ(arena_amt_free(a), 4096);
+	arena_destroy(a);
+}
+
+/* ---- reclaim */
+
+KTEST(slab, reclaim_makes_room)
+{
+	/* 16 MiB, with quantum caches for 1..8 pages */
+	struct arena *a =
+		arena_create(TEST_NAME, (void *)FAKE_BASE, 16 * MiB, PGSIZE,
+			     NULL, NULL, NULL, 8 * PGSIZE, MEM_WAIT);
+	static uintptr_t p[4096];
+	int n = 0;
+	void *big;
+
+	/* fill it through the caches, then free everything */
+	while (n < 4096 &&
+	       (p[n] = (uintptr_t)arena_alloc(a, PGSIZE, MEM_ATOMIC)) != 0)
+		n++;
+	KT_EXPECT_GT(n, 3000);
+	while (n)
+		arena_free(a, (void *)p[--n], PGSIZE);
+	/* it all sits in magazines and slabs: the arena itself is full */
+	KT_EXPECT_LT(arena_amt_free(a), 8 * MiB);
+	big = arena_alloc(a, 8 * MiB, MEM_ATOMIC);
+	KT_EXPECT_NOT_NULL(big); /* only because reclaim reaped the caches */
+	KT_EXPECT_EQ(a->qcache[0]->nr_slabs, 0);
+	arena_free(a, big, 8 * MiB);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+}
+
+KTEST_PANICS(slab, wait_exhaustion_reclaims_then_panics,
+	     "arena_alloc: out of space: arena 'slab_exhausted' size 4198400",
+	     "(after reclaiming from its importers)")
+{
+	struct arena *a =
+		arena_create("slab_exhausted", (void *)FAKE_BASE, 4 * MiB,
+			     PGSIZE, NULL, NULL, NULL, 8 * PGSIZE, MEM_WAIT);
+	void *p = arena_alloc(a, PGSIZE, MEM_WAIT);
+
+	arena_free(a, p, PGSIZE); /* a slab of 8 pages stays cached */
+	/* reclaim gives the slab back, and it is still too big */
+	arena_alloc(a, 4 * MiB + PGSIZE, MEM_WAIT);
+}
+
+/* ---- misuse */
+
+KTEST_PANICS(
+	slab, free_into_wrong_cache,
+	"kmem_cache_free: object of another cache: cache 'slab_the_other' obj",
+	"belongs to cache 'slab_free_into_wrong_cache'")
+{
+	struct kmem_cache *a =
+		kmem_cache_create(TEST_NAME, 64, 0, 0, NULL, NULL, NULL, NULL);
+	struct kmem_cache *b = kmem_cache_create("slab_the_other", 64, 0, 0,
+						 NULL, NULL, NULL, NULL);
+
+	kmem_cache_free(b, kmem_cache_alloc(a, MEM_WAIT));
+}
+
+KTEST_PANICS(
+	slab, destroy_with_live_objects,
+	"kmem_cache_destroy: 2 objects still live: cache 'slab_destroy_with_live_objects' object size 64")
+{
+	struct kmem_cache *cp =
+		kmem_cache_create(TEST_NAME, 64, 0, 0, NULL, NULL, NULL, NULL);
+
+	kmem_cache_alloc(cp, MEM_WAIT);
+	kmem_cache_alloc(cp, MEM_WAIT);
+	kmem_cache_destroy(cp);
+}
+
+KTEST_PANICS(
+	slab, double_free_at_once,
+	"kmem_cache_free: double free (the object this CPU freed last): cache 'slab_double_free_at_once'")
+{
+	struct kmem_cache *cp =
+		kmem_cache_create(TEST_NAME, 64, 0, 0, NULL, NULL, NULL, NULL);
+	void *p = kmem_cache_alloc(cp, MEM_WAIT);
+
+	kmem_cache_free(cp, p);
+	kmem_cache_free(cp, p);
+}
+
+KTEST_PANICS(
+	slab, double_free_caught_in_slab,
+	"kmem_cache_free: double free (object not allocated): cache 'slab_double_free_caught_in_slab' obj")
+{
+	struct kmem_cache *cp =
+		kmem_cache_create(TEST_NAME, 64, 0, 0, NULL, NULL, NULL, NULL);
+	void *a = kmem_cache_alloc(cp, MEM_WAIT);
+	void *b = kmem_cache_alloc(cp, MEM_WAIT);
+
+	kmem_cache_free(cp, a);
+	kmem_cache_free(cp, b);
+	kmem_cache_free(cp, a); /* deep in the magazine: not seen yet */
+	kmem_cache_reap(cp);	/* the slab layer sees it */
+}
+
+KTEST_PANICS(
+	slab, pointer_inside_object,
+	"kmem_cache_free: pointer inside an object: cache 'slab_pointer_inside_object'",
+	"(object size 1000)")
+{
+	struct kmem_cache *cp = kmem_cache_create(TEST_NAME, 1000, 0, 0, NULL,
+						  NULL, NULL, NULL);
+	char *p = kmem_cache_alloc(cp, MEM_WAIT);
+
+	kmem_cache_free(cp, p + 8);
+	kmem_cache_reap(cp);
+}
+
+KTEST_PANICS(slab, bad_flags, "kmem_cache_alloc: bad flags 0x0")
+{
+	struct kmem_cache *cp = kmem_cache_create(
+		TEST_NAME, 64, 0, KMC_NOMAGAZINE, NULL, NULL, NULL, NULL);
+
+	kmem_cache_alloc(cp, 0);
+}
