@@ -240,7 +240,10 @@ clean:
 # ---- benchmarks (bench/bench.c, over the release libkmem.a)
 
 BENCH := $(BUILD)/bench/bench
-BENCH_WORKLOADS := page_pair random_instant random_best xalloc_2m import
+BENCH_WORKLOADS := page_pair random_instant random_best xalloc_2m import \
+	cache_pair malloc_pair cache_lifo_64 malloc_lifo_64 cache_random_64 \
+	malloc_random_64 cache_lifo_256 malloc_lifo_256 cache_random_256 \
+	malloc_random_256
 BENCH_INSTR_COUNT := 100000
 
 $(BENCH): bench/bench.c $(HOST_LIB) include/kmem_host.h
@@ -259,7 +262,7 @@ bench-instr: $(BENCH)
 	@for w in $(BENCH_WORKLOADS); do \
 		out=$(BUILD)/bench/callgrind.$$w; \
 		valgrind --tool=callgrind --callgrind-out-file=$$out \
-			--collect-atstart=no --toggle-collect=bench_loop_$$w \
+			--collect-atstart=no --toggle-collect='bench_loop_*' \
 			$(BENCH) --instr $$w $(BENCH_INSTR_COUNT) >/dev/null 2>&1 || \
 			{ echo "$$w: valgrind failed"; exit 1; }; \
 		total=$$(sed -n 's/^summary: //p' $$out); \

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
+#include <stdbool.h>
 
 #include <kmem_host.h>
 
@@ -30,7 +32,7 @@
 struct workload {
 	const char *name;
 	const char *what;
-	size_t count;	/* operations per timed run */
+	size_t count; /* operations per timed run */
 	void (*setup)(void);
 	void (*loop)(size_t n);
 	void (*teardown)(void);
@@ -52,8 +54,8 @@ static uint64_t rng(void)
 
 static struct arena *fake(const char *name, uintptr_t base, size_t size)
 {
-	return arena_create(name, (void *)base, size, PAGE, NULL, NULL, NULL,
-			    0, MEM_WAIT);
+	return arena_create(name, (void *)base, size, PAGE, NULL, NULL, NULL, 0,
+			    MEM_WAIT);
 }
 
 static void destroy_arena(void)
@@ -117,8 +119,8 @@ static inline void replace_one(size_t i)
 
 	arena_free(arena, (void *)live[k], live_size[k]);
 	live_size[k] = pages[i % CHOICES] * PAGE;
-	live[k] = (uintptr_t)arena_alloc(arena, live_size[k],
-					 MEM_WAIT | policy);
+	live[k] =
+		(uintptr_t)arena_alloc(arena, live_size[k], MEM_WAIT | policy);
 }
 
 __attribute__((noinline)) void bench_loop_random_instant(size_t n)
@@ -192,6 +194,141 @@ __attribute__((noinline)) void bench_loop_import(size_t n)
 			   4 * PAGE);
 }
 
+/* ---- object caches, side by side with the C library's malloc */
+
+static struct kmem_cache *cache64, *cache_batch;
+static size_t batch_size;
+static void *batch[1000];
+static uint32_t order[1000];
+
+static void setup_cache64(void)
+{
+	cache64 =
+		kmem_cache_create("bench_64", 64, 0, 0, NULL, NULL, NULL, NULL);
+	/* warm: the magazines are loaded */
+	kmem_cache_free(cache64, kmem_cache_alloc(cache64, MEM_WAIT));
+}
+
+static void teardown_cache64(void)
+{
+	kmem_cache_destroy(cache64);
+}
+
+__attribute__((noinline)) void bench_loop_cache_pair(size_t n)
+{
+	struct kmem_cache *cp = cache64;
+
+	for (size_t i = 0; i < n; i++)
+		kmem_cache_free(cp, kmem_cache_alloc(cp, MEM_WAIT));
+}
+
+static void nothing(void)
+{
+}
+
+__attribute__((noinline)) void bench_loop_malloc_pair(size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		void *p = malloc(64);
+
+		__asm__ volatile("" : : "r"(p) : "memory");
+		free(p);
+	}
+}
+
+/* A batch: 1000 allocations, then 1000 frees in LIFO or random order. */
+static void setup_batch(size_t size, bool random)
+{
+	batch_size = size;
+	cache_batch = kmem_cache_create("bench_batch", size, 0, 0, NULL, NULL,
+					NULL, NULL);
+	for (uint32_t i = 0; i < 1000; i++)
+		order[i] = 999 - i;
+	for (uint32_t i = 999; random && i > 0; i--) {
+		uint32_t j = (uint32_t)(rng() % (i + 1)), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+}
+
+static void setup_batch64_lifo(void)
+{
+	setup_batch(64, false);
+}
+
+static void setup_batch64_random(void)
+{
+	setup_batch(64, true);
+}
+
+static void setup_batch256_lifo(void)
+{
+	setup_batch(256, false);
+}
+
+static void setup_batch256_random(void)
+{
+	setup_batch(256, true);
+}
+
+static void teardown_batch(void)
+{
+	kmem_cache_destroy(cache_batch);
+}
+
+/* n counts operations: each round is 1000 allocations and 1000 frees */
+__attribute__((noinline)) void bench_loop_cache_batch(size_t n)
+{
+	for (size_t r = 0; r < n / 1000; r++) {
+		for (int i = 0; i < 1000; i++)
+			batch[i] = kmem_cache_alloc(cache_batch, MEM_WAIT);
+		for (int i = 0; i < 1000; i++)
+			kmem_cache_free(cache_batch, batch[order[i]]);
+	}
+}
+
+__attribute__((noinline)) void bench_loop_malloc_batch(size_t n)
+{
+	for (size_t r = 0; r < n / 1000; r++) {
+		for (int i = 0; i < 1000; i++)
+			batch[i] = malloc(batch_size);
+		for (int i = 0; i < 1000; i++)
+			free(batch[order[i]]);
+	}
+}
+
+/* ---- two threads at once, each doing cache pairs */
+
+static size_t thread_ops;
+
+static void *pair_thread(void *arg)
+{
+	(void)arg;
+	bench_loop_cache_pair(thread_ops);
+	return NULL;
+}
+
+__attribute__((noinline)) void bench_loop_cache_pair_2threads(size_t n)
+{
+	pthread_t t[2];
+
+	thread_ops = n / 2;
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, pair_thread, NULL);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+}
+
+__attribute__((noinline)) void bench_loop_cache_pair_1thread(size_t n)
+{
+	pthread_t t;
+
+	thread_ops = n;
+	pthread_create(&t, NULL, pair_thread, NULL);
+	pthread_join(t, NULL);
+}
+
 static const struct workload workloads[] = {
 	{ "page_pair", "1-page alloc+free, 1 TiB arena", 2000000,
 	  setup_page_pair, bench_loop_page_pair, destroy_arena },
@@ -199,12 +336,43 @@ static const struct workload workloads[] = {
 	  1000000, setup_random_instant, bench_loop_random_instant,
 	  teardown_random },
 	{ "random_best", "replace 1 of 1000 live, 1-64 pages, best fit",
-	  1000000, setup_random_best, bench_loop_random_best,
-	  teardown_random },
-	{ "xalloc_2m", "2 MiB-aligned 2 MiB xalloc+xfree, fragmented",
-	  500000, setup_xalloc_2m, bench_loop_xalloc_2m, teardown_xalloc_2m },
+	  1000000, setup_random_best, bench_loop_random_best, teardown_random },
+	{ "xalloc_2m", "2 MiB-aligned 2 MiB xalloc+xfree, fragmented", 500000,
+	  setup_xalloc_2m, bench_loop_xalloc_2m, teardown_xalloc_2m },
 	{ "import", "4-page alloc+free importing from a source", 1000000,
 	  setup_import, bench_loop_import, teardown_import },
+	{ "cache_pair", "kmem_cache 64 B alloc+free (magazine hit)", 10000000,
+	  setup_cache64, bench_loop_cache_pair, teardown_cache64 },
+	{ "malloc_pair", "glibc malloc(64)+free", 10000000, nothing,
+	  bench_loop_malloc_pair, nothing },
+	{ "cache_lifo_64", "kmem_cache 64 B: 1000 allocs, 1000 frees LIFO",
+	  2000000, setup_batch64_lifo, bench_loop_cache_batch, teardown_batch },
+	{ "malloc_lifo_64", "glibc 64 B: 1000 mallocs, 1000 frees LIFO",
+	  2000000, setup_batch64_lifo, bench_loop_malloc_batch,
+	  teardown_batch },
+	{ "cache_random_64", "kmem_cache 64 B: 1000 allocs, 1000 frees random",
+	  2000000, setup_batch64_random, bench_loop_cache_batch,
+	  teardown_batch },
+	{ "malloc_random_64", "glibc 64 B: 1000 mallocs, 1000 frees random",
+	  2000000, setup_batch64_random, bench_loop_malloc_batch,
+	  teardown_batch },
+	{ "cache_lifo_256", "kmem_cache 256 B: 1000 allocs, 1000 frees LIFO",
+	  2000000, setup_batch256_lifo, bench_loop_cache_batch,
+	  teardown_batch },
+	{ "malloc_lifo_256", "glibc 256 B: 1000 mallocs, 1000 frees LIFO",
+	  2000000, setup_batch256_lifo, bench_loop_malloc_batch,
+	  teardown_batch },
+	{ "cache_random_256",
+	  "kmem_cache 256 B: 1000 allocs, 1000 frees random", 2000000,
+	  setup_batch256_random, bench_loop_cache_batch, teardown_batch },
+	{ "malloc_random_256", "glibc 256 B: 1000 mallocs, 1000 frees random",
+	  2000000, setup_batch256_random, bench_loop_malloc_batch,
+	  teardown_batch },
+	{ "cache_pair_1thread", "kmem_cache 64 B pairs, one thread", 10000000,
+	  setup_cache64, bench_loop_cache_pair_1thread, teardown_cache64 },
+	{ "cache_pair_2threads", "kmem_cache 64 B pairs, two threads at once",
+	  10000000, setup_cache64, bench_loop_cache_pair_2threads,
+	  teardown_cache64 },
 };
 
 static double now_ns(void)
@@ -239,6 +407,28 @@ static double time_workload(const struct workload *w)
 	return ns[RUNS / 2];
 }
 
+static double results[64];
+
+/* The ratios the issues ask for, from this run's own numbers. */
+static void print_ratios(void)
+{
+	double pair = 0, malloc_pair = 0, one = 0, two = 0;
+
+	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
+		if (!strcmp(workloads[i].name, "cache_pair"))
+			pair = results[i];
+		if (!strcmp(workloads[i].name, "malloc_pair"))
+			malloc_pair = results[i];
+		if (!strcmp(workloads[i].name, "cache_pair_1thread"))
+			one = results[i];
+		if (!strcmp(workloads[i].name, "cache_pair_2threads"))
+			two = results[i];
+	}
+	printf("kmem_cache pair / glibc pair time: %.2f (below 1: faster)\n",
+	       pair / malloc_pair);
+	printf("two threads / one thread rate: %.2fx\n", one / two);
+}
+
 static int run_instr(const char *name, size_t count)
 {
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
@@ -264,15 +454,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench [--instr WORKLOAD COUNT]\n");
 		return 2;
 	}
-	printf("%-16s %-50s %10s %14s\n", "workload", "what", "ns/op",
-	       "ops/s");
+	printf("%-16s %-50s %10s %14s\n", "workload", "what", "ns/op", "ops/s");
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
 		const struct workload *w = &workloads[i];
 		double ns = time_workload(w);
 
+		results[i] = ns;
 		printf("%-16s %-50s %10.1f %14.0f\n", w->name, w->what, ns,
 		       1e9 / ns);
 	}
 	printf("(median of %d runs; an op is one alloc and one free)\n", RUNS);
+	print_ratios();
 	return 0;
 }

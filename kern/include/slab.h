@@ -44,7 +44,7 @@ struct kmem_cpu_cache {
 	struct spinlock lock;
 	int rounds, prev_rounds;
 	struct kmem_magazine *loaded, *previous;
-	uint64_t allocs, frees; /* served from magazines */
+	uint64_t allocs; /* served from magazines */
 } __aligned(64);
 
 /* A cache's stock of magazines beyond the CPUs' own. */

@@ -114,6 +114,8 @@
 #define SLAB_MAP_WORDS 8 /* busy bitmap: up to 512 objects per slab */
 #define MIN_OBJS_PER_SLAB 8
 #define HASH_MULTIPLIER 0x9e3779b97f4a7c15ull
+/* more rounds than any magazine has: the fast path's bound */
+#define NR_MAGAZINE_ROUNDS_MAX 64
 
 /* A slab's header: at the end of the slab (on-slab) or in kmem_slab_cache. */
 struct kmem_slab {
@@ -340,17 +342,24 @@ static __noreturn void bad_free(struct kmem_cache *cp, const void *obj)
 	      cp->name, obj);
 }
 
-/* The always-on check of an on-slab object: its header names cp. */
-static inline void check_on_slab_owner(struct kmem_cache *cp, const void *obj)
+/* An on-slab object whose slab header does not name cp. */
+static __noreturn __attribute__((noinline)) void
+wrong_owner(struct kmem_cache *cp, const void *obj)
 {
 	const struct kmem_slab *s = on_slab_header(obj);
 
-	if (unlikely(s->cache != cp)) {
-		if (s->magic == SLAB_MAGIC && s->cache)
-			panic("kmem_cache_free: object of another cache: cache '%s' obj %p belongs to cache '%s'",
-			      cp->name, obj, s->cache->name);
-		bad_free(cp, obj);
-	}
+	if (s->magic == SLAB_MAGIC && s->cache)
+		panic("kmem_cache_free: object of another cache: cache '%s' obj %p belongs to cache '%s'",
+		      cp->name, obj, s->cache->name);
+	bad_free(cp, obj);
+}
+
+/* obj is the one this CPU freed last. */
+static __noreturn __attribute__((noinline)) void
+freed_twice(struct kmem_cache *cp, const void *obj)
+{
+	panic("kmem_cache_free: double free (the object this CPU freed last): cache '%s' obj %p",
+	      cp->name, obj);
 }
 
 /* ---- making and unmaking slabs */
@@ -707,22 +716,25 @@ static bool cpu_free_refill_locked(struct kmem_cache *cp,
 
 /* ---- the interface */
 
-void *kmem_cache_alloc(struct kmem_cache *cp, int flags)
+/*
+ * Everything but a hit in the loaded magazine: the previous magazine, the
+ * depot, the slabs; also CPUs without a number, and caches without
+ * magazines.
+ */
+static __attribute__((noinline)) void *
+kmem_cache_alloc_slow(struct kmem_cache *cp, int flags)
 {
 	int cpu = arch_cpu_id();
 	void *obj;
 
-	if (likely(cpu >= 0 && cp->mag_size)) {
+	if (cpu >= 0 && cp->mag_size) {
 		struct kmem_cpu_cache *cc = &cp->cpu[cpu];
 		unsigned long irq = spin_lock_irqsave(&cc->lock);
 
-		if (likely(cc->rounds > 0)) {
+		if (cc->rounds > 0)
 			obj = cc->loaded->rounds[--cc->rounds];
-			cc->allocs++;
-			spin_unlock_irqrestore(&cc->lock, irq);
-			return obj;
-		}
-		obj = cpu_alloc_refill_locked(cp, cc);
+		else
+			obj = cpu_alloc_refill_locked(cp, cc);
 		cc->allocs += obj != NULL;
 		spin_unlock_irqrestore(&cc->lock, irq);
 		if (obj)
@@ -733,6 +745,39 @@ void *kmem_cache_alloc(struct kmem_cache *cp, int flags)
 		panic("kmem_cache_alloc: bad flags 0x%x (name exactly one of MEM_WAIT and MEM_ATOMIC): cache '%s'",
 		      flags, cp->name);
 	return slab_alloc(cp, flags);
+}
+
+/*
+ * The fast path: a pop from this CPU's loaded magazine, under its
+ * uncontended lock. Anything else goes to kmem_cache_alloc_slow.
+ */
+void *kmem_cache_alloc(struct kmem_cache *cp, int flags)
+{
+	int cpu = arch_cpu_id_fast();
+	struct kmem_cpu_cache *cc;
+	unsigned long irq;
+	unsigned int r;
+	void *obj;
+
+	if (unlikely(cpu < 0))
+		return kmem_cache_alloc_slow(cp, flags);
+	cc = &cp->cpu[(unsigned int)cpu];
+	irq = arch_irq_save();
+	/* contended (reap or the checker is here): the slow path waits */
+	if (unlikely(!spin_trylock(&cc->lock))) {
+		arch_irq_restore(irq);
+		return kmem_cache_alloc_slow(cp, flags);
+	}
+	r = (unsigned int)cc->rounds - 1; /* rounds 0 or -1: huge */
+	if (unlikely(r >= NR_MAGAZINE_ROUNDS_MAX)) {
+		spin_unlock_irqrestore(&cc->lock, irq);
+		return kmem_cache_alloc_slow(cp, flags);
+	}
+	obj = cc->loaded->rounds[r];
+	cc->rounds = (int)r;
+	cc->allocs++;
+	spin_unlock_irqrestore(&cc->lock, irq);
+	return obj;
 }
 
 /* The free path beyond the loaded magazine: swaps, the depot, or slabs. */
@@ -758,41 +803,64 @@ cpu_free_slow(struct kmem_cache *cp, struct kmem_cpu_cache *cc, void *obj)
 			return;
 		}
 	}
+	if (cc->rounds > 0 && cc->loaded->rounds[cc->rounds - 1] == obj) {
+		spin_unlock_irqrestore(&cc->lock, irq);
+		freed_twice(cp, obj);
+	}
 	cc->loaded->rounds[cc->rounds++] = obj;
-	cc->frees++;
 	spin_unlock_irqrestore(&cc->lock, irq);
 	if (spare)
 		kmem_cache_free(cp->mag_cache, spare);
 }
 
-void kmem_cache_free(struct kmem_cache *cp, void *obj)
+/* Free beyond the fast path: no CPU number, or no magazines. */
+static __attribute__((noinline)) void
+kmem_cache_free_slow(struct kmem_cache *cp, void *obj)
 {
 	int cpu = arch_cpu_id();
 
-	if (cp->on_slab)
-		check_on_slab_owner(cp, obj);
-	if (likely(cpu >= 0 && cp->mag_size)) {
-		struct kmem_cpu_cache *cc = &cp->cpu[cpu];
-		unsigned long irq = spin_lock_irqsave(&cc->lock);
-		int r = cc->rounds;
+	if (cpu >= 0 && cp->mag_size)
+		cpu_free_slow(cp, &cp->cpu[cpu], obj);
+	else
+		slab_free(cp, obj);
+}
 
-		if (unlikely(r > 0 && cc->loaded->rounds[r - 1] == obj)) {
-			spin_unlock_irqrestore(&cc->lock, irq);
-			panic("kmem_cache_free: double free (the object this CPU freed last): cache '%s' obj %p",
-			      cp->name, obj);
-		}
-		if (likely(r >= 0 && r < (int)cp->mag_size)) {
-			cc->loaded->rounds[r] = obj;
-			cc->rounds = r + 1;
-			cc->frees++;
-			spin_unlock_irqrestore(&cc->lock, irq);
-			return;
-		}
-		spin_unlock_irqrestore(&cc->lock, irq);
-		cpu_free_slow(cp, cc, obj);
-		return;
+/*
+ * The fast path: the always-on checks (an on-slab object's header names
+ * this cache; it is not the object this CPU freed last), then a push on
+ * this CPU's loaded magazine. Anything else goes to the slow paths.
+ */
+void kmem_cache_free(struct kmem_cache *cp, void *obj)
+{
+	int cpu = arch_cpu_id_fast();
+	struct kmem_cpu_cache *cc;
+	unsigned long irq;
+	unsigned int r;
+	void **rounds;
+
+	if (cp->on_slab && unlikely(on_slab_header(obj)->cache != cp))
+		return wrong_owner(cp, obj);
+	if (unlikely(cpu < 0))
+		return kmem_cache_free_slow(cp, obj);
+	cc = &cp->cpu[(unsigned int)cpu];
+	irq = arch_irq_save();
+	if (unlikely(!spin_trylock(&cc->lock))) {
+		arch_irq_restore(irq);
+		return kmem_cache_free_slow(cp, obj);
 	}
-	slab_free(cp, obj);
+	r = (unsigned int)cc->rounds; /* -1 (no magazine): huge */
+	if (unlikely(r >= cp->mag_size)) {
+		spin_unlock_irqrestore(&cc->lock, irq);
+		return kmem_cache_free_slow(cp, obj);
+	}
+	rounds = cc->loaded->rounds;
+	if (unlikely(r && rounds[r - 1] == obj)) {
+		spin_unlock_irqrestore(&cc->lock, irq);
+		return freed_twice(cp, obj);
+	}
+	rounds[r] = obj;
+	cc->rounds = (int)r + 1;
+	spin_unlock_irqrestore(&cc->lock, irq);
 }
 
 /* Take cpu's magazines out of cp, and drain them into the slab layer. */
@@ -1062,7 +1130,7 @@ void kmem_cache_for_each(void (*fn)(struct kmem_cache *, void *), void *arg)
 
 struct cache_counts {
 	size_t in_magazines, full_mags, empty_mags;
-	uint64_t allocs, frees;
+	uint64_t allocs;
 };
 
 /* Objects held in cp's magazines, and the per-CPU counters. */
@@ -1078,7 +1146,6 @@ static void count_magazines(struct kmem_cache *cp, struct cache_counts *c)
 		c->in_magazines += (size_t)MAX(cc->rounds, 0) +
 				   (size_t)MAX(cc->prev_rounds, 0);
 		c->allocs += cc->allocs;
-		c->frees += cc->frees;
 		spin_unlock_irqrestore(&cc->lock, irq);
 	}
 	irq = spin_lock_irqsave(&cp->depot.lock);

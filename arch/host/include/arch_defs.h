@@ -23,8 +23,18 @@ static inline void arch_irq_restore(unsigned long flags)
  * Each thread is a CPU: its number lives in thread-local storage, -1
  * until it first asks, -2 when all NR_CPUS numbers were taken.
  */
-extern __thread int host_cpu;
+/*
+ * local-exec: libkmem.a is linked into programs, never into a shared
+ * library, so the fast paths read the number in one instruction.
+ */
+extern __thread int host_cpu __attribute__((tls_model("local-exec")));
 int host_cpu_assign(void);
+
+/* This thread's CPU number if it has one yet, else negative. */
+static inline int arch_cpu_id_fast(void)
+{
+	return host_cpu;
+}
 
 static inline int arch_cpu_id(void)
 {

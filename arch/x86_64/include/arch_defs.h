@@ -21,12 +21,18 @@ static inline unsigned long arch_irq_save(void)
 
 static inline void arch_irq_restore(unsigned long flags)
 {
-	if (flags & (1ul << 9))	/* RFLAGS.IF */
+	if (flags & (1ul << 9)) /* RFLAGS.IF */
 		__asm__ volatile("sti" : : : "memory");
 }
 
 /* One CPU until SMP is switched on. */
 static inline int arch_cpu_id(void)
+{
+	return 0;
+}
+
+/* arch_cpu_id without asking for a number: negative if none yet. */
+static inline int arch_cpu_id_fast(void)
 {
 	return 0;
 }
