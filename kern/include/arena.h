@@ -67,6 +67,7 @@ struct btag {
 	uint8_t type;
 	uint8_t imported; /* BTAG_SPAN: came from the source (else added) */
 	uint8_t freelist; /* BTAG_FREE: the free list it is on */
+	uint8_t qslab;	  /* BTAG_ALLOC: a slab of one of the quantum caches */
 };
 
 /* Per-arena counters, in the spirit of illumos' vmem_kstat. */
@@ -223,6 +224,14 @@ int arena_check(struct arena *arena);
 
 /* Print the table of all arenas (in the style of illumos mdb ::vmem). */
 void arena_print_stats(void);
+
+/*
+ * The slab layer takes and gives back its quantum caches' slabs with
+ * these (arena_xalloc/xfree that mark the segment), so that a free of a
+ * wrong size that happens to match a slab is caught, not obeyed.
+ */
+void *arena_qcache_slab_alloc(struct arena *arena, size_t size, int flags);
+void arena_qcache_slab_free(struct arena *arena, void *addr, size_t size);
 
 /*
  * Register a cache importing from arena (the slab layer does it), so that

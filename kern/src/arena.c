@@ -43,8 +43,8 @@
  * Allocated segments are in a hash table keyed by start address, so
  * arena_free(addr, size) finds the tag in O(1) and checks the size. The
  * table starts with ARENA_HASH_INITIAL buckets inside the arena and grows
- * (x4) past 2 segments per bucket (looked at when an insert collides),
- * shrinks (/4) below 1 per 8. The most recent allocation waits in
+ * (x4) past 2 segments per bucket (the fast path looks when an insert
+ * collides, the slow path every time), shrinks (/4) below 1 per 8. The most recent allocation waits in
  * hash_last and enters its bucket when the next one comes: a free right
  * after its allocation, the commonest pattern, never touches a bucket.
  *
@@ -82,8 +82,10 @@
  * too little room once rounded. The import_scale rule: import exactly
  * first (no waste when the source aligns, as the jumbo arenas' imports
  * do), and if the aligned part cannot hold the request, give that span
- * back at once and import again with one quantum more, which always holds
- * an aligned segment of the size wanted.
+ * back at once and import again with quantum - gcd(quantum, source
+ * quantum) more, the most misalignment can cost, which always holds an
+ * aligned segment of the size wanted. A nocross request imports twice its
+ * size, which holds a piece that crosses no boundary.
  *
  * 5. Tags come from somewhere
  *
@@ -93,8 +95,9 @@
  * largest free segment, so tag pages gather at the top instead of breaking
  * up RAM (and, when a span is added with too few spare tags, it takes the
  * span's first page). Spare tags are kept for reuse, not given back. Every operation first makes sure the pool holds
- * what its worst case needs (TAGS_PER_STEP), before changing anything, so
- * it can never fail or recurse half-way; the fast path of arena_alloc
+ * what its worst case needs (TAGS_PER_STEP; an import, two more for the
+ * span), before changing anything, so it can never fail or recurse
+ * half-way, and an imported span is carved before the lock is dropped; the fast path of arena_alloc
  * needs one tag and only looks whether the stack of spares is empty. The
  * base arena keeps BASE_TAG_RESERVE tags apart: taking a page for tags
  * from itself needs a tag.
@@ -122,7 +125,9 @@
  * tables) with its own lock held: it drops it and, when it takes it again,
  * looks at the arena afresh. Lock order: an arena's lock is never held
  * while another's is taken, except arenas_lock (the list of all arenas),
- * which may be held while taking any arena's lock.
+ * which may be held while taking any arena's lock, and importers_lock
+ * (every arena's importer lists), which a reclaim holds while it reaps
+ * caches and so takes their locks and arenas'.
  *
  * 8. FAQ
  *
@@ -142,6 +147,12 @@
  * allocation may itself split a segment and need a tag. The reserve
  * guarantees those tags exist, so refilling never recurses and never
  * fails half-way.
+ *
+ * What can a free not catch? A free into the source of memory its
+ * importer holds (arena_free(base, p) for p from kpages) looks like a
+ * free of the importer's span; as in illumos, the source cannot tell. A
+ * wrong-size free that matches a quantum cache's slab is caught: those
+ * segments are marked (qslab).
  *
  * Why a hash for allocated segments but lists for free ones? Free needs to
  * find a segment by address, allocation needs one by size: each structure
@@ -325,6 +336,8 @@ static void tag_page_add_locked(struct arena *a, void *page)
 	struct btag *tags = (struct btag *)((char *)page + sizeof(void *) * 2);
 	size_t n = (PGSIZE - sizeof(void *) * 2) / sizeof(struct btag);
 
+	/* fields a tag keeps across uses (qslab) must start out clear */
+	kmemset(tags, 0, n * sizeof(*tags));
 	*(void **)page = a->tag_pages;
 	a->tag_pages = page;
 	a->nr_tag_pages++;
@@ -677,6 +690,9 @@ static __noreturn void bad_free(const char *fn, struct arena *a, uintptr_t addr,
 		seg_end = seg->start + seg->size;
 	spin_unlock_irqrestore(&a->lock, irq);
 
+	if (t && t->qslab)
+		panic("%s: address is the slab of a quantum cache, not an allocation of this size: arena '%s' addr 0x%lx size %zu (slab of %zu)",
+		      fn, a->name, addr, size, seg_end - seg_start);
 	if (t)
 		panic("%s: wrong size: arena '%s' addr 0x%lx size %zu expected %zu",
 		      fn, a->name, addr, size, seg_end - seg_start);
@@ -868,11 +884,21 @@ static uintptr_t fit_in_segment(const struct arena *a, const struct btag *t,
 {
 	uintptr_t lo = MAX(t->start, r->min), end = t->start + t->size;
 	uintptr_t addr;
+	size_t passes = 2;
 
 	if (r->max && r->max < end)
 		end = r->max;
+	/*
+	 * Past a nocross boundary the first quantum-aligned address is the
+	 * same each time for a power-of-two quantum (two passes settle it);
+	 * otherwise it repeats every quantum / gcd(quantum, nocross)
+	 * boundaries. Look at that many, up to 64.
+	 */
+	if (r->nocross && a->quantum_shift < 0)
+		passes = MIN(a->quantum / gcd(a->quantum, r->nocross) + 1,
+			     (size_t)64);
 	addr = quantum_roundup(a, lo);
-	for (int pass = 0; pass < 2; pass++) {
+	for (size_t pass = 0; pass < passes; pass++) {
 		if (r->align)
 			addr += (r->phase - addr) & (r->align - 1);
 		if (addr < lo || addr >= end || end - addr < r->size)
@@ -880,7 +906,7 @@ static uintptr_t fit_in_segment(const struct arena *a, const struct btag *t,
 		if (!r->nocross ||
 		    !((addr ^ (addr + r->size - 1)) & ~(r->nocross - 1)))
 			return addr;
-		/* crosses: try from the next boundary (at most once more) */
+		/* crosses: try from the next boundary */
 		addr = quantum_roundup(a, (addr | (r->nocross - 1)) + 1);
 		if (!addr)
 			return 0;
@@ -1033,13 +1059,16 @@ static struct btag *carve_locked(struct arena *a, struct btag *t,
 
 /*
  * Bring a span in from the source for r (see the import_scale rule in the
- * theory statement): exactly r's size (plus alignment room) on the first
- * attempt, a quantum more on the second. Drops and retakes the lock.
- * Returns false if the source had nothing, or if the span it gave still
- * cannot hold r (then it went straight back).
+ * theory statement): exactly r's size (plus alignment room, or twice it
+ * under nocross) on the first attempt, and the most a quantum-aligned
+ * segment can lose to misalignment more on the second. Drops and retakes
+ * the lock. Returns the free segment over the span, with *addr where r
+ * fits in it and the tags to carve it at hand; or NULL if the source had
+ * nothing, or its span cannot hold r (then it went straight back).
  */
-static bool import_locked(struct arena *a, const struct request *r, int attempt,
-			  unsigned long *irq)
+static struct btag *import_locked(struct arena *a, const struct request *r,
+				  int attempt, unsigned long *irq,
+				  uintptr_t *addr)
 {
 	struct arena *src = a->source;
 	size_t want = r->size + (r->align ? r->align - a->quantum : 0);
@@ -1049,35 +1078,43 @@ static bool import_locked(struct arena *a, const struct request *r, int attempt,
 	uintptr_t start, ret_start = 0;
 	size_t ret_size = 0;
 
+	/* twice the size holds a piece that crosses no nocross boundary */
+	if (r->nocross)
+		want = MAX(want, 2 * r->size);
 	if (attempt > 0)
 		want += a->quantum - gcd(a->quantum, src->quantum);
 	size = quantum_roundup(src, want);
 	if (!size || size < want)
-		return false;
+		return NULL;
 	spin_unlock_irqrestore(&a->lock, *irq);
 	span = a->afunc(src, size, r->flags & (MEM_WAIT | MEM_ATOMIC));
 	*irq = spin_lock_irqsave(&a->lock);
 	if (!span)
-		return false;
+		return NULL;
 	start = (uintptr_t)span;
-	if (!tags_ensure_locked(a, TAGS_PER_STEP, r->flags, irq) ||
+	/*
+	 * Tags for the span and its segment, and for the carve the caller
+	 * makes next, all before the span goes in: from here to the carve
+	 * the lock is not dropped, so no one can take the span first.
+	 */
+	if (!tags_ensure_locked(a, TAGS_PER_STEP + 2, r->flags, irq) ||
 	    quantum_roundup(a, start) >= quantum_rounddown(a, start + size)) {
 		spin_unlock_irqrestore(&a->lock, *irq);
 		a->ffunc(src, span, size);
 		*irq = spin_lock_irqsave(&a->lock);
-		return false;
+		return NULL;
 	}
 	seg = span_add_locked(a, start, size, true);
 	a->stats.imports++;
-	if (seg && fit_in_segment(a, seg, r))
-		return true;
+	if (seg && (*addr = fit_in_segment(a, seg, r)) != 0)
+		return seg;
 	/* misaligned, or outside r's window: straight back */
 	if (seg)
 		span_remove_locked(a, seg, &ret_start, &ret_size);
 	spin_unlock_irqrestore(&a->lock, *irq);
 	a->ffunc(src, (void *)ret_start, ret_size);
 	*irq = spin_lock_irqsave(&a->lock);
-	return false;
+	return NULL;
 }
 
 /* ---- allocation */
@@ -1132,6 +1169,8 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 			break;
 		}
 		t = find_fit_locked(a, r, policy, &addr);
+		if (!t && a->source && attempt < 2)
+			t = import_locked(a, r, attempt, &irq, &addr);
 		if (likely(t != NULL)) {
 			seg = carve_locked(a, t, addr, r->size);
 			if (policy == ARENA_NEXTFIT)
@@ -1143,8 +1182,8 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 				hash_resize(a);
 			return (void *)seg->start;
 		}
-		if (a->source && attempt < 2 &&
-		    (import_locked(a, r, attempt, &irq) || attempt == 0))
+		/* the exact import failed: once more, with the quantum slack */
+		if (a->source && attempt == 0)
 			continue;
 		if (reclaim_once(a, &reclaimed, &irq)) {
 			attempt = -1;
@@ -1334,16 +1373,20 @@ free_tail_slow(struct arena *a, struct btag *seg, unsigned long irq)
 }
 
 static inline __attribute__((always_inline)) void
-arena_free_common(const char *fn, struct arena *a, void *addr, size_t size)
+arena_free_common(const char *fn, struct arena *a, void *addr, size_t size,
+		  bool qcached)
 {
 	unsigned long irq = spin_lock_irqsave(&a->lock);
 	struct btag *t = hash_remove_locked(a, (uintptr_t)addr);
 
 	/*
 	 * size must round up to t->size: t->size - quantum < size <= t->size
-	 * (also false for size 0, and for any size above t->size).
+	 * (also false for size 0, and for any size above t->size). In an
+	 * arena with quantum caches, a segment holding a cache's slab is
+	 * the slab layer's to give back.
 	 */
-	if (unlikely(!t || t->size - size >= a->quantum)) {
+	if (unlikely(!t || t->size - size >= a->quantum ||
+		     (qcached && t->qslab))) {
 		if (t)
 			hash_insert_locked(a, t);
 		spin_unlock_irqrestore(&a->lock, irq);
@@ -1356,24 +1399,61 @@ arena_free_common(const char *fn, struct arena *a, void *addr, size_t size)
 	spin_unlock_irqrestore(&a->lock, irq);
 }
 
-/* A size that arena_alloc served from a quantum cache goes back there. */
-static __attribute__((noinline)) void qcache_free(struct arena *a, void *addr,
-						  size_t size)
+/*
+ * Frees in an arena with quantum caches: sizes the caches serve go back
+ * to them; the rest as usual, but not into a cache's slab.
+ */
+static __attribute__((noinline)) void
+arena_free_qcached(struct arena *a, void *addr, size_t size, bool xfree)
 {
-	kmem_cache_free(a->qcache[quantum_roundup(a, size) / a->quantum - 1],
+	if (!xfree && size - 1 < a->qcache_max)
+		return kmem_cache_free(
+			a->qcache[quantum_roundup(a, size) / a->quantum - 1],
 			addr);
+	if (xfree)
+		arena_free_common("arena_xfree", a, addr, size, true);
+	else
+		arena_free_common("arena_free", a, addr, size, true);
 }
 
 void arena_free(struct arena *a, void *addr, size_t size)
 {
-	if (unlikely(size - 1 < a->qcache_max))
-		return qcache_free(a, addr, size);
-	arena_free_common(__func__, a, addr, size);
+	if (unlikely(a->qcache_max))
+		return arena_free_qcached(a, addr, size, false);
+	arena_free_common(__func__, a, addr, size, false);
 }
 
 void arena_xfree(struct arena *a, void *addr, size_t size)
 {
-	arena_free_common(__func__, a, addr, size);
+	if (unlikely(a->qcache_max))
+		return arena_free_qcached(a, addr, size, true);
+	arena_free_common(__func__, a, addr, size, false);
+}
+
+/* Mark (or unmark) the allocated segment at addr as a quantum cache slab. */
+static void qslab_mark(struct arena *a, void *addr, bool on)
+{
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	struct btag *t = hash_lookup_locked(a, (uintptr_t)addr);
+
+	assert(t);
+	t->qslab = on;
+	spin_unlock_irqrestore(&a->lock, irq);
+}
+
+void *arena_qcache_slab_alloc(struct arena *a, size_t size, int flags)
+{
+	void *p = arena_xalloc(a, size, 0, 0, 0, NULL, NULL, flags);
+
+	if (p)
+		qslab_mark(a, p, true);
+	return p;
+}
+
+void arena_qcache_slab_free(struct arena *a, void *addr, size_t size)
+{
+	qslab_mark(a, addr, false);
+	arena_free_common("arena_xfree", a, addr, size, false);
 }
 
 /* ---- creating and destroying */
@@ -1498,14 +1578,15 @@ void *arena_add(struct arena *a, void *base, size_t size, int flags)
 		panic("arena_add: span too small for one quantum %zu: arena '%s' addr 0x%lx size %zu",
 		      a->quantum, a->name, start, size);
 	irq = spin_lock_irqsave(&a->lock);
+	if (!a->is_base && !tags_ensure_locked(a, TAGS_PER_STEP, flags, &irq)) {
+		spin_unlock_irqrestore(&a->lock, irq);
+		return NULL;
+	}
+	/* after the last time the lock was dropped: a racing add is seen */
 	if (span_overlaps_locked(a, start, size)) {
 		spin_unlock_irqrestore(&a->lock, irq);
 		panic("arena_add: span overlaps one the arena has: arena '%s' addr 0x%lx size %zu",
 		      a->name, start, size);
-	}
-	if (!a->is_base && !tags_ensure_locked(a, TAGS_PER_STEP, flags, &irq)) {
-		spin_unlock_irqrestore(&a->lock, irq);
-		return NULL;
 	}
 	span_add_locked(a, start, size, false);
 	spin_unlock_irqrestore(&a->lock, irq);

@@ -364,6 +364,15 @@ freed_twice(struct kmem_cache *cp, const void *obj)
 
 /* ---- making and unmaking slabs */
 
+/* Give a slab's memory back to the source. */
+static void slab_memory_free(struct kmem_cache *cp, void *base)
+{
+	if (cp->flags & KMC_QCACHE)
+		arena_qcache_slab_free(cp->source, base, cp->slab_size);
+	else
+		arena_xfree(cp->source, base, cp->slab_size);
+}
+
 /* Run the constructor on every object of s; undo all if one fails. */
 static bool slab_construct(struct kmem_cache *cp, struct kmem_slab *s,
 			   int flags)
@@ -446,8 +455,11 @@ static bool slab_fill(struct kmem_cache *cp, struct kmem_slab *s, int flags)
 static struct kmem_slab *slab_create(struct kmem_cache *cp, int flags)
 {
 	int mem = flags & (MEM_WAIT | MEM_ATOMIC);
-	void *base = arena_xalloc(cp->source, cp->slab_size, 0, 0, 0, NULL,
-				  NULL, mem);
+	void *base = (cp->flags & KMC_QCACHE) ?
+			     arena_qcache_slab_alloc(cp->source, cp->slab_size,
+						     mem) :
+			     arena_xalloc(cp->source, cp->slab_size, 0, 0, 0,
+					  NULL, NULL, mem);
 	struct kmem_slab *s;
 	unsigned long irq;
 	size_t colour;
@@ -480,7 +492,7 @@ no_bufctls:
 	if (!cp->on_slab)
 		kmem_cache_free(slab_cache, s);
 no_header:
-	arena_xfree(cp->source, base, cp->slab_size);
+	slab_memory_free(cp, base);
 	return NULL;
 }
 
@@ -497,7 +509,7 @@ static void slab_destroy(struct kmem_cache *cp, struct kmem_slab *s)
 		s->magic = 0;
 		s->cache = NULL;
 	}
-	arena_xfree(cp->source, base, cp->slab_size);
+	slab_memory_free(cp, base);
 }
 
 /* ---- the slab layer */

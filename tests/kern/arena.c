@@ -12,6 +12,7 @@
 #include "page.h"
 #include "pmem.h"
 #include "printk.h"
+#include "slab.h"
 
 /* A fake range: never memory, never touched. */
 #define FAKE_BASE 0x100000000000ul
@@ -1105,4 +1106,61 @@ KTEST_PANICS(
 
 	arena_free(a, p, PGSIZE); /* the span goes back to src */
 	arena_free(a, p, PGSIZE);
+}
+
+/* ---- found in review: each failed before its fix */
+
+KTEST(arena, nocross_with_odd_quantum)
+{
+	/* quantum 3, [3, 30): the first 3 that crosses no multiple of 4 is
+	 * at 9; a single look past the first boundary (4 -> 6) misses it */
+	struct arena *a = fake_arena(TEST_ARENA_NAME, 3, 27, 3);
+	/* quantum 12K from 0x3000, 16K boundaries: 0x3000 and 0x6000 cross
+	 * one, 0x9000 is the first that does not (three steps) */
+	struct arena *b =
+		fake_arena("arena_nocross_12k", 0x3000, MiB, 3 * PGSIZE);
+	uintptr_t p =
+		(uintptr_t)arena_xalloc(a, 3, 0, 0, 4, NULL, NULL, MEM_ATOMIC);
+	uintptr_t q = (uintptr_t)arena_xalloc(b, 3 * PGSIZE, 0, 0, 4 * PGSIZE,
+					      NULL, NULL, MEM_ATOMIC);
+
+	KT_EXPECT_EQ(p, 9);
+	KT_EXPECT_EQ(q, 0x9000);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_xfree(a, (void *)p, 3);
+	arena_xfree(b, (void *)q, 3 * PGSIZE);
+	arena_destroy(a);
+	arena_destroy(b);
+}
+
+KTEST(arena, nocross_import)
+{
+	/* the exact import straddles a boundary: it must import enough */
+	struct arena *src = fake_arena("arena_ncimp_src", FAKE_BASE + PGSIZE,
+				       MiB - PGSIZE, PGSIZE);
+	struct arena *a =
+		arena_create(TEST_ARENA_NAME, NULL, 0, PGSIZE, arena_alloc,
+			     arena_free, src, 0, MEM_WAIT);
+	uintptr_t p = (uintptr_t)arena_xalloc(a, 2 * PGSIZE, 0, 0, 2 * PGSIZE,
+					      NULL, NULL, MEM_ATOMIC);
+
+	KT_ASSERT_NE(p, 0);
+	KT_EXPECT_EQ(p / (2 * PGSIZE), (p + 2 * PGSIZE - 1) / (2 * PGSIZE));
+	arena_xfree(a, (void *)p, 2 * PGSIZE);
+	KT_EXPECT_EQ(arena_amt_free(src), MiB - PGSIZE);
+	arena_destroy(a);
+	arena_destroy(src);
+}
+
+KTEST_PANICS(
+	arena, free_of_a_quantum_cache_slab,
+	"arena_free: address is the slab of a quantum cache, not an allocation of this size: arena 'arena_qslab'")
+{
+	struct arena *a =
+		arena_create("arena_qslab", (void *)FAKE_BASE, MiB, PGSIZE,
+			     NULL, NULL, NULL, 4 * PGSIZE, MEM_WAIT);
+	void *p = arena_alloc(a, 2 * PGSIZE, MEM_WAIT); /* a slab's first */
+
+	/* the wrong size, which happens to be the slab's */
+	arena_free(a, p, a->qcache[1]->slab_size);
 }
