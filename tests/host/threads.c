@@ -2,8 +2,12 @@
  * threads.c: libkmem.a under several threads at once. Each thread takes
  * pages from kpages_arena (which imports from base) and IDs from one
  * shared arena, writes into its pages, and gives everything back; at the
- * end every arena checks out and nothing is lost. Built twice: over
- * libkmem.a, and over libkmem-tsan.a for ThreadSanitizer.
+ * end every arena checks out and nothing is lost. They also allocate
+ * from three object caches, write an address-derived pattern into every
+ * object, and hand half of them to the next thread, which checks the
+ * pattern and frees them: objects cross CPUs through the magazines and
+ * the depot. Built twice: over libkmem.a, and over libkmem-tsan.a for
+ * ThreadSanitizer.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -17,6 +21,59 @@
 #define IDS (1 << 20)
 
 static struct arena *ids;
+static struct kmem_cache *caches[3];
+static const size_t cache_sizes[3] = { 64, 256, 1000 };
+
+/* Each thread passes objects to the next through a one-slot mailbox. */
+struct mailbox {
+	pthread_mutex_t lock;
+	void *obj;
+	int cache;
+} mailbox[THREADS];
+
+static void pattern(void *obj, size_t size, int check, long me)
+{
+	unsigned long *w = obj;
+
+	for (size_t i = 0; i < size / sizeof(*w); i++) {
+		unsigned long want = (unsigned long)&w[i] * 2654435761u;
+
+		if (check && w[i] != want) {
+			fprintf(stderr,
+				"threads: thread %ld found a broken pattern in %p\n",
+				me, obj);
+			exit(1);
+		}
+		w[i] = want;
+	}
+}
+
+/* Allocate from a cache; every other object goes to the next thread. */
+static void cache_round(long me, int r)
+{
+	int c = r % 3;
+	void *obj = kmem_cache_alloc(caches[c], MEM_WAIT);
+	struct mailbox *out = &mailbox[me % THREADS];
+	void *old = NULL;
+	int old_cache = 0;
+
+	pattern(obj, cache_sizes[c], 0, me);
+	if (r % 2) {
+		pattern(obj, cache_sizes[c], 1, me);
+		kmem_cache_free(caches[c], obj);
+		return;
+	}
+	pthread_mutex_lock(&out->lock);
+	old = out->obj;
+	old_cache = out->cache;
+	out->obj = obj;
+	out->cache = c;
+	pthread_mutex_unlock(&out->lock);
+	if (old) { /* left by the thread before: check it and free it here */
+		pattern(old, cache_sizes[old_cache], 1, me);
+		kmem_cache_free(caches[old_cache], old);
+	}
+}
 
 static size_t pages_of(int k)
 {
@@ -47,6 +104,7 @@ static void *worker(void *arg)
 		pages[k] = arena_alloc(kpages_arena, pages_of(k), MEM_WAIT);
 		*pages[k] = me;
 		id[k] = arena_alloc(ids, 1, MEM_WAIT);
+		cache_round(me, r);
 	}
 	return NULL;
 }
@@ -59,10 +117,29 @@ int main(void)
 	kmem_host_init(256 << 20);
 	ids = arena_create("ids", (void *)1, IDS, 1, NULL, NULL, NULL, 0,
 			   MEM_WAIT);
+	for (int i = 0; i < 3; i++)
+		caches[i] = kmem_cache_create(i == 0 ? "threads_64" :
+					      i == 1 ? "threads_256" :
+						       "threads_1000",
+					      cache_sizes[i], 0, 0, NULL, NULL,
+					      NULL, NULL);
+	for (int i = 0; i < THREADS; i++)
+		pthread_mutex_init(&mailbox[i].lock, NULL);
 	for (long i = 0; i < THREADS; i++)
 		pthread_create(&t[i], NULL, worker, (void *)(i + 1));
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(t[i], NULL);
+	for (int i = 0; i < THREADS; i++) {
+		struct mailbox *m = &mailbox[i];
+
+		if (m->obj)
+			kmem_cache_free(caches[m->cache], m->obj);
+	}
+	for (int i = 0; i < 3; i++) {
+		bad |= kmem_cache_check(caches[i]);
+		kmem_cache_destroy(
+			caches[i]); /* panics if any object is live */
+	}
 	/* the threads' magazines went to the depots when they exited; now
 	 * kpages' quantum caches give all their slabs back */
 	arena_reclaim(kpages_arena);
@@ -71,7 +148,8 @@ int main(void)
 	bad |= arena_check(ids) | arena_check(kpages_arena);
 	bad |= arena_check(base_arena);
 	arena_destroy(ids);
-	printf("threads: %d threads x %d rounds: %s\n", THREADS, ROUNDS,
+	printf("threads: %d threads x %d rounds, pages, IDs and three caches: %s\n",
+	       THREADS, ROUNDS,
 	       bad ? "LOST OR BROKEN" : "everything back, all arenas sound");
 	return bad;
 }
