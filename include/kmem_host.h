@@ -10,8 +10,9 @@
  * a line starting with "panic:" on stderr, then abort().
  *
  * This header is self-contained: it repeats the declarations of the
- * kernel's arena.h and pmem.h (arch/host/kmem_host.c includes both, so the
- * build fails if they drift apart). What each function does is in arena.h.
+ * kernel's arena.h, slab.h, kmalloc.h and pmem.h (arch/host/kmem_host.c
+ * includes them all, so the build fails if they drift apart). What each
+ * function does is said there.
  */
 #ifndef KMEM_HOST_H
 #define KMEM_HOST_H
@@ -78,6 +79,14 @@ void kmem_cache_free(struct kmem_cache *cp, void *obj);
 void kmem_cache_reap(struct kmem_cache *cp);
 int kmem_cache_check(struct kmem_cache *cp);
 void kmem_cache_print_all(void);
+
+/* General-purpose buffers (the kernel's kmalloc.h). */
+void *kmalloc(size_t size, int flags);
+void *kzmalloc(size_t size, int flags);
+void *kmalloc_align(size_t size, int flags, size_t align);
+void *krealloc(void *buf, size_t size, int flags);
+void kfree(void *buf);
+size_t kmalloc_size(void *buf);
 
 #ifndef KMEM_MEM_RANGE_H
 #define KMEM_MEM_RANGE_H

@@ -36,7 +36,7 @@ PANIC_BOOT_TIMEOUT = 60
 PANIC_SKIP = "panics: runs in its own boot"
 # The memory suites again on other machines: RAM from 32 MiB to 64 GiB
 # (lazily backed), and a CPU without 1 GiB pages (2 MiB direct map).
-MEMORY_SUITES = "ktest=memmap.*,paging.*,pmem.*,arena.*"
+MEMORY_SUITES = "ktest=memmap.*,paging.*,pmem.*,arena.*,kmalloc.*"
 MACHINES = [("32M", "max"), ("128M", "max"), ("4G", "max"), ("64G", "max"),
             ("512M", "qemu64")]
 # The runner skips the suite ktest_selftest in an ordinary run; the self-test

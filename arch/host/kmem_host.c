@@ -11,6 +11,7 @@
 
 #include "host.h"
 #include "kmem_host.h"
+#include "kmalloc.h"
 #include "page.h"
 #include "pmem.h"
 #include "slab.h"

@@ -12,6 +12,8 @@
 #define __unused __attribute__((unused))
 #define __aligned(n) __attribute__((aligned(n)))
 #define __section(s) __attribute__((section(s)))
+/* Loads AddressSanitizer must not check: they may read memory it poisoned. */
+#define __no_sanitize_address __attribute__((no_sanitize_address))
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

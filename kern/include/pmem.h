@@ -11,9 +11,10 @@
  * Build the arenas over the usable ranges (physical, page-aligned, made
  * addressable by arch_memory_init): base_arena over all of them, then
  * kpages_arena (pages, importing from base) and the jumbo arenas
- * kpages_2m_arena and kpages_1g_arena (importing aligned runs from base).
- * Prints one line with the ranges, the usable MiB and the cycles it took,
- * and the arena table. Call once; a second call panics.
+ * kpages_2m_arena and kpages_1g_arena (importing aligned runs from base),
+ * then the kmalloc caches (kmalloc_init). Prints one line with the ranges,
+ * the usable MiB and the cycles it took, the arena table and the cache
+ * table. Call once; a second call panics.
  */
 void pmem_init(const struct mem_range *usable, size_t nr_ranges);
 

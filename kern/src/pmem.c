@@ -7,6 +7,8 @@
  *    +- kpages_2m  quantum 2 MiB, imports 2 MiB-aligned runs from base
  *    +- kpages_1g  quantum 1 GiB, imports 1 GiB-aligned runs from base
  *
+ * and, over kpages, the kmalloc caches "kmalloc_32" .. "kmalloc_8192".
+ *
  * The jumbo arenas import through arena_xalloc on base itself, not on
  * kpages: the aligned request goes as far down as it can (arena.c's FAQ).
  * Nothing here touches RAM beyond a tag page per range, so pmem_init costs
@@ -14,6 +16,7 @@
  */
 #include "pmem.h"
 #include "arch.h"
+#include "kmalloc.h"
 #include "page.h"
 #include "kstring.h"
 #include "printk.h"
@@ -61,6 +64,8 @@ void pmem_init(const struct mem_range *usable, size_t nr_ranges)
 	       nr_ranges, (unsigned long long)(bytes >> 20),
 	       (unsigned long long)pmem_init_cycles);
 	arena_print_stats();
+	kmalloc_init();
+	kmem_cache_print_all();
 }
 
 static struct mem_range sanitized[MEMMAP_MAX_RANGES], usable[MEMMAP_MAX_RANGES];

@@ -1,0 +1,528 @@
+/*
+ * kmalloc.c: buffers of any size. Small ones are objects of nine
+ * power-of-two caches, "kmalloc_32" .. "kmalloc_8192" (the object size
+ * counts the tag); bigger ones are segments of kpages_arena. A 16-byte
+ * tag before every buffer says where it came from, so kfree needs no size
+ * and can tell a foreign, an interior or a freed pointer from a buffer.
+ *
+ * ---- The tag
+ *
+ *   buf - 16            buf - 8  buf - 6      buf - 5  buf - 4    buf
+ *   +-------------------+--------+------------+--------+----------+------
+ *   | owner             | offset | size_class | zero   | check    | buffer
+ *   | 8: cache or arena | u16    | u8         | u8     | u32      | ...
+ *   +-------------------+--------+------------+--------+----------+------
+ *
+ *   owner       the kmem_cache of a small buffer, kpages_arena for a
+ *               large one
+ *   offset      bytes from the object (small) or segment (large) start
+ *               to buf
+ *   size_class  0..8 for kmalloc_<32 << size_class>; KMALLOC_CLASS_PAGES
+ *               for a segment from arena_alloc, KMALLOC_CLASS_PAGES_ALIGNED
+ *               for one from arena_xalloc
+ *   check       KMALLOC_LIVE or KMALLOC_FREED xor a hash of buf and of the
+ *               offset/size_class/zero word: a tag copied elsewhere, left
+ *               behind by an old buffer at another address, or with its
+ *               fields changed matches neither state.
+ *
+ * The slab layer keeps a free object's free-list link in its first word,
+ * which is the owner word when the tag starts the object. So what kfree
+ * needs to see a double free (offset, size_class, check) is in the second
+ * word, which nothing but kmalloc and kfree writes.
+ *
+ * ---- Small buffers: an object of kmalloc_<2^k>, 2^k <= 8192
+ *
+ *   [ pad ][ tag ][ buffer ............................ ]
+ *   ^obj          ^buf = obj + offset             obj + 2^k^
+ *
+ * kmalloc(n) takes the smallest cache with 16 + n <= 2^k: offset 16, no
+ * pad, n rounded up to 16 (kmalloc(100): kmalloc_128, 112 usable).
+ * kmalloc_align(n, a) takes one with 2^k >= a + roundup(max(n, 16), 16)
+ * and puts buf at the first multiple of a at or after obj + 16, so
+ * offset <= a. Usable: 2^k - offset.
+ *
+ * ---- Large buffers: a segment of kpages_arena
+ *
+ *   [ pad ][ start | size ][ tag ][ buffer ...................... ]
+ *   ^start                        ^buf = start + offset   start + size^
+ *
+ * The 16 bytes before the tag hold what the arena gave, start and size,
+ * so kfree gives back exactly that segment. With no alignment, or one up
+ * to a page, offset is max(32, align) and the segment, roundup(offset + n,
+ * PGSIZE), comes from arena_alloc (through kpages' quantum caches up to 8
+ * pages). Above a page, the segment comes from arena_xalloc(align, phase
+ * align - PGSIZE): it starts one page before a multiple of align, offset
+ * is PGSIZE, and the waste is that page, not align bytes. Usable: start +
+ * size - buf. All large buffers come from kpages_arena, none from
+ * kpages_2m_arena: the room before the buffer keeps a request from ever
+ * being whole 2 MiB pages, and the direct map already uses big pages.
+ *
+ * ---- kfree(buf)
+ *
+ * buf must be 16-aligned, and the tag before it LIVE, with fields that
+ * agree (an offset inside the object; for large ones a header naming a
+ * page-aligned start at buf - offset) and the owner its class implies.
+ * Then the tag turns FREED and the object goes back to its cache at buf -
+ * offset, or the segment to kpages with arena_free or arena_xfree. Anything
+ * else panics, saying what buf is: a pointer into a live buffer whose tag
+ * lies before it in buf's page (looked for only then, and only there: a
+ * pointer deeper into a large buffer reads as foreign), a FREED buffer (a
+ * double free), a LIVE tag whose owner word was overwritten (an overrun
+ * of the memory before it), or no valid tag at all: not a kmalloc buffer.
+ * Those reads may land anywhere near buf, so they bypass the sanitizer.
+ *
+ * There is no lock here: the caches and the arena have their own, and the
+ * table of caches is written once, by kmalloc_init.
+ */
+#include "kmalloc.h"
+#include "assert.h"
+#include "kprintf.h"
+#include "kstring.h"
+#include "page.h"
+#include "printk.h"
+#include "slab.h"
+
+#define TAG_SIZE 16 /* also the alignment of every buffer */
+#define KMALLOC_MIN_SHIFT 5
+#define KMALLOC_MAX_SHIFT 13
+#define KMALLOC_NR_CACHES (KMALLOC_MAX_SHIFT - KMALLOC_MIN_SHIFT + 1)
+#define KMALLOC_MIN_OBJ (1ul << KMALLOC_MIN_SHIFT)
+#define KMALLOC_MAX_OBJ (1ul << KMALLOC_MAX_SHIFT)
+#define KMALLOC_CLASS_PAGES 0x10
+#define KMALLOC_CLASS_PAGES_ALIGNED 0x11
+#define LARGE_ROOM 32 /* header and tag before an unaligned large buffer */
+/* No machine has this much: larger requests fail before any arithmetic. */
+#define KMALLOC_SIZE_MAX (1ul << 47)
+
+/* The states of a tag (xor the hash): kmalloc writes LIVE, kfree FREED. */
+#define KMALLOC_LIVE 0x6b6c6976u  /* "kliv" */
+#define KMALLOC_FREED 0x6b667265u /* "kfre" */
+#define TAG_HASH_MULTIPLIER 0x9e3779b97f4a7c15ull
+
+struct kmalloc_tag {
+	void *owner;
+	uint16_t offset;
+	uint8_t size_class;
+	uint8_t zero;
+	uint32_t check;
+};
+
+static_assert(sizeof(struct kmalloc_tag) == TAG_SIZE, "the tag is 16 bytes");
+
+/* Just before a large buffer's tag: the segment the arena gave. */
+struct kmalloc_large {
+	uintptr_t start;
+	size_t size;
+};
+
+static_assert(sizeof(struct kmalloc_large) + TAG_SIZE == LARGE_ROOM,
+	      "large header and tag fill LARGE_ROOM");
+
+/* What the tag before a buffer says, read and decoded. */
+struct kmalloc_view {
+	uintptr_t buf;
+	uint32_t state; /* KMALLOC_LIVE, KMALLOC_FREED, or 0: no valid tag */
+	bool sound;	/* offset, class and header agree */
+	uint32_t info;	/* the offset/class word, as the check hashed it */
+	void *owner;
+	unsigned size_class;
+	size_t offset;
+	uintptr_t start; /* of the object or segment */
+	size_t size;	 /* of the object or segment */
+	size_t usable;	 /* from buf to the end of it */
+};
+
+static struct kmem_cache *kmalloc_caches[KMALLOC_NR_CACHES];
+
+/* ---- tags */
+
+static inline int highbit(uint64_t x)
+{
+	return 63 ^ __builtin_clzll(x);
+}
+
+static inline bool is_pow2(size_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+static inline struct kmalloc_tag *tag_of(uintptr_t buf)
+{
+	return (struct kmalloc_tag *)(buf - TAG_SIZE);
+}
+
+static inline struct kmalloc_large *large_of(uintptr_t buf)
+{
+	return (struct kmalloc_large *)(buf - LARGE_ROOM);
+}
+
+/* The check word of a tag in state at buf with offset/class word info. */
+static inline uint32_t tag_check(uintptr_t buf, uint32_t info, uint32_t state)
+{
+	uint64_t h = (buf ^ (uint64_t)info << 32) * TAG_HASH_MULTIPLIER;
+
+	return state ^ (uint32_t)(h >> 32);
+}
+
+static inline uint32_t tag_info(const struct kmalloc_tag *t)
+{
+	return t->offset | (uint32_t)t->size_class << 16 |
+	       (uint32_t)t->zero << 24;
+}
+
+/* Write a live tag before buf. */
+static inline void tag_write(uintptr_t buf, void *owner, size_t offset,
+			     unsigned size_class)
+{
+	struct kmalloc_tag *t = tag_of(buf);
+
+	t->owner = owner;
+	t->offset = (uint16_t)offset;
+	t->size_class = (uint8_t)size_class;
+	t->zero = 0;
+	t->check = tag_check(buf, tag_info(t), KMALLOC_LIVE);
+}
+
+/*
+ * Copy the tag before buf, or the large header: buf may be any pointer,
+ * even into memory the sanitizer poisoned (a foreign one, or one kfree's
+ * diagnosis looks at), so these loads are not checked.
+ */
+static __no_sanitize_address void tag_load(uintptr_t buf, struct kmalloc_tag *t)
+{
+	*t = *tag_of(buf);
+}
+
+static __no_sanitize_address void large_load(uintptr_t buf,
+					     struct kmalloc_large *h)
+{
+	*h = *large_of(buf);
+}
+
+/* The owner a tag of v's class must name. */
+static inline void *class_owner(const struct kmalloc_view *v)
+{
+	return v->size_class < KMALLOC_NR_CACHES ?
+		       (void *)kmalloc_caches[v->size_class] :
+		       (void *)kpages_arena;
+}
+
+/* A small buffer's offset must leave at least 16 bytes of its object. */
+static bool decode_small(struct kmalloc_view *v)
+{
+	size_t obj_size = KMALLOC_MIN_OBJ << v->size_class;
+
+	if (v->offset < TAG_SIZE || v->offset % TAG_SIZE ||
+	    v->offset > obj_size - TAG_SIZE)
+		return false;
+	v->start = v->buf - v->offset;
+	v->size = obj_size;
+	v->usable = obj_size - v->offset;
+	return true;
+}
+
+/* A large buffer's header must name the page-aligned start before it. */
+static bool decode_large(struct kmalloc_view *v)
+{
+	struct kmalloc_large h;
+
+	if (v->size_class != KMALLOC_CLASS_PAGES &&
+	    v->size_class != KMALLOC_CLASS_PAGES_ALIGNED)
+		return false;
+	if (v->offset < LARGE_ROOM || v->offset > PGSIZE ||
+	    v->offset % TAG_SIZE || (v->buf - v->offset) % PGSIZE)
+		return false;
+	large_load(v->buf, &h);
+	if (h.start != v->buf - v->offset || h.size % PGSIZE ||
+	    h.size < v->offset + TAG_SIZE || h.start + h.size < h.start)
+		return false;
+	v->start = h.start;
+	v->size = h.size;
+	v->usable = h.size - v->offset;
+	return true;
+}
+
+/* Read and decode the tag before buf (no tag at all if buf is unaligned). */
+static void tag_decode(uintptr_t buf, struct kmalloc_view *v)
+{
+	struct kmalloc_tag t;
+
+	*v = (struct kmalloc_view){ .buf = buf };
+	if (buf % TAG_SIZE || buf < LARGE_ROOM)
+		return;
+	tag_load(buf, &t);
+	v->info = tag_info(&t);
+	if (t.check == tag_check(buf, v->info, KMALLOC_LIVE))
+		v->state = KMALLOC_LIVE;
+	else if (t.check == tag_check(buf, v->info, KMALLOC_FREED))
+		v->state = KMALLOC_FREED;
+	else
+		return;
+	v->owner = t.owner;
+	v->size_class = t.size_class;
+	v->offset = t.offset;
+	if (t.zero)
+		return;
+	v->sound = v->size_class < KMALLOC_NR_CACHES ? decode_small(v) :
+						       decode_large(v);
+}
+
+static inline bool view_is_live(const struct kmalloc_view *v)
+{
+	return v->state == KMALLOC_LIVE && v->sound &&
+	       v->owner == class_owner(v);
+}
+
+/* ---- misuse */
+
+/* "cache" or "arena", and its name, for v's class. */
+static const char *owner_kind(const struct kmalloc_view *v)
+{
+	return v->size_class < KMALLOC_NR_CACHES ? "cache" : "arena";
+}
+
+static const char *owner_name(const struct kmalloc_view *v)
+{
+	return v->size_class < KMALLOC_NR_CACHES ?
+		       kmalloc_caches[v->size_class]->name :
+		       kpages_arena->name;
+}
+
+/*
+ * A live buffer holding p whose tag lies in p's page, before p (error
+ * paths only: up to a page of candidate tags).
+ */
+static bool find_enclosing(uintptr_t p, struct kmalloc_view *around)
+{
+	uintptr_t page = ALIGN_DOWN(p, PGSIZE);
+
+	for (uintptr_t b = ALIGN_DOWN(p - 1, TAG_SIZE); b >= page + TAG_SIZE;
+	     b -= TAG_SIZE) {
+		tag_decode(b, around);
+		if (view_is_live(around) && p < b + around->usable)
+			return true;
+	}
+	return false;
+}
+
+/* fn met v, which is not a live buffer: say what it is, and panic. */
+static __noreturn void bad_buffer(const char *fn, const struct kmalloc_view *v)
+{
+	struct kmalloc_view around;
+	void *buf = (void *)v->buf;
+
+	if (v->state == KMALLOC_LIVE && v->sound)
+		panic("%s: tag overwritten (owner %p, expected %p: an overrun of the memory before it?): %s '%s' addr %p size %zu",
+		      fn, v->owner, class_owner(v), owner_kind(v),
+		      owner_name(v), buf, v->usable);
+	if (find_enclosing(v->buf, &around))
+		panic("%s: pointer inside a buffer, not its start: %s '%s' addr %p is %zu bytes into buffer %p size %zu",
+		      fn, owner_kind(&around), owner_name(&around), buf,
+		      (size_t)(v->buf - around.buf), (void *)around.buf,
+		      around.usable);
+	if (v->state == KMALLOC_FREED && v->sound)
+		panic("%s: %s (the tag says freed): %s '%s' addr %p size %zu",
+		      fn,
+		      kstrcmp(fn, "kfree") ? "buffer already freed" :
+					     "double free",
+		      owner_kind(v), owner_name(v), buf, v->usable);
+	if (v->state)
+		panic("%s: tag corrupted (its check holds, its fields do not): addr %p class %u offset %zu",
+		      fn, buf, v->size_class, v->offset);
+	panic("%s: not a kmalloc buffer (no valid tag before it): addr %p", fn,
+	      buf);
+}
+
+/* The live buffer buf, decoded into v; anything else panics, from fn. */
+static inline void buffer_lookup(const char *fn, void *buf,
+				 struct kmalloc_view *v)
+{
+	tag_decode((uintptr_t)buf, v);
+	if (unlikely(!view_is_live(v)))
+		bad_buffer(fn, v);
+}
+
+static inline void check_flags(const char *fn, size_t size, int flags)
+{
+	if (unlikely(flags != MEM_WAIT && flags != MEM_ATOMIC))
+		panic("%s: bad flags 0x%x (name exactly one of MEM_WAIT and MEM_ATOMIC): size %zu",
+		      fn, flags, size);
+}
+
+/* ---- allocating and freeing */
+
+/* An object of cache class c, with buf at the first multiple of align. */
+static void *small_alloc(unsigned c, size_t align, int flags)
+{
+	struct kmem_cache *cp = kmalloc_caches[c];
+	uintptr_t obj = (uintptr_t)kmem_cache_alloc(cp, flags), buf;
+
+	if (unlikely(!obj))
+		return NULL;
+	buf = ALIGN_UP(obj + TAG_SIZE, align);
+	tag_write(buf, cp, buf - obj, c);
+	return (void *)buf;
+}
+
+/* A segment of kpages for size bytes at a multiple of align. */
+static void *large_alloc(size_t size, size_t align, int flags)
+{
+	bool aligned = align > PGSIZE;
+	size_t offset = aligned ? PGSIZE : MAX(align, LARGE_ROOM);
+	size_t seg = ALIGN_UP(size + offset, PGSIZE);
+	void *start;
+	uintptr_t buf;
+
+	if (aligned)
+		start = arena_xalloc(kpages_arena, seg, align, align - PGSIZE,
+				     0, NULL, NULL, flags);
+	else
+		start = arena_alloc(kpages_arena, seg, flags);
+	if (!start)
+		return NULL;
+	buf = (uintptr_t)start + offset;
+	*large_of(buf) = (struct kmalloc_large){ (uintptr_t)start, seg };
+	tag_write(buf, kpages_arena, offset,
+		  aligned ? KMALLOC_CLASS_PAGES_ALIGNED : KMALLOC_CLASS_PAGES);
+	return (void *)buf;
+}
+
+/*
+ * kmalloc and kmalloc_align (align a power of two, 16 meaning none):
+ * a cache if the object, tag and alignment room included, fits one.
+ */
+static void *kmalloc_common(const char *fn, size_t size, int flags,
+			    size_t align)
+{
+	size_t need;
+
+	check_flags(fn, size, flags);
+	if (unlikely(!kmalloc_caches[KMALLOC_NR_CACHES - 1]))
+		panic("%s: called before kmalloc_init: size %zu", fn, size);
+	if (unlikely(size > KMALLOC_SIZE_MAX)) {
+		if (flags & MEM_ATOMIC)
+			return NULL;
+		panic("%s: size %zu is more than any machine has (at most %lu)",
+		      fn, size, KMALLOC_SIZE_MAX);
+	}
+	if (align <= TAG_SIZE)
+		need = size + TAG_SIZE;
+	else
+		need = ALIGN_UP(MAX(size, TAG_SIZE), TAG_SIZE) + align;
+	if (need <= KMALLOC_MIN_OBJ)
+		return small_alloc(0, align, flags);
+	if (need <= KMALLOC_MAX_OBJ)
+		return small_alloc(highbit(need - 1) + 1 - KMALLOC_MIN_SHIFT,
+				   align, flags);
+	return large_alloc(size, align, flags);
+}
+
+/* Give back the live buffer v describes; its tag says freed from now. */
+static void buffer_release(const struct kmalloc_view *v)
+{
+	tag_of(v->buf)->check = tag_check(v->buf, v->info, KMALLOC_FREED);
+	if (v->size_class < KMALLOC_NR_CACHES)
+		kmem_cache_free(v->owner, (void *)v->start);
+	else if (v->size_class == KMALLOC_CLASS_PAGES)
+		arena_free(kpages_arena, (void *)v->start, v->size);
+	else
+		arena_xfree(kpages_arena, (void *)v->start, v->size);
+}
+
+/* ---- the interface */
+
+void *kmalloc(size_t size, int flags)
+{
+	return kmalloc_common(__func__, size, flags, TAG_SIZE);
+}
+
+void *kzmalloc(size_t size, int flags)
+{
+	void *buf = kmalloc_common(__func__, size, flags, TAG_SIZE);
+
+	if (buf)
+		kmemset(buf, 0, kmalloc_size(buf));
+	return buf;
+}
+
+void *kmalloc_align(size_t size, int flags, size_t align)
+{
+	if (unlikely(!is_pow2(align)))
+		panic("kmalloc_align: align %zu is not a power of two: size %zu",
+		      align, size);
+	if (unlikely(align > KMALLOC_ALIGN_MAX))
+		panic("kmalloc_align: align %zu is above 1 GiB: size %zu",
+		      align, size);
+	return kmalloc_common(__func__, size, flags, align);
+}
+
+void kfree(void *buf)
+{
+	struct kmalloc_view v;
+
+	if (!buf)
+		return;
+	buffer_lookup(__func__, buf, &v);
+	buffer_release(&v);
+}
+
+size_t kmalloc_size(void *buf)
+{
+	struct kmalloc_view v;
+
+	if (!buf)
+		return 0;
+	buffer_lookup(__func__, buf, &v);
+	return v.usable;
+}
+
+/*
+ * Whether a buffer of size would take less than half of what v holds:
+ * only then does a shrinking buffer move.
+ */
+static bool shrink_moves(const struct kmalloc_view *v, size_t size)
+{
+	return size + TAG_SIZE <= v->size / 2;
+}
+
+void *krealloc(void *buf, size_t size, int flags)
+{
+	struct kmalloc_view v;
+	void *new;
+
+	if (!buf)
+		return kmalloc_common(__func__, size, flags, TAG_SIZE);
+	check_flags(__func__, size, flags);
+	buffer_lookup(__func__, buf, &v);
+	if (!size) {
+		buffer_release(&v);
+		return NULL;
+	}
+	if (size <= v.usable && !shrink_moves(&v, size))
+		return buf;
+	/* shrinking can always stay in place: never fail or wait for it */
+	new = kmalloc_common(__func__, size,
+			     size <= v.usable ? MEM_ATOMIC : flags, TAG_SIZE);
+	if (!new)
+		return size <= v.usable ? buf : NULL;
+	kmemcpy(new, buf, MIN(size, v.usable));
+	buffer_release(&v);
+	return new;
+}
+
+void kmalloc_init(void)
+{
+	char name[KMEM_NAME_MAX];
+
+	if (kmalloc_caches[KMALLOC_NR_CACHES - 1])
+		panic("kmalloc_init: called twice");
+	/* the last one is the sign that kmalloc is ready */
+	for (unsigned c = 0; c < KMALLOC_NR_CACHES; c++) {
+		size_t obj_size = KMALLOC_MIN_OBJ << c;
+
+		ksnprintf(name, sizeof(name), "kmalloc_%zu", obj_size);
+		kmalloc_caches[c] =
+			kmem_cache_create(name, obj_size, TAG_SIZE, 0,
+					  kpages_arena, NULL, NULL, NULL);
+	}
+}
