@@ -241,7 +241,7 @@ clean:
 
 BENCH := $(BUILD)/bench/bench
 BENCH_WORKLOADS := page_pair random_instant random_best xalloc_2m import \
-	cache_pair malloc_pair cache_lifo_64 malloc_lifo_64 cache_random_64 \
+	cache_pair malloc_pair kmalloc_pair cache_lifo_64 malloc_lifo_64 cache_random_64 \
 	malloc_random_64 cache_lifo_256 malloc_lifo_256 cache_random_256 \
 	malloc_random_256
 BENCH_INSTR_COUNT := 100000

@@ -226,6 +226,12 @@ static void nothing(void)
 {
 }
 
+__attribute__((noinline)) void bench_loop_kmalloc_pair(size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		kfree(kmalloc(64, MEM_WAIT));
+}
+
 __attribute__((noinline)) void bench_loop_malloc_pair(size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -345,6 +351,8 @@ static const struct workload workloads[] = {
 	  setup_cache64, bench_loop_cache_pair, teardown_cache64 },
 	{ "malloc_pair", "glibc malloc(64)+free", 10000000, nothing,
 	  bench_loop_malloc_pair, nothing },
+	{ "kmalloc_pair", "kmalloc(64)+kfree", 10000000, nothing,
+	  bench_loop_kmalloc_pair, nothing },
 	{ "cache_lifo_64", "kmem_cache 64 B: 1000 allocs, 1000 frees LIFO",
 	  2000000, setup_batch64_lifo, bench_loop_cache_batch, teardown_batch },
 	{ "malloc_lifo_64", "glibc 64 B: 1000 mallocs, 1000 frees LIFO",

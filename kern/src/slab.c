@@ -739,6 +739,9 @@ kmem_cache_alloc_slow(struct kmem_cache *cp, int flags)
 	int cpu = arch_cpu_id();
 	void *obj;
 
+	if (unlikely(flags != MEM_WAIT && flags != MEM_ATOMIC))
+		panic("kmem_cache_alloc: bad flags 0x%x (name exactly one of MEM_WAIT and MEM_ATOMIC): cache '%s'",
+		      flags, cp->name);
 	if (cpu >= 0 && cp->mag_size) {
 		struct kmem_cpu_cache *cc = &cp->cpu[cpu];
 		unsigned long irq = spin_lock_irqsave(&cc->lock);
@@ -752,10 +755,6 @@ kmem_cache_alloc_slow(struct kmem_cache *cp, int flags)
 		if (obj)
 			return obj;
 	}
-	if (unlikely((flags & (MEM_WAIT | MEM_ATOMIC)) != MEM_WAIT &&
-		     (flags & (MEM_WAIT | MEM_ATOMIC)) != MEM_ATOMIC))
-		panic("kmem_cache_alloc: bad flags 0x%x (name exactly one of MEM_WAIT and MEM_ATOMIC): cache '%s'",
-		      flags, cp->name);
 	return slab_alloc(cp, flags);
 }
 
@@ -771,7 +770,9 @@ void *kmem_cache_alloc(struct kmem_cache *cp, int flags)
 	unsigned int r;
 	void *obj;
 
-	if (unlikely(cpu < 0))
+	/* flags exactly MEM_WAIT (1) or MEM_ATOMIC (2), else the slow path
+	 * reports the misuse */
+	if (unlikely(cpu < 0 || (unsigned int)flags - 1 > 1))
 		return kmem_cache_alloc_slow(cp, flags);
 	cc = &cp->cpu[(unsigned int)cpu];
 	irq = arch_irq_save();

@@ -482,6 +482,18 @@ KTEST_PANICS(
 	kmem_cache_reap(cp);
 }
 
+KTEST_PANICS(
+	slab, bad_flags_with_magazines,
+	"kmem_cache_alloc: bad flags 0x3 (name exactly one of MEM_WAIT and MEM_ATOMIC): cache 'slab_bad_flags_with_magazines'")
+{
+	struct kmem_cache *cp =
+		kmem_cache_create(TEST_NAME, 64, 0, 0, NULL, NULL, NULL, NULL);
+
+	/* loaded magazine: the fast path would serve it, and must not */
+	kmem_cache_free(cp, kmem_cache_alloc(cp, MEM_WAIT));
+	kmem_cache_alloc(cp, MEM_WAIT | MEM_ATOMIC);
+}
+
 KTEST_PANICS(slab, bad_flags, "kmem_cache_alloc: bad flags 0x0")
 {
 	struct kmem_cache *cp = kmem_cache_create(
