@@ -4,7 +4,11 @@
  * thread-local storage, and gives it back when it exits, after the slab
  * layer has had its say (its magazines go back to the depot).
  */
+#include <linux/membarrier.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "arch.h"
 #include "slab.h"
@@ -58,5 +62,58 @@ int host_cpu_assign(void)
 					    (void *)(uintptr_t)(cpu + 1));
 			return cpu;
 		}
+	}
+}
+
+/*
+ * arch_cpu_barrier: Linux's membarrier, the expedited kind for this
+ * process where it can be registered, the global kind otherwise; where
+ * neither exists, changing the protection of a page every thread may have
+ * touched makes the kernel interrupt (and so serialise) every CPU the
+ * process runs on. The mode is found on the first call.
+ */
+enum { BARRIER_UNKNOWN, BARRIER_PRIVATE, BARRIER_GLOBAL, BARRIER_MPROTECT };
+
+static int barrier_mode;
+static pthread_mutex_t barrier_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *barrier_page;
+
+static int barrier_mode_find(void)
+{
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+	if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+		    0, 0) == 0)
+		return BARRIER_PRIVATE;
+	if (cmds > 0 && (cmds & MEMBARRIER_CMD_GLOBAL))
+		return BARRIER_GLOBAL;
+	barrier_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return BARRIER_MPROTECT;
+}
+
+void arch_cpu_barrier(void)
+{
+	int mode = __atomic_load_n(&barrier_mode, __ATOMIC_ACQUIRE);
+
+	if (mode == BARRIER_UNKNOWN) {
+		pthread_mutex_lock(&barrier_lock);
+		if (!barrier_mode)
+			__atomic_store_n(&barrier_mode, barrier_mode_find(),
+					 __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&barrier_lock);
+		mode = barrier_mode;
+	}
+	if (mode == BARRIER_PRIVATE)
+		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+	else if (mode == BARRIER_GLOBAL)
+		syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
+	else {
+		pthread_mutex_lock(&barrier_lock);
+		mprotect(barrier_page, 4096, PROT_READ | PROT_WRITE);
+		*(volatile char *)barrier_page = 1;
+		mprotect(barrier_page, 4096, PROT_NONE);
+		pthread_mutex_unlock(&barrier_lock);
 	}
 }

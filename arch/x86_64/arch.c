@@ -194,5 +194,15 @@ size_t arch_format_backtrace(char *buf, size_t len, const struct arch_regs *r)
 
 void arch_set_cpu_exit_hook(void (*fn)(int cpu))
 {
-	(void)fn;	/* the kernel's CPUs never exit */
+	(void)fn; /* the kernel's CPUs never exit */
+}
+
+/*
+ * One CPU: every other path runs between this CPU's fast paths (which
+ * keep interrupts off), so a compiler barrier is enough. SMP will need an
+ * IPI here.
+ */
+void arch_cpu_barrier(void)
+{
+	__asm__ volatile("" : : : "memory");
 }

@@ -9,7 +9,7 @@
 #pragma once
 
 #include "compiler.h"
-#include "arch_defs.h"	/* from arch/<arch>/include: constants, inlines */
+#include "arch_defs.h" /* from arch/<arch>/include: constants, inlines */
 
 struct ktest;
 struct mem_range;
@@ -72,6 +72,15 @@ int arch_libc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
  * per-CPU caches go back; the kernel's CPUs never leave.
  */
 void arch_set_cpu_exit_hook(void (*fn)(int cpu));
+
+/*
+ * Make every CPU that runs this kernel (host: every thread of this
+ * process) execute a full memory barrier before this returns. It lets a
+ * fast path that only stores a flag and loads another, with no locked
+ * instruction, be stopped safely by another CPU (kern/src/slab.c: the
+ * magazine layer). Costly: for rare paths only.
+ */
+void arch_cpu_barrier(void);
 
 /* Time stamp counter (cycles on the kernel, a monotonic count on host). */
 uint64_t arch_cycles(void);

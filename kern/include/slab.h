@@ -37,11 +37,13 @@ struct kmem_magazine {
 /*
  * One CPU's view of a cache: its loaded and previous magazines. rounds is
  * how many objects the loaded magazine holds (-1: no magazine yet). Only
- * this CPU uses it on the fast path, under lock, which stays uncontended
- * but lets reap, the checker and the tables reach it safely.
+ * this CPU uses it on the fast path, with no lock: busy and stop let
+ * another CPU keep it out (slab.c, theory statement 6).
  */
 struct kmem_cpu_cache {
 	struct spinlock lock;
+	int busy; /* the owner is in its fast path (a plain store) */
+	int stop; /* another CPU holds the lock and keeps the fast path out */
 	int rounds, prev_rounds;
 	struct kmem_magazine *loaded, *previous;
 	uint64_t allocs; /* served from magazines */
@@ -92,6 +94,7 @@ struct kmem_cache {
 	size_t mag_size; /* rounds per magazine; 0: no magazine layer */
 	struct kmem_cache *mag_cache;
 	struct kmem_depot depot;
+	uint64_t cpus_used; /* bit c: CPU c has had a magazine of this cache */
 
 	/* statistics beyond the per-CPU ones */
 	uint64_t slab_allocs, slab_frees, fails, slabs_created;
