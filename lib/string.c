@@ -6,6 +6,13 @@ void *kmemcpy(void *dst, const void *src, size_t n)
 	unsigned char *d = dst;
 	const unsigned char *s = src;
 
+	/* words when both are aligned alike, bytes for the rest */
+	if ((((uintptr_t)d ^ (uintptr_t)s) & 7) == 0) {
+		for (; n && ((uintptr_t)d & 7); n--)
+			*d++ = *s++;
+		for (; n >= 8; n -= 8, d += 8, s += 8)
+			*(uint64_t *)(void *)d = *(const uint64_t *)(const void *)s;
+	}
 	while (n--)
 		*d++ = *s++;
 	return dst;
@@ -28,7 +35,12 @@ void *kmemmove(void *dst, const void *src, size_t n)
 void *kmemset(void *dst, int c, size_t n)
 {
 	unsigned char *d = dst;
+	uint64_t word = 0x0101010101010101ull * (unsigned char)c;
 
+	for (; n && ((uintptr_t)d & 7); n--)
+		*d++ = (unsigned char)c;
+	for (; n >= 8; n -= 8, d += 8)
+		*(uint64_t *)(void *)d = word;
 	while (n--)
 		*d++ = (unsigned char)c;
 	return dst;
