@@ -85,7 +85,9 @@
  * back at once and import again with quantum - gcd(quantum, source
  * quantum) more, the most misalignment can cost, which always holds an
  * aligned segment of the size wanted. A nocross request imports twice its
- * size, which holds a piece that crosses no boundary.
+ * size, which holds a piece that crosses no boundary. An arena that
+ * imports with plain arena_alloc (kpages) pushes an aligned request down
+ * instead: arena_xalloc on the source, of exactly the size.
  *
  * 5. Tags come from somewhere
  *
@@ -1066,6 +1068,25 @@ static struct btag *carve_locked(struct arena *a, struct btag *t,
  * fits in it and the tags to carve it at hand; or NULL if the source had
  * nothing, or its span cannot hold r (then it went straight back).
  */
+/*
+ * Whether an import for r can push r's alignment down to the source: the
+ * arena imports with plain arena_alloc (so an arena_xalloc segment of the
+ * source, freed with arena_free, is the same thing), the source's quantum
+ * fits the alignment and phase, and the size is beyond the source's
+ * quantum caches. Then the import is exactly r's size, already aligned,
+ * instead of size + align of slack (kmalloc_align of 1 GiB would need 2).
+ */
+static bool import_aligned(const struct arena *a, const struct request *r)
+{
+	const struct arena *src = a->source;
+
+	return a->afunc == arena_alloc && (r->align || r->nocross) &&
+	       src->quantum_shift >= 0 &&
+	       (!r->align || r->align % src->quantum == 0) &&
+	       r->phase % src->quantum == 0 &&
+	       quantum_roundup(src, r->size) > src->qcache_max;
+}
+
 static struct btag *import_locked(struct arena *a, const struct request *r,
 				  int attempt, unsigned long *irq,
 				  uintptr_t *addr)
@@ -1078,16 +1099,25 @@ static struct btag *import_locked(struct arena *a, const struct request *r,
 	uintptr_t start, ret_start = 0;
 	size_t ret_size = 0;
 
+	bool aligned = import_aligned(a, r);
+
 	/* twice the size holds a piece that crosses no nocross boundary */
-	if (r->nocross)
+	if (r->nocross && !aligned)
 		want = MAX(want, 2 * r->size);
-	if (attempt > 0)
+	if (aligned)
+		want = r->size;
+	else if (attempt > 0)
 		want += a->quantum - gcd(a->quantum, src->quantum);
 	size = quantum_roundup(src, want);
 	if (!size || size < want)
 		return NULL;
 	spin_unlock_irqrestore(&a->lock, *irq);
-	span = a->afunc(src, size, r->flags & (MEM_WAIT | MEM_ATOMIC));
+	if (aligned)
+		span = arena_xalloc(src, size, r->align, r->phase, r->nocross,
+				    NULL, NULL,
+				    r->flags & (MEM_WAIT | MEM_ATOMIC));
+	else
+		span = a->afunc(src, size, r->flags & (MEM_WAIT | MEM_ATOMIC));
 	*irq = spin_lock_irqsave(&a->lock);
 	if (!span)
 		return NULL;

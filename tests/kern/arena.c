@@ -1164,3 +1164,27 @@ KTEST_PANICS(
 	/* the wrong size, which happens to be the slab's */
 	arena_free(a, p, a->qcache[1]->slab_size);
 }
+
+KTEST(arena, aligned_import_takes_no_slack)
+{
+	/* an importer of pages asks for 64-page alignment: the source gives
+	 * exactly the size, already aligned, and nothing more */
+	struct arena *src = fake_arena("arena_ai_source", FAKE_BASE + PGSIZE,
+				       64 * MiB, PGSIZE);
+	struct arena *a =
+		arena_create(TEST_ARENA_NAME, NULL, 0, PGSIZE, arena_alloc,
+			     arena_free, src, 0, MEM_WAIT);
+	size_t before = arena_amt_free(src);
+	uintptr_t p =
+		(uintptr_t)arena_xalloc(a, 2 * PGSIZE, 64 * PGSIZE, 3 * PGSIZE,
+					0, NULL, NULL, MEM_WAIT);
+
+	KT_EXPECT_EQ(p % (64 * PGSIZE), 3 * PGSIZE);
+	KT_EXPECT_EQ(before - arena_amt_free(src), 2 * PGSIZE);
+	KT_EXPECT_EQ(a->imported_bytes, 2 * PGSIZE);
+	arena_xfree(a, (void *)p, 2 * PGSIZE);
+	KT_EXPECT_EQ(arena_amt_free(src), before);
+	KT_EXPECT_EQ(arena_check(src), 0);
+	arena_destroy(a);
+	arena_destroy(src);
+}
