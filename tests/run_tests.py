@@ -27,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
+import docs_test  # noqa: E402
 
 ROOT = qemu.ROOT
 HOST_TEST = os.path.join(ROOT, "build", "host", "ktest")
@@ -473,7 +474,8 @@ def main():
                  lambda: gdb_bad_magic(opts),
                  lambda: harness_catches(opts, "triple_fault", 60, 0,
                                          "triple fault"),
-                 lambda: harness_catches(opts, "hang", 8, None, "timed out")]
+                 lambda: harness_catches(opts, "hang", 8, None, "timed out"),
+                 lambda: docs_test.docs_checks(Check)]
         jobs += [lambda m=m, c=c: machine_tests(opts, m, c) for m, c in MACHINES]
     with concurrent.futures.ThreadPoolExecutor(opts.jobs) as pool:
         for result in pool.map(lambda job: job(), jobs):
