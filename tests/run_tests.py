@@ -231,6 +231,42 @@ def machine_tests(opts, mem, cpu):
     return checks
 
 
+MEMORY_OPTIONS = "mem=64M memreserve=16M@0x2000000 memreserve=1M mem=3X"
+
+
+def memory_options_boot(opts):
+    """mem= and memreserve= on a real boot: the usable table obeys them,
+    bad values are reported and ignored, and the memory suites pass."""
+    where = "kernel " + MEMORY_OPTIONS
+    b = qemu.boot("ktest=pmem.*,arena.*,kmalloc.* " + MEMORY_OPTIONS,
+                  BOOT_TIMEOUT, mem="512M", kvm=opts.kvm,
+                  log=log_name("memory-options"))
+    table = b.output[b.output.find("usable memory ("):]
+    table = table[:table.find("usable total")]
+    ranges = [(int(base, 16), int(end, 16)) for base, end in re.findall(
+        r"^  0x([0-9a-f]{16}) 0x([0-9a-f]{16}) 0x", table, re.M)]
+    problems = []
+    if not ranges:
+        problems.append("no usable table")
+    for base, end in ranges:
+        if end > 64 << 20:
+            problems.append("0x%x-0x%x lies above mem=64M" % (base, end))
+        if base < 48 << 20 and end > 32 << 20:
+            problems.append("0x%x-0x%x overlaps memreserve" % (base, end))
+    for line in ("memreserve=1M: expected <size>@<addr>; ignored",
+                 "mem=3X: bad size", "mem=: no RAM used at or above 0x4000000",
+                 "memreserve: 0x2000000-0x2ffffff left alone"):
+        if line not in b.output:
+            problems.append("no line %r" % line)
+    ktap = Ktap(b.output)
+    checks = unit_results(where, ktap, b.output, [])
+    if b.timed_out or b.status != qemu.EXIT_PASSED:
+        problems.append(b.meaning())
+    checks.append(Check(where + ": usable table", "fail" if problems else "pass",
+                        "; ".join(problems), tail(b.output)))
+    return checks
+
+
 def panic_boot(opts, name, selftest=False):
     """Boot once for a test that must panic; check verdict and report."""
     cmdline = "ktest_panic=%s%s" % (name, " ktest_selftest" if selftest else "")
@@ -475,7 +511,8 @@ def main():
                  lambda: harness_catches(opts, "triple_fault", 60, 0,
                                          "triple fault"),
                  lambda: harness_catches(opts, "hang", 8, None, "timed out"),
-                 lambda: docs_test.docs_checks(Check)]
+                 lambda: docs_test.docs_checks(Check),
+                 lambda: memory_options_boot(opts)]
         jobs += [lambda m=m, c=c: machine_tests(opts, m, c) for m, c in MACHINES]
     with concurrent.futures.ThreadPoolExecutor(opts.jobs) as pool:
         for result in pool.map(lambda job: job(), jobs):

@@ -39,3 +39,46 @@ void memmap_print(const struct mem_range *ranges, size_t nr, size_t dropped);
 
 /* The sum of the sizes of ranges. */
 uint64_t memmap_total(const struct mem_range *ranges, size_t nr);
+
+/*
+ * Memory options of the kernel command line, for experiments and tests:
+ *
+ *	mem=<size>		use no RAM at or above <size>
+ *	memreserve=<size>@<addr>	leave [addr, addr + size) alone; repeatable
+ *
+ * Sizes and addresses are decimal or 0x-hex, with an optional K, M or G
+ * suffix (KiB, MiB, GiB). A bad value is reported on the console and
+ * ignored: the boot goes on as if it had not been given.
+ */
+#define MEMMAP_MAX_MEMRESERVE 8
+
+/* The least mem= accepts: below this the kernel cannot build its arenas. */
+#define MEMMAP_MIN_MEM (16ull << 20)
+
+struct memmap_options {
+	uint64_t mem_limit; /* 0: no limit */
+	struct mem_range reserve[MEMMAP_MAX_MEMRESERVE];
+	size_t nr_reserve;
+};
+
+/*
+ * Parse a size such as "64M", "0x1000", "4G" into *out. Returns false,
+ * leaving *out alone, for anything else: no digits, a bad digit or suffix,
+ * or a value that does not fit in 64 bits.
+ */
+bool memmap_parse_size(const char *s, uint64_t *out);
+
+/*
+ * Fill *opt from the command line. Each bad value gets a line on the
+ * console naming the option and why, and is left out. Returns the number
+ * of values left out.
+ */
+int memmap_parse_options(const char *cmdline, struct memmap_options *opt);
+
+/*
+ * Append the ranges *opt keeps from the kernel to reserved (which holds
+ * *nr of max): its memreserve= ranges, and everything from mem_limit to
+ * 2^64. Prints a line for each, so the boot log shows their effect.
+ */
+void memmap_options_reserve(const struct memmap_options *opt,
+			    struct mem_range *reserved, size_t *nr, size_t max);

@@ -43,6 +43,27 @@ bool cmdline_get(const char *cmdline, const char *key, char *buf, size_t len)
 	return found;
 }
 
+bool cmdline_get_nth(const char *cmdline, const char *key, size_t nth,
+		     char *buf, size_t len)
+{
+	size_t key_len = kstrlen(key), pos = 0, n;
+
+	while ((n = next_word(cmdline, &pos)) != 0) {
+		const char *w = cmdline + pos - n;
+		size_t vlen;
+
+		if (!word_is_key(w, n, key, key_len) || n == key_len)
+			continue;
+		if (nth-- > 0)
+			continue;
+		vlen = MIN(n - key_len - 1, len - 1);
+		kmemcpy(buf, w + key_len + 1, vlen);
+		buf[vlen] = 0;
+		return true;
+	}
+	return false;
+}
+
 bool cmdline_has(const char *cmdline, const char *flag)
 {
 	size_t flag_len = kstrlen(flag), pos = 0, n;

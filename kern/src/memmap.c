@@ -26,6 +26,8 @@
 #include "kprintf.h"
 #include "page.h"
 #include "printk.h"
+#include "cmdline.h"
+#include "kstring.h"
 
 /* Where the sweep stops; from here to 2^64 is never usable. */
 #define MEMMAP_TOP (0 - (uint64_t)PGSIZE)
@@ -188,4 +190,146 @@ uint64_t memmap_total(const struct mem_range *ranges, size_t nr)
 	for (size_t i = 0; i < nr; i++)
 		total += ranges[i].size;
 	return total;
+}
+
+/* The value of digit c in base (10 or 16), or -1 if it is not one. */
+static int digit_value(char c, unsigned int base)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (base == 16 && c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (base == 16 && c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool memmap_parse_size(const char *s, uint64_t *out)
+{
+	unsigned int base = 10, shift = 0;
+	uint64_t v = 0;
+	bool digits = false;
+	int d;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	for (; (d = digit_value(*s, base)) >= 0; s++) {
+		if (v > (UINT64_MAX - (uint64_t)d) / base)
+			return false;
+		v = v * base + (uint64_t)d;
+		digits = true;
+	}
+	if (!digits)
+		return false;
+	for (unsigned int i = 0; i < 3; i++)
+		if ((*s | 0x20) == "kmg"[i]) /* K or k, M or m, G or g */
+			shift = 10 * (i + 1);
+	if (shift)
+		s++;
+	if (*s || v > UINT64_MAX >> shift)
+		return false;
+	*out = v << shift;
+	return true;
+}
+
+/* A value as long as the buffer may have been cut short: refuse it. */
+#define OPTION_VALUE_MAX 48
+
+/* Parse "<size>@<addr>" into r; false, with why set, when it is bad. */
+static bool parse_memreserve(char *value, struct mem_range *r, const char **why)
+{
+	char *at = value;
+	uint64_t size, addr;
+
+	while (*at && *at != '@')
+		at++;
+	if (!*at) {
+		*why = "expected <size>@<addr>";
+		return false;
+	}
+	*at = 0;
+	if (!memmap_parse_size(value, &size) ||
+	    !memmap_parse_size(at + 1, &addr)) {
+		*at = '@';
+		*why = "bad number (decimal or 0x-hex, with K, M or G)";
+		return false;
+	}
+	*at = '@';
+	if (size == 0) {
+		*why = "the size is 0";
+		return false;
+	}
+	if (size - 1 > UINT64_MAX - addr) {
+		*why = "the range runs past 2^64";
+		return false;
+	}
+	*r = (struct mem_range){ addr, size };
+	return true;
+}
+
+int memmap_parse_options(const char *cmdline, struct memmap_options *opt)
+{
+	char value[OPTION_VALUE_MAX];
+	const char *why;
+	int bad = 0;
+
+	kmemset(opt, 0, sizeof(*opt));
+	for (size_t i = 0;
+	     cmdline_get_nth(cmdline, "mem", i, value, sizeof(value)); i++) {
+		uint64_t limit;
+
+		why = NULL;
+		if (kstrlen(value) == sizeof(value) - 1)
+			why = "too long";
+		else if (!memmap_parse_size(value, &limit))
+			why = "bad size (decimal or 0x-hex, with K, M or G)";
+		else if (limit < MEMMAP_MIN_MEM)
+			why = "below the 16M the kernel needs";
+		if (why) {
+			printk("mem=%s: %s; ignored\n", value, why);
+			bad++;
+			continue;
+		}
+		opt->mem_limit = limit; /* the last good one counts */
+	}
+	for (size_t i = 0;
+	     cmdline_get_nth(cmdline, "memreserve", i, value, sizeof(value));
+	     i++) {
+		struct mem_range r;
+
+		why = NULL;
+		if (kstrlen(value) == sizeof(value) - 1)
+			why = "too long";
+		else if (opt->nr_reserve == MEMMAP_MAX_MEMRESERVE)
+			why = "too many memreserve= (at most 8)";
+		else if (parse_memreserve(value, &r, &why))
+			opt->reserve[opt->nr_reserve++] = r;
+		if (why) {
+			printk("memreserve=%s: %s; ignored\n", value, why);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+void memmap_options_reserve(const struct memmap_options *opt,
+			    struct mem_range *reserved, size_t *nr, size_t max)
+{
+	for (size_t i = 0; i < opt->nr_reserve && *nr < max; i++) {
+		const struct mem_range *r = &opt->reserve[i];
+
+		printk("memreserve: 0x%llx-0x%llx left alone\n",
+		       (unsigned long long)r->base,
+		       (unsigned long long)(r->base + r->size - 1));
+		reserved[(*nr)++] = *r;
+	}
+	if (opt->mem_limit && *nr < max) {
+		printk("mem=: no RAM used at or above 0x%llx\n",
+		       (unsigned long long)opt->mem_limit);
+		/* to 2^64: the size wraps, which span_holds allows for */
+		reserved[(*nr)++] = (struct mem_range){ opt->mem_limit,
+							0 - opt->mem_limit };
+	}
 }

@@ -85,15 +85,21 @@ const struct mem_range *pmem_ranges(size_t *nr)
 
 void pmem_init_from_boot(const struct boot_info *bi)
 {
-	struct mem_range reserved[BOOTINFO_MAX_RESERVED];
-	size_t nr, dropped;
+	/* the boot's ranges, memreserve= ones, and one above mem= */
+	struct mem_range
+		reserved[BOOTINFO_MAX_RESERVED + MEMMAP_MAX_MEMRESERVE + 1];
+	struct memmap_options opt;
+	size_t nr, nr_reserved = 0, dropped;
 
 	for (size_t i = 0; i < bi->nr_reserved; i++)
-		reserved[i] = (struct mem_range){ bi->reserved[i].base,
-						  bi->reserved[i].size };
-	nr = memmap_sanitize(bi->memmap, bi->nr_memmap, reserved,
-			     bi->nr_reserved, usable, MEMMAP_MAX_RANGES,
-			     &dropped);
+		reserved[nr_reserved++] =
+			(struct mem_range){ bi->reserved[i].base,
+					    bi->reserved[i].size };
+	memmap_parse_options(bi->cmdline, &opt);
+	memmap_options_reserve(&opt, reserved, &nr_reserved,
+			       ARRAY_SIZE(reserved));
+	nr = memmap_sanitize(bi->memmap, bi->nr_memmap, reserved, nr_reserved,
+			     usable, MEMMAP_MAX_RANGES, &dropped);
 	memmap_print(usable, nr, dropped);
 	kmemcpy(sanitized, usable, nr * sizeof(*usable));
 	nr_sanitized = nr;

@@ -35,3 +35,18 @@ KTEST(cmdline, flags)
 	KT_EXPECT_FALSE(cmdline_has("nomonitor", "monitor"));
 	KT_EXPECT_FALSE(cmdline_has("", "monitor"));
 }
+
+KTEST(cmdline, nth_value)
+{
+	char buf[32];
+	const char *cl = "memreserve=1M@2M x memreserve=4K@0x100000 memreserve";
+
+	KT_EXPECT_TRUE(cmdline_get_nth(cl, "memreserve", 0, buf, sizeof(buf)));
+	KT_EXPECT_STREQ(buf, "1M@2M");
+	KT_EXPECT_TRUE(cmdline_get_nth(cl, "memreserve", 1, buf, sizeof(buf)));
+	KT_EXPECT_STREQ(buf, "4K@0x100000");
+	/* the bare word has no value and is not counted */
+	KT_EXPECT_FALSE(cmdline_get_nth(cl, "memreserve", 2, buf, sizeof(buf)));
+	KT_EXPECT_FALSE(cmdline_get_nth(cl, "x", 0, buf, sizeof(buf)));
+	KT_EXPECT_FALSE(cmdline_get_nth("", "mem", 0, buf, sizeof(buf)));
+}

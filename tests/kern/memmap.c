@@ -13,6 +13,7 @@
 #include "page.h"
 #include "kstring.h"
 #include "printk.h"
+#include "kprintf.h"
 
 #define KiB (1ull << 10)
 #define MiB (1ull << 20)
@@ -785,4 +786,146 @@ KTEST(memmap, random_against_page_model)
 	/* the maps are not trivial: most give several ranges, some reach TOP */
 	KT_EXPECT_GT(several_ranges, RANDOM_MAPS / 2);
 	KT_EXPECT_GT(up_to_top, RANDOM_MAPS / 20);
+}
+
+/* mem= and memreserve=: sizes with suffixes, and what a bad one gets. */
+KTEST(memmap, parse_size)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+		uint64_t want;
+	} cases[] = {
+		{ "0", true, 0 },
+		{ "4096", true, 4096 },
+		{ "64M", true, 64 * MiB },
+		{ "64m", true, 64 * MiB },
+		{ "2K", true, 2 * KiB },
+		{ "4G", true, 4 * GiB },
+		{ "0x2000000", true, 32 * MiB },
+		{ "0X10k", true, 16 * KiB },
+		{ "0xffffffffffffffff", true, UINT64_MAX },
+		{ "18446744073709551615", true, UINT64_MAX },
+		{ "17179869183G", true, 17179869183ull << 30 },
+		{ "18446744073709551616", false, 0 }, /* 2^64 */
+		{ "0x10000000000000000", false, 0 },
+		{ "17179869184G", false, 0 }, /* 2^64 after the suffix */
+		{ "", false, 0 },
+		{ "M", false, 0 },
+		{ "0x", false, 0 },
+		{ "12Q", false, 0 },
+		{ "12MB", false, 0 },
+		{ "-1", false, 0 },
+		{ "1 2", false, 0 },
+		{ "0x1g0", false, 0 },
+		{ "12ab", false, 0 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		uint64_t v = 12345;
+		bool ok = memmap_parse_size(cases[i].s, &v);
+
+		if (ok != cases[i].ok)
+			printk("    # memmap_parse_size(\"%s\")\n", cases[i].s);
+		KT_EXPECT_EQ(ok, cases[i].ok);
+		/* a refused value leaves *out alone */
+		KT_EXPECT_EQ(v, cases[i].ok ? cases[i].want : 12345);
+	}
+}
+
+KTEST(memmap, parse_options_good)
+{
+	struct memmap_options opt;
+
+	KT_EXPECT_EQ(memmap_parse_options("ktest=x", &opt), 0);
+	KT_EXPECT_EQ(opt.mem_limit, 0);
+	KT_EXPECT_EQ(opt.nr_reserve, 0);
+
+	KT_EXPECT_EQ(memmap_parse_options("mem=1G memreserve=16M@0x2000000 "
+					  "mem=64M memreserve=4K@1M",
+					  &opt),
+		     0);
+	KT_EXPECT_EQ(opt.mem_limit, 64 * MiB); /* the last one counts */
+	KT_ASSERT_EQ(opt.nr_reserve, 2);
+	KT_EXPECT_EQ(opt.reserve[0].base, 32 * MiB);
+	KT_EXPECT_EQ(opt.reserve[0].size, 16 * MiB);
+	KT_EXPECT_EQ(opt.reserve[1].base, 1 * MiB);
+	KT_EXPECT_EQ(opt.reserve[1].size, 4 * KiB);
+	/* a range that ends exactly at 2^64 is fine */
+	KT_EXPECT_EQ(
+		memmap_parse_options("memreserve=4K@0xfffffffffffff000", &opt),
+		0);
+	KT_EXPECT_EQ(opt.nr_reserve, 1);
+}
+
+KTEST(memmap, parse_options_bad)
+{
+	static const char *const bad[] = {
+		"mem=",
+		"mem=abc",
+		"mem=12MB",
+		"mem=1M",
+		"mem=0",
+		"mem=99999999999999999999",
+		"mem=0x0000000000000000000000000000000000000000000000004000000",
+		"memreserve=",
+		"memreserve=1M",
+		"memreserve=@1M",
+		"memreserve=1M@",
+		"memreserve=0@1M",
+		"memreserve=1X@1M",
+		"memreserve=8K@0xfffffffffffff000",
+		"memreserve=1M@2M@3M",
+	};
+	struct memmap_options opt;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		/* each is reported on the console, naming itself */
+		KT_EXPECT_EQ(memmap_parse_options(bad[i], &opt), 1);
+		/* the safe default: as if it had not been given */
+		KT_EXPECT_EQ(opt.mem_limit, 0);
+		KT_EXPECT_EQ(opt.nr_reserve, 0);
+	}
+	/* a bad value does not undo a good one */
+	KT_EXPECT_EQ(memmap_parse_options("mem=64M mem=2", &opt), 1);
+	KT_EXPECT_EQ(opt.mem_limit, 64 * MiB);
+}
+
+KTEST(memmap, parse_options_too_many_reserves)
+{
+	char cl[512] = "";
+	size_t len = 0;
+	struct memmap_options opt;
+
+	for (int i = 0; i < MEMMAP_MAX_MEMRESERVE + 2; i++)
+		len += ksnprintf(cl + len, sizeof(cl) - len,
+				 "memreserve=4K@%dM ", 2 + i);
+	KT_EXPECT_EQ(memmap_parse_options(cl, &opt), 2);
+	KT_ASSERT_EQ(opt.nr_reserve, MEMMAP_MAX_MEMRESERVE);
+	KT_EXPECT_EQ(opt.reserve[MEMMAP_MAX_MEMRESERVE - 1].base,
+		     (uint64_t)(MEMMAP_MAX_MEMRESERVE + 1) * MiB);
+}
+
+/* The options take effect through the reserved list memmap_sanitize cuts. */
+KTEST(memmap, options_cut_the_map)
+{
+	const struct memmap_entry raw[] = { USABLE(0, 4 * GiB) };
+	struct mem_range reserved[MEMMAP_MAX_MEMRESERVE + 1];
+	struct memmap_options opt;
+	size_t nr = 0, n, lost;
+
+	KT_ASSERT_EQ(
+		memmap_parse_options("mem=64M memreserve=16M@0x2000000", &opt),
+		0);
+	memmap_options_reserve(&opt, reserved, &nr, ARRAY_SIZE(reserved));
+	KT_ASSERT_EQ(nr, 2);
+	n = memmap_sanitize(raw, ARRAY_SIZE(raw), reserved, nr, out,
+			    MEMMAP_MAX_RANGES, &lost);
+	KT_ASSERT_EQ(n, 2);
+	KT_EXPECT_EQ(lost, 0);
+	KT_EXPECT_EQ(out[0].base, 1 * MiB);
+	KT_EXPECT_EQ(out[0].size, 31 * MiB);
+	KT_EXPECT_EQ(out[1].base, 48 * MiB);
+	KT_EXPECT_EQ(out[1].size, 16 * MiB);
+	KT_EXPECT_EQ(memmap_total(out, n), 47 * MiB);
 }
