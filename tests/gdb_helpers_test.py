@@ -10,7 +10,9 @@ One QEMU boot, stopped with its gdb stub; gdb sources the helpers and
      kmem-whatis of its first allocated segment must name base, allocated;
   3. at kfree of a kmalloc_128 buffer (the kmalloc tests running):
      kmem-whatis of an address inside it must name cache kmalloc_128, an
-     allocated object, and the kmalloc buffer at the pointer kfree got.
+     allocated object, and the kmalloc buffer at the pointer kfree got;
+  4. in a second boot, with kpages' lock word set and base's segment list
+     made cyclic from gdb: the lock is named and the walks end.
 run_tests.py runs gdb_helpers_checks(opts) among its jobs.
 """
 import os
@@ -201,6 +203,31 @@ def gdb_helpers_checks(opts):
         if not re.search(r"^%s: arena kpages, .* allocated" % a, w, re.M):
             problems.append("kmem-whatis does not name the kpages segment")
     check("kmem-whatis inside a kmalloc_128 buffer", problems)
+    # a held lock is named; a cyclic segment list ends with a message
+    out2, _ = gdb_session([
+        "source tools/gdb/kmem.py", "hbreak ktest_main", "continue",
+        "set var kpages_arena->lock.locked = 1",
+        "echo ==LOCKED==\\n", "kmem-arenas",
+        "set var base_arena->seg_head.seg_next->seg_next->seg_next = "
+        "base_arena->seg_head.seg_next->seg_next",
+        "echo ==CYCLE==\\n", "kmem-check", "kmem-arena base",
+        "echo ==END==\\n", "kill"],
+        os.path.join(rt.LOGS, "gdb-helpers-broken.serial"))
+    with open(os.path.join(rt.LOGS, "gdb-helpers-broken.log"), "w") as f:
+        f.write(out2)
+    problems = []
+    if "arena kpages locked: may be inconsistent" not in section(out2, "LOCKED") \
+            or not re.search(r"^base ", section(out2, "LOCKED"), re.M):
+        problems.append("kmem-arenas did not name the held lock and finish")
+    cyc = section(out2, "CYCLE")
+    if not re.search(r"kmem-check: arena 'base': .*a cycle", cyc):
+        problems.append("kmem-check did not report base's cycle")
+    if "a cycle?): stopped" not in cyc:
+        problems.append("kmem-arena base did not stop on the cycle")
+    checks.append(Check("gdb helpers: held lock named, cyclic list bounded",
+                        "fail" if problems else "pass", "; ".join(problems),
+                        tail(out2, 40)))
+    out += out2
     if "Traceback" in out or "Python Exception" in out:
         check("no Python errors", ["a helper raised: see the log"])
     return checks

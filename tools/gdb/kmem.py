@@ -265,12 +265,12 @@ class KmemArena(gdb.Command):
                       int(a["nr_free_segs"]), nr_alloc_segs(a),
                       arena_name(u64(a["source"]))))
         gdb.write("%-18s %-18s %14s  %s\n" % ("start", "end", "size", "type"))
-        n, head = 0, p + offset_of("struct arena", "seg_head")
+        n, head, cap = 0, p + offset_of("struct arena", "seg_head"), seg_cap(a)
         t = u64(a["seg_head"]["seg_next"])
         while t != head:
-            if not t or n >= WALK_CAP:
-                gdb.write("segment list broken or longer than %d (a cycle?): "
-                          "stopped\n" % WALK_CAP)
+            if not t or n >= cap:
+                gdb.write("segment list broken or longer than its counters "
+                          "allow (%d tags: a cycle?): stopped\n" % cap)
                 return
             tag = Tag(t)
             indent = "" if tag.type == BTAG_SPAN else "  "
