@@ -218,8 +218,8 @@ iso: deps $(KERNEL)
 	@$(PYTHON) tests/qemu.py iso --cmdline='$(CMDLINE)'
 
 gdb: $(KERNEL)
-	gdb -q $(KERNEL) -ex 'target remote :$(GDB_PORT)' -ex 'hbreak kmain' \
-		-ex 'continue'
+	gdb -q $(KERNEL) -ex 'source tools/gdb/kmem.py' \
+		-ex 'target remote :$(GDB_PORT)' -ex 'hbreak kmain' -ex 'continue'
 
 test: deps all
 	$(PYTHON) tests/run_tests.py $(if $(filter 1,$(KVM)),--kvm)

@@ -28,6 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
 import docs_test  # noqa: E402
+from gdb_helpers_test import gdb_helpers_checks  # noqa: E402
 
 ROOT = qemu.ROOT
 HOST_TEST = os.path.join(ROOT, "build", "host", "ktest")
@@ -508,6 +509,7 @@ def main():
                  lambda: boot_check_no_long_mode(opts),
                  lambda: gdb_kmain(opts),
                  lambda: gdb_bad_magic(opts),
+                 lambda: gdb_helpers_checks(opts),
                  lambda: harness_catches(opts, "triple_fault", 60, 0,
                                          "triple fault"),
                  lambda: harness_catches(opts, "hang", 8, None, "timed out"),

@@ -1,0 +1,886 @@
+# kmem.py: gdb helpers for the kernel memory subsystem. They walk arenas
+# (boundary tags, free lists, allocation hash), slab caches (slabs, per-CPU
+# magazines, depot) and kmalloc tags from gdb, read-only: nothing here ever
+# writes target memory, and every walk is bounded, so a corrupted or cyclic
+# list ends with a message instead of a hang.
+#
+# Load with `source tools/gdb/kmem.py` (`make gdb` does). Commands:
+#   kmem-arenas          the table of every arena (as arena_print_stats)
+#   kmem-arena NAME      one arena's spans and segments, in list order
+#   kmem-slabs           the table of every cache (as kmem_cache_print_all)
+#   kmem-whatis ADDR     which arena/span/segment, cache/slab/object holds ADDR
+#   kmem-check           arena_check and kmem_cache_check, done from gdb
+import struct
+
+import gdb
+
+PGSIZE = 4096
+WALK_CAP = 200000  # no list of a sane kernel is longer than this
+ARENA_NR_FREELISTS = 64
+NR_CPUS = 64
+HASH_MULTIPLIER = 0x9e3779b97f4a7c15
+MASK64 = (1 << 64) - 1
+BASE_TAG_RESERVE = 2
+BTAG_SENTINEL, BTAG_SPAN, BTAG_FREE, BTAG_ALLOC, BTAG_SPARE = range(5)
+BTAG_NAMES = {BTAG_SENTINEL: "sentinel", BTAG_SPAN: "span",
+              BTAG_FREE: "free", BTAG_ALLOC: "allocated",
+              BTAG_SPARE: "spare"}
+
+# struct kmem_slab is private to kern/src/slab.c; its layout, copied:
+#   u32 magic; u32 nr_busy; cache*; list_head link {next, prev}; void *base;
+#   void *first; void *free; kmem_bufctl *free_bufctls; u64 busy[8];
+SLAB_MAGIC = 0x51ab5eed
+SLAB_FMT = "<IIQQQQQQQ8Q"
+SLAB_SIZE = struct.calcsize(SLAB_FMT)  # 128
+SLAB_LINK_OFFSET = 16
+
+# kmalloc's tag (kern/src/kmalloc.c): owner u64, offset u16, size_class u8,
+# zero u8, check u32; check = state ^ hash(buf, info).
+KMALLOC_TAG_SIZE = 16
+KMALLOC_LIVE = 0x6b6c6976
+KMALLOC_FREED = 0x6b667265
+KMALLOC_CLASS_PAGES = 0x10
+KMALLOC_CLASS_PAGES_ALIGNED = 0x11
+
+
+class Corrupt(Exception):
+    """A walk met something impossible: the message says what."""
+
+
+def u64(v):
+    """A gdb.Value (pointer or integer) as a Python int."""
+    return int(v.cast(gdb.lookup_type("unsigned long"))) & MASK64
+
+
+def cstr(v):
+    """A char array field as a Python string."""
+    try:
+        return v.string(length=v.type.sizeof).split("\0", 1)[0]
+    except (gdb.error, UnicodeDecodeError):
+        return "?"
+
+
+def ptype(name):
+    """Pointer to the named struct type."""
+    return gdb.lookup_type(name).pointer()
+
+
+def offset_of(type_name, field):
+    """Byte offset of field in the named struct type (anonymous unions too)."""
+    def find(t, base):
+        """Offset of field in type t at bit base, or None."""
+        for f in t.strip_typedefs().fields():
+            if f.name == field:
+                return base + f.bitpos
+            if not f.name and f.type.strip_typedefs().code in (
+                    gdb.TYPE_CODE_UNION, gdb.TYPE_CODE_STRUCT):
+                r = find(f.type, base + f.bitpos)
+                if r is not None:
+                    return r
+        return None
+    r = find(gdb.lookup_type(type_name), 0)
+    if r is None:
+        raise gdb.GdbError("no field %s in %s" % (field, type_name))
+    return r // 8
+
+
+def deref(addr, type_name):
+    """The struct of type_name at addr, read from the target in one go."""
+    v = gdb.Value(addr).cast(ptype(type_name)).dereference()
+    v.fetch_lazy()
+    return v
+
+
+def read_words(addr, n):
+    """n 64-bit words from target memory at addr."""
+    if n == 0:
+        return []
+    mem = gdb.selected_inferior().read_memory(addr, 8 * n)
+    return list(struct.unpack("<%dQ" % n, bytes(mem)))
+
+
+def read_bytes(addr, n):
+    """n bytes of target memory at addr."""
+    return bytes(gdb.selected_inferior().read_memory(addr, n))
+
+
+def static_var(name, files):
+    """A file-static variable, looked up with or without its file."""
+    for f in [None] + files:
+        try:
+            return gdb.parse_and_eval(name if f is None else "'%s'::%s" % (f, name))
+        except gdb.error:
+            continue
+    raise gdb.GdbError("cannot find %s (is build/kernel.elf loaded?)" % name)
+
+
+def highbit(x):
+    """Index of the highest set bit of x (x > 0)."""
+    return x.bit_length() - 1
+
+
+def lock_held(v):
+    """Whether a struct spinlock value is held."""
+    return int(v["locked"]) != 0
+
+
+# ---- arenas
+
+
+def arenas():
+    """Every arena, on all_arenas through all_next (bounded)."""
+    out, seen = [], set()
+    p = u64(static_var("all_arenas", ["arena.c", "kern/src/arena.c"]))
+    while p:
+        if p in seen or len(out) >= WALK_CAP:
+            gdb.write("warning: all_arenas loops or is too long; stopped\n")
+            break
+        seen.add(p)
+        a = deref(p, "struct arena")
+        out.append((p, a))
+        p = u64(a["all_next"])
+    return out
+
+
+def arena_name(p):
+    """Name of the arena at address p (or '-' for NULL)."""
+    if not p:
+        return "-"
+    return cstr(deref(p, "struct arena")["name"])
+
+
+def warn_arena_lock(a):
+    """Say so if the arena's lock is held."""
+    if lock_held(a["lock"]):
+        gdb.write("arena %s locked: may be inconsistent\n" % cstr(a["name"]))
+
+
+def nr_alloc_segs(a):
+    """Allocated segments of a: stats.allocs - stats.frees."""
+    return (int(a["stats"]["allocs"]) - int(a["stats"]["frees"])) & MASK64
+
+
+class Tag:
+    """A boundary tag, read from the target."""
+
+    def __init__(self, addr):
+        """Read the btag at addr."""
+        t = deref(addr, "struct btag")
+        self.addr = addr
+        self.start = u64(t["start"])
+        self.size = u64(t["size"])
+        self.seg_next = u64(t["seg_next"])
+        self.seg_prev = u64(t["seg_prev"])
+        self.link_next = u64(t["free"]["next"])
+        self.link_prev = u64(t["free"]["prev"])
+        self.hash_next = u64(t["hash_next"])
+        self.type = int(t["type"])
+        self.imported = int(t["imported"])
+        self.freelist = int(t["freelist"])
+        self.qslab = int(t["qslab"])
+
+    def tname(self):
+        """The tag's type as a word."""
+        return BTAG_NAMES.get(self.type, "bad(%d)" % self.type)
+
+
+def seg_list(ap, a, cap=WALK_CAP):
+    """Tags of the arena at ap in seg_head list order; raises Corrupt on a loop."""
+    head = ap + offset_of("struct arena", "seg_head")
+    p = u64(a["seg_head"]["seg_next"])
+    out = []
+    while p != head:
+        if not p or len(out) >= cap:
+            raise Corrupt("segment list of arena %s is broken or longer than %d "
+                          "(a cycle?)" % (cstr(a["name"]), cap))
+        t = Tag(p)
+        out.append(t)
+        p = t.seg_next
+    return out
+
+
+def seg_cap(a):
+    """A bound on the segment list length from the arena's counters."""
+    n = int(a["nr_spans"]) + int(a["nr_free_segs"]) + nr_alloc_segs(a) + 16
+    return min(n, WALK_CAP)
+
+
+def span_of(tags):
+    """Pairs (span, [segments]) from a segment list."""
+    out = []
+    for t in tags:
+        if t.type == BTAG_SPAN or not out:
+            out.append((t, []))
+        if t.type != BTAG_SPAN:
+            out[-1][1].append(t)
+    return out
+
+
+def find_arena(name):
+    """The (address, value) of the arena called name."""
+    for p, a in arenas():
+        if cstr(a["name"]) == name:
+            return p, a
+    raise gdb.GdbError("no arena called '%s'" % name)
+
+
+class KmemArenas(gdb.Command):
+    """kmem-arenas: the table of every arena (quantum, in use, total, free, segments, source)."""
+
+    def __init__(self):
+        """Register the command."""
+        super().__init__("kmem-arenas", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        """Print the arena table."""
+        gdb.write("%-14s %10s %14s %14s %14s %8s  %s\n" % (
+            "arena", "quantum", "in use", "total", "free", "segments",
+            "source"))
+        for p, a in arenas():
+            warn_arena_lock(a)
+            total, in_use = u64(a["total"]), u64(a["in_use"])
+            gdb.write("%-14s %10d %14d %14d %14d %8d  %s\n" % (
+                cstr(a["name"]), u64(a["quantum"]), in_use, total,
+                total - in_use, int(a["nr_free_segs"]) + nr_alloc_segs(a),
+                arena_name(u64(a["source"]))))
+
+
+class KmemArena(gdb.Command):
+    """kmem-arena NAME: one arena's spans and segments, in list order."""
+
+    def __init__(self):
+        """Register the command."""
+        super().__init__("kmem-arena", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        """Print the spans and segments of the arena named in arg."""
+        name = arg.strip()
+        if not name:
+            raise gdb.GdbError("usage: kmem-arena NAME")
+        p, a = find_arena(name)
+        warn_arena_lock(a)
+        gdb.write("arena %s at 0x%x: quantum %d, %d spans, %d free + %d "
+                  "allocated segments, source %s\n" % (
+                      name, p, u64(a["quantum"]), int(a["nr_spans"]),
+                      int(a["nr_free_segs"]), nr_alloc_segs(a),
+                      arena_name(u64(a["source"]))))
+        gdb.write("%-18s %-18s %14s  %s\n" % ("start", "end", "size", "type"))
+        n, head, cap = 0, p + offset_of("struct arena", "seg_head"), seg_cap(a)
+        t = u64(a["seg_head"]["seg_next"])
+        while t != head:
+            if not t or n >= cap:
+                gdb.write("segment list broken or longer than its counters "
+                          "allow (%d tags: a cycle?): stopped\n" % cap)
+                return
+            tag = Tag(t)
+            indent = "" if tag.type == BTAG_SPAN else "  "
+            gdb.write("%s0x%016x 0x%016x %14d  %s%s\n" % (
+                indent, tag.start, tag.start + tag.size, tag.size,
+                tag.tname(), " (imported)" if tag.imported and
+                tag.type == BTAG_SPAN else (" (qcache slab)" if tag.qslab and
+                                            tag.type == BTAG_ALLOC else "")))
+            n += 1
+            t = tag.seg_next
+        gdb.write("%d tags\n" % n)
+
+
+# ---- caches
+
+
+def caches():
+    """Every cache, on all_caches through all_link (bounded)."""
+    head_v = static_var("all_caches", ["slab.c", "kern/src/slab.c"])
+    head = u64(head_v.address)
+    off = offset_of("struct kmem_cache", "all_link")
+    out, seen = [], set()
+    p = u64(head_v["next"])
+    while p != head:
+        if not p or p in seen or len(out) >= WALK_CAP:
+            gdb.write("warning: all_caches loops or is broken; stopped\n")
+            break
+        seen.add(p)
+        cp = p - off
+        c = deref(cp, "struct kmem_cache")
+        out.append((cp, c))
+        p = u64(c["all_link"]["next"])
+    return out
+
+
+def warn_cache_lock(c):
+    """Say so if any of the cache's locks is held."""
+    name = cstr(c["name"])
+    if lock_held(c["lock"]):
+        gdb.write("cache %s locked: may be inconsistent\n" % name)
+    if lock_held(c["depot"]["lock"]):
+        gdb.write("cache %s depot locked: may be inconsistent\n" % name)
+    used = u64(c["cpus_used"])
+    for i in range(NR_CPUS):
+        if used >> i & 1 and lock_held(c["cpu"][i]["lock"]):
+            gdb.write("cache %s cpu %d locked: may be inconsistent\n" % (name, i))
+
+
+class Slab:
+    """A slab header (struct kmem_slab, layout copied from slab.c)."""
+
+    def __init__(self, addr):
+        """Read the slab header at addr."""
+        f = struct.unpack(SLAB_FMT, read_bytes(addr, SLAB_SIZE))
+        self.addr = addr
+        self.magic, self.nr_busy, self.cache = f[0], f[1], f[2]
+        self.link_next, self.link_prev = f[3], f[4]
+        self.base, self.first, self.free, self.free_bufctls = f[5:9]
+        self.busy = f[9:17]
+
+    def busy_test(self, i):
+        """Whether object i is out of the slab layer (on-slab only)."""
+        return bool(self.busy[i // 64] >> (i % 64) & 1)
+
+
+def slab_lists(cp, c):
+    """Every slab of a cache as (which, Slab): 0 empty, 1 partial, 2 full."""
+    out = []
+    limit = min(int(c["nr_slabs"]) + 16, WALK_CAP)
+    for which, field in ((0, "empty"), (1, "partial"), (2, "full")):
+        head = cp + offset_of("struct kmem_cache", field)
+        p = u64(c[field]["next"])
+        while p != head:
+            if not p or len(out) >= limit:
+                raise Corrupt("cache %s: slab list %s broken or longer than "
+                              "nr_slabs (a loop?)" % (cstr(c["name"]), field))
+            s = Slab(p - SLAB_LINK_OFFSET)
+            out.append((which, s))
+            p = s.link_next
+    return out
+
+
+def obj_index(c, s, obj):
+    """Index of obj in slab s, or -1 if not at an object boundary."""
+    chunk, n = u64(c["chunk"]), u64(c["objs_per_slab"])
+    off = obj - s.first
+    if obj < s.first or off >= n * chunk or off % chunk:
+        return -1
+    return off // chunk
+
+
+def magazine_rounds(c):
+    """Objects in the cache's CPU magazines and the depot's full ones: {obj: where}."""
+    out = {}
+    if not u64(c["mag_size"]):
+        return out
+    mag_size = u64(c["mag_size"])
+    used = u64(c["cpus_used"])
+    for i in range(NR_CPUS):
+        if not used >> i & 1:
+            continue
+        cc = c["cpu"][i]
+        for field, rfield in (("loaded", "rounds"), ("previous", "prev_rounds")):
+            m, n = u64(cc[field]), int(cc[rfield])
+            if m and 0 < n <= mag_size:
+                for o in read_words(m + 8, n):
+                    out[o] = "cpu %d's %s magazine" % (i, field)
+    m, n = u64(c["depot"]["full"]), 0
+    while m:
+        n += 1
+        if n > min(u64(c["depot"]["nr_full"]) + 1, WALK_CAP):
+            raise Corrupt("cache %s: depot full list longer than its count"
+                          % cstr(c["name"]))
+        for o in read_words(m + 8, mag_size):
+            out[o] = "a full magazine in the depot"
+        m = read_words(m, 1)[0]
+    return out
+
+
+def count_magazines(c):
+    """(objects in magazines, full mags, empty mags, cpu allocs), as count_magazines."""
+    in_mags, allocs = 0, 0
+    used = u64(c["cpus_used"])
+    for i in range(NR_CPUS):
+        if used >> i & 1:
+            cc = c["cpu"][i]
+            in_mags += max(int(cc["rounds"]), 0) + max(int(cc["prev_rounds"]), 0)
+            allocs += u64(cc["allocs"])
+    full, empty = u64(c["depot"]["nr_full"]), u64(c["depot"]["nr_empty"])
+    in_mags += full * u64(c["mag_size"])
+    return in_mags, full, empty, allocs
+
+
+class KmemSlabs(gdb.Command):
+    """kmem-slabs: slabinfo-style table of every cache (as kmem_cache_print_all)."""
+
+    def __init__(self):
+        """Register the command."""
+        super().__init__("kmem-slabs", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        """Print the cache table."""
+        gdb.write("%-20s %8s %8s %7s %5s %5s %4s %5s %5s %10s %5s\n" % (
+            "cache", "active", "total", "size", "/slab", "pages", "mag",
+            "full", "empty", "allocs", "fails"))
+        for cp, c in caches():
+            warn_cache_lock(c)
+            in_mags, full, empty, allocs = count_magazines(c)
+            gdb.write("%-20s %8d %8d %7d %5d %5d %4d %5d %5d %10d %5d\n" % (
+                cstr(c["name"]), (u64(c["nr_busy"]) - in_mags) & MASK64,
+                u64(c["nr_slabs"]) * u64(c["objs_per_slab"]),
+                u64(c["obj_size"]), u64(c["objs_per_slab"]),
+                u64(c["slab_size"]) // PGSIZE, u64(c["mag_size"]), full, empty,
+                u64(c["slab_allocs"]) + allocs, u64(c["fails"])))
+
+
+# ---- whatis
+
+
+def bufctl_hash(cp, c):
+    """The off-slab busy hash as {obj: bufctl address} (bounded)."""
+    out = {}
+    n = u64(c["hash_buckets"])
+    if not u64(c["hash"]) or n > WALK_CAP:
+        return out
+    limit = min(u64(c["nr_hashed"]) + 16, WALK_CAP)
+    for b in read_words(u64(c["hash"]), n):
+        while b:
+            if len(out) >= limit:
+                raise Corrupt("cache %s: busy hash longer than nr_hashed "
+                              "(a cycle?)" % cstr(c["name"]))
+            nxt, obj, _slab = read_words(b, 3)
+            out[obj] = b
+            b = nxt
+    return out
+
+
+def kmalloc_tag_at(buf):
+    """Decode the kmalloc tag before buf: (state, owner, offset, class) or None."""
+    try:
+        raw = read_bytes(buf - KMALLOC_TAG_SIZE, KMALLOC_TAG_SIZE)
+    except gdb.MemoryError:
+        return None
+    owner, offset, size_class, zero, check = struct.unpack("<QHBBI", raw)
+    info = offset | size_class << 16 | zero << 24
+    h = (((buf ^ (info << 32)) & MASK64) * HASH_MULTIPLIER) & MASK64
+    h32 = h >> 32
+    for state, word in ((KMALLOC_LIVE, "live"), (KMALLOC_FREED, "freed")):
+        if check == state ^ h32:
+            return word, owner, offset, size_class
+    return None
+
+
+def kmalloc_in_object(cp, c, obj):
+    """The kmalloc buffer in object obj of cache cp: (buf, state, offset) or None."""
+    size = u64(c["obj_size"])
+    for off in range(KMALLOC_TAG_SIZE, size - KMALLOC_TAG_SIZE + 1,
+                     KMALLOC_TAG_SIZE):
+        t = kmalloc_tag_at(obj + off)
+        if t and t[1] == cp and t[2] == off:
+            return obj + off, t[0], off
+    return None
+
+
+def kmalloc_in_segment(start, size):
+    """The large kmalloc buffer in segment [start, start+size), or None."""
+    for off in range(32, min(size, PGSIZE) + 1, KMALLOC_TAG_SIZE):
+        t = kmalloc_tag_at(start + off)
+        if t and t[2] == off and t[3] in (KMALLOC_CLASS_PAGES,
+                                          KMALLOC_CLASS_PAGES_ALIGNED):
+            return start + off, t[0], off
+    return None
+
+
+def parse_addr(arg):
+    """An address expression as an int."""
+    if not arg.strip():
+        raise gdb.GdbError("usage: kmem-whatis ADDR")
+    return u64(gdb.parse_and_eval(arg))
+
+
+class KmemWhatis(gdb.Command):
+    """kmem-whatis ADDR: the arena, span, segment, cache, slab and object holding ADDR."""
+
+    def __init__(self):
+        """Register the command."""
+        super().__init__("kmem-whatis", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        """Say what holds the address in arg."""
+        addr = parse_addr(arg)
+        found = False
+        kpages = u64(gdb.parse_and_eval("kpages_arena"))
+        for p, a in arenas():
+            name = cstr(a["name"])
+            try:
+                tags = seg_list(p, a, seg_cap(a))
+            except Corrupt as e:
+                gdb.write("0x%x: %s\n" % (addr, e))
+                continue
+            for span, segs in span_of(tags):
+                if not span.start <= addr < span.start + span.size:
+                    continue
+                warn_arena_lock(a)
+                found = True
+                seg = next((s for s in segs if s.start <= addr < s.start + s.size),
+                           None)
+                where = "0x%x: arena %s, span [0x%x, 0x%x)" % (
+                    addr, name, span.start, span.start + span.size)
+                if seg is None:
+                    gdb.write(where + ", in no segment (unaligned edge)\n")
+                    continue
+                gdb.write(where + ", segment [0x%x, 0x%x) %s%s\n" % (
+                    seg.start, seg.start + seg.size, seg.tname(),
+                    " (a quantum cache's slab)" if seg.qslab and
+                    seg.type == BTAG_ALLOC else ""))
+                if p == kpages and seg.type == BTAG_ALLOC and not seg.qslab:
+                    k = kmalloc_in_segment(seg.start, seg.size)
+                    if k:
+                        gdb.write("0x%x: large kmalloc buffer 0x%x (offset %d, "
+                                  "%s)\n" % (addr, k[0], k[2], k[1]))
+        found |= self.in_caches(addr)
+        if not found:
+            gdb.write("0x%x: in no arena or cache\n" % addr)
+
+    def in_caches(self, addr):
+        """Report the cache, slab and object holding addr; whether any did."""
+        for cp, c in caches():
+            name = cstr(c["name"])
+            try:
+                slabs = slab_lists(cp, c)
+            except Corrupt as e:
+                gdb.write("0x%x: %s\n" % (addr, e))
+                continue
+            size = u64(c["slab_size"])
+            for which, s in slabs:
+                if not s.base <= addr < s.base + size:
+                    continue
+                warn_cache_lock(c)
+                chunk = u64(c["chunk"])
+                n = u64(c["objs_per_slab"])
+                where = "0x%x: cache %s, slab 0x%x [0x%x, 0x%x) %s" % (
+                    addr, name, s.addr, s.base, s.base + size,
+                    ("empty", "partial", "full")[which])
+                if addr < s.first or addr >= s.first + n * chunk:
+                    gdb.write(where + ", not in an object (colour, slack or "
+                              "header)\n")
+                    return True
+                i = (addr - s.first) // chunk
+                obj = s.first + i * chunk
+                gdb.write(where + ", object 0x%x index %d: %s\n" % (
+                    obj, i, self.obj_state(cp, c, s, obj, i)))
+                if name.startswith("kmalloc_"):
+                    k = kmalloc_in_object(cp, c, obj)
+                    if k:
+                        gdb.write("0x%x: kmalloc buffer 0x%x of cache %s "
+                                  "(offset %d, tag %s)\n" % (addr, k[0], name,
+                                                             k[2], k[1]))
+                    else:
+                        gdb.write("0x%x: an object of kmalloc cache %s (no "
+                                  "valid tag)\n" % (addr, name))
+                return True
+        return False
+
+    def obj_state(self, cp, c, s, obj, i):
+        """allocated, free in its slab, or in a magazine/the depot."""
+        if bool(c["on_slab"]):
+            busy = s.busy_test(i)
+        else:
+            busy = obj in bufctl_hash(cp, c)
+        if not busy:
+            return "free in its slab"
+        mags = magazine_rounds(c)
+        if obj in mags:
+            return "free, in %s" % mags[obj]
+        return "allocated"
+
+
+# ---- check
+
+
+def check_arena(p, a):
+    """arena_check's walks for one arena: None if sound, else the violation."""
+    name = cstr(a["name"])
+    quantum = u64(a["quantum"])
+    nalloc = nr_alloc_segs(a)
+
+    def bad(what, t=None):
+        """The message for a violation at tag t."""
+        if t is None:
+            return "arena '%s': %s" % (name, what)
+        return "arena '%s': %s: %s tag 0x%x [0x%x, 0x%x)" % (
+            name, what, t.tname(), t.addr, t.start, t.start + t.size)
+
+    # free lists and the bitmap
+    free_off = offset_of("struct btag", "free")
+    lists_off = offset_of("struct arena", "free_lists")
+    bitmap = u64(a["free_bitmap"])
+    limit = u64(a["nr_free_segs"]) + 1
+    listed = set()
+    for i in range(ARENA_NR_FREELISTS):
+        head = p + lists_off + 16 * i
+        first = u64(a["free_lists"][i]["next"])
+        if bool(bitmap >> i & 1) != (first != head):
+            return bad("free_bitmap disagrees with the free lists")
+        link, prev = first, head
+        while link != head:
+            if len(listed) >= limit or not link:
+                return bad("free lists longer than the free segment count "
+                           "(a cycle?)")
+            t = Tag(link - free_off)
+            listed.add(t.addr)
+            if t.type != BTAG_FREE:
+                return bad("a tag on a free list is not free", t)
+            hb = highbit(t.size) if t.size else -1
+            if t.freelist != i or (hb != i and hb + 1 != i):
+                return bad("a free segment is on the wrong free list", t)
+            if t.link_prev != prev:
+                return bad("a free list's back link is wrong", t)
+            prev, link = link, t.link_next
+    # the hash
+    hashed = set()
+    last = u64(a["hash_last"])
+    if last:
+        t = Tag(last)
+        if t.type != BTAG_ALLOC:
+            return bad("the hash's last-allocated slot holds a tag that is "
+                       "not allocated", t)
+        hashed.add(last)
+    nb, shift = u64(a["hash_buckets"]), int(a["hash_shift"])
+    if nb > WALK_CAP:
+        return bad("hash_buckets is absurd")
+    for i, b in enumerate(read_words(u64(a["hash"]), nb)):
+        while b:
+            if len(hashed) > nalloc + 1:
+                return bad("hash chains longer than the allocation count "
+                           "(a cycle?)")
+            t = Tag(b)
+            if t.type != BTAG_ALLOC:
+                return bad("a tag in the hash is not allocated", t)
+            if ((t.start * HASH_MULTIPLIER) & MASK64) >> shift != i:
+                return bad("an allocated segment is in the wrong hash bucket", t)
+            hashed.add(b)
+            b = t.hash_next
+    # the segment list
+    try:
+        tags = seg_list(p, a, seg_cap(a))
+    except Corrupt as e:
+        return "arena '%s': %s" % (name, e)
+    head = p + offset_of("struct arena", "seg_head")
+    rotor = u64(a["rotor"])
+    w = dict(total=0, in_use=0, nfree=0, nalloc=0, spans=0, imported=0)
+    rotor_seen = False
+    spans = []
+    k = 0
+    prev_addr = head
+    for t in tags:
+        if t.seg_prev != prev_addr:
+            return bad("the segment list's back link is wrong", t)
+        prev_addr = t.addr
+    while k < len(tags):
+        span = tags[k]
+        if span.type != BTAG_SPAN:
+            return bad("a segment outside any span", span)
+        rotor_seen |= span.addr == rotor
+        spans.append(span)
+        w["spans"] += 1
+        if span.imported:
+            w["imported"] += span.size
+        pos = -(-span.start // quantum) * quantum
+        end = (span.start + span.size) // quantum * quantum
+        prev_free = False
+        k += 1
+        while k < len(tags) and tags[k].type in (BTAG_FREE, BTAG_ALLOC):
+            t = tags[k]
+            rotor_seen |= t.addr == rotor
+            if t.start != pos or not t.size or t.size % quantum:
+                return bad("segments do not tile their span (gap, overlap or "
+                           "unaligned size)", t)
+            if t.type == BTAG_FREE and prev_free:
+                return bad("two adjacent free segments (not coalesced)", t)
+            if t.type == BTAG_ALLOC and t.addr not in hashed:
+                return bad("an allocated segment is not in the hash", t)
+            if t.type == BTAG_FREE and t.addr not in listed:
+                return bad("a free segment is on no free list", t)
+            w["nfree"] += t.type == BTAG_FREE
+            w["nalloc"] += t.type == BTAG_ALLOC
+            w["in_use"] += t.size if t.type == BTAG_ALLOC else 0
+            w["total"] += t.size
+            prev_free = t.type == BTAG_FREE
+            pos += t.size
+            k += 1
+        if pos != end:
+            return bad("segments do not cover their span", span)
+    if w["nfree"] != len(listed) or w["nfree"] != u64(a["nr_free_segs"]):
+        return bad("free segment counts disagree (walk, lists, counter)")
+    if w["nalloc"] != len(hashed) or w["nalloc"] != nalloc:
+        return bad("allocated segment counts disagree (walk, hash, counter)")
+    if w["total"] != u64(a["total"]) or w["in_use"] != u64(a["in_use"]):
+        return bad("byte totals disagree with the segments")
+    if w["spans"] != u64(a["nr_spans"]) or \
+            w["imported"] != u64(a["imported_bytes"]):
+        return bad("span count or imported bytes disagree")
+    if rotor and rotor != head and not rotor_seen:
+        return bad("the next-fit rotor is not on the segment list")
+    for field, counted in (("spare_tags", False), ("reserve_tags", True)):
+        s, n = u64(a[field]), 0
+        cap = u64(a["nr_reserve_tags"]) if counted else WALK_CAP
+        while s:
+            n += 1
+            t = Tag(s)
+            if n > cap or t.type != BTAG_SPARE:
+                return bad("a tag in the spare pool is not spare" if not counted
+                           else "the tag reserve disagrees with its count", t)
+            s = u64(deref(s, "struct btag")["spare_next"])
+        if counted and (n != u64(a["nr_reserve_tags"]) or
+                        (bool(a["is_base"]) and u64(a["total"]) and
+                         n != BASE_TAG_RESERVE)):
+            return bad("the tag reserve disagrees with its count")
+    for i, s in enumerate(spans):
+        for u in spans[i + 1:]:
+            if u.start < s.start + s.size and s.start < u.start + u.size:
+                return bad("two spans overlap", u)
+    return None
+
+
+def check_cache(cp, c):
+    """kmem_cache_check's walks for one cache: None if sound, else the violation."""
+    name = cstr(c["name"])
+    n = u64(c["objs_per_slab"])
+    on_slab = bool(c["on_slab"])
+    link_offset = u64(c["link_offset"])
+
+    def bad(what, where=0):
+        """The message for a violation at where."""
+        return "cache '%s': %s: at 0x%x" % (name, what, where)
+
+    try:
+        slabs = slab_lists(cp, c)
+        busy_hash = {} if on_slab else bufctl_hash(cp, c)
+    except Corrupt as e:
+        return str(e)
+    if len(slabs) > u64(c["nr_slabs"]):
+        return bad("more slabs on the lists than nr_slabs (a loop?)")
+    busy_total = 0
+    for which, s in slabs:
+        should = 0 if s.nr_busy == 0 else (2 if s.nr_busy == n else 1)
+        if s.magic != SLAB_MAGIC or s.cache != cp:
+            return bad("a slab header with a bad magic or another cache", s.addr)
+        if should != which:
+            return bad("a slab on the wrong list for its count", s.addr)
+        nfree = 0
+        if on_slab:
+            o = s.free
+            while o:
+                i = obj_index(c, s, o)
+                nfree += 1
+                if nfree > n or i < 0:
+                    return bad("a slab's free list leaves the slab or loops", o)
+                if s.busy_test(i):
+                    return bad("an object on a slab's free list is marked busy", o)
+                o = read_words(o + link_offset, 1)[0]
+        else:
+            b = s.free_bufctls
+            while b:
+                nxt, obj, slab = read_words(b, 3)
+                nfree += 1
+                if nfree > n or slab != s.addr or obj_index(c, s, obj) < 0:
+                    return bad("a slab's free bufctls are wrong (other slab, "
+                               "not an object, or a loop)", obj)
+                if obj in busy_hash:
+                    return bad("a free object is also in the busy hash", obj)
+                b = nxt
+        if nfree + s.nr_busy != n:
+            return bad("a slab's free and busy counts do not add up", s.addr)
+        busy_total += s.nr_busy
+    if len(slabs) != u64(c["nr_slabs"]):
+        return bad("nr_slabs disagrees with the lists")
+    if busy_total != u64(c["nr_busy"]):
+        return bad("nr_busy disagrees with the slabs")
+    if not on_slab and len(busy_hash) != u64(c["nr_busy"]):
+        return bad("the busy hash does not hold exactly the busy objects")
+    if not u64(c["mag_size"]):
+        return None
+    mag_size = u64(c["mag_size"])
+    by_base = {s.base: s for _, s in slabs}
+
+    def obj_busy(o):
+        """Whether o is busy in the slab layer."""
+        if not on_slab:
+            return o in busy_hash
+        s = by_base.get(o & ~(PGSIZE - 1)) if u64(c["slab_size"]) == PGSIZE \
+            else None
+        if s is None:
+            s = next((x for _, x in slabs
+                      if x.base <= o < x.base + u64(c["slab_size"])), None)
+        i = obj_index(c, s, o) if s else -1
+        return i >= 0 and s.busy_test(i)
+
+    def check_mag(m, rounds):
+        """Every round of magazine m is busy, none twice."""
+        if rounds < 0 or rounds > mag_size:
+            return bad("a magazine's round count is out of range", m)
+        objs = read_words(m + 8, rounds)
+        for i, o in enumerate(objs):
+            if not obj_busy(o):
+                return bad("an object in a magazine is free in its slab "
+                           "(a double free?)", o)
+            if o in objs[:i]:
+                return bad("an object twice in one magazine (a double free)", o)
+        return None
+
+    used = u64(c["cpus_used"])
+    for i in range(NR_CPUS):
+        if not used >> i & 1:
+            continue
+        cc = c["cpu"][i]
+        for field, rfield in (("loaded", "rounds"), ("previous", "prev_rounds")):
+            m, r = u64(cc[field]), int(cc[rfield])
+            if (m == 0) != (r == -1):
+                return bad("a CPU's round counts disagree with its magazines",
+                           u64(cc.address))
+            if m:
+                err = check_mag(m, r)
+                if err:
+                    return err
+    for field, count, full in (("full", "nr_full", True),
+                               ("empty", "nr_empty", False)):
+        m, k = u64(c["depot"][field]), 0
+        while m:
+            k += 1
+            if k > u64(c["depot"][count]):
+                return bad("the depot's %s list disagrees with its count"
+                           % field, m)
+            if full:
+                err = check_mag(m, mag_size)
+                if err:
+                    return err
+            m = read_words(m, 1)[0]
+        if k != u64(c["depot"][count]):
+            return bad("the depot's %s list disagrees with its count" % field)
+    return None
+
+
+class KmemCheck(gdb.Command):
+    """kmem-check: arena_check and kmem_cache_check of everything, from gdb."""
+
+    def __init__(self):
+        """Register the command."""
+        super().__init__("kmem-check", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        """Check every arena and cache; report the first violation."""
+        for p, a in arenas():
+            warn_arena_lock(a)
+            err = check_arena(p, a)
+            if err:
+                gdb.write("kmem-check: %s\n" % err)
+                return
+        for cp, c in caches():
+            warn_cache_lock(c)
+            err = check_cache(cp, c)
+            if err:
+                gdb.write("kmem-check: %s\n" % err)
+                return
+        gdb.write("kmem-check: all arenas and caches sound\n")
+
+
+KmemArenas()
+KmemArena()
+KmemSlabs()
+KmemWhatis()
+KmemCheck()
