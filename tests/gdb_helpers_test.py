@@ -17,9 +17,7 @@ run_tests.py runs gdb_helpers_checks(opts) among its jobs.
 """
 import os
 import re
-import subprocess
 
-import qemu
 
 CMDLINE = "ktest=kmalloc.size_classes"
 TIMEOUT = 60
@@ -33,33 +31,8 @@ def run_tests():
 
 def gdb_session(commands, serial_log, timeout=TIMEOUT):
     """Boot CMDLINE stopped, run gdb in batch mode with commands against it."""
-    rt = run_tests()
-    port = rt.free_port()
-    iso = qemu.iso_for(CMDLINE)
-    cmd = qemu.qemu_command(iso, kvm=False) + [
-        "-serial", "file:" + serial_log, "-monitor", "none",
-        "-gdb", "tcp:127.0.0.1:%d" % port, "-S"]
-    os.makedirs(rt.LOGS, exist_ok=True)
-    q = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    gdb = ["gdb", "-batch", "-nx", os.path.join(rt.ROOT, "build", "kernel.elf"),
-           "-ex", "set tcp auto-retry on", "-ex", "set tcp connect-timeout 20",
-           "-ex", "target remote 127.0.0.1:%d" % port]
-    for c in commands:
-        gdb += ["-ex", c]
-    try:
-        r = subprocess.run(gdb, capture_output=True, text=True,
-                           timeout=timeout, cwd=rt.ROOT)
-        out = r.stdout + r.stderr
-    except subprocess.TimeoutExpired:
-        out = "gdb timed out after %d s" % timeout
-    try:
-        q.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        q.kill()
-        q.wait()
-    with open(serial_log, errors="replace") as f:
-        serial = f.read()
+    out, _, serial = run_tests().gdb_session(None, commands, serial_log,
+                                             timeout, cmdline=CMDLINE)
     return out, serial
 
 

@@ -324,10 +324,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def gdb_session(opts, commands, serial_log, timeout=90):
+def gdb_session(opts, commands, serial_log, timeout=90,
+                cmdline="ktest=ktest.compare_mixed_signs"):
     """Boot QEMU stopped, run gdb in batch mode with commands against it."""
     port = free_port()
-    iso = qemu.iso_for("ktest=ktest.compare_mixed_signs")
+    iso = qemu.iso_for(cmdline)
     cmd = qemu.qemu_command(iso, kvm=False) + [
         "-serial", "file:" + serial_log, "-monitor", "none",
         "-gdb", "tcp:127.0.0.1:%d" % port, "-S"]
@@ -340,7 +341,8 @@ def gdb_session(opts, commands, serial_log, timeout=90):
     for c in commands:
         gdb += ["-ex", c]
     try:
-        r = subprocess.run(gdb, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(gdb, capture_output=True, text=True,
+                           timeout=timeout, cwd=ROOT)
         out = r.stdout + r.stderr
     except subprocess.TimeoutExpired:
         out = "gdb timed out after %d s" % timeout
