@@ -4,28 +4,32 @@
 In docs/*.md, a fenced block a reader is meant to type is preceded by
 
     <!-- run: sh -->        (a shell block, run with bash from the repo root)
+    <!-- run: gdb CMDLINE --> (gdb commands, typed into `make gdb` while
+                              `make debug CMDLINE='CMDLINE'` waits)
 
 and followed by any number of
 
     <!-- expect: FRAGMENT -->
 
-each a piece of text the output must hold. Kinds other than sh (gdb,
-monitor) are handed to the checker registered for them in KINDS.
+each a piece of text the output must hold. Each kind is run by the
+runner KINDS names for it, which does what the docs tell the reader to do.
 """
 import os
 import re
+import socket
 import subprocess
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
 BLOCK_RE = re.compile(
-    r"<!-- run: (\w+) -->\s*\n```\w*\n(.*?)```\s*\n((?:<!-- expect: .*? -->\s*\n)*)",
+    r"<!-- run: (\w+)(?: ([^\n]*?))? -->\s*\n```\w*\n(.*?)```\s*\n((?:<!-- expect: .*? -->\s*\n)*)",
     re.S)
 EXPECT_RE = re.compile(r"<!-- expect: (.*?) -->")
 
 
 def blocks():
-    """(file, line, kind, text, fragments) of every marked block."""
+    """(file, line, kind, argument, text, fragments) of every marked block."""
     for name in sorted(os.listdir(DOCS)):
         if not name.endswith(".md"):
             continue
@@ -33,11 +37,38 @@ def blocks():
             text = f.read()
         for m in BLOCK_RE.finditer(text):
             line = text.count("\n", 0, m.start()) + 1
-            yield (name, line, m.group(1), m.group(2),
-                   EXPECT_RE.findall(m.group(3)))
+            yield (name, line, m.group(1), m.group(2) or "", m.group(3),
+                   EXPECT_RE.findall(m.group(4)))
 
 
-def run_sh(text, timeout=300):
+TYPED_FENCE_RE = re.compile(r"^```(sh|gdb|monitor)\s*$", re.M)
+
+
+def unmarked_blocks(Check):
+    """A block a reader types (```sh, ```gdb, ```monitor) must be marked and
+    parsed; a marker must be parsed too. One failing Check per stray."""
+    checks = []
+    for name in sorted(os.listdir(DOCS)):
+        if not name.endswith(".md"):
+            continue
+        with open(os.path.join(DOCS, name)) as f:
+            text = f.read()
+        parsed = {m.start(3) for m in BLOCK_RE.finditer(text)}
+        for m in TYPED_FENCE_RE.finditer(text):
+            if m.end() + 1 not in parsed:
+                line = text.count("\n", 0, m.start()) + 1
+                checks.append(Check("docs: %s:%d" % (name, line), "fail",
+                                    "a ```%s block without a <!-- run: --> "
+                                    "marker the docs test can parse"
+                                    % m.group(1)))
+        if text.count("<!-- run:") != len(parsed):
+            checks.append(Check("docs: %s markers" % name, "fail",
+                                "a <!-- run: --> marker the docs test "
+                                "cannot parse"))
+    return checks
+
+
+def run_sh(arg, text, timeout=300):
     """Run a shell block; returns its output (stdout and stderr)."""
     r = subprocess.run(["bash", "-e", "-c", text], cwd=ROOT,
                        stdin=subprocess.DEVNULL, capture_output=True,
@@ -45,20 +76,54 @@ def run_sh(text, timeout=300):
     return r.stdout + r.stderr, r.returncode
 
 
-KINDS = {"sh": run_sh}
+def port_listening(port):
+    """Whether some process listens on TCP port (without connecting)."""
+    with open("/proc/net/tcp") as f:
+        return any(line.split()[1].endswith(":%04X" % port) and
+                   line.split()[3] == "0A" for line in f.readlines()[1:])
+
+
+def run_gdb(cmdline, text, timeout=120):
+    """`make debug CMDLINE=cmdline`, then the block typed into `make gdb`."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    debug = subprocess.Popen(
+        ["make", "-s", "debug", "CMDLINE=" + cmdline, "GDB_PORT=%d" % port],
+        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not port_listening(port):
+            if debug.poll() is not None or time.monotonic() > deadline:
+                return "make debug did not start: " + debug.stdout.read(), 1
+            time.sleep(0.2)
+        r = subprocess.run(["make", "-s", "gdb", "GDB_PORT=%d" % port],
+                           cwd=ROOT, input=text + "kill\n",
+                           capture_output=True, text=True, timeout=timeout)
+        return r.stdout + r.stderr, r.returncode
+    finally:
+        try:
+            debug.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            debug.kill()
+            debug.wait()
+
+
+KINDS = {"sh": run_sh, "gdb": run_gdb}
 
 
 def docs_checks(Check):
     """One Check per marked block: it ran, and its output holds each fragment."""
     checks = []
-    for name, line, kind, text, fragments in blocks():
+    for name, line, kind, arg, text, fragments in blocks():
         where = "docs: %s:%d (%s)" % (name, line, kind)
         runner = KINDS.get(kind)
         if not runner:
             checks.append(Check(where, "fail", "no runner for kind %r" % kind))
             continue
         try:
-            out, status = runner(text)
+            out, status = runner(arg, text)
         except subprocess.TimeoutExpired:
             checks.append(Check(where, "fail", "timed out"))
             continue
@@ -72,6 +137,7 @@ def docs_checks(Check):
             reason = "the block shows no output to check (add <!-- expect: -->)"
         checks.append(Check(where, "fail" if reason else "pass", reason,
                             "\n".join(out.splitlines()[-30:])))
+    checks += unmarked_blocks(Check)
     if not checks:
         checks.append(Check("docs: marked blocks", "fail",
                             "no <!-- run: --> blocks found in docs/"))
