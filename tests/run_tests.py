@@ -27,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
+from monitor_test import monitor_checks  # noqa: E402
 
 ROOT = qemu.ROOT
 HOST_TEST = os.path.join(ROOT, "build", "host", "ktest")
@@ -469,6 +470,7 @@ def main():
         jobs += [lambda: kernel_tests(opts, panics),
                  lambda: kernel_selftest(opts),
                  lambda: boot_check_no_long_mode(opts),
+                 lambda: monitor_checks(opts),
                  lambda: gdb_kmain(opts),
                  lambda: gdb_bad_magic(opts),
                  lambda: harness_catches(opts, "triple_fault", 60, 0,
