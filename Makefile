@@ -2,7 +2,6 @@
 # test everything, step through it with gdb. `make help` lists the targets.
 
 BUILD := build
-CMDLINE ?=
 KVM ?= 0
 GDB_PORT ?= 1234
 MEM ?= 512M
@@ -53,11 +52,13 @@ TEST_SRCS := $(wildcard tests/kern/*.c)
 ARCH_TEST_SRCS := $(wildcard tests/x86_64/*.c)
 ARCH_SRCS := $(wildcard arch/x86_64/*.c)
 ARCH_ASM := $(wildcard arch/x86_64/*.asm) boot/boot.asm
-# libkmem: everything but kmain and the test runner
-HOST_LIB_SRCS := $(filter-out kern/src/main.c kern/src/ktest.c,$(KERN_SRCS)) \
+# libkmem: everything but kmain, the test runner and the monitor
+HOST_LIB_SRCS := $(filter-out kern/src/main.c kern/src/ktest.c \
+		kern/src/monitor.c,$(KERN_SRCS)) \
 	$(LIB_SRCS) arch/host/arch.c arch/host/cpu.c arch/host/kmem_host.c
 # the test binary adds those, the tests, and the host's test-only code
-HOST_TEST_SRCS := kern/src/main.c kern/src/ktest.c $(TEST_SRCS) \
+HOST_TEST_SRCS := kern/src/main.c kern/src/ktest.c kern/src/monitor.c \
+	$(TEST_SRCS) \
 	arch/host/main.c arch/host/ktest_host.c arch/x86_64/multiboot2.c
 
 KOBJS := $(patsubst %.c,$(BUILD)/kernel/%.o,$(KERN_SRCS) $(LIB_SRCS) \
@@ -95,7 +96,8 @@ host-cflags:
 
 help:
 	@echo "make             build the kernel ($(KERNEL)) and host tests ($(HOST_TEST))"
-	@echo "make run         boot in QEMU, serial on this terminal (Ctrl-A X quits)"
+	@echo "make run         boot in QEMU, serial on this terminal: the tests, then"
+	@echo "                 the kmem> monitor (exit or Ctrl-A X quits)"
 	@echo "                 CMDLINE='ktest=printk.*' passes a kernel command line"
 	@echo "                 KVM=1 uses KVM where /dev/kvm works; MEM=4G sets RAM"
 	@echo "make test        install what is missing, build, run host and QEMU tests"
@@ -208,6 +210,8 @@ $(HOST_TEST): $(HOST_TEST_OBJS) $(HOST_ASAN_LIB)
 
 # ---- running
 
+# make run offers the serial monitor unless CMDLINE says otherwise
+run: CMDLINE ?= monitor
 run: deps $(KERNEL)
 	$(PYTHON) tests/qemu.py run --mem $(MEM) $(if $(filter 1,$(KVM)),--kvm) --cmdline='$(CMDLINE)'
 

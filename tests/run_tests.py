@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
 import docs_test  # noqa: E402
 from gdb_helpers_test import gdb_helpers_checks  # noqa: E402
+from monitor_test import monitor_checks  # noqa: E402
 
 ROOT = qemu.ROOT
 HOST_TEST = os.path.join(ROOT, "build", "host", "ktest")
@@ -509,6 +510,7 @@ def main():
         jobs += [lambda: kernel_tests(opts, panics),
                  lambda: kernel_selftest(opts),
                  lambda: boot_check_no_long_mode(opts),
+                 lambda: monitor_checks(opts),
                  lambda: gdb_kmain(opts),
                  lambda: gdb_bad_magic(opts),
                  lambda: gdb_helpers_checks(opts),

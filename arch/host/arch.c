@@ -45,6 +45,13 @@ void arch_console_write(const char *buf, size_t len)
 		write_all(STDOUT_FILENO, buf, len);
 }
 
+int arch_console_getc(void)
+{
+	unsigned char c;
+
+	return read(STDIN_FILENO, &c, 1) == 1 ? c : -1;
+}
+
 void arch_panic_write(const char *buf, size_t len)
 {
 	write_all(STDERR_FILENO, buf, len);

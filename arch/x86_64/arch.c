@@ -25,6 +25,11 @@ void arch_console_write(const char *buf, size_t len)
 	serial_write(buf, len);
 }
 
+int arch_console_getc(void)
+{
+	return serial_getc();
+}
+
 void arch_panic_write(const char *buf, size_t len)
 {
 	serial_write(buf, len);

@@ -1,7 +1,8 @@
 /*
  * serial.c: the console on COM1, a 16550 UART at 115200 baud, 8 data
- * bits, no parity, one stop bit. Output only, polled: wait until the
- * transmit holding register is empty, then write the byte.
+ * bits, no parity, one stop bit. Polled both ways: output waits until the
+ * transmit holding register is empty, then writes the byte; input waits
+ * until the line status says a byte is ready, then reads it.
  */
 #include "serial.h"
 #include "cpu.h"
@@ -15,6 +16,7 @@
 #define UART_LSR 5
 #define LCR_DLAB 0x80
 #define LCR_8N1 0x03
+#define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY 0x20
 #define UART_CLOCK 115200
 
@@ -45,4 +47,11 @@ void serial_write(const char *buf, size_t len)
 			serial_putc('\r');
 		serial_putc(buf[i]);
 	}
+}
+
+int serial_getc(void)
+{
+	while (!(inb(COM1 + UART_LSR) & LSR_DATA_READY))
+		__builtin_ia32_pause();
+	return inb(COM1 + UART_DATA);
 }

@@ -24,6 +24,12 @@ struct arch_regs;
 void arch_console_write(const char *buf, size_t len);
 
 /*
+ * Read one byte from the console, waiting for it (kernel: polls the
+ * serial line; host: stdin). Returns the byte, or -1 at the end of input.
+ */
+int arch_console_getc(void);
+
+/*
  * Leave the machine with a status: 0 means every test passed. The kernel
  * asks QEMU to exit through isa-debug-exit (see arch/x86_64/qemu.h for the
  * codes); the host process calls _exit().

@@ -226,6 +226,19 @@ int arena_check(struct arena *arena);
 void arena_print_stats(void);
 
 /*
+ * Print @arena's spans and segments in list (address) order, under its
+ * lock (the monitor's `arena NAME`).
+ */
+void arena_print_segments(struct arena *arena);
+
+/*
+ * Print, for every arena with a span holding @addr, that span and the
+ * segment holding it (free or allocated). Compares numbers only: never
+ * reads memory at @addr. Returns how many arenas hold it.
+ */
+int arena_whatis(uintptr_t addr);
+
+/*
  * The slab layer takes and gives back its quantum caches' slabs with
  * these (arena_xalloc/xfree that mark the segment), so that a free of a
  * wrong size that happens to match a slab is caught, not obeyed.

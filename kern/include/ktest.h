@@ -204,6 +204,13 @@ void ktest_skip(const char *reason);
 int ktest_main(const char *cmdline);
 
 /*
+ * Run the tests matching @globs (comma-separated) again, in this boot,
+ * leaving out those that must panic or fail on purpose; prints KTAP and
+ * the closing line. Returns the number that failed (the monitor's `test`).
+ */
+int ktest_rerun(const char *globs);
+
+/*
  * Run one test that must panic, here and now, and never return: the panic
  * report is checked by ktest_on_panic(), which prints the verdict and
  * exits; a test that returns is a failure.

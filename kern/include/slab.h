@@ -145,5 +145,12 @@ void kmem_cache_for_each(void (*fn)(struct kmem_cache *cp, void *arg),
 /* Objects allocated and not freed (all CPUs and the slab layer). */
 size_t kmem_cache_nr_live(struct kmem_cache *cp);
 
+/*
+ * Print, for every cache with a slab holding @addr, the slab, the object
+ * and whether it is allocated, free in its slab or free in a magazine.
+ * Reads slab headers only, never the object. Returns how many caches.
+ */
+int kmem_cache_whatis(uintptr_t addr);
+
 /* Set up the slab layer's own caches (pmem_init calls it). */
 void kmem_init(void);

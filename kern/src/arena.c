@@ -1813,6 +1813,70 @@ void arena_print_stats(void)
 	arena_for_each(print_one, NULL);
 }
 
+/* One tag of a's segment list, as the monitor's `arena NAME` shows it. */
+static void print_tag(const struct btag *t)
+{
+	if (t->type == BTAG_SPAN) {
+		printk("span  [0x%lx, 0x%lx) %zu bytes, %s\n", t->start,
+		       t->start + t->size, t->size,
+		       t->imported ? "imported" : "added");
+		return;
+	}
+	printk("  %-9s [0x%lx, 0x%lx) %zu bytes%s\n", btag_type_names[t->type],
+	       t->start, t->start + t->size, t->size,
+	       t->qslab ? " (quantum cache slab)" : "");
+}
+
+void arena_print_segments(struct arena *a)
+{
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+
+	printk("arena '%s': quantum %zu, %zu spans, %zu bytes in use of %zu\n",
+	       a->name, a->quantum, a->nr_spans, a->in_use, a->total);
+	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
+	     t = t->seg_next)
+		print_tag(t);
+	spin_unlock_irqrestore(&a->lock, irq);
+}
+
+struct whatis {
+	uintptr_t addr;
+	int found;
+};
+
+/* Say which span and segment of a hold w->addr (numbers only: no reads). */
+static void whatis_one(struct arena *a, void *arg)
+{
+	struct whatis *w = arg;
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	struct btag *span = span_containing_locked(a, w->addr);
+	struct btag *seg = span ? segment_containing_locked(a, w->addr) : NULL;
+	struct btag sp = span ? *span : (struct btag){ 0 };
+	struct btag sg = seg ? *seg : (struct btag){ 0 };
+
+	spin_unlock_irqrestore(&a->lock, irq);
+	if (!span)
+		return;
+	w->found++;
+	printk("arena '%s': span [0x%lx, 0x%lx)", a->name, sp.start,
+	       sp.start + sp.size);
+	if (seg)
+		printk(", %s segment [0x%lx, 0x%lx) +0x%lx%s\n",
+		       btag_type_names[sg.type], sg.start, sg.start + sg.size,
+		       w->addr - sg.start,
+		       sg.qslab ? " (quantum cache slab)" : "");
+	else
+		printk(", outside its segments (span slack)\n");
+}
+
+int arena_whatis(uintptr_t addr)
+{
+	struct whatis w = { addr, 0 };
+
+	arena_for_each(whatis_one, &w);
+	return w.found;
+}
+
 /* ---- checking */
 
 struct check {

@@ -359,25 +359,12 @@ void ktest_on_panic(const char *report)
 	arch_exit(ok ? 0 : 1);
 }
 
-int ktest_main(const char *cmdline)
+/* Run selected[0 .. n) suite by suite; returns how many failed. */
+static int run_selected(size_t n, bool selftest)
 {
-	static char globs[1024];
 	struct tally tally = { 0 };
-	bool selftest = cmdline_has(cmdline, "ktest_selftest");
-	size_t n, first = 0;
+	size_t first = 0;
 	int suite = 0;
-
-	panic_set_hook(ktest_on_panic);
-	if (cmdline_get(cmdline, "ktest_panic", globs, sizeof(globs))) {
-		const struct ktest *t = find_test(globs);
-
-		if (!t)
-			panic("ktest: ktest_panic=%s names no test", globs);
-		ktest_run_isolated_panic(t);
-	}
-	if (!cmdline_get(cmdline, "ktest", globs, sizeof(globs)))
-		globs[0] = 0;
-	n = select_tests(globs);
 
 	printk("KTAP version 1\n1..%zu\n", count_suites(n));
 	for (size_t i = 1; i <= n; i++) {
@@ -389,4 +376,39 @@ int ktest_main(const char *cmdline)
 	}
 	print_closing(&tally);
 	return tally.failed;
+}
+
+/* Whether the monitor may run t again: no panics, nothing on purpose. */
+static bool rerunnable(const struct ktest *t)
+{
+	return !t->panic_fragments && !(t->flags & KTEST_FAILS_ON_PURPOSE);
+}
+
+int ktest_rerun(const char *globs)
+{
+	size_t n = 0;
+
+	for (size_t i = 0, all = select_tests(globs); i < all; i++) {
+		if (rerunnable(selected[i]))
+			selected[n++] = selected[i];
+	}
+	return run_selected(n, false);
+}
+
+int ktest_main(const char *cmdline)
+{
+	static char globs[1024];
+	bool selftest = cmdline_has(cmdline, "ktest_selftest");
+
+	panic_set_hook(ktest_on_panic);
+	if (cmdline_get(cmdline, "ktest_panic", globs, sizeof(globs))) {
+		const struct ktest *t = find_test(globs);
+
+		if (!t)
+			panic("ktest: ktest_panic=%s names no test", globs);
+		ktest_run_isolated_panic(t);
+	}
+	if (!cmdline_get(cmdline, "ktest", globs, sizeof(globs)))
+		globs[0] = 0;
+	return run_selected(select_tests(globs), selftest);
 }

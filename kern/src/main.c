@@ -1,10 +1,14 @@
 /*
  * main.c: kmain, where the arch-neutral kernel starts once the machine is
- * set up (arch/x86_64/start.c, or the host's main()).
+ * set up (arch/x86_64/start.c, or the host's main()). With the word
+ * `monitor` on the command line it offers the serial monitor after the
+ * tests instead of leaving.
  */
 #include "bootinfo.h"
 #include "arch.h"
+#include "cmdline.h"
 #include "ktest.h"
+#include "monitor.h"
 #include "pmem.h"
 #include "printk.h"
 
@@ -19,5 +23,7 @@ void kmain(const struct boot_info *bi)
 	pmem_init_from_boot(bi);
 
 	failed = ktest_main(bi->cmdline);
+	if (cmdline_has(bi->cmdline, "monitor"))
+		monitor_run(failed);
 	arch_exit(failed ? 1 : 0);
 }

@@ -1316,6 +1316,96 @@ void kmem_cache_print_all(void)
 	kmem_cache_for_each(print_cache, NULL);
 }
 
+/* ---- whatis (the monitor) */
+
+struct obj_whatis {
+	uintptr_t addr;
+	int found;
+};
+
+static bool magazine_holds(struct kmem_magazine *m, int rounds, void *obj)
+{
+	for (int i = 0; m && i < rounds; i++) {
+		if (m->rounds[i] == obj)
+			return true;
+	}
+	return false;
+}
+
+/* Whether obj waits in one of cp's magazines (a CPU's or the depot's). */
+static bool obj_in_magazines(struct kmem_cache *cp, void *obj)
+{
+	bool found = false;
+	unsigned long irq;
+
+	for (int i = 0; !found && cp->mag_size && i < NR_CPUS; i++) {
+		struct kmem_cpu_cache *cc = &cp->cpu[i];
+
+		if (!cpu_used(cp, i))
+			continue;
+		irq = cpu_cache_enter(cc);
+		found = magazine_holds(cc->loaded, cc->rounds, obj) ||
+			magazine_holds(cc->previous, cc->prev_rounds, obj);
+		cpu_cache_leave(cc, irq);
+	}
+	if (found || !cp->mag_size)
+		return found;
+	irq = spin_lock_irqsave(&cp->depot.lock);
+	for (struct kmem_magazine *m = cp->depot.full; m && !found; m = m->next)
+		found = magazine_holds(m, (int)cp->mag_size, obj);
+	spin_unlock_irqrestore(&cp->depot.lock, irq);
+	return found;
+}
+
+/*
+ * Find w->addr in one of cp's slabs: its object, and whether the slab
+ * layer has it out. Reads only slab headers and bitmaps, never the object.
+ */
+static void whatis_cache(struct kmem_cache *cp, void *arg)
+{
+	struct obj_whatis *w = arg;
+	unsigned long irq = spin_lock_irqsave(&cp->lock);
+	struct kmem_slab *s = slab_containing_locked(cp, (void *)w->addr);
+	uintptr_t base = s ? (uintptr_t)s->base : 0;
+	uintptr_t first = s ? (uintptr_t)s->first : 0, obj = 0;
+	long i = -1;
+	bool busy = false;
+
+	if (s && w->addr >= first)
+		i = (long)((w->addr - first) / cp->chunk);
+	if (i >= (long)cp->objs_per_slab)
+		i = -1;
+	if (i >= 0) {
+		obj = first + (uintptr_t)i * cp->chunk;
+		busy = cp->on_slab ?
+			       busy_test(s, i) :
+			       bufctl_hash_lookup_locked(cp, (void *)obj) !=
+				       NULL;
+	}
+	spin_unlock_irqrestore(&cp->lock, irq);
+	if (!s)
+		return;
+	w->found++;
+	printk("cache '%s': slab [0x%lx, 0x%lx)", cp->name, base,
+	       base + cp->slab_size);
+	if (i < 0) {
+		printk(", outside its objects (colour or slack)\n");
+		return;
+	}
+	printk(", object %ld at 0x%lx +0x%lx, %s\n", i, obj, w->addr - obj,
+	       !busy				 ? "free in its slab" :
+	       obj_in_magazines(cp, (void *)obj) ? "free in a magazine" :
+						   "allocated");
+}
+
+int kmem_cache_whatis(uintptr_t addr)
+{
+	struct obj_whatis w = { addr, 0 };
+
+	kmem_cache_for_each(whatis_cache, &w);
+	return w.found;
+}
+
 /* ---- checking */
 
 struct slab_check {

@@ -5,3 +5,6 @@
 
 void serial_init(void);
 void serial_write(const char *buf, size_t len);
+
+/* Wait for a byte from the line and return it. */
+int serial_getc(void);

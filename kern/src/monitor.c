@@ -1,0 +1,551 @@
+/*
+ * monitor.c: the serial monitor. With the word `monitor` on the command
+ * line, kmain runs the boot's tests and then offers a `kmem> ` prompt,
+ * one command a line:
+ *
+ *	help			the commands
+ *	arenas			the table of all arenas
+ *	arena NAME		that arena's spans and segments
+ *	slabs			the table of all caches
+ *	whatis ADDR		which arena, span, segment, cache, slab and
+ *				object hold ADDR, and whether it is allocated
+ *	alloc ARENA SIZE	arena_alloc(MEM_ATOMIC); prints the address
+ *	free ARENA ADDR SIZE	arena_free of what `alloc` gave
+ *	kmalloc SIZE		kmalloc(MEM_ATOMIC)
+ *	kfree ADDR		kfree of what `kmalloc` gave
+ *	check			arena_check and kmem_cache_check on everything
+ *	test GLOB		run the matching tests again (not those that
+ *				must panic or fail on purpose)
+ *	meminfo			usable RAM and the arenas' totals
+ *	exit			leave with the status of the boot's tests
+ *
+ * Numbers are decimal or 0x hex; sizes may end in K, M, G or T. Bad input
+ * gets one line starting "error: " and the prompt back. Nothing typed may
+ * panic the kernel or hurt an arena: every allocation goes MEM_ATOMIC, and
+ * free and kfree take only what the monitor itself allocated (a fixed
+ * table of them), with the size it was allocated with.
+ */
+#include "monitor.h"
+#include "arch.h"
+#include "arena.h"
+#include "kmalloc.h"
+#include "kstring.h"
+#include "ktest.h"
+#include "pmem.h"
+#include "printk.h"
+#include "slab.h"
+
+#define MONITOR_LINE_MAX 128
+#define MONITOR_ARGS_MAX 4
+#define MONITOR_OWNED_MAX 32
+/* sizes beyond this are refused before they reach an allocator (64 TiB) */
+#define MONITOR_SIZE_LIMIT (1ull << 46)
+
+#define KEY_BACKSPACE 0x08
+#define KEY_DELETE 0x7f
+#define KEY_KILL_LINE 0x15 /* Ctrl-U */
+
+/* An allocation the monitor made; arena NULL: a kmalloc buffer. */
+struct owned {
+	struct arena *arena;
+	void *addr;
+	size_t size;
+};
+
+/* The line being typed. */
+struct line {
+	char buf[MONITOR_LINE_MAX + 1];
+	size_t len;
+	bool too_long;
+};
+
+struct command {
+	const char *name;
+	const char *args; /* for usage lines */
+	int nr_args;
+	void (*fn)(char **argv);
+	const char *help;
+};
+
+static struct owned owned[MONITOR_OWNED_MAX];
+static int boot_failed;
+
+static void __printf(1, 2) error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printk("error: ");
+	vprintk(fmt, ap);
+	printk("\n");
+	va_end(ap);
+}
+
+/* ---- reading a line */
+
+static void echo(const char *s)
+{
+	arch_console_write(s, kstrlen(s));
+}
+
+static void erase_one(struct line *l)
+{
+	if (!l->len)
+		return;
+	l->len--;
+	echo("\b \b");
+}
+
+/* Apply one typed byte (not Enter) to the line, echoing what it does. */
+static void line_key(struct line *l, int c)
+{
+	char ch[2] = { (char)c, 0 };
+
+	if (c == KEY_BACKSPACE || c == KEY_DELETE) {
+		erase_one(l);
+	} else if (c == KEY_KILL_LINE) {
+		while (l->len)
+			erase_one(l);
+		l->too_long = false;
+	} else if (c >= ' ' && c < KEY_DELETE) {
+		if (l->len == MONITOR_LINE_MAX) {
+			l->too_long = true;
+			return;
+		}
+		l->buf[l->len++] = (char)c;
+		echo(ch);
+	}
+}
+
+/*
+ * Read one line into l (Enter is \r or \n; the \n of a \r\n pair is
+ * dropped). Returns false at the end of input.
+ */
+static bool line_read(struct line *l)
+{
+	static bool after_cr;
+	int c;
+
+	l->len = 0;
+	l->too_long = false;
+	while ((c = arch_console_getc()) >= 0) {
+		bool was_cr = after_cr;
+
+		after_cr = c == '\r';
+		if (c == '\n' && was_cr)
+			continue;
+		if (c == '\r' || c == '\n') {
+			echo("\n");
+			l->buf[l->len] = 0;
+			return true;
+		}
+		line_key(l, c);
+	}
+	return false;
+}
+
+/* Split s into words at spaces; returns how many (MAX + 1: too many). */
+static int split_words(char *s, char **argv)
+{
+	int n = 0;
+
+	while (*s) {
+		if (*s == ' ' || *s == '\t') {
+			*s++ = 0;
+			continue;
+		}
+		if (n > MONITOR_ARGS_MAX)
+			return n;
+		argv[n++] = s;
+		while (*s && *s != ' ' && *s != '\t')
+			s++;
+	}
+	return n;
+}
+
+/* ---- numbers and names */
+
+static bool parse_addr(const char *s, uintptr_t *addr)
+{
+	const char *end;
+	uint64_t v;
+
+	if (!kstrtou64(s, &end, &v) || *end) {
+		error("bad address '%s' (decimal or 0x hex)", s);
+		return false;
+	}
+	*addr = (uintptr_t)v;
+	return true;
+}
+
+static int suffix_shift(char c)
+{
+	switch (c) {
+	case 'K':
+	case 'k':
+		return 10;
+	case 'M':
+	case 'm':
+		return 20;
+	case 'G':
+	case 'g':
+		return 30;
+	case 'T':
+	case 't':
+		return 40;
+	}
+	return 0;
+}
+
+/* A size in 1 .. MONITOR_SIZE_LIMIT; anything else is an error line. */
+static bool parse_size(const char *s, size_t *size)
+{
+	const char *end;
+	uint64_t v;
+	int shift;
+
+	if (!kstrtou64(s, &end, &v) || (end[0] && end[1]) ||
+	    (end[0] && !suffix_shift(end[0]))) {
+		error("bad size '%s' (decimal or 0x hex, optional K, M, G or T)",
+		      s);
+		return false;
+	}
+	shift = suffix_shift(end[0]);
+	if (v == 0) {
+		error("size 0: an allocation needs at least one byte");
+		return false;
+	}
+	if (v > (MONITOR_SIZE_LIMIT >> shift)) {
+		error("size %s is too large (at most %llu bytes)", s,
+		      (unsigned long long)MONITOR_SIZE_LIMIT);
+		return false;
+	}
+	*size = (size_t)(v << shift);
+	return true;
+}
+
+struct arena_search {
+	const char *name;
+	struct arena *found;
+};
+
+static void match_arena(struct arena *a, void *arg)
+{
+	struct arena_search *s = arg;
+
+	if (!s->found && kstrcmp(a->name, s->name) == 0)
+		s->found = a;
+}
+
+static struct arena *find_arena(const char *name)
+{
+	struct arena_search s = { name, NULL };
+
+	arena_for_each(match_arena, &s);
+	if (!s.found)
+		error("no arena '%s' (the command arenas lists them)", name);
+	return s.found;
+}
+
+/* ---- the monitor's own allocations */
+
+static struct owned *owned_free_slot(void)
+{
+	for (int i = 0; i < MONITOR_OWNED_MAX; i++) {
+		if (!owned[i].addr)
+			return &owned[i];
+	}
+	error("the monitor holds %d allocations already: free one first",
+	      MONITOR_OWNED_MAX);
+	return NULL;
+}
+
+static struct owned *owned_find(struct arena *a, uintptr_t addr)
+{
+	for (int i = 0; i < MONITOR_OWNED_MAX; i++) {
+		if (owned[i].addr && owned[i].arena == a &&
+		    (uintptr_t)owned[i].addr == addr)
+			return &owned[i];
+	}
+	return NULL;
+}
+
+/* ---- commands */
+
+static void cmd_help(char **argv);
+
+static void cmd_arenas(char **argv)
+{
+	(void)argv;
+	arena_print_stats();
+}
+
+static void cmd_arena(char **argv)
+{
+	struct arena *a = find_arena(argv[1]);
+
+	if (a)
+		arena_print_segments(a);
+}
+
+static void cmd_slabs(char **argv)
+{
+	(void)argv;
+	kmem_cache_print_all();
+}
+
+static void whatis_owned(uintptr_t addr)
+{
+	for (int i = 0; i < MONITOR_OWNED_MAX; i++) {
+		struct owned *o = &owned[i];
+
+		if (o->addr && (uintptr_t)o->addr == addr)
+			printk("monitor: its own %s of %zu bytes%s%s\n",
+			       o->arena ? "alloc" : "kmalloc", o->size,
+			       o->arena ? " from arena " : "",
+			       o->arena ? o->arena->name : "");
+	}
+}
+
+static void cmd_whatis(char **argv)
+{
+	uintptr_t addr;
+
+	if (!parse_addr(argv[1], &addr))
+		return;
+	if (arena_whatis(addr) + kmem_cache_whatis(addr) == 0) {
+		error("0x%lx lies in no span of any arena", addr);
+		return;
+	}
+	whatis_owned(addr);
+}
+
+static void cmd_alloc(char **argv)
+{
+	struct arena *a = find_arena(argv[1]);
+	struct owned *o;
+	size_t size;
+	void *p;
+
+	if (!a || !parse_size(argv[2], &size) || !(o = owned_free_slot()))
+		return;
+	p = arena_alloc(a, size, MEM_ATOMIC);
+	if (!p) {
+		error("arena '%s' cannot give %zu bytes now (MEM_ATOMIC)",
+		      a->name, size);
+		return;
+	}
+	*o = (struct owned){ a, p, size };
+	printk("alloc: arena '%s' addr %p size %zu\n", a->name, p, size);
+}
+
+static void cmd_free(char **argv)
+{
+	struct arena *a = find_arena(argv[1]);
+	struct owned *o;
+	uintptr_t addr;
+	size_t size;
+
+	if (!a || !parse_addr(argv[2], &addr) || !parse_size(argv[3], &size))
+		return;
+	o = owned_find(a, addr);
+	if (!o) {
+		error("0x%lx is not an allocation the monitor made from arena '%s' (whatis says what it is)",
+		      addr, a->name);
+		return;
+	}
+	if (o->size != size) {
+		error("wrong size: arena '%s' addr 0x%lx was allocated with size %zu, not %zu (see whatis)",
+		      a->name, addr, o->size, size);
+		return;
+	}
+	arena_free(a, o->addr, o->size);
+	printk("free: arena '%s' addr 0x%lx size %zu\n", a->name, addr, size);
+	*o = (struct owned){ 0 };
+}
+
+static void cmd_kmalloc(char **argv)
+{
+	struct owned *o;
+	size_t size;
+	void *p;
+
+	if (!parse_size(argv[1], &size) || !(o = owned_free_slot()))
+		return;
+	p = kmalloc(size, MEM_ATOMIC);
+	if (!p) {
+		error("kmalloc cannot give %zu bytes now (MEM_ATOMIC)", size);
+		return;
+	}
+	*o = (struct owned){ NULL, p, size };
+	printk("kmalloc: %p size %zu (%zu usable)\n", p, size, kmalloc_size(p));
+}
+
+static void cmd_kfree(char **argv)
+{
+	struct owned *o;
+	uintptr_t addr;
+
+	if (!parse_addr(argv[1], &addr))
+		return;
+	o = owned_find(NULL, addr);
+	if (!o) {
+		error("0x%lx is not a buffer the monitor's kmalloc gave (whatis says what it is)",
+		      addr);
+		return;
+	}
+	kfree(o->addr);
+	printk("kfree: 0x%lx\n", addr);
+	*o = (struct owned){ 0 };
+}
+
+struct check_tally {
+	int arenas, caches, bad;
+};
+
+static void check_arena(struct arena *a, void *arg)
+{
+	struct check_tally *t = arg;
+
+	t->arenas++;
+	t->bad += arena_check(a) != 0;
+}
+
+static void check_cache(struct kmem_cache *cp, void *arg)
+{
+	struct check_tally *t = arg;
+
+	t->caches++;
+	t->bad += kmem_cache_check(cp) != 0;
+}
+
+static void cmd_check(char **argv)
+{
+	struct check_tally t = { 0 };
+
+	(void)argv;
+	arena_for_each(check_arena, &t);
+	kmem_cache_for_each(check_cache, &t);
+	if (t.bad)
+		printk("check: %d arenas, %d caches: %d unsound (above)\n",
+		       t.arenas, t.caches, t.bad);
+	else
+		printk("check: %d arenas, %d caches: all sound\n", t.arenas,
+		       t.caches);
+}
+
+static void cmd_test(char **argv)
+{
+	ktest_rerun(argv[1]);
+}
+
+static void meminfo_arena(struct arena *a, void *arg)
+{
+	size_t total = arena_amt_total(a), free = arena_amt_free(a);
+
+	(void)arg;
+	printk("  %-14s total %14zu  in use %14zu  free %14zu\n", a->name,
+	       total, total - free, free);
+}
+
+static void cmd_meminfo(char **argv)
+{
+	size_t nr;
+	const struct mem_range *r = pmem_ranges(&nr);
+	uint64_t total = 0;
+
+	(void)argv;
+	printk("usable RAM:\n");
+	for (size_t i = 0; i < nr; i++) {
+		printk("  [0x%llx, 0x%llx) %llu KiB\n",
+		       (unsigned long long)r[i].base,
+		       (unsigned long long)(r[i].base + r[i].size),
+		       (unsigned long long)(r[i].size >> 10));
+		total += r[i].size;
+	}
+	printk("  %zu ranges, %llu KiB (%llu MiB)\n", nr,
+	       (unsigned long long)(total >> 10),
+	       (unsigned long long)(total >> 20));
+	printk("arenas (bytes):\n");
+	arena_for_each(meminfo_arena, NULL);
+}
+
+static void cmd_exit(char **argv)
+{
+	(void)argv;
+	printk("monitor: leaving (the boot's tests: %d failed)\n", boot_failed);
+	arch_exit(boot_failed ? 1 : 0);
+}
+
+static const struct command commands[] = {
+	{ "help", "", 0, cmd_help, "this list" },
+	{ "arenas", "", 0, cmd_arenas, "the table of all arenas" },
+	{ "arena", "NAME", 1, cmd_arena, "an arena's spans and segments" },
+	{ "slabs", "", 0, cmd_slabs, "the table of all caches" },
+	{ "whatis", "ADDR", 1, cmd_whatis,
+	  "which arena, segment, cache and object hold ADDR" },
+	{ "alloc", "ARENA SIZE", 2, cmd_alloc, "arena_alloc(MEM_ATOMIC)" },
+	{ "free", "ARENA ADDR SIZE", 3, cmd_free,
+	  "arena_free of what alloc gave" },
+	{ "kmalloc", "SIZE", 1, cmd_kmalloc, "kmalloc(MEM_ATOMIC)" },
+	{ "kfree", "ADDR", 1, cmd_kfree, "kfree of what kmalloc gave" },
+	{ "check", "", 0, cmd_check, "check every arena and cache" },
+	{ "test", "GLOB", 1, cmd_test,
+	  "run the matching tests again (no panic tests)" },
+	{ "meminfo", "", 0, cmd_meminfo, "usable RAM and arena totals" },
+	{ "exit", "", 0, cmd_exit, "leave QEMU with the boot's test status" },
+};
+
+static void cmd_help(char **argv)
+{
+	(void)argv;
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		printk("  %-8s %-16s %s\n", commands[i].name, commands[i].args,
+		       commands[i].help);
+	printk("numbers: decimal or 0x hex; sizes may end in K, M, G or T\n");
+}
+
+/* ---- the loop */
+
+static void run_line(struct line *l)
+{
+	char *argv[MONITOR_ARGS_MAX + 1];
+	int argc;
+
+	if (l->too_long) {
+		error("line too long (at most %d characters)",
+		      MONITOR_LINE_MAX);
+		return;
+	}
+	argc = split_words(l->buf, argv);
+	if (argc == 0)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		const struct command *c = &commands[i];
+
+		if (kstrcmp(argv[0], c->name) != 0)
+			continue;
+		if (argc - 1 != c->nr_args)
+			error("usage: %s %s", c->name, c->args);
+		else
+			c->fn(argv);
+		return;
+	}
+	error("unknown command '%s' (help lists them)", argv[0]);
+}
+
+void monitor_run(int failed)
+{
+	static struct line line;
+
+	boot_failed = failed;
+	printk("monitor: type help for the commands, exit to leave\n");
+	for (;;) {
+		printk("kmem> ");
+		if (!line_read(&line))
+			break;
+		run_line(&line);
+	}
+	printk("\nmonitor: end of input\n");
+	arch_exit(boot_failed ? 1 : 0);
+}

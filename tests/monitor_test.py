@@ -1,0 +1,287 @@
+"""monitor_test.py: the serial monitor, driven through QEMU's serial line.
+
+Boots `ktest=string.* monitor` with the serial console on pipes, waits for
+each `kmem> ` prompt, types a command and reads up to the next prompt (with
+a time limit on every step). Every command runs; bad input of many kinds
+must get one `error:` line and a live prompt; an allocation is looked up
+with whatis, freed and the arenas checked; line editing works; `exit`
+leaves QEMU with the boot's test status. run_tests.py calls
+monitor_checks(opts); each assertion is a Check of its own.
+"""
+import os
+import re
+import subprocess
+import threading
+import time
+
+import qemu
+
+CMDLINE = "ktest=string.* monitor"
+PROMPT = "kmem> "
+BOOT_TIMEOUT = 45
+STEP_TIMEOUT = 15
+EXIT_TIMEOUT = 10
+
+# Bad input: (what it is, the line typed). Each gets one "error:" line.
+BAD_INPUT = [
+    ("unknown command", "frobnicate"),
+    ("alloc with no arguments", "alloc"),
+    ("free with too few arguments", "free kpages"),
+    ("kmalloc with no size", "kmalloc"),
+    ("arena with no name", "arena"),
+    ("bad number 0xZZ", "alloc kpages 0xZZ"),
+    ("bad size suffix", "alloc kpages 4Q"),
+    ("unknown arena", "alloc nosuch 4096"),
+    ("alloc size 0", "alloc kpages 0"),
+    ("alloc of 1T on kpages (exhaustion, MEM_ATOMIC)", "alloc kpages 1T"),
+    ("alloc of an absurd size", "alloc base 0xffffffffffffffff"),
+    ("kmalloc of an absurd size", "kmalloc 100T"),
+    ("free of an address the monitor never allocated",
+     "free kpages 0xffff800000200000 4096"),
+    ("kfree of a random address", "kfree 0xffff800000123450"),
+    ("whatis of garbage", "whatis zzz"),
+    ("whatis of an address in no arena", "whatis 0x10"),
+    ("test with no glob", "test"),
+    ("a line longer than the buffer", "x" * 200),
+]
+
+
+class Session:
+    """QEMU with its serial line on pipes, and what it printed so far."""
+
+    def __init__(self, opts):
+        iso = qemu.iso_for(CMDLINE)
+        cmd = qemu.qemu_command(iso, kvm=opts.kvm) + [
+            "-serial", "stdio", "-monitor", "none"]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.text = ""
+        self.seen = 0          # how much of text the steps have consumed
+        self.cond = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        fd = self.proc.stdout.fileno()
+        while True:
+            data = os.read(fd, 4096)
+            with self.cond:
+                if not data:
+                    self.cond.notify_all()
+                    return
+                self.text += data.decode("utf-8", "replace").replace("\r", "")
+                self.cond.notify_all()
+
+    def until_prompt(self, timeout):
+        """The output up to the next prompt, or None on timeout or exit."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                i = self.text.find(PROMPT, self.seen)
+                if i >= 0:
+                    out = self.text[self.seen:i]
+                    self.seen = i + len(PROMPT)
+                    return out
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    return None
+                self.cond.wait(min(left, 0.5))
+
+    def send(self, data):
+        try:
+            self.proc.stdin.write(data.encode("latin-1"))
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
+
+    def command(self, line, timeout=STEP_TIMEOUT):
+        """Type line and Enter; the output up to the next prompt (or None)."""
+        self.send(line + "\n")
+        return self.until_prompt(timeout)
+
+    def finish(self, timeout):
+        """Wait for QEMU to exit; its status, or None if it had to be killed."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+        finally:
+            self.reader.join(timeout=5)
+
+    def rest(self):
+        with self.cond:
+            return self.text[self.seen:]
+
+
+def error_lines(out):
+    return [l for l in out.splitlines() if l.startswith("error: ")]
+
+
+class Script:
+    """Runs the steps and collects one Check per assertion."""
+
+    def __init__(self, session, check_class):
+        self.s = session
+        self.Check = check_class
+        self.checks = []
+        self.alive = True
+
+    def check(self, name, ok, reason, out):
+        self.checks.append(self.Check("monitor: " + name, "pass" if ok else "fail",
+                                 "" if ok else reason,
+                                 "" if ok else (out or "")[-3000:]))
+
+    def run(self, line, timeout=STEP_TIMEOUT):
+        """Type a line; the output, or None (and a failed check) if no prompt."""
+        if not self.alive:
+            return None
+        out = self.s.command(line, timeout)
+        if out is None:
+            self.alive = False
+            self.check("prompt back after %r" % line[:40], False,
+                       "no prompt within %d s (hung, panicked or exited)" %
+                       timeout, self.s.rest())
+        return out
+
+    def expect(self, name, line, patterns, timeout=STEP_TIMEOUT):
+        """Type line; every regex in patterns must match, no error line."""
+        out = self.run(line, timeout)
+        if out is None:
+            self.check(name, False, "no output: the session ended", "")
+            return None
+        missing = [p for p in patterns if not re.search(p, out, re.M)]
+        errors = error_lines(out)
+        reason = ("output lacks %s" % missing if missing else
+                  "unexpected %r" % errors[0] if errors else "")
+        self.check(name, not reason, reason, out)
+        return out
+
+    def expect_error(self, what, line):
+        out = self.run(line)
+        if out is None:
+            self.check("bad input: %s" % what, False, "no prompt back", "")
+            return
+        errors = error_lines(out)
+        self.check("bad input: %s -> one 'error:' line, prompt back" % what,
+                   len(errors) == 1,
+                   "%d error lines for %r" % (len(errors), line[:60]), out)
+
+
+def steps_inspect(sc):
+    sc.expect("help lists the commands", "help",
+              [r"^\s+%s\b" % c for c in ("help", "arenas", "arena", "slabs",
+                                          "whatis", "alloc", "free", "kmalloc",
+                                          "kfree", "check", "test", "meminfo",
+                                          "exit")])
+    sc.expect("arenas prints the arena table", "arenas",
+              [r"^arena\s+quantum", r"^kpages\s", r"^base\s", r"^kpages_2m\s"])
+    sc.expect("arena base lists its spans and segments", "arena base",
+              [r"^arena 'base'", r"^span\s+\[0x", r"^\s+allocated\s+\[0x"])
+    sc.expect("slabs prints the cache table", "slabs",
+              [r"^cache\s+active", r"^kmalloc_128\s"])
+    sc.expect("meminfo prints usable ranges and arena totals", "meminfo",
+              [r"^usable RAM", r"^\s+\[0x[0-9a-f]+, 0x[0-9a-f]+\) \d+ KiB",
+               r"\d+ ranges, \d+ KiB", r"^\s+kpages\s+total"])
+
+
+def steps_arena_alloc(sc):
+    out = sc.expect("alloc kpages 3 pages", "alloc kpages 12K",
+                    [r"^alloc: arena 'kpages' addr 0x[0-9a-f]+ size 12288"])
+    m = re.search(r"addr (0x[0-9a-f]+)", out or "")
+    addr = m.group(1) if m else "0x0"
+    sc.expect("whatis of the allocation names kpages, allocated",
+              "whatis " + addr,
+              [r"^arena 'kpages': span .*allocated segment",
+               r"^arena 'base': span", r"^monitor: its own alloc"])
+    sc.expect("arena kpages shows the span it imported", "arena kpages",
+              [r"^arena 'kpages'", r"^span\s+\[0x.*imported"])
+    sc.expect_error("free with the wrong size",
+                    "free kpages %s 4096" % addr)
+    sc.expect_error("free from the wrong arena",
+                    "free base %s 12288" % addr)
+    sc.expect("free of the allocation", "free kpages %s 12288" % addr,
+              [r"^free: arena 'kpages' addr %s size 12288" % addr])
+    sc.expect_error("free of it again (double free)",
+                    "free kpages %s 12288" % addr)
+    sc.expect("check: every arena and cache sound", "check",
+              [r"^check: \d+ arenas, \d+ caches: all sound"])
+
+
+def steps_kmalloc(sc):
+    out = sc.expect("kmalloc 100", "kmalloc 100",
+                    [r"^kmalloc: 0x[0-9a-f]+ size 100 \(112 usable\)"])
+    m = re.search(r"kmalloc: (0x[0-9a-f]+)", out or "")
+    addr = m.group(1) if m else "0x0"
+    sc.expect("whatis of the buffer names kmalloc_128, allocated",
+              "whatis " + addr,
+              [r"^cache 'kmalloc_128': slab .* allocated$",
+               r"^arena 'kpages': span", r"^monitor: its own kmalloc"])
+    sc.expect_error("kfree of an interior pointer",
+                    "kfree 0x%x" % (int(addr, 16) + 8))
+    sc.expect("kfree of the buffer", "kfree " + addr,
+              [r"^kfree: %s" % addr])
+    sc.expect("check after kfree: all sound", "check",
+              [r"all sound"])
+
+
+def steps_line_editing(sc):
+    sc.expect("backspace: 'arenaz<BS>s' runs arenas", "arenaz\x08s",
+              [r"^arena\s+quantum"])
+    sc.expect("delete (0x7f): 'slabx<DEL>s' runs slabs", "slabx\x7fs",
+              [r"^cache\s+active"])
+    sc.expect("Ctrl-U: 'junk<^U>help' runs help", "junk\x15help",
+              [r"^\s+meminfo\b"])
+    sc.expect("\\r as Enter", "help\r", [r"^\s+meminfo\b"])
+
+
+def steps_test_and_exit(sc, session):
+    sc.expect("test printk.* runs the tests again and they pass",
+              "test printk.*",
+              [r"^\s+ok \d+ printk\.", r"^ktest: [1-9]\d* passed, 0 failed"],
+              timeout=30)
+    sc.expect("the prompt survives all of it", "", [])
+    if not sc.alive:
+        session.finish(1)
+        return
+    session.send("exit\n")
+    status = session.finish(EXIT_TIMEOUT)
+    sc.check("exit leaves QEMU with the boot's status (%d: passed)" %
+             qemu.EXIT_PASSED, status == qemu.EXIT_PASSED,
+             "QEMU status %s: %s" % (status, qemu.EXIT_MEANING.get(
+                 status, "killed after %d s" % EXIT_TIMEOUT)),
+             session.rest())
+
+
+def monitor_checks(opts):
+    # imported here: run_tests imports this module at its top
+    from run_tests import LOGS, Check
+
+    start = time.monotonic()
+    session = Session(opts)
+    sc = Script(session, Check)
+    boot = session.until_prompt(BOOT_TIMEOUT)
+    sc.check("boot runs the selected tests, then offers the prompt",
+             boot is not None and
+             re.search(r"^ktest: \d+ passed, 0 failed", boot or "", re.M),
+             "no 'ktest: N passed, 0 failed' and prompt within %d s" %
+             BOOT_TIMEOUT, boot if boot is not None else session.rest())
+    sc.alive = boot is not None
+    steps_inspect(sc)
+    for what, line in BAD_INPUT:
+        sc.expect_error(what, line)
+    steps_arena_alloc(sc)
+    steps_kmalloc(sc)
+    steps_line_editing(sc)
+    steps_test_and_exit(sc, session)
+    if session.proc.poll() is None:
+        session.finish(1)
+    seconds = time.monotonic() - start
+    sc.check("the whole session takes under 60 s", seconds < 60,
+             "took %.0f s" % seconds, "")
+    os.makedirs(LOGS, exist_ok=True)
+    with open(os.path.join(LOGS, "monitor.log"), "w") as f:
+        f.write(session.text)
+    return sc.checks
