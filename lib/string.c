@@ -11,7 +11,8 @@ void *kmemcpy(void *dst, const void *src, size_t n)
 		for (; n && ((uintptr_t)d & 7); n--)
 			*d++ = *s++;
 		for (; n >= 8; n -= 8, d += 8, s += 8)
-			*(uint64_t *)(void *)d = *(const uint64_t *)(const void *)s;
+			*(uint64_t *)(void *)d =
+				*(const uint64_t *)(const void *)s;
 	}
 	while (n--)
 		*d++ = *s++;
@@ -182,5 +183,25 @@ bool kstrtou64(const char *s, const char **end, uint64_t *out)
 	if (end)
 		*end = p;
 	*out = v;
+	return true;
+}
+
+bool kstrtosize(const char *s, uint64_t *out)
+{
+	static const char suffixes[] = "kmgt"; /* each 10 bits more */
+	unsigned int shift = 0;
+	const char *end;
+	uint64_t v;
+
+	if (!kstrtou64(s, &end, &v))
+		return false;
+	for (unsigned int i = 0; *end && i < sizeof(suffixes) - 1; i++)
+		if ((*end | 0x20) == suffixes[i])
+			shift = 10 * (i + 1);
+	if (shift)
+		end++;
+	if (*end || v > UINT64_MAX >> shift)
+		return false;
+	*out = v << shift;
 	return true;
 }

@@ -181,6 +181,10 @@ void *arena_add(struct arena *arena, void *base, size_t size, int flags);
 /*
  * Destroy @arena: give imported spans back to the source and free its
  * structures. Panics, naming what is still allocated, if anything is.
+ * A base arena (arena_init_base) keeps its tags and hash in its own spans,
+ * which belong to whoever added them: destroying it checks that nothing
+ * else is allocated and takes it off the lists; its memory is then the
+ * caller's again.
  */
 void arena_destroy(struct arena *arena);
 

@@ -46,8 +46,8 @@ uint64_t memmap_total(const struct mem_range *ranges, size_t nr);
  *	mem=<size>		use no RAM at or above <size>
  *	memreserve=<size>@<addr>	leave [addr, addr + size) alone; repeatable
  *
- * Sizes and addresses are decimal or 0x-hex, with an optional K, M or G
- * suffix (KiB, MiB, GiB). A bad value is reported on the console and
+ * Sizes and addresses are read by kstrtosize: decimal or 0x-hex, with an
+ * optional K, M, G or T suffix. A bad value is reported on the console and
  * ignored: the boot goes on as if it had not been given.
  */
 #define MEMMAP_MAX_MEMRESERVE 8
@@ -60,13 +60,6 @@ struct memmap_options {
 	struct mem_range reserve[MEMMAP_MAX_MEMRESERVE];
 	size_t nr_reserve;
 };
-
-/*
- * Parse a size such as "64M", "0x1000", "4G" into *out. Returns false,
- * leaving *out alone, for anything else: no digits, a bad digit or suffix,
- * or a value that does not fit in 64 bits.
- */
-bool memmap_parse_size(const char *s, uint64_t *out);
 
 /*
  * Fill *opt from the command line. Each bad value gets a line on the

@@ -1624,6 +1624,16 @@ void *arena_add(struct arena *a, void *base, size_t size, int flags)
 }
 
 /* List up to a few live allocations of a, for arena_destroy's panic. */
+/* What a base arena holds for itself: its tag pages and a grown hash. */
+static size_t base_own_bytes(const struct arena *a)
+{
+	size_t bytes = a->nr_tag_pages * PGSIZE;
+
+	if (a->hash != a->hash_initial)
+		bytes += a->hash_buckets * sizeof(*a->hash);
+	return bytes;
+}
+
 static __noreturn void destroy_busy(struct arena *a)
 {
 	char list[256];
@@ -1650,14 +1660,16 @@ void arena_destroy(struct arena *a)
 	unsigned long irq;
 	void *page;
 
-	if (a->is_base)
-		panic("arena_destroy: a base arena holds its own tags and cannot be destroyed: arena '%s'",
-		      a->name);
 	for (size_t i = 0; i < ARENA_QCACHE_MAX && a->qcache[i]; i++)
 		kmem_cache_destroy(a->qcache[i]);
 	a->qcache_max = 0;
 	irq = spin_lock_irqsave(&a->lock);
-	if (arena_nr_alloc_segs(a))
+	/*
+	 * A base arena's own tag pages and hash table are allocations in its
+	 * own spans; they are all that may be left.
+	 */
+	if (a->is_base ? a->in_use != base_own_bytes(a) :
+			 arena_nr_alloc_segs(a) != 0)
 		destroy_busy(a);
 	spin_unlock_irqrestore(&a->lock, irq);
 	arena_list_remove(a);
@@ -1670,6 +1682,12 @@ void arena_destroy(struct arena *a)
 	}
 	list_del(&a->importer_link);
 	spin_unlock_irqrestore(&importers_lock, irq);
+	/*
+	 * A base arena's spans, and the tags and hash inside them, belong to
+	 * whoever added them: forgetting the arena is all there is to do.
+	 */
+	if (a->is_base)
+		return;
 	/* nobody else may use a now: give imported spans back */
 	for (t = a->seg_head.seg_next; t != &a->seg_head; t = next) {
 		next = t->seg_next;

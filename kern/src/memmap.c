@@ -192,48 +192,6 @@ uint64_t memmap_total(const struct mem_range *ranges, size_t nr)
 	return total;
 }
 
-/* The value of digit c in base (10 or 16), or -1 if it is not one. */
-static int digit_value(char c, unsigned int base)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (base == 16 && c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (base == 16 && c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-bool memmap_parse_size(const char *s, uint64_t *out)
-{
-	unsigned int base = 10, shift = 0;
-	uint64_t v = 0;
-	bool digits = false;
-	int d;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	for (; (d = digit_value(*s, base)) >= 0; s++) {
-		if (v > (UINT64_MAX - (uint64_t)d) / base)
-			return false;
-		v = v * base + (uint64_t)d;
-		digits = true;
-	}
-	if (!digits)
-		return false;
-	for (unsigned int i = 0; i < 3; i++)
-		if ((*s | 0x20) == "kmg"[i]) /* K or k, M or m, G or g */
-			shift = 10 * (i + 1);
-	if (shift)
-		s++;
-	if (*s || v > UINT64_MAX >> shift)
-		return false;
-	*out = v << shift;
-	return true;
-}
-
 /* A value as long as the buffer may have been cut short: refuse it. */
 #define OPTION_VALUE_MAX 48
 
@@ -250,10 +208,9 @@ static bool parse_memreserve(char *value, struct mem_range *r, const char **why)
 		return false;
 	}
 	*at = 0;
-	if (!memmap_parse_size(value, &size) ||
-	    !memmap_parse_size(at + 1, &addr)) {
+	if (!kstrtosize(value, &size) || !kstrtosize(at + 1, &addr)) {
 		*at = '@';
-		*why = "bad number (decimal or 0x-hex, with K, M or G)";
+		*why = "bad number (decimal or 0x-hex, with K, M, G or T)";
 		return false;
 	}
 	*at = '@';
@@ -283,8 +240,8 @@ int memmap_parse_options(const char *cmdline, struct memmap_options *opt)
 		why = NULL;
 		if (kstrlen(value) == sizeof(value) - 1)
 			why = "too long";
-		else if (!memmap_parse_size(value, &limit))
-			why = "bad size (decimal or 0x-hex, with K, M or G)";
+		else if (!kstrtosize(value, &limit))
+			why = "bad size (decimal or 0x-hex, with K, M, G or T)";
 		else if (limit < MEMMAP_MIN_MEM)
 			why = "below the 16M the kernel needs";
 		if (why) {

@@ -178,49 +178,26 @@ static bool parse_addr(const char *s, uintptr_t *addr)
 	return true;
 }
 
-static int suffix_shift(char c)
-{
-	switch (c) {
-	case 'K':
-	case 'k':
-		return 10;
-	case 'M':
-	case 'm':
-		return 20;
-	case 'G':
-	case 'g':
-		return 30;
-	case 'T':
-	case 't':
-		return 40;
-	}
-	return 0;
-}
-
 /* A size in 1 .. MONITOR_SIZE_LIMIT; anything else is an error line. */
 static bool parse_size(const char *s, size_t *size)
 {
-	const char *end;
 	uint64_t v;
-	int shift;
 
-	if (!kstrtou64(s, &end, &v) || (end[0] && end[1]) ||
-	    (end[0] && !suffix_shift(end[0]))) {
+	if (!kstrtosize(s, &v)) {
 		error("bad size '%s' (decimal or 0x hex, optional K, M, G or T)",
 		      s);
 		return false;
 	}
-	shift = suffix_shift(end[0]);
 	if (v == 0) {
 		error("size 0: an allocation needs at least one byte");
 		return false;
 	}
-	if (v > (MONITOR_SIZE_LIMIT >> shift)) {
+	if (v > MONITOR_SIZE_LIMIT) {
 		error("size %s is too large (at most %llu bytes)", s,
 		      (unsigned long long)MONITOR_SIZE_LIMIT);
 		return false;
 	}
-	*size = (size_t)(v << shift);
+	*size = (size_t)v;
 	return true;
 }
 

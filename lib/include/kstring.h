@@ -42,3 +42,11 @@ bool kglob_match(const char *pattern, const char *str);
  * digit or the value does not fit in 64 bits.
  */
 bool kstrtou64(const char *s, const char **end, uint64_t *out);
+
+/*
+ * Parse a whole string as a size: a number as kstrtou64 reads it, then
+ * optionally one of K, M, G, T (either case: KiB, MiB, GiB, TiB), then
+ * nothing. Returns false, leaving *out alone, for anything else or for a
+ * value that does not fit in 64 bits.
+ */
+bool kstrtosize(const char *s, uint64_t *out);

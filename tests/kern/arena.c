@@ -796,6 +796,21 @@ KTEST(arena, base_self_sufficient)
 					hash_bytes(b) - hash);
 }
 
+static void find_listed(struct arena *a, void *arg)
+{
+	struct arena **want = arg;
+
+	if (a == *want)
+		*want = NULL;
+}
+
+/* Whether a is on the list of arenas (arena_for_each visits it). */
+static bool arena_listed(struct arena *a)
+{
+	arena_for_each(find_listed, &a);
+	return a == NULL;
+}
+
 KTEST(arena, private_base_over_fresh_memory)
 {
 	static struct arena b;
@@ -818,8 +833,25 @@ KTEST(arena, private_base_over_fresh_memory)
 		arena_free(&b, p[n], PGSIZE);
 	KT_EXPECT_EQ(arena_check(&b), 0);
 	KT_EXPECT_EQ(b.in_use, b.nr_tag_pages * PGSIZE);
-	/* b is never used again: its memory can go back */
+	/* destroying b only forgets it: its memory is ours again */
+	KT_EXPECT_TRUE(arena_listed(&b));
+	arena_destroy(&b);
+	KT_EXPECT_FALSE(arena_listed(&b));
 	arena_free(kpages_arena, mem, 64 * PGSIZE);
+}
+
+/* A base arena with a live allocation besides its own tags is busy. */
+KTEST_PANICS(
+	arena, private_base_destroy_busy,
+	"arena_destroy: 2 allocations still live: arena 'busy_base' in use 8192")
+{
+	static struct arena b;
+	void *mem = arena_alloc(kpages_arena, 16 * PGSIZE, MEM_WAIT);
+
+	arena_init_base(&b, "busy_base");
+	arena_add(&b, mem, 16 * PGSIZE, MEM_WAIT);
+	KT_ASSERT_NOT_NULL(arena_alloc(&b, PGSIZE, MEM_WAIT));
+	arena_destroy(&b);
 }
 
 /* ---- the jumbo arenas */

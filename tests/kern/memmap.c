@@ -788,8 +788,8 @@ KTEST(memmap, random_against_page_model)
 	KT_EXPECT_GT(up_to_top, RANDOM_MAPS / 20);
 }
 
-/* mem= and memreserve=: sizes with suffixes, and what a bad one gets. */
-KTEST(memmap, parse_size)
+/* Sizes with suffixes, as mem=, memreserve= and the monitor read them. */
+KTEST(string, strtosize)
 {
 	static const struct {
 		const char *s;
@@ -802,6 +802,7 @@ KTEST(memmap, parse_size)
 		{ "64m", true, 64 * MiB },
 		{ "2K", true, 2 * KiB },
 		{ "4G", true, 4 * GiB },
+		{ "3t", true, 3ull << 40 },
 		{ "0x2000000", true, 32 * MiB },
 		{ "0X10k", true, 16 * KiB },
 		{ "0xffffffffffffffff", true, UINT64_MAX },
@@ -823,10 +824,10 @@ KTEST(memmap, parse_size)
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		uint64_t v = 12345;
-		bool ok = memmap_parse_size(cases[i].s, &v);
+		bool ok = kstrtosize(cases[i].s, &v);
 
 		if (ok != cases[i].ok)
-			printk("    # memmap_parse_size(\"%s\")\n", cases[i].s);
+			printk("    # kstrtosize(\"%s\")\n", cases[i].s);
 		KT_EXPECT_EQ(ok, cases[i].ok);
 		/* a refused value leaves *out alone */
 		KT_EXPECT_EQ(v, cases[i].ok ? cases[i].want : 12345);
