@@ -6,6 +6,8 @@ In docs/*.md, a fenced block a reader is meant to type is preceded by
     <!-- run: sh -->        (a shell block, run with bash from the repo root)
     <!-- run: gdb CMDLINE --> (gdb commands, typed into `make gdb` while
                               `make debug CMDLINE='CMDLINE'` waits)
+    <!-- run: monitor CMDLINE --> (lines typed at the kmem> prompt of
+                              `make run CMDLINE='CMDLINE'`)
 
 and followed by any number of
 
@@ -110,7 +112,40 @@ def run_gdb(cmdline, text, timeout=120):
             debug.wait()
 
 
-KINDS = {"sh": run_sh, "gdb": run_gdb}
+def run_monitor(cmdline, text, boot_timeout=60, step_timeout=30):
+    """Boot cmdline (which holds `monitor`) and type each line of the block
+    at its prompt; returns the session as a terminal would show it."""
+    import monitor_test
+
+    class Opts:
+        kvm = False
+
+    session = monitor_test.Session(Opts(), cmdline)
+    shown = []
+    status = 0
+    try:
+        if session.until_prompt(boot_timeout) is None:
+            return "no prompt after the boot:\n" + session.rest(), 1
+        for line in text.splitlines():
+            out = session.command(line, step_timeout)
+            # the kernel echoes what is typed
+            shown.append(monitor_test.PROMPT + (out or ""))
+            if out is None and line.strip() != "exit":
+                shown.append("(no prompt came back)")
+                status = 1
+                break
+        else:
+            if session.proc.poll() is None:
+                session.command("exit", step_timeout)
+    finally:
+        if session.finish(20) is None:
+            shown.append("(QEMU had to be killed)")
+            status = 1
+    shown.append(session.rest())
+    return "".join(shown), status
+
+
+KINDS = {"sh": run_sh, "gdb": run_gdb, "monitor": run_monitor}
 
 
 def docs_checks(Check):

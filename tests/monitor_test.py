@@ -42,6 +42,7 @@ BAD_INPUT = [
     ("whatis of garbage", "whatis zzz"),
     ("whatis of an address in no arena", "whatis 0x10"),
     ("test with no glob", "test"),
+    ("$ before any alloc or kmalloc", "whatis $"),
     ("a line longer than the buffer", "x" * 200),
 ]
 
@@ -49,8 +50,8 @@ BAD_INPUT = [
 class Session:
     """QEMU with its serial line on pipes, and what it printed so far."""
 
-    def __init__(self, opts):
-        iso = qemu.iso_for(CMDLINE)
+    def __init__(self, opts, cmdline=CMDLINE):
+        iso = qemu.iso_for(cmdline)
         cmd = qemu.qemu_command(iso, kvm=opts.kvm) + [
             "-serial", "stdio", "-monitor", "none"]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
@@ -219,6 +220,9 @@ def steps_kmalloc(sc):
               "whatis " + addr,
               [r"^cache 'kmalloc_128': slab .* allocated$",
                r"^arena 'kpages': span", r"^monitor: its own kmalloc"])
+    sc.expect("whatis $ is the same buffer", "whatis $",
+              [r"^cache 'kmalloc_128': slab .* allocated$",
+               r"^monitor: its own kmalloc"])
     sc.expect_error("kfree of an interior pointer",
                     "kfree 0x%x" % (int(addr, 16) + 8))
     sc.expect("kfree of the buffer", "kfree " + addr,

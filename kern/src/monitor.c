@@ -19,7 +19,8 @@
  *	meminfo			usable RAM and the arenas' totals
  *	exit			leave with the status of the boot's tests
  *
- * Numbers are decimal or 0x hex; sizes may end in K, M, G or T. Bad input
+ * Numbers are decimal or 0x hex; sizes may end in K, M, G or T; an address
+ * may be "$", the one the last alloc or kmalloc gave. Bad input
  * gets one line starting "error: " and the prompt back. Nothing typed may
  * panic the kernel or hurt an arena: every allocation goes MEM_ATOMIC, and
  * free and kfree take only what the monitor itself allocated (a fixed
@@ -165,10 +166,22 @@ static int split_words(char *s, char **argv)
 
 /* ---- numbers and names */
 
+/* What the last alloc or kmalloc gave: an address may be typed as "$". */
+static uintptr_t last_addr;
+
 static bool parse_addr(const char *s, uintptr_t *addr)
 {
 	const char *end;
 	uint64_t v;
+
+	if (s[0] == '$' && !s[1]) {
+		if (!last_addr) {
+			error("$ is the address the last alloc or kmalloc gave: there was none");
+			return false;
+		}
+		*addr = last_addr;
+		return true;
+	}
 
 	if (!kstrtou64(s, &end, &v) || *end) {
 		error("bad address '%s' (decimal or 0x hex)", s);
@@ -313,6 +326,7 @@ static void cmd_alloc(char **argv)
 		return;
 	}
 	*o = (struct owned){ a, p, size };
+	last_addr = (uintptr_t)p;
 	printk("alloc: arena '%s' addr %p size %zu\n", a->name, p, size);
 }
 
@@ -355,6 +369,7 @@ static void cmd_kmalloc(char **argv)
 		return;
 	}
 	*o = (struct owned){ NULL, p, size };
+	last_addr = (uintptr_t)p;
 	printk("kmalloc: %p size %zu (%zu usable)\n", p, size, kmalloc_size(p));
 }
 
@@ -480,6 +495,7 @@ static void cmd_help(char **argv)
 		printk("  %-8s %-16s %s\n", commands[i].name, commands[i].args,
 		       commands[i].help);
 	printk("numbers: decimal or 0x hex; sizes may end in K, M, G or T\n");
+	printk("an address may be $: what the last alloc or kmalloc gave\n");
 }
 
 /* ---- the loop */
