@@ -42,6 +42,7 @@ BAD_INPUT = [
     ("whatis of garbage", "whatis zzz"),
     ("whatis of an address in no arena", "whatis 0x10"),
     ("test with no glob", "test"),
+    ("test matching no test", "test nosuch.*"),
     ("$ before any alloc or kmalloc", "whatis $"),
     ("a line longer than the buffer", "x" * 200),
 ]

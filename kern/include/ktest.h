@@ -206,7 +206,8 @@ int ktest_main(const char *cmdline);
 /*
  * Run the tests matching @globs (comma-separated) again, in this boot,
  * leaving out those that must panic or fail on purpose; prints KTAP and
- * the closing line. Returns the number that failed (the monitor's `test`).
+ * the closing line. Returns the number that failed (the monitor's `test`),
+ * or -1, printing nothing, when no test that may run again matches.
  */
 int ktest_rerun(const char *globs);
 

@@ -392,7 +392,7 @@ int ktest_rerun(const char *globs)
 		if (rerunnable(selected[i]))
 			selected[n++] = selected[i];
 	}
-	return run_selected(n, false);
+	return n ? run_selected(n, false) : -1;
 }
 
 int ktest_main(const char *cmdline)

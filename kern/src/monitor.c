@@ -428,7 +428,9 @@ static void cmd_check(char **argv)
 
 static void cmd_test(char **argv)
 {
-	ktest_rerun(argv[1]);
+	if (ktest_rerun(argv[1]) < 0)
+		error("no test matches '%s' (tests that must panic or fail are left out)",
+		      argv[1]);
 }
 
 static void meminfo_arena(struct arena *a, void *arg)
