@@ -362,22 +362,29 @@ def obj_index(c, s, obj):
     return off // chunk
 
 
+def cpu_magazines(c):
+    """(cpu, its kmem_cpu_cache, "loaded" or "previous", magazine address,
+    rounds) for each magazine slot of every CPU that used the cache."""
+    used = u64(c["cpus_used"])
+    for i in range(NR_CPUS):
+        if not used >> i & 1:
+            continue
+        cc = c["cpu"][i]
+        for field, rfield in (("loaded", "rounds"),
+                              ("previous", "prev_rounds")):
+            yield i, cc, field, u64(cc[field]), int(cc[rfield])
+
+
 def magazine_rounds(c):
     """Objects in the cache's CPU magazines and the depot's full ones: {obj: where}."""
     out = {}
     if not u64(c["mag_size"]):
         return out
     mag_size = u64(c["mag_size"])
-    used = u64(c["cpus_used"])
-    for i in range(NR_CPUS):
-        if not used >> i & 1:
-            continue
-        cc = c["cpu"][i]
-        for field, rfield in (("loaded", "rounds"), ("previous", "prev_rounds")):
-            m, n = u64(cc[field]), int(cc[rfield])
-            if m and 0 < n <= mag_size:
-                for o in read_words(m + 8, n):
-                    out[o] = "cpu %d's %s magazine" % (i, field)
+    for i, _, field, m, n in cpu_magazines(c):
+        if m and 0 < n <= mag_size:
+            for o in read_words(m + 8, n):
+                out[o] = "cpu %d's %s magazine" % (i, field)
     m, n = u64(c["depot"]["full"]), 0
     while m:
         n += 1
@@ -823,20 +830,14 @@ def check_cache(cp, c):
                 return bad("an object twice in one magazine (a double free)", o)
         return None
 
-    used = u64(c["cpus_used"])
-    for i in range(NR_CPUS):
-        if not used >> i & 1:
-            continue
-        cc = c["cpu"][i]
-        for field, rfield in (("loaded", "rounds"), ("previous", "prev_rounds")):
-            m, r = u64(cc[field]), int(cc[rfield])
-            if (m == 0) != (r == -1):
-                return bad("a CPU's round counts disagree with its magazines",
-                           u64(cc.address))
-            if m:
-                err = check_mag(m, r)
-                if err:
-                    return err
+    for _, cc, _, m, r in cpu_magazines(c):
+        if (m == 0) != (r == -1):
+            return bad("a CPU's round counts disagree with its magazines",
+                       u64(cc.address))
+        if m:
+            err = check_mag(m, r)
+            if err:
+                return err
     for field, count, full in (("full", "nr_full", True),
                                ("empty", "nr_empty", False)):
         m, k = u64(c["depot"][field]), 0
