@@ -104,6 +104,8 @@ help:
 	@echo "make test-host   only the host tests (sanitizers)"
 	@echo "make host-lib    build/host/libkmem.a, the allocators as a library"
 	@echo "make host-cflags the flags a program needs to use it"
+	@echo "make fuzz-build  the libFuzzer targets of tests/fuzz (clang)"
+	@echo "make fuzz        run each FUZZ_SECONDS (60) on its corpus"
 	@echo "make bench       time the arena workloads (ns and ops per second)"
 	@echo "make bench-instr instructions per operation, under callgrind"
 	@echo "make iso         build the GRUB ISO for CMDLINE and print its path"
@@ -240,6 +242,50 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(KOBJS:.o=.d) $(HOBJS:.o=.d)
+
+# ---- fuzzing (libFuzzer, clang, ASan + UBSan): tests/fuzz/fuzz_<target>.c
+
+# The library sources again, compiled by clang with the fuzzer's coverage
+# instrumentation (gcc has no libFuzzer), beside the multiboot2 parser.
+FUZZ_CC := clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -O1 -g $(WARNINGS) -std=gnu11 -MMD -MP $(COMMON_INCLUDES) \
+	-Iarch/host/include -Iinclude -Iarch/x86_64/include \
+	-fno-omit-frame-pointer $(FUZZ_SANITIZE)
+FUZZ_LIB_SRCS := $(HOST_LIB_SRCS) arch/x86_64/multiboot2.c
+FUZZ_LIB_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
+FUZZ_BINS := $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' | cmp -s - $@ || \
+		echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' > $@
+
+$(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/fuzz/flags
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BINS): $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SANITIZE) -rdynamic -o $@ $^ \
+		-lpthread
+
+# Each target for FUZZ_SECONDS on its committed corpus; what it finds new
+# goes to a scratch directory under build/ (merge it by hand, see README).
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(BUILD)/fuzz/new/$$t $(BUILD)/fuzz/artifacts/$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/artifacts/$$t/ \
+			$(BUILD)/fuzz/new/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+-include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_BINS:$(BUILD)/fuzz/%=$(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.d)
 
 # ---- benchmarks (bench/bench.c, over the release libkmem.a)
 

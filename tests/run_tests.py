@@ -28,6 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
 import docs_test  # noqa: E402
+import fuzz_test  # noqa: E402
 from gdb_helpers_test import gdb_helpers_checks  # noqa: E402
 from monitor_test import monitor_checks  # noqa: E402
 
@@ -505,6 +506,7 @@ def main():
     checks = []
     panics = []
     jobs = [host_tests, host_selftest, lambda: host_lib_no_libc_symbols(opts),
+            lambda: fuzz_test.fuzz_checks(Check),
             lambda: readme_example(opts), lambda: host_lib_programs(opts)]
     if not opts.host_only:
         jobs += [lambda: kernel_tests(opts, panics),

@@ -1072,9 +1072,11 @@ static struct btag *carve_locked(struct arena *a, struct btag *t,
  * Whether an import for r can push r's alignment down to the source: the
  * arena imports with plain arena_alloc (so an arena_xalloc segment of the
  * source, freed with arena_free, is the same thing), the source's quantum
- * fits the alignment and phase, and the size is beyond the source's
- * quantum caches. Then the import is exactly r's size, already aligned,
- * instead of size + align of slack (kmalloc_align of 1 GiB would need 2).
+ * fits the alignment and phase, the nocross still holds the size rounded
+ * to the source's quantum (else the source's xalloc would refuse it as a
+ * misuse), and the size is beyond the source's quantum caches. Then the
+ * import is exactly r's size, already aligned, instead of size + align of
+ * slack (kmalloc_align of 1 GiB would need 2).
  */
 static bool import_aligned(const struct arena *a, const struct request *r)
 {
@@ -1084,6 +1086,7 @@ static bool import_aligned(const struct arena *a, const struct request *r)
 	       src->quantum_shift >= 0 &&
 	       (!r->align || r->align % src->quantum == 0) &&
 	       r->phase % src->quantum == 0 &&
+	       (!r->nocross || r->nocross >= quantum_roundup(src, r->size)) &&
 	       quantum_roundup(src, r->size) > src->qcache_max;
 }
 

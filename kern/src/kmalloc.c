@@ -369,7 +369,9 @@ static void *large_alloc(size_t size, size_t align, int flags)
 {
 	bool aligned = align > PGSIZE;
 	size_t offset = aligned ? PGSIZE : MAX(align, LARGE_ROOM);
-	size_t seg = ALIGN_UP(size + offset, PGSIZE);
+	/* room for 16 bytes at least, as a small buffer has: else a size of
+	 * 0 would put buf at the segment's end, where no tag decodes */
+	size_t seg = ALIGN_UP(MAX(size, TAG_SIZE) + offset, PGSIZE);
 	void *start;
 	uintptr_t buf;
 

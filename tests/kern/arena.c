@@ -1220,3 +1220,25 @@ KTEST(arena, aligned_import_takes_no_slack)
 	arena_destroy(a);
 	arena_destroy(src);
 }
+
+KTEST(arena, nocross_below_source_quantum)
+{
+	/* found by tests/fuzz/fuzz_arena.c: a nocross that is valid for the
+	 * importer (at least its rounded size) but below the source's
+	 * quantum must not be pushed down to the source, whose rounded size
+	 * it no longer covers (that was a panic in the source's xalloc) */
+	struct arena *src = fake_arena("arena_ncq_source", FAKE_BASE + PGSIZE,
+				       MiB, 4 * PGSIZE);
+	struct arena *a = arena_create(TEST_ARENA_NAME, NULL, 0, 1, arena_alloc,
+				       arena_free, src, 0, MEM_WAIT);
+	uintptr_t p =
+		(uintptr_t)arena_xalloc(a, 2, 0, 0, 2, NULL, NULL, MEM_ATOMIC);
+
+	KT_ASSERT_NE(p, 0);
+	KT_EXPECT_EQ(p / 2, (p + 1) / 2);
+	arena_xfree(a, (void *)p, 2);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	KT_EXPECT_EQ(arena_check(src), 0);
+	arena_destroy(a);
+	arena_destroy(src);
+}

@@ -757,3 +757,16 @@ KTEST_PANICS(
 {
 	kmalloc(16, MEM_WAIT | MEM_ATOMIC);
 }
+
+KTEST(kmalloc, align_above_page_size_zero)
+{
+	/* found by tests/fuzz/fuzz_slab.c: a zero-size buffer aligned above
+	 * a page got a segment of one page with buf at its very end, a tag
+	 * that kmalloc_size and kfree then refused as corrupted */
+	void *buf = kmalloc_align(0, MEM_WAIT, 8 * PGSIZE);
+
+	KT_ASSERT_NOT_NULL(buf);
+	KT_EXPECT_EQ((uintptr_t)buf % (8 * PGSIZE), 0);
+	KT_EXPECT_GE(kmalloc_size(buf), 16);
+	kfree(buf);
+}

@@ -1,0 +1,361 @@
+/*
+ * fuzz_slab.c: libFuzzer target for object caches and kmalloc, with a
+ * shadow record of every live object.
+ *
+ * The input creates a few caches (its bytes choose object sizes and
+ * alignments; two have a constructor, one of which fails now and then),
+ * then is read as operations: kmem_cache_alloc/free, kmalloc, kzmalloc,
+ * kmalloc_align, krealloc and kfree. Every object gets a pattern of its
+ * own written into it, checked before it is freed (or resized), so a
+ * buffer handed out twice, or scribbled on by the allocator, shows; every
+ * new object is checked against the live ones for overlap. Objects of a
+ * cache with a constructor must come out constructed and go back so.
+ * kmem_cache_check runs on every cache at the end of each input.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "kmalloc.h"
+#include "kmem_host.h"
+#include "slab.h"
+
+#define NR_CACHES 4
+#define MAX_LIVE 256
+#define MAX_OPS 1000
+/* bytes of a big object that carry the pattern: its head and its tail */
+#define PATTERN_EDGE 512
+#define KMALLOC_MAX (1u << 20)
+
+#define fail(...)                                           \
+	do {                                                \
+		fprintf(stderr, "fuzz_slab: " __VA_ARGS__); \
+		fputc('\n', stderr);                        \
+		abort();                                    \
+	} while (0)
+
+struct cursor {
+	const uint8_t *p;
+	size_t left;
+};
+
+static uint64_t get(struct cursor *c, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < bytes && c->left; i++, c->left--)
+		v |= (uint64_t)*c->p++ << (8 * i);
+	return v;
+}
+
+struct cache {
+	struct kmem_cache *cp;
+	size_t size, align;
+	uint8_t ctor_byte; /* what the constructor fills an object with */
+	bool ctor, failing;
+	unsigned int ctor_calls;
+};
+
+enum kind { KIND_CACHE, KIND_KMALLOC };
+
+struct object {
+	uint8_t *p;
+	size_t size; /* as asked */
+	enum kind kind;
+	int cache;
+	uint8_t seed;
+};
+
+static struct cache caches[NR_CACHES];
+static struct object live[MAX_LIVE];
+static size_t nr_live;
+
+static uint8_t pattern(uint8_t seed, size_t i)
+{
+	return (uint8_t)(seed + i * 31 + (i >> 8));
+}
+
+/* Whether byte i of an object of size bytes carries the pattern. */
+static bool patterned(size_t size, size_t i)
+{
+	return size <= 2 * PATTERN_EDGE || i < PATTERN_EDGE ||
+	       i >= size - PATTERN_EDGE;
+}
+
+static void fill(uint8_t *p, size_t size, uint8_t seed)
+{
+	for (size_t i = 0; i < size; i++) {
+		if (!patterned(size, i))
+			i = size - PATTERN_EDGE;
+		p[i] = pattern(seed, i);
+	}
+}
+
+/* Check the pattern of an object of size bytes, up to byte limit. */
+static void verify(const struct object *o, size_t limit)
+{
+	for (size_t i = 0; i < limit && i < o->size; i++) {
+		if (!patterned(o->size, i))
+			i = o->size - PATTERN_EDGE;
+		if (i < limit && o->p[i] != pattern(o->seed, i))
+			fail("object %p size %zu (%s %d): byte %zu is 0x%02x, "
+			     "not 0x%02x",
+			     (void *)o->p, o->size,
+			     o->kind == KIND_CACHE ? "cache" : "kmalloc",
+			     o->cache, i, o->p[i], pattern(o->seed, i));
+	}
+}
+
+static int ctor(void *obj, void *priv, int flags)
+{
+	struct cache *c = priv;
+
+	(void)flags;
+	/* the failing cache refuses every seventh object */
+	if (c->failing && ++c->ctor_calls % 7 == 0)
+		return -1;
+	memset(obj, c->ctor_byte, c->size);
+	return 0;
+}
+
+/* Whether obj is as the constructor left it. */
+static void check_constructed(struct cache *c, const uint8_t *obj,
+			      const char *when)
+{
+	for (size_t i = 0; i < c->size; i++)
+		if (obj[i] != c->ctor_byte)
+			fail("%s: object %p of cache %s byte %zu is 0x%02x, "
+			     "not constructed (0x%02x)",
+			     when, (void *)obj, c->cp->name, i, obj[i],
+			     c->ctor_byte);
+}
+
+static void dtor(void *obj, void *priv)
+{
+	check_constructed(priv, obj, "dtor");
+}
+
+static void add_live(uint8_t *p, size_t size, enum kind kind, int cache,
+		     uint8_t seed)
+{
+	/* a zero-size kmalloc still takes a byte of room */
+	size_t span = size ? size : 1;
+
+	for (size_t i = 0; i < nr_live; i++) {
+		const struct object *o = &live[i];
+		size_t ospan = o->size ? o->size : 1;
+
+		if (p < o->p + ospan && o->p < p + span)
+			fail("new object %p+%zu overlaps live %p+%zu",
+			     (void *)p, size, (void *)o->p, o->size);
+	}
+	live[nr_live++] = (struct object){ p, size, kind, cache, seed };
+	fill(p, size, seed);
+}
+
+static void free_one(size_t i)
+{
+	struct object o = live[i];
+
+	verify(&o, o.size);
+	live[i] = live[--nr_live];
+	if (o.kind == KIND_KMALLOC) {
+		kfree(o.p);
+		return;
+	}
+	/* objects go back constructed */
+	if (caches[o.cache].ctor)
+		memset(o.p, caches[o.cache].ctor_byte, o.size);
+	kmem_cache_free(caches[o.cache].cp, o.p);
+}
+
+static void op_cache_alloc(struct cursor *c)
+{
+	int i = get(c, 1) % NR_CACHES;
+	struct cache *cc = &caches[i];
+	uint8_t *p = kmem_cache_alloc(cc->cp, MEM_ATOMIC);
+
+	if (!p) {
+		if (!cc->failing)
+			fail("cache %s: MEM_ATOMIC alloc failed", cc->cp->name);
+		return;
+	}
+	if ((uintptr_t)p % (cc->align ? cc->align : 1))
+		fail("cache %s: %p not aligned to %zu", cc->cp->name, (void *)p,
+		     cc->align);
+	if (cc->ctor)
+		check_constructed(cc, p, "alloc");
+	add_live(p, cc->size, KIND_CACHE, i, (uint8_t)get(c, 1));
+}
+
+static size_t get_kmalloc_size(struct cursor *c)
+{
+	uint8_t b = get(c, 1);
+
+	/* mostly the small caches' sizes and their edges; sometimes pages */
+	switch (b >> 6) {
+	case 0:
+		return b & 63;
+	case 1:
+		/* a kmalloc class (32 .. 8192 less the tag), one less, one more */
+		return ((size_t)16 << (b & 7)) + (b >> 3) % 3 - 1;
+	case 2:
+		return get(c, 2) % 8300;
+	default:
+		return get(c, 3) % KMALLOC_MAX;
+	}
+}
+
+static void check_kmalloc(uint8_t *p, size_t size, size_t align)
+{
+	if ((uintptr_t)p % align)
+		fail("kmalloc: %p of %zu not aligned to %zu", (void *)p, size,
+		     align);
+	if (kmalloc_size(p) < size)
+		fail("kmalloc_size(%p) %zu below the %zu asked", (void *)p,
+		     kmalloc_size(p), size);
+}
+
+static void op_kmalloc(struct cursor *c)
+{
+	uint8_t b = get(c, 1);
+	size_t size = get_kmalloc_size(c), align = 16;
+	uint8_t *p;
+
+	if (b & 1) {
+		align = (size_t)1 << (get(c, 1) % 17);
+		p = kmalloc_align(size, MEM_ATOMIC, align);
+	} else if (b & 2) {
+		p = kzmalloc(size, MEM_ATOMIC);
+		if (p)
+			for (size_t i = 0; i < kmalloc_size(p); i++)
+				if (p[i])
+					fail("kzmalloc(%zu): byte %zu of %p is 0x%02x",
+					     size, i, (void *)p, p[i]);
+	} else {
+		p = kmalloc(size, MEM_ATOMIC);
+	}
+	if (!p)
+		fail("kmalloc of %zu (align %zu) failed with memory to spare",
+		     size, align);
+	check_kmalloc(p, size, align < 16 ? 16 : align);
+	add_live(p, size, KIND_KMALLOC, -1, b);
+}
+
+static void op_krealloc(struct cursor *c, size_t i)
+{
+	struct object o = live[i];
+	size_t size = get_kmalloc_size(c);
+	uint8_t *p;
+
+	verify(&o, o.size);
+	live[i] = live[--nr_live];
+	p = krealloc(o.p, size, MEM_ATOMIC);
+	if (!size) {
+		if (p)
+			fail("krealloc(%p, 0) returned %p", (void *)o.p,
+			     (void *)p);
+		return;
+	}
+	if (!p)
+		fail("krealloc of %zu failed with memory to spare", size);
+	check_kmalloc(p, size, 16);
+	/* the bytes both sizes hold must have moved with it */
+	o.p = p;
+	verify(&o, size);
+	add_live(p, size, KIND_KMALLOC, -1, o.seed + 1);
+}
+
+static void create_caches(struct cursor *c)
+{
+	static const size_t aligns[8] = { 0, 0, 8, 16, 32, 64, 256, 4096 };
+
+	for (int i = 0; i < NR_CACHES; i++) {
+		struct cache *cc = &caches[i];
+		uint8_t b = get(c, 1);
+		char name[KMEM_NAME_MAX];
+
+		*cc = (struct cache){ 0 };
+		cc->size = b & 0x80 ? get(c, 2) % 9000 + 1 : (b & 0x7f) + 1;
+		cc->align = aligns[get(c, 1) & 7];
+		/* caches 2 and 3 construct their objects, 3 fails sometimes */
+		cc->ctor = i >= 2;
+		cc->failing = i == 3;
+		cc->ctor_byte = 0xc0 + i;
+		snprintf(name, sizeof(name), "fuzz_%d", i);
+		cc->cp = kmem_cache_create(name, cc->size, cc->align, 0, NULL,
+					   cc->ctor ? ctor : NULL,
+					   cc->ctor ? dtor : NULL, cc);
+	}
+}
+
+static void check_cache(struct kmem_cache *cp, void *arg)
+{
+	(void)arg;
+	if (kmem_cache_check(cp))
+		fail("kmem_cache_check of cache %s failed", cp->name);
+}
+
+static void run(struct cursor *c)
+{
+	create_caches(c);
+	nr_live = 0;
+	for (int n = 0; n < MAX_OPS && c->left; n++) {
+		uint8_t op = get(c, 1);
+
+		switch (op % 8) {
+		case 0:
+		case 1:
+		case 2:
+			if (nr_live < MAX_LIVE)
+				op_cache_alloc(c);
+			break;
+		case 3:
+		case 4:
+			if (nr_live < MAX_LIVE)
+				op_kmalloc(c);
+			break;
+		case 5:
+		case 6:
+			if (nr_live)
+				free_one((op >> 3) % nr_live);
+			break;
+		default:
+			/* krealloc of a kmalloc buffer, the first one found */
+			for (size_t k = 0; k < nr_live; k++) {
+				size_t i = (k + (op >> 3)) % nr_live;
+
+				if (live[i].kind == KIND_KMALLOC) {
+					op_krealloc(c, i);
+					break;
+				}
+			}
+			break;
+		}
+	}
+	kmem_cache_for_each(check_cache, NULL);
+	while (nr_live)
+		free_one(nr_live - 1);
+	kmem_cache_for_each(check_cache, NULL);
+	for (int i = 0; i < NR_CACHES; i++)
+		kmem_cache_destroy(caches[i].cp);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	kmem_host_init(512 << 20);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct cursor c = { data, size };
+
+	run(&c);
+	if (arena_check(kpages_arena) || arena_check(base_arena))
+		fail("arena_check of kpages or base failed");
+	return 0;
+}
