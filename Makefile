@@ -118,7 +118,7 @@ help:
 # ---- installing what the build needs (Debian)
 
 DEB_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools nasm \
-	gdb python3
+	gdb python3 clang libclang-rt-14-dev
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \
@@ -230,7 +230,7 @@ gdb: $(KERNEL)
 test: deps all
 	$(PYTHON) tests/run_tests.py $(if $(filter 1,$(KVM)),--kvm)
 
-test-host: $(HOST_TEST) $(HOST_LIB)
+test-host: $(HOST_TEST) $(HOST_LIB) $(HOST_PROGS)
 	$(PYTHON) tests/run_tests.py --host-only
 
 compile_commands.json:
