@@ -15,6 +15,8 @@
  * The resources are plain integers far above the host's memory: a
  * non-base arena never touches what it hands out, only its own tags.
  */
+#define FUZZ_TARGET "fuzz_arena"
+#include "fuzz.h"
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,27 +28,6 @@
 #define MAX_OPS 2000
 /* fresh spans are carved upward from here, never reused */
 #define RESOURCE_BASE 0x100000000000ul
-
-#define fail(...)                                            \
-	do {                                                 \
-		fprintf(stderr, "fuzz_arena: " __VA_ARGS__); \
-		fputc('\n', stderr);                         \
-		abort();                                     \
-	} while (0)
-
-struct cursor {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t get(struct cursor *c, int bytes)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < bytes && c->left; i++, c->left--)
-		v |= (uint64_t)*c->p++ << (8 * i);
-	return v;
-}
 
 struct alloc {
 	uintptr_t addr;

@@ -14,6 +14,8 @@
  * is walked entry by entry, and every non-usable entry or reserved range
  * is intersected with it. Inputs are small, so O(n^2) is fine.
  */
+#define FUZZ_TARGET "fuzz_memmap"
+#include "fuzz.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,28 +30,6 @@
 /* room for the boot pipeline's reserved ranges: image, options, block */
 #define MAX_BOOT_RES (MEMMAP_MAX_MEMRESERVE + 4)
 #define TOP ((unsigned __int128)1 << 64)
-
-#define fail(...)                                             \
-	do {                                                  \
-		fprintf(stderr, "fuzz_memmap: " __VA_ARGS__); \
-		fputc('\n', stderr);                          \
-		abort();                                      \
-	} while (0)
-
-/* The input, read front to back; past its end every read gives 0. */
-struct cursor {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t get(struct cursor *c, int bytes)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < bytes && c->left; i++, c->left--)
-		v |= (uint64_t)*c->p++ << (8 * i);
-	return v;
-}
 
 /* [base, end) with the end clipped at 2^64, as memmap.h defines entries */
 static unsigned __int128 end_of(uint64_t base, uint64_t length)

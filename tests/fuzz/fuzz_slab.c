@@ -12,6 +12,8 @@
  * cache with a constructor must come out constructed and go back so.
  * kmem_cache_check runs on every cache at the end of each input.
  */
+#define FUZZ_TARGET "fuzz_slab"
+#include "fuzz.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,27 +29,6 @@
 /* bytes of a big object that carry the pattern: its head and its tail */
 #define PATTERN_EDGE 512
 #define KMALLOC_MAX (1u << 20)
-
-#define fail(...)                                           \
-	do {                                                \
-		fprintf(stderr, "fuzz_slab: " __VA_ARGS__); \
-		fputc('\n', stderr);                        \
-		abort();                                    \
-	} while (0)
-
-struct cursor {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t get(struct cursor *c, int bytes)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < bytes && c->left; i++, c->left--)
-		v |= (uint64_t)*c->p++ << (8 * i);
-	return v;
-}
 
 struct cache {
 	struct kmem_cache *cp;
