@@ -18,9 +18,11 @@ runner KINDS names for it, which does what the docs tell the reader to do.
 """
 import os
 import re
-import socket
 import subprocess
 import time
+
+import monitor_test
+import qemu
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
@@ -87,9 +89,7 @@ def port_listening(port):
 
 def run_gdb(cmdline, text, timeout=120):
     """`make debug CMDLINE=cmdline`, then the block typed into `make gdb`."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = qemu.free_port()
     debug = subprocess.Popen(
         ["make", "-s", "debug", "CMDLINE=" + cmdline, "GDB_PORT=%d" % port],
         cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -115,8 +115,6 @@ def run_gdb(cmdline, text, timeout=120):
 def run_monitor(cmdline, text, boot_timeout=60, step_timeout=30):
     """Boot cmdline (which holds `monitor`) and type each line of the block
     at its prompt; returns the session as a terminal would show it."""
-    import monitor_test
-
     class Opts:
         kvm = False
 

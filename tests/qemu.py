@@ -18,6 +18,7 @@ import hashlib
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -80,6 +81,13 @@ def iso_for(cmdline, kernel=KERNEL):
             raise RuntimeError("grub-mkrescue failed:\n" + r.stderr)
         os.replace(tmp, iso)
     return iso
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on just now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def kvm_usable():

@@ -20,7 +20,6 @@ import argparse
 import concurrent.futures
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -320,16 +319,10 @@ def boot_check_no_long_mode(opts):
                   tail(b.output))]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def gdb_session(opts, commands, serial_log, timeout=90,
                 cmdline="ktest=ktest.compare_mixed_signs"):
     """Boot QEMU stopped, run gdb in batch mode with commands against it."""
-    port = free_port()
+    port = qemu.free_port()
     iso = qemu.iso_for(cmdline)
     cmd = qemu.qemu_command(iso, kvm=False) + [
         "-serial", "file:" + serial_log, "-monitor", "none",

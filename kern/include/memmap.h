@@ -70,8 +70,9 @@ int memmap_parse_options(const char *cmdline, struct memmap_options *opt);
 
 /*
  * Append the ranges *opt keeps from the kernel to reserved (which holds
- * *nr of max): its memreserve= ranges, and everything from mem_limit to
- * 2^64. Prints a line for each, so the boot log shows their effect.
+ * *nr of max, with room for MEMMAP_MAX_MEMRESERVE + 1 more): its
+ * memreserve= ranges, and everything from mem_limit to 2^64. Prints a line
+ * for each, so the boot log shows their effect.
  */
 void memmap_options_reserve(const struct memmap_options *opt,
 			    struct mem_range *reserved, size_t *nr, size_t max);

@@ -23,6 +23,7 @@
  * usable, so base + size of every range fits in 64 bits.
  */
 #include "memmap.h"
+#include "assert.h"
 #include "kprintf.h"
 #include "page.h"
 #include "printk.h"
@@ -274,7 +275,9 @@ int memmap_parse_options(const char *cmdline, struct memmap_options *opt)
 void memmap_options_reserve(const struct memmap_options *opt,
 			    struct mem_range *reserved, size_t *nr, size_t max)
 {
-	for (size_t i = 0; i < opt->nr_reserve && *nr < max; i++) {
+	/* the caller makes room for all of them: MEMMAP_MAX_MEMRESERVE + 1 */
+	assert(*nr + opt->nr_reserve + 1 <= max);
+	for (size_t i = 0; i < opt->nr_reserve; i++) {
 		const struct mem_range *r = &opt->reserve[i];
 
 		printk("memreserve: 0x%llx-0x%llx left alone\n",
@@ -282,7 +285,7 @@ void memmap_options_reserve(const struct memmap_options *opt,
 		       (unsigned long long)(r->base + r->size - 1));
 		reserved[(*nr)++] = *r;
 	}
-	if (opt->mem_limit && *nr < max) {
+	if (opt->mem_limit) {
 		printk("mem=: no RAM used at or above 0x%llx\n",
 		       (unsigned long long)opt->mem_limit);
 		/* to 2^64: the size wraps, which span_holds allows for */
