@@ -6,6 +6,7 @@
  * is the test binary's business: arch/host/ktest_host.c.)
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <execinfo.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,32 @@ size_t arch_format_registers(char *buf, size_t len,
 
 	(void)regs;
 	return MIN((size_t)n, len - 1);
+}
+
+int arch_stack_trace(uintptr_t *pcs, int max)
+{
+	void *frames[BACKTRACE_MAX_FRAMES];
+	int n = backtrace(frames, BACKTRACE_MAX_FRAMES);
+
+	/* frames[0] is in this function: start at its caller's */
+	for (int i = 1; i < n && i - 1 < max; i++)
+		pcs[i - 1] = (uintptr_t)frames[i];
+	return MAX(0, MIN(n - 1, max));
+}
+
+size_t arch_format_pc(char *buf, size_t len, uintptr_t pc)
+{
+	Dl_info info;
+	int n;
+
+	/* names of exported symbols only (the test binary links with
+	 * -rdynamic); others show as their address */
+	if (dladdr((void *)(pc - 1), &info) && info.dli_sname)
+		n = ksnprintf(buf, len, "%s+0x%lx", info.dli_sname,
+			      (unsigned long)(pc - (uintptr_t)info.dli_saddr));
+	else
+		n = ksnprintf(buf, len, "0x%lx", (unsigned long)pc);
+	return MIN((size_t)n, len ? len - 1 : 0);
 }
 
 size_t arch_format_backtrace(char *buf, size_t len,

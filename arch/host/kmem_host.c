@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -37,6 +38,10 @@ void kmem_host_init(size_t ram_bytes)
 		panic("kmem_host_init: mmap of %zu bytes failed: %s", ram_bytes,
 		      strerror(errno));
 	strcpy(bi.loader, "kmem_host_init");
+	/* the debug modes, as the kernel takes them from its command line */
+	if (getenv("KMEM_DEBUG"))
+		snprintf(bi.cmdline, sizeof(bi.cmdline), "kmem_debug=%s",
+			 getenv("KMEM_DEBUG"));
 	bi.memmap[0] = (struct memmap_entry){ (uintptr_t)ram, ram_bytes,
 					      MEMMAP_USABLE };
 	bi.nr_memmap = 1;

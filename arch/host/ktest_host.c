@@ -49,6 +49,24 @@ static void print_as_diagnostics(const char *out)
 	fflush(stdout);
 }
 
+/*
+ * In the child: the test needs kmem_debug modes this process was not
+ * started with (they are chosen before the first cache exists), so run
+ * it in the test binary started afresh with them.
+ */
+static __noreturn void run_with_modes(const struct ktest *t)
+{
+	char panic_word[160], modes_word[160];
+
+	snprintf(panic_word, sizeof(panic_word), "ktest_panic=%s.%s", t->suite,
+		 t->name);
+	snprintf(modes_word, sizeof(modes_word), "kmem_debug=%s",
+		 t->kmem_debug);
+	execl("/proc/self/exe", "ktest", panic_word, modes_word, (char *)NULL);
+	printf("# exec of /proc/self/exe failed\n");
+	_exit(127);
+}
+
 int arch_run_panic_test(const struct ktest *t, const char **reason)
 {
 	int fds[2], status = 0;
@@ -66,6 +84,8 @@ int arch_run_panic_test(const struct ktest *t, const char **reason)
 		dup2(fds[1], STDERR_FILENO);
 		close(fds[0]);
 		close(fds[1]);
+		if (!ktest_debug_modes_on(t))
+			run_with_modes(t);
 		ktest_run_isolated_panic(t);
 	}
 	close(fds[1]);

@@ -4,6 +4,7 @@
  * the kernel does after boot.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -38,6 +39,13 @@ int main(int argc, char **argv)
 
 	strcpy(boot_info.loader, "host process");
 	host_memory(&boot_info, HOST_TEST_RAM);
+	/* KMEM_DEBUG=<modes> is kmem_debug=<modes>; one in argv comes later,
+	 * and the last one counts */
+	if (getenv("KMEM_DEBUG"))
+		used = (size_t)snprintf(boot_info.cmdline,
+					sizeof(boot_info.cmdline),
+					"kmem_debug=%s", getenv("KMEM_DEBUG"));
+	used = MIN(used, sizeof(boot_info.cmdline) - 1);
 	for (int i = 1; i < argc; i++) {
 		size_t n = strlen(argv[i]);
 

@@ -66,8 +66,16 @@ uint64_t arch_cycles(void)
 
 int arch_run_panic_test(const struct ktest *t, const char **reason)
 {
-	(void)t;
+	static char with_modes[96];
+
 	*reason = "panics: runs in its own boot";
+	if (t->kmem_debug) {
+		/* the harness reads the words to add from here */
+		ksnprintf(with_modes, sizeof(with_modes),
+			  "panics: runs in its own boot with kmem_debug=%s",
+			  t->kmem_debug);
+		*reason = with_modes;
+	}
 	return KTEST_SKIP;
 }
 
@@ -195,6 +203,37 @@ size_t arch_format_backtrace(char *buf, size_t len, const struct arch_regs *r)
 		fp = next;
 	}
 	return t.used;
+}
+
+int arch_stack_trace(uintptr_t *pcs, int max)
+{
+	const uint64_t *fp = __builtin_frame_address(0);
+	int n = 0;
+
+	/* the same walk, and the same stops, as arch_format_backtrace */
+	while (n < max && (uint64_t)fp >= KERNEL_HALF &&
+	       IS_ALIGNED((uint64_t)fp, 8) && fp[1] != 0) {
+		const uint64_t *next = (const uint64_t *)fp[0];
+
+		pcs[n++] = fp[1];
+		if (next <= fp)
+			break;
+		fp = next;
+	}
+	return n;
+}
+
+size_t arch_format_pc(char *buf, size_t len, uintptr_t pc)
+{
+	uint64_t offset;
+	/* a return address may lie past the end of a noreturn call's
+	 * function: look up pc - 1 */
+	const char *fn = ksym_lookup(pc - 1, &offset);
+	int n = fn ? ksnprintf(buf, len, "%s+0x%llx", fn,
+			       (unsigned long long)(offset + 1)) :
+		     ksnprintf(buf, len, "0x%llx", (unsigned long long)pc);
+
+	return MIN((size_t)n, len ? len - 1 : 0);
 }
 
 void arch_set_cpu_exit_hook(void (*fn)(int cpu))

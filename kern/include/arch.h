@@ -55,6 +55,19 @@ size_t arch_format_backtrace(char *buf, size_t len,
 			     const struct arch_regs *regs);
 
 /*
+ * The return addresses of the calls active here, innermost first, into
+ * pcs[0 .. max); returns how many. Frames the compiler inlined do not
+ * appear. (The audit debug mode records allocators' callers with it.)
+ */
+int arch_stack_trace(uintptr_t *pcs, int max);
+
+/*
+ * Name return address pc for a report: "function+0x1c" where the symbol
+ * is known, else its hex value. Returns the length written.
+ */
+size_t arch_format_pc(char *buf, size_t len, uintptr_t pc);
+
+/*
  * Run a test that must panic, isolated from the rest of the run. Returns
  * KTEST_PASS, KTEST_FAIL or KTEST_SKIP; on SKIP, *reason says why. The
  * kernel skips (each one gets its own boot, `ktest_panic=<name>`); the host

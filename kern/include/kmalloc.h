@@ -9,6 +9,11 @@
 
 /* The largest alignment kmalloc_align takes. */
 #define KMALLOC_ALIGN_MAX (1ul << 30)
+/*
+ * Under kmem_debug=redzone, the last bytes of a large buffer's segment
+ * are its redzone: its usable size is this much smaller.
+ */
+#define KMALLOC_LARGE_REDZONE 16
 
 /*
  * A buffer of at least @size bytes (0: a minimal one, which kfree takes),

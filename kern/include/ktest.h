@@ -24,6 +24,12 @@
  *					reports failures; runs only with the
  *					command line word `ktest_selftest`
  *	KTEST_MUST_FAIL_PANICS(s, c, ...)	the same for a panic test
+ *	KTEST_DEBUG(s, c, "modes")	needs the kmem_debug modes (e.g.
+ *					"redzone,audit"): skipped unless on
+ *	KTEST_DEBUG_PANICS(s, c, "modes", "frag", ...)	must panic, in a
+ *					boot (kernel: `ktest_panic=<name>
+ *					kmem_debug=<modes>`) or process (host:
+ *					one started afresh) with those modes
  *
  * KT_EXPECT_* report a failure and go on; KT_ASSERT_* report it and return
  * from the test function (use them in the test body itself). Each failure
@@ -47,9 +53,11 @@ struct ktest {
 	void (*fn)(void);
 	/* NULL, or the NULL-terminated fragments the panic report must hold */
 	const char *const *panic_fragments;
+	/* NULL, or the kmem_debug modes the test needs ("redzone,poison") */
+	const char *kmem_debug;
 };
 
-#define KTEST_DEFINE_(suite_, name_, flags_, fragments_)               \
+#define KTEST_DEFINE_DEBUG_(suite_, name_, flags_, fragments_, modes_) \
 	static void ktest_##suite_##_##name_(void);                    \
 	static const struct ktest ktest_desc_##suite_##_##name_ __used \
 		__section("ktests") __aligned(8) = {                   \
@@ -60,8 +68,11 @@ struct ktest {
 			.flags = (flags_),                             \
 			.fn = ktest_##suite_##_##name_,                \
 			.panic_fragments = (fragments_),               \
+			.kmem_debug = (modes_),                        \
 		};                                                     \
 	static void ktest_##suite_##_##name_(void)
+#define KTEST_DEFINE_(suite_, name_, flags_, fragments_) \
+	KTEST_DEFINE_DEBUG_(suite_, name_, flags_, fragments_, NULL)
 
 #define KTEST_FRAGMENTS_(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
@@ -72,6 +83,9 @@ struct ktest {
 #define KTEST_KERNEL_PANICS(s, c, ...) \
 	KTEST_DEFINE_(s, c, KTEST_KERNEL_ONLY, KTEST_FRAGMENTS_(__VA_ARGS__))
 #define KTEST_MUST_FAIL(s, c) KTEST_DEFINE_(s, c, KTEST_FAILS_ON_PURPOSE, NULL)
+#define KTEST_DEBUG(s, c, modes) KTEST_DEFINE_DEBUG_(s, c, 0, NULL, modes)
+#define KTEST_DEBUG_PANICS(s, c, modes, ...) \
+	KTEST_DEFINE_DEBUG_(s, c, 0, KTEST_FRAGMENTS_(__VA_ARGS__), modes)
 #define KTEST_MUST_FAIL_PANICS(s, c, ...)           \
 	KTEST_DEFINE_(s, c, KTEST_FAILS_ON_PURPOSE, \
 		      KTEST_FRAGMENTS_(__VA_ARGS__))
@@ -108,6 +122,13 @@ bool ktest_check_memeq(const char *file, int line, const char *a_text,
 		       const char *b_text, const void *a, const void *b,
 		       size_t n);
 void ktest_skip(const char *reason);
+
+/*
+ * Under kmem_debug=check, skip the test (with that reason) and return
+ * true: for a test that holds tens of thousands of live objects, where a
+ * check after every operation would take hours.
+ */
+bool ktest_skip_under_check(void);
 
 /* What a failed check does next: KT_ASSERT_* return, KT_EXPECT_* go on. */
 #define KT_AFTER_FAILURE_FATAL return
@@ -217,6 +238,9 @@ int ktest_rerun(const char *globs);
  * exits; a test that returns is a failure.
  */
 __noreturn void ktest_run_isolated_panic(const struct ktest *t);
+
+/* Whether the kmem_debug modes t needs (if any) are all on. */
+bool ktest_debug_modes_on(const struct ktest *t);
 
 /* Called by panic() with the whole report; returns if no test expects it. */
 void ktest_on_panic(const char *report);

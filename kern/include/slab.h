@@ -69,6 +69,11 @@ struct kmem_cache {
 	size_t link_offset;
 	size_t align;
 	int flags;
+	/* kmem_debug modes this cache applies (slab.c, theory 7); its
+	 * redzone is bytes [obj_size, redzone_end) of each object; its
+	 * audit record at audit_offset (0: in the bufctl, NOTOUCH) */
+	int debug;
+	size_t redzone_end, audit_offset;
 	struct arena *source;
 	int (*ctor)(void *obj, void *priv, int flags);
 	void (*dtor)(void *obj, void *priv);
@@ -151,6 +156,19 @@ size_t kmem_cache_nr_live(struct kmem_cache *cp);
  * Reads slab headers only, never the object. Returns how many caches.
  */
 int kmem_cache_whatis(uintptr_t addr);
+
+/*
+ * The cache with a slab holding addr, or NULL (walks every cache); *obj
+ * (if obj is not NULL) the object holding addr, or NULL.
+ */
+struct kmem_cache *kmem_cache_owner(const void *addr, void **obj);
+
+/*
+ * Under kmem_debug=audit: the lines naming the last allocation and free
+ * of cp's object holding addr, into buf (and returned); else "".
+ */
+const char *kmem_cache_audit_text(struct kmem_cache *cp, const void *addr,
+				  char *buf, size_t len);
 
 /* Set up the slab layer's own caches (pmem_init calls it). */
 void kmem_init(void);

@@ -162,6 +162,7 @@
  */
 #include "arena.h"
 #include "assert.h"
+#include "kmem_debug.h"
 #include "kprintf.h"
 #include "kstring.h"
 #include "page.h"
@@ -170,6 +171,7 @@
 
 /* Worst case of one step: a split into three (2 tags), or a span (2). */
 #define TAGS_PER_STEP 3
+#define CHECK_TEXT_MAX 160 /* a violation, said in a line */
 /* Base only: taking a page for tags from itself may split a segment. */
 #define BASE_TAG_RESERVE 2
 #define FIT_FLAGS (ARENA_INSTANTFIT | ARENA_BESTFIT | ARENA_NEXTFIT)
@@ -201,6 +203,27 @@ static const char *const btag_type_names[] = {
 };
 
 #define assert_locked(a) assert(spin_is_locked(&(a)->lock))
+
+static void debug_check(const char *fn, struct arena *a);
+
+/*
+ * Under kmem_debug=check, a must be sound after fn's work (passing ret
+ * through). Such arenas have no fast paths (arena_setup), so these calls
+ * sit on slow paths only.
+ */
+static inline void *after_check(const char *fn, struct arena *a, void *ret)
+{
+	if (unlikely(kmem_debug & KMEM_DEBUG_CHECK))
+		debug_check(fn, a);
+	return ret;
+}
+
+/* Whether frees need free_tail_slow: a source, a big hash, or checks. */
+static inline bool frees_need_tail(const struct arena *a)
+{
+	return a->source || a->hash_shrink_at ||
+	       (kmem_debug & KMEM_DEBUG_CHECK);
+}
 
 /* ---- small arithmetic */
 
@@ -554,7 +577,7 @@ static void hash_set_size(struct arena *a, struct btag **table, size_t n)
 	a->hash_shift = 64 - highbit(n);
 	a->hash_grow_at = 2 * n;
 	a->hash_shrink_at = n > ARENA_HASH_INITIAL ? n / 8 : 0;
-	a->free_slow = a->source || a->hash_shrink_at;
+	a->free_slow = frees_need_tail(a);
 }
 
 /* The base arena that bookkeeping for a comes from. */
@@ -1268,9 +1291,12 @@ static __attribute__((noinline)) void *arena_alloc_slow(struct arena *a,
 		panic("arena_alloc: bad size: arena '%s' size %zu", a->name,
 		      size);
 	if (r.size <= a->qcache_max)
-		return kmem_cache_alloc(a->qcache[r.size / a->quantum - 1],
-					flags & (MEM_WAIT | MEM_ATOMIC));
-	return arena_alloc_request("arena_alloc", a, &r);
+		return after_check(
+			"arena_alloc", a,
+			kmem_cache_alloc(a->qcache[r.size / a->quantum - 1],
+					 flags & (MEM_WAIT | MEM_ATOMIC)));
+	return after_check("arena_alloc", a,
+			   arena_alloc_request("arena_alloc", a, &r));
 }
 
 /* The fast path's rare ending, out of its way: grow the hash. */
@@ -1344,7 +1370,7 @@ void *arena_xalloc(struct arena *a, size_t size, size_t align, size_t phase,
 
 	check_flags(__func__, a, flags);
 	check_xalloc(a, &r, size, align);
-	return arena_alloc_request(__func__, a, &r);
+	return after_check(__func__, a, arena_alloc_request(__func__, a, &r));
 }
 
 /* ---- freeing */
@@ -1403,6 +1429,7 @@ free_tail_slow(struct arena *a, struct btag *seg, unsigned long irq)
 		a->ffunc(a->source, (void *)start, size);
 	if (shrink)
 		hash_resize(a);
+	after_check("arena_free", a, NULL);
 }
 
 static inline __attribute__((always_inline)) void
@@ -1439,10 +1466,13 @@ arena_free_common(const char *fn, struct arena *a, void *addr, size_t size,
 static __attribute__((noinline)) void
 arena_free_qcached(struct arena *a, void *addr, size_t size, bool xfree)
 {
-	if (!xfree && size - 1 < a->qcache_max)
-		return kmem_cache_free(
+	if (!xfree && size - 1 < a->qcache_max) {
+		kmem_cache_free(
 			a->qcache[quantum_roundup(a, size) / a->quantum - 1],
 			addr);
+		after_check("arena_free", a, NULL);
+		return;
+	}
 	if (xfree)
 		arena_free_common("arena_xfree", a, addr, size, true);
 	else
@@ -1497,7 +1527,10 @@ static void arena_setup(struct arena *a, const char *name, size_t quantum)
 	a->lock = (struct spinlock)SPINLOCK_INIT;
 	a->quantum = quantum;
 	a->quantum_shift = is_pow2(quantum) ? highbit(quantum) : -1;
-	a->fast_limit = is_pow2(quantum) ? 1ul << 62 : 0;
+	/* kmem_debug=check: every allocation takes the checked path */
+	a->fast_limit = is_pow2(quantum) && !(kmem_debug & KMEM_DEBUG_CHECK) ?
+				1ul << 62 :
+				0;
 	list_init(&a->importer_arenas);
 	list_init(&a->importer_caches);
 	list_init(&a->importer_link);
@@ -1582,7 +1615,7 @@ struct arena *arena_create(const char *name, void *base, size_t size,
 	a->source = source;
 	a->afunc = afunc;
 	a->ffunc = ffunc;
-	a->free_slow = source || a->hash_shrink_at;
+	a->free_slow = frees_need_tail(a);
 	arena_list_add(a);
 	if (source) {
 		unsigned long irq = spin_lock_irqsave(&importers_lock);
@@ -1623,7 +1656,7 @@ void *arena_add(struct arena *a, void *base, size_t size, int flags)
 	}
 	span_add_locked(a, start, size, false);
 	spin_unlock_irqrestore(&a->lock, irq);
-	return base;
+	return after_check(__func__, a, base);
 }
 
 /* List up to a few live allocations of a, for arena_destroy's panic. */
@@ -2106,7 +2139,8 @@ static bool check_walk(struct check *c)
 	return check_span_overlaps(c);
 }
 
-int arena_check(struct arena *a)
+/* Check a: 0 if sound, else -1 with the first violation said in buf. */
+static int arena_check_text(struct arena *a, char *buf, size_t len)
 {
 	struct check c = { .a = a };
 	unsigned long irq = spin_lock_irqsave(&a->lock);
@@ -2117,12 +2151,31 @@ int arena_check(struct arena *a)
 	if (ok)
 		return 0;
 	if (c.tag)
-		printk("arena_check: arena '%s': %s: %s tag %p [0x%lx, 0x%lx)\n",
-		       a->name, c.what,
-		       tag.type <= BTAG_SPARE ? btag_type_names[tag.type] :
-						"bad",
-		       c.tag, tag.start, tag.start + tag.size);
+		ksnprintf(buf, len, "arena '%s': %s: %s tag %p [0x%lx, 0x%lx)",
+			  a->name, c.what,
+			  tag.type <= BTAG_SPARE ? btag_type_names[tag.type] :
+						   "bad",
+			  c.tag, tag.start, tag.start + tag.size);
 	else
-		printk("arena_check: arena '%s': %s\n", a->name, c.what);
+		ksnprintf(buf, len, "arena '%s': %s", a->name, c.what);
 	return -1;
+}
+
+int arena_check(struct arena *a)
+{
+	char what[CHECK_TEXT_MAX];
+
+	if (!arena_check_text(a, what, sizeof(what)))
+		return 0;
+	printk("arena_check: %s\n", what);
+	return -1;
+}
+
+static void debug_check(const char *fn, struct arena *a)
+{
+	char what[CHECK_TEXT_MAX];
+
+	if (arena_check_text(a, what, sizeof(what)))
+		panic("%s: kmem_debug=check: the arena is inconsistent after this call: %s",
+		      fn, what);
 }

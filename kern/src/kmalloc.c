@@ -71,11 +71,23 @@
  * of the memory before it), or no valid tag at all: not a kmalloc buffer.
  * Those reads may land anywhere near buf, so they bypass the sanitizer.
  *
+ * ---- Debug modes (kmem_debug.h)
+ *
+ * A small buffer is an object of its cache, so the cache applies the
+ * modes: its redzone lies past the object (kmalloc_size's bytes end at
+ * the object's end), poison fills the freed object, tag included, and
+ * audit notes who called kmalloc and kfree. A freed tag then reads as
+ * poison, not FREED: kfree recognises that pattern as a double free too.
+ * A large buffer gets a redzone of its own under redzone: the last
+ * LARGE_REDZONE bytes of its segment, past its usable bytes, checked by
+ * kfree.
+ *
  * There is no lock here: the caches and the arena have their own, and the
  * table of caches is written once, by kmalloc_init.
  */
 #include "kmalloc.h"
 #include "assert.h"
+#include "kmem_debug.h"
 #include "kprintf.h"
 #include "kstring.h"
 #include "page.h"
@@ -91,6 +103,8 @@
 #define KMALLOC_CLASS_PAGES 0x10
 #define KMALLOC_CLASS_PAGES_ALIGNED 0x11
 #define LARGE_ROOM 32 /* header and tag before an unaligned large buffer */
+#define LARGE_REDZONE KMALLOC_LARGE_REDZONE /* kmem_debug=redzone */
+#define AUDIT_TEXT_MAX 512 /* a misuse report's audit lines */
 /* No machine has this much: larger requests fail before any arithmetic. */
 #define KMALLOC_SIZE_MAX (1ul << 47)
 
@@ -221,6 +235,12 @@ static bool decode_small(struct kmalloc_view *v)
 	return true;
 }
 
+/* The redzone after a large buffer: none unless kmem_debug=redzone. */
+static inline size_t large_redzone(void)
+{
+	return (kmem_debug & KMEM_DEBUG_REDZONE) ? LARGE_REDZONE : 0;
+}
+
 /* A large buffer's header must name the page-aligned start before it. */
 static bool decode_large(struct kmalloc_view *v)
 {
@@ -234,11 +254,12 @@ static bool decode_large(struct kmalloc_view *v)
 		return false;
 	large_load(v->buf, &h);
 	if (h.start != v->buf - v->offset || h.size % PGSIZE ||
-	    h.size < v->offset + TAG_SIZE || h.start + h.size < h.start)
+	    h.size < v->offset + TAG_SIZE + large_redzone() ||
+	    h.start + h.size < h.start)
 		return false;
 	v->start = h.start;
 	v->size = h.size;
-	v->usable = h.size - v->offset;
+	v->usable = h.size - v->offset - large_redzone();
 	return true;
 }
 
@@ -305,30 +326,75 @@ static bool find_enclosing(uintptr_t p, struct kmalloc_view *around)
 	return false;
 }
 
+/*
+ * Under poison: if buf is in a free object of a kmalloc cache, its tag
+ * holds the free poison, and fn met a freed buffer: panic saying so.
+ */
+static void poisoned_buffer(const char *fn, uintptr_t buf)
+{
+	void *start;
+	struct kmem_cache *cp = kmem_cache_owner((void *)(buf - TAG_SIZE),
+						 &start);
+	uintptr_t obj = (uintptr_t)start;
+	char audit[AUDIT_TEXT_MAX];
+
+	for (unsigned c = 0; cp && obj && c < KMALLOC_NR_CACHES; c++) {
+		if (kmalloc_caches[c] != cp)
+			continue;
+		if (buf - obj > cp->obj_size ||
+		    kmem_pattern_find((void *)obj, buf - TAG_SIZE - obj,
+				      buf - obj, KMEM_POISON_FREE) >= 0)
+			return;
+		panic("%s: %s (its tag holds the free poison): cache '%s' addr %p size %zu%s",
+		      fn,
+		      kstrcmp(fn, "kfree") ? "buffer already freed" :
+					     "double free",
+		      cp->name, (void *)buf, cp->obj_size - (buf - obj),
+		      kmem_cache_audit_text(cp, (void *)obj, audit,
+					    sizeof(audit)));
+	}
+}
+
+/* Under audit, who last allocated and freed the small buffer v. */
+static const char *audit_text(const struct kmalloc_view *v, char *buf,
+			      size_t len)
+{
+	buf[0] = 0;
+	if (v->sound && v->size_class < KMALLOC_NR_CACHES)
+		kmem_cache_audit_text(kmalloc_caches[v->size_class],
+				      (void *)v->start, buf, len);
+	return buf;
+}
+
 /* fn met v, which is not a live buffer: say what it is, and panic. */
 static __noreturn void bad_buffer(const char *fn, const struct kmalloc_view *v)
 {
+	char audit[AUDIT_TEXT_MAX];
 	struct kmalloc_view around;
 	void *buf = (void *)v->buf;
 
 	if (v->state == KMALLOC_LIVE && v->sound)
-		panic("%s: tag overwritten (owner %p, expected %p: an overrun of the memory before it?): %s '%s' addr %p size %zu",
+		panic("%s: tag overwritten (owner %p, expected %p: an overrun of the memory before it?): %s '%s' addr %p size %zu%s",
 		      fn, v->owner, class_owner(v), owner_kind(v),
-		      owner_name(v), buf, v->usable);
+		      owner_name(v), buf, v->usable,
+		      audit_text(v, audit, sizeof(audit)));
 	if (find_enclosing(v->buf, &around))
-		panic("%s: pointer inside a buffer, not its start: %s '%s' addr %p is %zu bytes into buffer %p size %zu",
+		panic("%s: pointer inside a buffer, not its start: %s '%s' addr %p is %zu bytes into buffer %p size %zu%s",
 		      fn, owner_kind(&around), owner_name(&around), buf,
 		      (size_t)(v->buf - around.buf), (void *)around.buf,
-		      around.usable);
+		      around.usable, audit_text(&around, audit, sizeof(audit)));
 	if (v->state == KMALLOC_FREED && v->sound)
-		panic("%s: %s (the tag says freed): %s '%s' addr %p size %zu",
+		panic("%s: %s (the tag says freed): %s '%s' addr %p size %zu%s",
 		      fn,
 		      kstrcmp(fn, "kfree") ? "buffer already freed" :
 					     "double free",
-		      owner_kind(v), owner_name(v), buf, v->usable);
+		      owner_kind(v), owner_name(v), buf, v->usable,
+		      audit_text(v, audit, sizeof(audit)));
 	if (v->state)
 		panic("%s: tag corrupted (its check holds, its fields do not): addr %p class %u offset %zu",
 		      fn, buf, v->size_class, v->offset);
+	if (kmem_debug & KMEM_DEBUG_POISON)
+		poisoned_buffer(fn, v->buf);
 	panic("%s: not a kmalloc buffer (no valid tag before it): addr %p", fn,
 	      buf);
 }
@@ -371,7 +437,8 @@ static void *large_alloc(size_t size, size_t align, int flags)
 	size_t offset = aligned ? PGSIZE : MAX(align, LARGE_ROOM);
 	/* room for 16 bytes at least, as a small buffer has: else a size of
 	 * 0 would put buf at the segment's end, where no tag decodes */
-	size_t seg = ALIGN_UP(MAX(size, TAG_SIZE) + offset, PGSIZE);
+	size_t seg = ALIGN_UP(MAX(size, TAG_SIZE) + offset + large_redzone(),
+			      PGSIZE);
 	void *start;
 	uintptr_t buf;
 
@@ -384,6 +451,9 @@ static void *large_alloc(size_t size, size_t align, int flags)
 		return NULL;
 	buf = (uintptr_t)start + offset;
 	*large_of(buf) = (struct kmalloc_large){ (uintptr_t)start, seg };
+	if (large_redzone())
+		kmem_pattern_fill((void *)buf, seg - offset - LARGE_REDZONE,
+				  seg - offset, KMEM_REDZONE_PATTERN);
 	tag_write(buf, kpages_arena, offset,
 		  aligned ? KMALLOC_CLASS_PAGES_ALIGNED : KMALLOC_CLASS_PAGES);
 	return (void *)buf;
@@ -419,9 +489,28 @@ static void *kmalloc_common(const char *fn, size_t size, int flags,
 	return large_alloc(size, align, flags);
 }
 
-/* Give back the live buffer v describes; its tag says freed from now. */
-static void buffer_release(const struct kmalloc_view *v)
+/* Under redzone, the bytes after large buffer v must be untouched. */
+static void large_redzone_verify(const char *fn,
+				 const struct kmalloc_view *v)
 {
+	long o;
+
+	if (!large_redzone())
+		return;
+	o = kmem_pattern_find((void *)v->buf, v->usable,
+			      v->usable + LARGE_REDZONE, KMEM_REDZONE_PATTERN);
+	if (o >= 0)
+		panic("%s: redzone violation: arena '%s' buffer %p offset %ld (usable size %zu): byte 0x%02x, expected 0x%02x",
+		      fn, kpages_arena->name, (void *)v->buf, o, v->usable,
+		      ((uint8_t *)v->buf)[o],
+		      kmem_pattern_byte(KMEM_REDZONE_PATTERN, (size_t)o));
+}
+
+/* Give back the live buffer v describes; its tag says freed from now. */
+static void buffer_release(const char *fn, const struct kmalloc_view *v)
+{
+	if (v->size_class >= KMALLOC_NR_CACHES)
+		large_redzone_verify(fn, v);
 	tag_of(v->buf)->check = tag_check(v->buf, v->info, KMALLOC_FREED);
 	if (v->size_class < KMALLOC_NR_CACHES)
 		kmem_cache_free(v->owner, (void *)v->start);
@@ -465,7 +554,7 @@ void kfree(void *buf)
 	if (!buf)
 		return;
 	buffer_lookup(__func__, buf, &v);
-	buffer_release(&v);
+	buffer_release(__func__, &v);
 }
 
 size_t kmalloc_size(void *buf)
@@ -497,7 +586,7 @@ void *krealloc(void *buf, size_t size, int flags)
 	check_flags(__func__, size, flags);
 	buffer_lookup(__func__, buf, &v);
 	if (!size) {
-		buffer_release(&v);
+		buffer_release(__func__, &v);
 		return NULL;
 	}
 	if (size <= v.usable && !shrink_moves(&v, size))
@@ -508,7 +597,7 @@ void *krealloc(void *buf, size_t size, int flags)
 	if (!new)
 		return size <= v.usable ? buf : NULL;
 	kmemcpy(new, buf, MIN(size, v.usable));
-	buffer_release(&v);
+	buffer_release(__func__, &v);
 	return new;
 }
 

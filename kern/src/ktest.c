@@ -26,6 +26,8 @@
 #include "ktest.h"
 #include "arch.h"
 #include "cmdline.h"
+#include "kmem_debug.h"
+#include "kprintf.h"
 #include "kstring.h"
 #include "printk.h"
 
@@ -166,6 +168,14 @@ bool ktest_check_memeq(const char *file, int line, const char *a_text,
 	return false;
 }
 
+bool ktest_skip_under_check(void)
+{
+	if (!(kmem_debug & KMEM_DEBUG_CHECK))
+		return false;
+	ktest_skip("holds tens of thousands of live objects: too slow under kmem_debug=check");
+	return true;
+}
+
 void ktest_skip(const char *reason)
 {
 	current.skip_reason = reason;
@@ -240,9 +250,21 @@ struct tally {
 	int passed, failed, skipped;
 };
 
+bool ktest_debug_modes_on(const struct ktest *t)
+{
+	int modes;
+
+	if (!t->kmem_debug)
+		return true;
+	kmem_debug_parse(t->kmem_debug, &modes);
+	return (kmem_debug & modes) == modes;
+}
+
 /* Run one test in line; returns its result and sets *reason for a skip. */
 static int run_one(const struct ktest *t, bool selftest, const char **reason)
 {
+	static char needs[96];
+
 	*reason = NULL;
 	if ((t->flags & KTEST_FAILS_ON_PURPOSE) && !selftest) {
 		*reason = "fails on purpose: run by the ktest self-test";
@@ -254,6 +276,12 @@ static int run_one(const struct ktest *t, bool selftest, const char **reason)
 	}
 	if (t->panic_fragments)
 		return arch_run_panic_test(t, reason);
+	if (!ktest_debug_modes_on(t)) {
+		ksnprintf(needs, sizeof(needs), "needs kmem_debug=%s",
+			  t->kmem_debug);
+		*reason = needs;
+		return KTEST_SKIP;
+	}
 
 	current.test = t;
 	current.failures = 0;
@@ -328,6 +356,13 @@ void ktest_run_isolated_panic(const struct ktest *t)
 	for (const char *const *f = t->panic_fragments; f && *f; f++)
 		printk(" '%s'", *f);
 	printk("\n");
+	if (!ktest_debug_modes_on(t)) {
+		printk("# needs kmem_debug=%s on the command line\n",
+		       t->kmem_debug);
+		print_result("", KTEST_FAIL, 1, ktest_name(t), NULL);
+		print_closing(&(struct tally){ .failed = 1 });
+		arch_exit(1);
+	}
 	current.test = t;
 	current.isolated_panic = true;
 	if (t->panic_fragments)

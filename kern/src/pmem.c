@@ -17,6 +17,7 @@
 #include "pmem.h"
 #include "arch.h"
 #include "kmalloc.h"
+#include "kmem_debug.h"
 #include "page.h"
 #include "kstring.h"
 #include "printk.h"
@@ -95,6 +96,7 @@ void pmem_init_from_boot(const struct boot_info *bi)
 		reserved[nr_reserved++] =
 			(struct mem_range){ bi->reserved[i].base,
 					    bi->reserved[i].size };
+	kmem_debug_init(bi->cmdline);
 	memmap_parse_options(bi->cmdline, &opt);
 	memmap_options_reserve(&opt, reserved, &nr_reserved,
 			       ARRAY_SIZE(reserved));

@@ -95,7 +95,25 @@
  * its own fast path. In the kernel the fast path also keeps interrupts
  * off, so nothing on its CPU comes between.
  *
- * 7. FAQ
+ * 7. Debug modes (kmem_debug=, kmem_debug.h)
+ *
+ * A cache takes the modes on at creation (cp->debug): all of them, but
+ * only audit and check for NOTOUCH caches (redzone and poison write into
+ * objects), and none for the slab layer's own caches. A cache with any
+ * mode has no magazine layer: every allocation and free reaches the slab
+ * layer (debug_alloc, debug_free), where the object's state is known, so
+ * a double free is caught at the call, wherever the object would have
+ * sat in a magazine; the fast paths pay nothing, as mag_size 0 sends
+ * them to the slow ones. An object then carries its debug state after it
+ * (debug_layout): a redzone checked at every free and allocation, the
+ * free-list link past it (so poison covers the whole object), and the
+ * audit record; a NOTOUCH cache keeps the audit record in the object's
+ * bufctl. Under poison a free object holds KMEM_POISON_FREE, checked
+ * when it is handed out; the constructor runs then (after a fill with
+ * KMEM_POISON_NEW) and the destructor at the free, as illumos does. Under
+ * check, kmem_cache_check runs after every call.
+ *
+ * 8. FAQ
  *
  * Why not simply take the CPU's lock on the fast path, as the paper
  * does? An uncontended lock is still a locked instruction: about 20
@@ -117,6 +135,7 @@
 #include "arch.h"
 #include "assert.h"
 #include "kprintf.h"
+#include "kmem_debug.h"
 #include "kstring.h"
 #include "page.h"
 #include "printk.h"
@@ -128,6 +147,8 @@
 #define HASH_MULTIPLIER 0x9e3779b97f4a7c15ull
 /* more rounds than any magazine has: the fast path's bound */
 #define NR_MAGAZINE_ROUNDS_MAX 64
+/* room for a misuse report's audit lines */
+#define AUDIT_TEXT_MAX 512
 
 /* A slab's header: at the end of the slab (on-slab) or in kmem_slab_cache. */
 struct kmem_slab {
@@ -147,6 +168,8 @@ static struct list_head all_caches = LIST_HEAD_INIT(all_caches);
 
 /* The slab layer's own caches, over base_arena, without magazines. */
 static struct kmem_cache *slab_cache, *bufctl_cache;
+/* under audit, a bufctl carries its NOTOUCH object's struct kmem_audit */
+static bool bufctl_audit;
 static struct kmem_cache *magazine_caches[4];
 static const size_t magazine_sizes[4] = { 3, 7, 15, 31 };
 
@@ -292,6 +315,7 @@ static void bufctl_hash_grow(struct kmem_cache *cp)
 struct owner_search {
 	const void *obj;
 	struct kmem_cache *owner;
+	void *start; /* of the object holding obj, or NULL */
 };
 
 /* Whether obj lies inside one of cp's slabs (error paths only). */
@@ -318,14 +342,97 @@ static struct kmem_slab *slab_containing_locked(struct kmem_cache *cp,
 static void find_cache_owner(struct kmem_cache *cp, void *arg)
 {
 	struct owner_search *s = arg;
+	struct kmem_slab *slab;
 	unsigned long irq;
 
 	if (s->owner)
 		return;
 	irq = spin_lock_irqsave(&cp->lock);
-	if (slab_containing_locked(cp, s->obj))
+	slab = slab_containing_locked(cp, s->obj);
+	if (slab) {
+		uintptr_t o = (uintptr_t)s->obj, first = (uintptr_t)slab->first;
+		size_t i = (o - first) / cp->chunk;
+
 		s->owner = cp;
+		if (o >= first && i < cp->objs_per_slab)
+			s->start = (char *)slab->first + i * cp->chunk;
+	}
 	spin_unlock_irqrestore(&cp->lock, irq);
+}
+
+struct kmem_cache *kmem_cache_owner(const void *addr, void **obj)
+{
+	struct owner_search owner = { addr, NULL, NULL };
+
+	kmem_cache_for_each(find_cache_owner, &owner);
+	if (obj)
+		*obj = owner.start;
+	return owner.owner;
+}
+
+/* ---- the audit trail (kmem_debug=audit) */
+
+/*
+ * The audit record of cp's object obj, allocated or free, or NULL if cp
+ * keeps none (cp's lock held). In the object's trailer, or in its bufctl
+ * for a NOTOUCH cache.
+ */
+static struct kmem_audit *audit_locked(struct kmem_cache *cp, const void *obj)
+{
+	struct kmem_bufctl *bc;
+	struct kmem_slab *s;
+
+	if (!(cp->debug & KMEM_DEBUG_AUDIT))
+		return NULL;
+	if (cp->audit_offset)
+		return (struct kmem_audit *)((char *)obj + cp->audit_offset);
+	bc = bufctl_hash_lookup_locked(cp, obj);
+	s = bc ? NULL : slab_containing_locked(cp, obj);
+	for (bc = s ? s->free_bufctls : bc; bc && bc->obj != obj; bc = bc->next)
+		;
+	return bc ? (struct kmem_audit *)(bc + 1) : NULL;
+}
+
+/* Record the calling stack as obj's last allocation or free. */
+static void audit_note(struct kmem_cache *cp, void *obj, bool alloc,
+		       uintptr_t caller)
+{
+	uintptr_t pcs[KMEM_AUDIT_DEPTH];
+	struct kmem_audit *a;
+	unsigned long irq;
+
+	kmem_audit_record(pcs, caller);
+	irq = spin_lock_irqsave(&cp->lock);
+	a = audit_locked(cp, obj);
+	if (a)
+		kmemcpy(alloc ? a->alloc : a->free, pcs, sizeof(pcs));
+	spin_unlock_irqrestore(&cp->lock, irq);
+}
+
+const char *kmem_cache_audit_text(struct kmem_cache *cp, const void *addr,
+				  char *buf, size_t len)
+{
+	struct kmem_audit a, *ap = NULL;
+	struct kmem_slab *s;
+	unsigned long irq;
+
+	buf[0] = 0;
+	if (!(cp->debug & KMEM_DEBUG_AUDIT))
+		return buf;
+	irq = spin_lock_irqsave(&cp->lock);
+	s = slab_containing_locked(cp, addr);
+	if (s && (uintptr_t)addr >= (uintptr_t)s->first) {
+		size_t i = ((uintptr_t)addr - (uintptr_t)s->first) / cp->chunk;
+
+		if (i < cp->objs_per_slab)
+			ap = audit_locked(cp, (char *)s->first + i * cp->chunk);
+	}
+	if (ap)
+		a = *ap;
+	spin_unlock_irqrestore(&cp->lock, irq);
+	if (ap)
+		kmem_audit_format(buf, len, &a);
+	return buf;
 }
 
 /*
@@ -337,19 +444,23 @@ static __noreturn void bad_free(struct kmem_cache *cp, const void *obj)
 	unsigned long irq = spin_lock_irqsave(&cp->lock);
 	struct kmem_slab *s = slab_containing_locked(cp, obj);
 	long i = s ? obj_index(cp, s, obj) : -1;
-	struct owner_search owner = { obj, NULL };
+	struct kmem_cache *owner;
+	char audit[AUDIT_TEXT_MAX];
 
 	spin_unlock_irqrestore(&cp->lock, irq);
 	if (s && i < 0)
-		panic("kmem_cache_free: pointer inside an object: cache '%s' obj %p (object size %zu)",
-		      cp->name, obj, cp->obj_size);
+		panic("kmem_cache_free: pointer inside an object: cache '%s' obj %p (object size %zu)%s",
+		      cp->name, obj, cp->obj_size,
+		      kmem_cache_audit_text(cp, obj, audit, sizeof(audit)));
 	if (s)
-		panic("kmem_cache_free: double free (object not allocated): cache '%s' obj %p",
-		      cp->name, obj);
-	kmem_cache_for_each(find_cache_owner, &owner);
-	if (owner.owner)
-		panic("kmem_cache_free: object of another cache: cache '%s' obj %p belongs to cache '%s'",
-		      cp->name, obj, owner.owner->name);
+		panic("kmem_cache_free: double free (object not allocated): cache '%s' obj %p%s",
+		      cp->name, obj,
+		      kmem_cache_audit_text(cp, obj, audit, sizeof(audit)));
+	owner = kmem_cache_owner(obj, NULL);
+	if (owner)
+		panic("kmem_cache_free: object of another cache: cache '%s' obj %p belongs to cache '%s'%s",
+		      cp->name, obj, owner->name,
+		      kmem_cache_audit_text(owner, obj, audit, sizeof(audit)));
 	panic("kmem_cache_free: not an object of any cache: cache '%s' obj %p",
 	      cp->name, obj);
 }
@@ -359,10 +470,13 @@ static __noreturn __attribute__((noinline)) void
 wrong_owner(struct kmem_cache *cp, const void *obj)
 {
 	const struct kmem_slab *s = on_slab_header(obj);
+	char audit[AUDIT_TEXT_MAX];
 
 	if (s->magic == SLAB_MAGIC && s->cache)
-		panic("kmem_cache_free: object of another cache: cache '%s' obj %p belongs to cache '%s'",
-		      cp->name, obj, s->cache->name);
+		panic("kmem_cache_free: object of another cache: cache '%s' obj %p belongs to cache '%s'%s",
+		      cp->name, obj, s->cache->name,
+		      kmem_cache_audit_text(s->cache, obj, audit,
+					    sizeof(audit)));
 	bad_free(cp, obj);
 }
 
@@ -385,11 +499,14 @@ static void slab_memory_free(struct kmem_cache *cp, void *base)
 		arena_xfree(cp->source, base, cp->slab_size);
 }
 
-/* Run the constructor on every object of s; undo all if one fails. */
+/*
+ * Run the constructor on every object of s; undo all if one fails.
+ * (Under poison, objects are constructed when handed out instead.)
+ */
 static bool slab_construct(struct kmem_cache *cp, struct kmem_slab *s,
 			   int flags)
 {
-	if (!cp->ctor)
+	if (!cp->ctor || (cp->debug & KMEM_DEBUG_POISON))
 		return true;
 	for (size_t i = 0; i < cp->objs_per_slab; i++) {
 		void *obj = (char *)s->first + i * cp->chunk;
@@ -408,6 +525,8 @@ static bool slab_construct(struct kmem_cache *cp, struct kmem_slab *s,
 
 static void slab_destruct(struct kmem_cache *cp, struct kmem_slab *s)
 {
+	if (cp->debug & KMEM_DEBUG_POISON)
+		return;
 	for (size_t i = 0; cp->dtor && i < cp->objs_per_slab; i++)
 		cp->dtor((char *)s->first + i * cp->chunk, cp->priv);
 }
@@ -434,6 +553,19 @@ static void free_bufctls(struct kmem_slab *s)
 	}
 }
 
+/* A new object's debug state: redzone and poison patterns, empty audit. */
+static void debug_new_object(struct kmem_cache *cp, void *obj)
+{
+	if (cp->debug & KMEM_DEBUG_REDZONE)
+		kmem_pattern_fill(obj, cp->obj_size, cp->redzone_end,
+				  KMEM_REDZONE_PATTERN);
+	if (cp->debug & KMEM_DEBUG_POISON)
+		kmem_pattern_fill(obj, 0, cp->obj_size, KMEM_POISON_FREE);
+	if (cp->audit_offset)
+		kmemset((char *)obj + cp->audit_offset, 0,
+			sizeof(struct kmem_audit));
+}
+
 /* Build the free list (or bufctls) of a new slab; false if out of memory. */
 static bool slab_fill(struct kmem_cache *cp, struct kmem_slab *s, int flags)
 {
@@ -441,6 +573,8 @@ static bool slab_fill(struct kmem_cache *cp, struct kmem_slab *s, int flags)
 		void *obj = (char *)s->first + i * cp->chunk;
 		struct kmem_bufctl *bc;
 
+		if (cp->debug && !(cp->flags & KMC_NOTOUCH))
+			debug_new_object(cp, obj);
 		if (cp->on_slab) {
 			*obj_link(cp, obj) = s->free;
 			s->free = obj;
@@ -453,6 +587,8 @@ static bool slab_fill(struct kmem_cache *cp, struct kmem_slab *s, int flags)
 		}
 		bc->obj = obj;
 		bc->slab = s;
+		if (bufctl_audit)
+			kmemset(bc + 1, 0, sizeof(struct kmem_audit));
 		bc->next = s->free_bufctls;
 		s->free_bufctls = bc;
 	}
@@ -815,6 +951,119 @@ static bool cpu_free_refill_locked(struct kmem_cache *cp,
 	return true;
 }
 
+/* ---- debug modes (theory statement 7) */
+
+static bool obj_busy_locked(struct kmem_cache *cp, void *obj);
+
+static void debug_check_now(struct kmem_cache *cp, const char *fn, void *obj);
+
+/* Under check: cp must be sound after fn's work on obj. */
+static inline void debug_check(struct kmem_cache *cp, const char *fn,
+			       void *obj)
+{
+	if (cp->debug & KMEM_DEBUG_CHECK)
+		debug_check_now(cp, fn, obj);
+}
+
+/* Under redzone: obj's redzone must hold its pattern. */
+static void redzone_verify(struct kmem_cache *cp, const char *fn, void *obj)
+{
+	char audit[AUDIT_TEXT_MAX];
+	long o;
+
+	if (!(cp->debug & KMEM_DEBUG_REDZONE))
+		return;
+	o = kmem_pattern_find(obj, cp->obj_size, cp->redzone_end,
+			      KMEM_REDZONE_PATTERN);
+	if (o >= 0)
+		panic("%s: redzone violation: cache '%s' obj %p offset %ld (object size %zu): byte 0x%02x, expected 0x%02x%s",
+		      fn, cp->name, obj, o, cp->obj_size,
+		      ((uint8_t *)obj)[o],
+		      kmem_pattern_byte(KMEM_REDZONE_PATTERN, (size_t)o),
+		      kmem_cache_audit_text(cp, obj, audit, sizeof(audit)));
+}
+
+/* Give back an object that a failed constructor left unconstructed. */
+static void debug_unalloc(struct kmem_cache *cp, void *obj)
+{
+	unsigned long irq;
+
+	kmem_pattern_fill(obj, 0, cp->obj_size, KMEM_POISON_FREE);
+	slab_free(cp, obj);
+	irq = spin_lock_irqsave(&cp->lock);
+	cp->fails++;
+	spin_unlock_irqrestore(&cp->lock, irq);
+}
+
+/*
+ * An allocation from a cache with debug modes, always from the slab
+ * layer: check what poison and redzone promise, note the caller, and
+ * under poison construct the object now.
+ */
+static __attribute__((noinline)) void *
+debug_alloc(struct kmem_cache *cp, int flags, uintptr_t caller)
+{
+	void *obj = slab_alloc(cp, flags);
+	char audit[AUDIT_TEXT_MAX];
+	long o;
+
+	if (!obj) {
+		debug_check(cp, "kmem_cache_alloc", NULL);
+		return NULL;
+	}
+	if (cp->debug & KMEM_DEBUG_POISON) {
+		o = kmem_pattern_find(obj, 0, cp->obj_size, KMEM_POISON_FREE);
+		if (o >= 0)
+			panic("kmem_cache_alloc: modified after free: cache '%s' obj %p offset %ld (object size %zu): byte 0x%02x, expected 0x%02x%s",
+			      cp->name, obj, o, cp->obj_size,
+			      ((uint8_t *)obj)[o],
+			      kmem_pattern_byte(KMEM_POISON_FREE, (size_t)o),
+			      kmem_cache_audit_text(cp, obj, audit,
+						    sizeof(audit)));
+	}
+	redzone_verify(cp, "kmem_cache_alloc", obj);
+	if (cp->debug & KMEM_DEBUG_AUDIT)
+		audit_note(cp, obj, true, caller);
+	if (cp->debug & KMEM_DEBUG_POISON) {
+		kmem_pattern_fill(obj, 0, cp->obj_size, KMEM_POISON_NEW);
+		if (cp->ctor && cp->ctor(obj, cp->priv, flags)) {
+			if (flags & MEM_WAIT)
+				panic("kmem_cache_alloc: constructor failed under MEM_WAIT: cache '%s' obj %p",
+				      cp->name, obj);
+			debug_unalloc(cp, obj);
+			obj = NULL;
+		}
+	}
+	debug_check(cp, "kmem_cache_alloc", obj);
+	return obj;
+}
+
+/*
+ * A free to a cache with debug modes, always to the slab layer, which
+ * sees any double free at the call: check the redzone, note the caller,
+ * and under poison destroy the object and fill it with the pattern.
+ */
+static __attribute__((noinline)) void
+debug_free(struct kmem_cache *cp, void *obj, uintptr_t caller)
+{
+	unsigned long irq = spin_lock_irqsave(&cp->lock);
+	bool busy = obj_busy_locked(cp, obj);
+
+	spin_unlock_irqrestore(&cp->lock, irq);
+	if (!busy)
+		bad_free(cp, obj);
+	redzone_verify(cp, "kmem_cache_free", obj);
+	if (cp->debug & KMEM_DEBUG_AUDIT)
+		audit_note(cp, obj, false, caller);
+	if (cp->debug & KMEM_DEBUG_POISON) {
+		if (cp->dtor)
+			cp->dtor(obj, cp->priv);
+		kmem_pattern_fill(obj, 0, cp->obj_size, KMEM_POISON_FREE);
+	}
+	slab_free(cp, obj);
+	debug_check(cp, "kmem_cache_free", obj);
+}
+
 /* ---- the interface */
 
 /*
@@ -823,7 +1072,7 @@ static bool cpu_free_refill_locked(struct kmem_cache *cp,
  * magazines.
  */
 static __attribute__((noinline)) void *
-kmem_cache_alloc_slow(struct kmem_cache *cp, int flags)
+kmem_cache_alloc_slow(struct kmem_cache *cp, int flags, uintptr_t caller)
 {
 	int cpu = arch_cpu_id();
 	void *obj;
@@ -844,6 +1093,8 @@ kmem_cache_alloc_slow(struct kmem_cache *cp, int flags)
 		if (obj)
 			return obj;
 	}
+	if (unlikely(cp->debug))
+		return debug_alloc(cp, flags, caller);
 	return slab_alloc(cp, flags);
 }
 
@@ -862,19 +1113,22 @@ void *kmem_cache_alloc(struct kmem_cache *cp, int flags)
 	/* flags exactly MEM_WAIT (1) or MEM_ATOMIC (2), else the slow path
 	 * reports the misuse */
 	if (unlikely(cpu < 0 || (unsigned int)flags - 1 > 1))
-		return kmem_cache_alloc_slow(cp, flags);
+		return kmem_cache_alloc_slow(
+			cp, flags, (uintptr_t)__builtin_return_address(0));
 	cc = &cp->cpu[(unsigned int)cpu];
 	irq = arch_irq_save();
 	/* kept out (reap or the checker is here): the slow path waits */
 	if (unlikely(!fast_enter(cc))) {
 		arch_irq_restore(irq);
-		return kmem_cache_alloc_slow(cp, flags);
+		return kmem_cache_alloc_slow(
+			cp, flags, (uintptr_t)__builtin_return_address(0));
 	}
 	r = (unsigned int)cc->rounds - 1; /* rounds 0 or -1: huge */
 	if (unlikely(r >= NR_MAGAZINE_ROUNDS_MAX)) {
 		fast_leave(cc);
 		arch_irq_restore(irq);
-		return kmem_cache_alloc_slow(cp, flags);
+		return kmem_cache_alloc_slow(
+			cp, flags, (uintptr_t)__builtin_return_address(0));
 	}
 	obj = cc->loaded->rounds[r];
 	cc->rounds = (int)r;
@@ -917,13 +1171,15 @@ cpu_free_slow(struct kmem_cache *cp, struct kmem_cpu_cache *cc, void *obj)
 		kmem_cache_free(cp->mag_cache, spare);
 }
 
-/* Free beyond the fast path: no CPU number, or no magazines. */
+/* Free beyond the fast path: no CPU number, no magazines, debug modes. */
 static __attribute__((noinline)) void
-kmem_cache_free_slow(struct kmem_cache *cp, void *obj)
+kmem_cache_free_slow(struct kmem_cache *cp, void *obj, uintptr_t caller)
 {
 	int cpu = arch_cpu_id();
 
-	if (cpu >= 0 && cp->mag_size)
+	if (unlikely(cp->debug))
+		debug_free(cp, obj, caller);
+	else if (cpu >= 0 && cp->mag_size)
 		cpu_free_slow(cp, &cp->cpu[cpu], obj);
 	else
 		slab_free(cp, obj);
@@ -945,18 +1201,21 @@ void kmem_cache_free(struct kmem_cache *cp, void *obj)
 	if (cp->on_slab && unlikely(on_slab_header(obj)->cache != cp))
 		return wrong_owner(cp, obj);
 	if (unlikely(cpu < 0))
-		return kmem_cache_free_slow(cp, obj);
+		return kmem_cache_free_slow(
+			cp, obj, (uintptr_t)__builtin_return_address(0));
 	cc = &cp->cpu[(unsigned int)cpu];
 	irq = arch_irq_save();
 	if (unlikely(!fast_enter(cc))) {
 		arch_irq_restore(irq);
-		return kmem_cache_free_slow(cp, obj);
+		return kmem_cache_free_slow(
+			cp, obj, (uintptr_t)__builtin_return_address(0));
 	}
 	r = (unsigned int)cc->rounds; /* -1 (no magazine): huge */
 	if (unlikely(r >= cp->mag_size)) {
 		fast_leave(cc);
 		arch_irq_restore(irq);
-		return kmem_cache_free_slow(cp, obj);
+		return kmem_cache_free_slow(
+			cp, obj, (uintptr_t)__builtin_return_address(0));
 	}
 	rounds = cc->loaded->rounds;
 	if (unlikely(r && rounds[r - 1] == obj)) {
@@ -1110,6 +1369,46 @@ static size_t cache_align(const char *name, size_t obj_size, size_t align,
 	return obj_size >= 16 ? 16 : obj_size >= 8 ? 8 : sizeof(void *);
 }
 
+/*
+ * The debug modes a cache applies: none for the slab layer's own
+ * caches; for NOTOUCH ones, only those that never write into objects.
+ */
+static int cache_debug_modes(int flags)
+{
+	if (flags & KMC_NOMAGAZINE)
+		return 0;
+	if (flags & KMC_NOTOUCH)
+		return kmem_debug & (KMEM_DEBUG_AUDIT | KMEM_DEBUG_CHECK);
+	return kmem_debug;
+}
+
+/*
+ * The layout of an object that carries debug state after it:
+ *
+ *   [ object: obj_size ][ redzone ][ link ][ struct kmem_audit ]
+ *   0                   obj_size   ^redzone_end        ^audit_offset
+ *
+ * The redzone (under redzone) runs to the next multiple of 8 plus 8
+ * more; the free-list link lies past it, so poison covers the whole
+ * object. Objects are 8-aligned at least, for the patterns.
+ */
+static void debug_layout(struct kmem_cache *cp)
+{
+	size_t end = ALIGN_UP(cp->obj_size, sizeof(uint64_t));
+
+	cp->align = MAX(cp->align, sizeof(uint64_t));
+	if (cp->debug & KMEM_DEBUG_REDZONE)
+		end += sizeof(uint64_t);
+	cp->redzone_end = end;
+	cp->link_offset = end;
+	end += sizeof(void *);
+	if (cp->debug & KMEM_DEBUG_AUDIT) {
+		cp->audit_offset = end;
+		end += sizeof(struct kmem_audit);
+	}
+	cp->chunk = ALIGN_UP(end, cp->align);
+}
+
 static void cache_setup(struct kmem_cache *cp, const char *name,
 			size_t obj_size, size_t align, int flags,
 			struct arena *source, bool has_ctor)
@@ -1119,6 +1418,7 @@ static void cache_setup(struct kmem_cache *cp, const char *name,
 	cp->align = align;
 	cp->flags = flags;
 	cp->source = source;
+	cp->debug = cache_debug_modes(flags);
 	/*
 	 * A free on-slab object holds a link: in its first word, or after
 	 * it when a constructed object must keep its first word. NOTOUCH
@@ -1129,6 +1429,8 @@ static void cache_setup(struct kmem_cache *cp, const char *name,
 	if (!(flags & KMC_NOTOUCH))
 		cp->chunk = ALIGN_UP(
 			MAX(obj_size, cp->link_offset + sizeof(void *)), align);
+	if ((cp->debug & ~KMEM_DEBUG_CHECK) && !(flags & KMC_NOTOUCH))
+		debug_layout(cp);
 	if ((flags & KMC_NOTOUCH) && cp->chunk % source->quantum)
 		cp->chunk = (cp->chunk + source->quantum - 1) /
 			    source->quantum * source->quantum;
@@ -1143,7 +1445,8 @@ static void cache_setup(struct kmem_cache *cp, const char *name,
 		cp->cpu[i].rounds = cp->cpu[i].prev_rounds = -1;
 	}
 	cache_geometry(cp);
-	if (!(flags & KMC_NOMAGAZINE)) {
+	/* debug modes work at every call: they go to the slab layer */
+	if (!(flags & KMC_NOMAGAZINE) && !cp->debug) {
 		cp->mag_cache = magazine_cache_for(cp->chunk);
 		cp->mag_size = (cp->mag_cache->obj_size -
 				sizeof(struct kmem_magazine)) /
@@ -1225,8 +1528,11 @@ void kmem_init(void)
 				      magazine_sizes[i] * sizeof(void *));
 	}
 	slab_cache = internal_cache("kmem_slab", sizeof(struct kmem_slab));
-	bufctl_cache =
-		internal_cache("kmem_bufctl", sizeof(struct kmem_bufctl));
+	bufctl_audit = kmem_debug & KMEM_DEBUG_AUDIT;
+	bufctl_cache = internal_cache(
+		"kmem_bufctl", sizeof(struct kmem_bufctl) +
+				       (bufctl_audit ? sizeof(struct kmem_audit) :
+						       0));
 	arch_set_cpu_exit_hook(kmem_cpu_exit);
 }
 
@@ -1396,6 +1702,13 @@ static void whatis_cache(struct kmem_cache *cp, void *arg)
 	       !busy				 ? "free in its slab" :
 	       obj_in_magazines(cp, (void *)obj) ? "free in a magazine" :
 						   "allocated");
+	if (cp->debug & KMEM_DEBUG_AUDIT) {
+		char audit[AUDIT_TEXT_MAX];
+
+		printk("  audit:%s\n", kmem_cache_audit_text(cp, (void *)obj,
+							     audit,
+							     sizeof(audit)));
+	}
 }
 
 int kmem_cache_whatis(uintptr_t addr)
@@ -1592,11 +1905,11 @@ static bool check_cache_locked(struct slab_check *c)
 	return true;
 }
 
-int kmem_cache_check(struct kmem_cache *cp)
+/* Check cp: true if sound, else c says the first violation. */
+static bool cache_check(struct kmem_cache *cp, struct slab_check *c)
 {
-	struct slab_check c = { .cp = cp };
 	unsigned long irq = spin_lock_irqsave(&cp->lock);
-	bool ok = check_cache_locked(&c);
+	bool ok = check_cache_locked(c);
 
 	spin_unlock_irqrestore(&cp->lock, irq);
 	/* lock order: a CPU's lock, then the depot's, then the cache's */
@@ -1605,20 +1918,36 @@ int kmem_cache_check(struct kmem_cache *cp)
 			continue;
 		irq = cpu_cache_enter(&cp->cpu[i]);
 		spin_lock(&cp->lock);
-		ok = check_cpu_locked(&c, &cp->cpu[i]);
+		ok = check_cpu_locked(c, &cp->cpu[i]);
 		spin_unlock(&cp->lock);
 		cpu_cache_leave(&cp->cpu[i], irq);
 	}
 	if (ok && cp->mag_size) {
 		irq = spin_lock_irqsave(&cp->depot.lock);
 		spin_lock(&cp->lock);
-		ok = check_depot_locked(&c);
+		ok = check_depot_locked(c);
 		spin_unlock(&cp->lock);
 		spin_unlock_irqrestore(&cp->depot.lock, irq);
 	}
-	if (ok)
+	return ok;
+}
+
+int kmem_cache_check(struct kmem_cache *cp)
+{
+	struct slab_check c = { .cp = cp };
+
+	if (cache_check(cp, &c))
 		return 0;
 	printk("kmem_cache_check: cache '%s': %s: at %p\n", cp->name, c.what,
 	       c.where);
 	return -1;
+}
+
+static void debug_check_now(struct kmem_cache *cp, const char *fn, void *obj)
+{
+	struct slab_check c = { .cp = cp };
+
+	if (!cache_check(cp, &c))
+		panic("%s: kmem_debug=check: cache '%s' is inconsistent after this call (obj %p): %s: at %p",
+		      fn, cp->name, obj, c.what, c.where);
 }

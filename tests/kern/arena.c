@@ -689,9 +689,13 @@ static size_t base_overhead(void)
 KTEST(arena, hash_grows_and_shrinks)
 {
 	const size_t n = 50000;
-	size_t base_free = arena_amt_free(base_arena) + base_overhead();
-	struct arena *a =
-		fake_arena(TEST_ARENA_NAME, FAKE_BASE, 65536 * PGSIZE, PGSIZE);
+	size_t base_free;
+	struct arena *a;
+
+	if (ktest_skip_under_check())
+		return;
+	base_free = arena_amt_free(base_arena) + base_overhead();
+	a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, 65536 * PGSIZE, PGSIZE);
 
 	for (size_t i = 0; i < n; i++)
 		KT_ASSERT_EQ((uintptr_t)arena_alloc(a, PGSIZE, MEM_WAIT),
@@ -747,6 +751,8 @@ KTEST(arena, base_self_sufficient)
 	size_t in_use = b->in_use, total = b->total;
 	size_t tag_pages = b->nr_tag_pages, hash = hash_bytes(b);
 	void *head = NULL, *p;
+	if (ktest_skip_under_check())
+		return;
 
 	/*
 	 * Machines with more than 1 GiB: put the largest free segments
