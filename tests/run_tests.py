@@ -123,11 +123,14 @@ def tail(text, lines=40):
 
 
 def unit_results(where, ktap, output, collect_panics=None):
-    """Checks for each test result in a run; panic skips are collected."""
+    """Checks for each test result in a run; panic skips are collected,
+    each with the words its own boot needs (`... boot with kmem_debug=x`)."""
     checks = []
     for name, status, reason, diag in ktap.results:
-        if status == "skip" and reason == PANIC_SKIP and collect_panics is not None:
-            collect_panics.append(name)
+        if status == "skip" and reason.startswith(PANIC_SKIP):
+            if collect_panics is not None:
+                collect_panics.append(
+                    (name, reason[len(PANIC_SKIP):].replace(" with ", "", 1)))
             continue
         if status == "skip" and reason == SELFTEST_SKIP:
             continue
@@ -139,8 +142,12 @@ def unit_results(where, ktap, output, collect_panics=None):
     return checks
 
 
-def run_host(args):
+def run_host(args, modes=None):
+    """The host test binary, with KMEM_DEBUG=modes, or without it."""
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0")
+    env.pop("KMEM_DEBUG", None)
+    if modes:
+        env["KMEM_DEBUG"] = modes
     try:
         r = subprocess.run([HOST_TEST] + args, capture_output=True, text=True,
                            timeout=600, env=env)
@@ -149,12 +156,18 @@ def run_host(args):
     return r, None
 
 
-def host_tests():
-    r, problem = run_host([])
+def host_tests(modes=None):
+    """Every test on the host; with modes, under KMEM_DEBUG=modes."""
+    where = "host kmem_debug=%s" % modes if modes else "host"
+    r, problem = run_host([], modes)
     if problem:
-        return [Check("host run", "fail", problem)]
+        return [Check(where + " run", "fail", problem)]
     ktap = Ktap(r.stdout)
-    checks = unit_results("host", ktap, r.stdout + r.stderr)
+    checks = unit_results(where, ktap, r.stdout + r.stderr)
+    if modes and ("kmem_debug: %s (" % modes) not in r.stdout:
+        checks.append(Check(where + ": boot line", "fail",
+                            "no line 'kmem_debug: %s (...)'" % modes,
+                            tail(r.stdout)))
     failed = any(c.status == "fail" for c in checks)
     if (r.returncode != 0) != failed:
         checks.append(Check("host exit status", "fail",
@@ -216,6 +229,30 @@ def kernel_tests(opts, panics):
     return checks
 
 
+# The whole suite again with the debug modes on (tests that need a mode
+# run then; a few skip themselves, saying why).
+DEBUG_MODES = ["redzone,poison,audit", "check"]
+
+
+def kernel_debug_tests(opts, modes):
+    """Every test in one boot with kmem_debug=modes; the boot says so."""
+    where = "kernel kmem_debug=%s" % modes
+    b = qemu.boot("kmem_debug=" + modes, BOOT_TIMEOUT, kvm=opts.kvm,
+                  log=log_name("kmem_debug=" + modes))
+    ktap = Ktap(b.output)
+    checks = unit_results(where, ktap, b.output, [])
+    failed = any(c.status == "fail" for c in checks)
+    expected = qemu.EXIT_FAILED if failed else qemu.EXIT_PASSED
+    if b.timed_out or b.status != expected:
+        checks.append(Check(where + " boot", "fail", b.meaning(), tail(b.output)))
+    if ("kmem_debug: %s (" % modes) not in b.output:
+        checks.append(Check(where + ": boot line", "fail",
+                            "no line 'kmem_debug: %s (...)'" % modes,
+                            tail(b.output)))
+    print("%s: %.1f s" % (where, b.seconds), flush=True)
+    return checks
+
+
 def machine_tests(opts, mem, cpu):
     """The memory suites on one machine; panic tests run in the main boot."""
     where = "kernel -m %s -cpu %s" % (mem, cpu)
@@ -269,9 +306,11 @@ def memory_options_boot(opts):
     return checks
 
 
-def panic_boot(opts, name, selftest=False):
-    """Boot once for a test that must panic; check verdict and report."""
-    cmdline = "ktest_panic=%s%s" % (name, " ktest_selftest" if selftest else "")
+def panic_boot(opts, name, selftest=False, words=""):
+    """Boot once for a test that must panic; check verdict and report.
+    words: what else its command line needs (kmem_debug=...)."""
+    cmdline = "ktest_panic=%s%s%s" % (name, " ktest_selftest" if selftest else "",
+                                      " " + words if words else "")
     b = qemu.boot(cmdline, PANIC_BOOT_TIMEOUT, kvm=opts.kvm,
                   log=log_name(cmdline))
     ktap = Ktap(b.output)
@@ -515,12 +554,15 @@ def main():
                  lambda: docs_test.docs_checks(Check),
                  lambda: memory_options_boot(opts)]
         jobs += [lambda m=m, c=c: machine_tests(opts, m, c) for m, c in MACHINES]
+        jobs += [lambda m=m: kernel_debug_tests(opts, m) for m in DEBUG_MODES]
+    jobs += [lambda m=m: host_tests(m) for m in DEBUG_MODES]
     with concurrent.futures.ThreadPoolExecutor(opts.jobs) as pool:
         for result in pool.map(lambda job: job(), jobs):
             for c in result:
                 report(c, opts.verbose)
             checks += result
-        later = [lambda n=n: panic_boot(opts, n) for n in panics]
+        later = [lambda n=n, w=w: panic_boot(opts, n, words=w)
+                 for n, w in panics]
         if not opts.host_only:
             later += [lambda n=n: panic_boot(opts, n, selftest=True)
                       for n in SELFTEST_EXPECT if "panic" in n]

@@ -1,0 +1,362 @@
+/*
+ * kmem_debug.c: tests of the debug modes (kern/include/kmem_debug.h):
+ * parsing kmem_debug=, the patterns, and for each mode the error it is
+ * meant to catch, committed on purpose: an overrun by one byte (redzone),
+ * a write after free (poison), a double free of an object that would
+ * have sat deep in a magazine (any mode; audit names its callers), a
+ * free list broken by a stray write (check). Each of those must panic,
+ * in a boot or process of its own with the mode on (KTEST_DEBUG_PANICS).
+ */
+#include "ktest.h"
+#include "arena.h"
+#include "kmalloc.h"
+#include "kmem_debug.h"
+#include "kstring.h"
+#include "page.h"
+#include "slab.h"
+
+/* the test's name, less "ktest_" (at most 31 characters are kept) */
+#define TEST_NAME (__func__ + 6)
+/* A fake range: never memory; in QEMU, any touch would page-fault. */
+#define FAKE_BASE 0x200000000000ul
+
+/*
+ * The places the audit tests allocate and free from: global and never
+ * inlined, so their names show in the kernel's symbols and in the host
+ * test binary's dynamic ones.
+ */
+__attribute__((noinline)) void *kmem_debug_test_alloc_site(struct kmem_cache *cp)
+{
+	void *obj = kmem_cache_alloc(cp, MEM_WAIT);
+
+	__asm__ volatile("" ::: "memory"); /* not a tail call */
+	return obj;
+}
+
+__attribute__((noinline)) void kmem_debug_test_free_site(struct kmem_cache *cp,
+							 void *obj)
+{
+	kmem_cache_free(cp, obj);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* ---- the switch and the patterns */
+
+KTEST(kmem_debug, parse_modes)
+{
+	char names[64];
+	int modes;
+
+	KT_EXPECT_EQ(kmem_debug_parse("redzone,poison", &modes), 0);
+	KT_EXPECT_EQ(modes, KMEM_DEBUG_REDZONE | KMEM_DEBUG_POISON);
+	KT_EXPECT_EQ(kmem_debug_parse("audit,,check,", &modes), 0);
+	KT_EXPECT_EQ(modes, KMEM_DEBUG_AUDIT | KMEM_DEBUG_CHECK);
+	KT_EXPECT_EQ(kmem_debug_parse("", &modes), 0);
+	KT_EXPECT_EQ(modes, 0);
+	/* unknown words are reported and ignored; the rest still count */
+	KT_EXPECT_EQ(kmem_debug_parse("bogus,redzone,Poison", &modes), 2);
+	KT_EXPECT_EQ(modes, KMEM_DEBUG_REDZONE);
+	KT_EXPECT_EQ(kmem_debug_parse("redzonex,audi", &modes), 2);
+	KT_EXPECT_EQ(modes, 0);
+	kmem_debug_names(KMEM_DEBUG_ALL, names, sizeof(names));
+	KT_EXPECT_STREQ(names, "redzone,poison,audit,check");
+	kmem_debug_names(KMEM_DEBUG_AUDIT, names, sizeof(names));
+	KT_EXPECT_STREQ(names, "audit");
+	kmem_debug_names(0, names, sizeof(names));
+	KT_EXPECT_STREQ(names, "off");
+}
+
+KTEST(kmem_debug, patterns)
+{
+	static uint64_t words[8];
+	uint8_t *b = (uint8_t *)words;
+
+	kmemset(words, 0, sizeof(words));
+	kmem_pattern_fill(words, 3, 45, KMEM_REDZONE_PATTERN);
+	KT_EXPECT_EQ(b[2], 0);
+	KT_EXPECT_EQ(b[45], 0);
+	/* byte o is the pattern's byte o % 8, little-endian: ce fa ed fe */
+	KT_EXPECT_EQ(b[3], 0xfe);
+	KT_EXPECT_EQ(b[8], 0xce);
+	KT_EXPECT_EQ(b[44], 0xce);
+	KT_EXPECT_EQ(words[2], KMEM_REDZONE_PATTERN);
+	KT_EXPECT_EQ(kmem_pattern_find(words, 3, 45, KMEM_REDZONE_PATTERN),
+		     -1);
+	KT_EXPECT_EQ(kmem_pattern_find(words, 2, 45, KMEM_REDZONE_PATTERN),
+		     2);
+	b[30] ^= 1;
+	KT_EXPECT_EQ(kmem_pattern_find(words, 3, 45, KMEM_REDZONE_PATTERN),
+		     30);
+	KT_EXPECT_EQ(kmem_pattern_find(words, 3, 30, KMEM_REDZONE_PATTERN),
+		     -1);
+	b[44] = 0;
+	KT_EXPECT_EQ(kmem_pattern_find(words, 31, 45, KMEM_REDZONE_PATTERN),
+		     44);
+	KT_EXPECT_EQ(kmem_pattern_byte(KMEM_POISON_FREE, 9), 0xbe);
+}
+
+/* ---- how caches take the modes */
+
+KTEST_DEBUG(kmem_debug, caches_take_the_modes, "redzone,poison,audit")
+{
+	struct kmem_cache *cp = kmem_cache_create(TEST_NAME, 24, 0, 0, NULL,
+						  NULL, NULL, NULL);
+	struct kmem_cache *qc = kpages_arena->qcache[0];
+	uint8_t *obj;
+
+	KT_EXPECT_EQ(cp->debug & ~KMEM_DEBUG_CHECK,
+		     KMEM_DEBUG_REDZONE | KMEM_DEBUG_POISON | KMEM_DEBUG_AUDIT);
+	KT_EXPECT_EQ(cp->mag_size, 0); /* every call reaches the slabs */
+	/* [24 object][8 redzone][8 link][audit] */
+	KT_EXPECT_EQ(cp->redzone_end, 32);
+	KT_EXPECT_EQ(cp->link_offset, 32);
+	KT_EXPECT_EQ(cp->audit_offset, 40);
+	KT_EXPECT_EQ(cp->chunk, ALIGN_UP(40 + sizeof(struct kmem_audit), 16));
+	obj = kmem_debug_test_alloc_site(cp);
+	KT_ASSERT_NOT_NULL(obj);
+	/* a new object holds the "uninitialised" pattern, then its redzone */
+	KT_EXPECT_EQ(kmem_pattern_find(obj, 0, 24, KMEM_POISON_NEW), -1);
+	KT_EXPECT_EQ(kmem_pattern_find(obj, 24, 32, KMEM_REDZONE_PATTERN), -1);
+	kmemset(obj, 0x77, 24); /* all of it is the caller's */
+	kmem_debug_test_free_site(cp, obj);
+	/* freed: poisoned, whole */
+	KT_EXPECT_EQ(kmem_pattern_find(obj, 0, 24, KMEM_POISON_FREE), -1);
+	KT_EXPECT_EQ(kmem_cache_check(cp), 0);
+	kmem_cache_destroy(cp);
+
+	/* a NOTOUCH quantum cache keeps only audit (and check) */
+	KT_ASSERT_NOT_NULL(qc);
+	KT_EXPECT_EQ(qc->debug & ~KMEM_DEBUG_CHECK, KMEM_DEBUG_AUDIT);
+	KT_EXPECT_EQ(qc->chunk, PGSIZE);
+	KT_EXPECT_EQ(qc->audit_offset, 0);
+}
+
+/* Arena over a range that is not memory: in QEMU a touch would fault. */
+KTEST_DEBUG(kmem_debug, notouch_never_written, "redzone,poison,audit")
+{
+	/* room for a slab (8 objects) of each of the 4 quantum caches */
+	struct arena *a = arena_create(TEST_NAME, (void *)FAKE_BASE,
+				       256 * PGSIZE, PGSIZE, NULL, NULL, NULL,
+				       4 * PGSIZE, MEM_WAIT);
+	void *p[16];
+
+	for (int i = 0; i < 16; i++) {
+		p[i] = arena_alloc(a, (size_t)(i % 4 + 1) * PGSIZE,
+				   MEM_ATOMIC);
+		KT_ASSERT_NOT_NULL(p[i]);
+	}
+	for (int i = 0; i < 16; i++)
+		arena_free(a, p[i], (size_t)(i % 4 + 1) * PGSIZE);
+	for (int i = 0; i < 4; i++)
+		KT_EXPECT_EQ(kmem_cache_check(a->qcache[i]), 0);
+	arena_reclaim(a);
+	KT_EXPECT_EQ(arena_amt_free(a), 256 * PGSIZE);
+	arena_destroy(a);
+}
+
+/* The callers of the last allocation and free, with their names. */
+KTEST_DEBUG(kmem_debug, audit_names_callers, "audit")
+{
+	struct kmem_cache *cp = kmem_cache_create(TEST_NAME, 64, 0, 0, NULL,
+						  NULL, NULL, NULL);
+	struct kmem_cache *qc = kpages_arena->qcache[1];
+	char text[512];
+	void *obj = kmem_debug_test_alloc_site(cp), *pages;
+
+	KT_ASSERT_NOT_NULL(obj);
+	kmem_cache_audit_text(cp, obj, text, sizeof(text));
+	KT_EXPECT_NOT_NULL(
+		kstrstr(text, "last allocated by: kmem_debug_test_alloc_site+0x"));
+	KT_EXPECT_NOT_NULL(kstrstr(text, "last freed by: (never)"));
+	kmem_debug_test_free_site(cp, obj);
+	kmem_cache_audit_text(cp, obj, text, sizeof(text));
+	KT_EXPECT_NOT_NULL(
+		kstrstr(text, "last allocated by: kmem_debug_test_alloc_site+0x"));
+	KT_EXPECT_NOT_NULL(
+		kstrstr(text, "last freed by: kmem_debug_test_free_site+0x"));
+	/* an address inside the object names the same record */
+	kmem_cache_audit_text(cp, (char *)obj + 33, text, sizeof(text));
+	KT_EXPECT_NOT_NULL(
+		kstrstr(text, "last freed by: kmem_debug_test_free_site+0x"));
+	kmem_cache_destroy(cp);
+
+	/* a NOTOUCH cache keeps the record in the bufctl, freed or not */
+	pages = kmem_debug_test_alloc_site(qc);
+	KT_ASSERT_NOT_NULL(pages);
+	kmem_cache_audit_text(qc, pages, text, sizeof(text));
+	KT_EXPECT_NOT_NULL(
+		kstrstr(text, "last allocated by: kmem_debug_test_alloc_site+0x"));
+	kmem_debug_test_free_site(qc, pages);
+	kmem_cache_audit_text(qc, pages, text, sizeof(text));
+	KT_EXPECT_NOT_NULL(
+		kstrstr(text, "last freed by: kmem_debug_test_free_site+0x"));
+}
+
+/* Under poison, constructors run at allocation, destructors at free. */
+static int ctor_calls, dtor_calls, ctor_fail;
+
+static int counting_ctor(void *obj, void *priv, int flags)
+{
+	(void)flags;
+	if (ctor_fail)
+		return -1;
+	ctor_calls++;
+	*(uintptr_t *)obj = (uintptr_t)obj ^ (uintptr_t)priv;
+	return 0;
+}
+
+static void counting_dtor(void *obj, void *priv)
+{
+	(void)obj, (void)priv;
+	dtor_calls++;
+}
+
+KTEST_DEBUG(kmem_debug, poison_constructs_on_alloc, "poison")
+{
+	void *mem = arena_alloc(kpages_arena, 64 * PGSIZE, MEM_WAIT);
+	struct arena *a = arena_create(TEST_NAME, mem, 64 * PGSIZE, PGSIZE,
+				       NULL, NULL, NULL, 0, MEM_WAIT);
+	struct kmem_cache *cp =
+		kmem_cache_create(TEST_NAME, 64, 0, 0, a, counting_ctor,
+				  counting_dtor, (void *)0x5eed);
+	uintptr_t *p, *q;
+
+	ctor_calls = dtor_calls = ctor_fail = 0;
+	p = kmem_cache_alloc(cp, MEM_WAIT);
+	KT_ASSERT_NOT_NULL(p);
+	KT_EXPECT_EQ(ctor_calls, 1); /* this object only, not its slab */
+	KT_EXPECT_EQ(*p, (uintptr_t)p ^ 0x5eed);
+	q = kmem_cache_alloc(cp, MEM_WAIT);
+	KT_EXPECT_EQ(ctor_calls, 2);
+	kmem_cache_free(cp, p);
+	KT_EXPECT_EQ(dtor_calls, 1);
+	KT_EXPECT_EQ(kmem_pattern_find(p, 0, 64, KMEM_POISON_FREE), -1);
+	/* a failing constructor under MEM_ATOMIC: NULL, counted, no leak */
+	ctor_fail = 1;
+	KT_EXPECT_NULL(kmem_cache_alloc(cp, MEM_ATOMIC));
+	KT_EXPECT_EQ(cp->fails, 1);
+	KT_EXPECT_EQ(kmem_cache_nr_live(cp), 1);
+	ctor_fail = 0;
+	kmem_cache_free(cp, q);
+	KT_EXPECT_EQ(dtor_calls, 2);
+	KT_EXPECT_EQ(kmem_cache_check(cp), 0);
+	kmem_cache_reap(cp);
+	KT_EXPECT_EQ(dtor_calls, 2); /* nothing constructed was left */
+	KT_EXPECT_EQ(arena_amt_free(a), 64 * PGSIZE);
+	kmem_cache_destroy(cp);
+	arena_destroy(a);
+	arena_free(kpages_arena, mem, 64 * PGSIZE);
+}
+
+/* ---- the errors each mode catches (each panics in a boot of its own) */
+
+KTEST_DEBUG_PANICS(kmem_debug, redzone_overrun_by_one, "redzone",
+		   "kmem_cache_free: redzone violation: cache 'rz_overrun' obj 0x",
+		   "offset 24 (object size 24): byte 0x00, expected 0xce")
+{
+	struct kmem_cache *cp = kmem_cache_create("rz_overrun", 24, 0, 0, NULL,
+						  NULL, NULL, NULL);
+	uint8_t *obj = kmem_cache_alloc(cp, MEM_WAIT);
+
+	obj[24] = 0; /* one past the end */
+	kmem_cache_free(cp, obj);
+}
+
+KTEST_DEBUG_PANICS(kmem_debug, redzone_kmalloc_overrun, "redzone",
+		   "kmem_cache_free: redzone violation: cache 'kmalloc_128' obj 0x",
+		   "offset 128 (object size 128): byte 0x78, expected 0xce")
+{
+	uint8_t *buf = kmalloc(112, MEM_WAIT);
+
+	/* kmalloc_size says 112: the byte after them */
+	buf[kmalloc_size(buf)] = 0x78;
+	kfree(buf);
+}
+
+KTEST_DEBUG_PANICS(kmem_debug, redzone_kmalloc_large_overrun, "redzone",
+		   "kfree: redzone violation: arena 'kpages' buffer 0x",
+		   "offset 20432 (usable size 20432): byte 0x78, expected 0xce")
+{
+	uint8_t *buf = kmalloc(20000, MEM_WAIT);
+
+	buf[kmalloc_size(buf)] = 0x78;
+	kfree(buf);
+}
+
+KTEST_DEBUG_PANICS(kmem_debug, poison_write_after_free, "poison",
+		   "kmem_cache_alloc: modified after free: cache 'poison_uaf' obj 0x",
+		   "offset 9 (object size 64): byte 0x11, expected 0xbe")
+{
+	struct kmem_cache *cp = kmem_cache_create("poison_uaf", 64, 0, 0, NULL,
+						  NULL, NULL, NULL);
+	uint8_t *obj = kmem_cache_alloc(cp, MEM_WAIT);
+
+	kmem_cache_free(cp, obj);
+	obj[9] = 0x11; /* after the free */
+	/* the slab hands the same object out next, and finds the write */
+	kmem_cache_alloc(cp, MEM_WAIT);
+}
+
+/*
+ * Without debug modes, the second free of a would land in the magazine
+ * and be caught only when the object reaches the slab layer; with any
+ * mode it is caught at the call, and audit names both earlier calls.
+ */
+KTEST_DEBUG_PANICS(kmem_debug, audit_double_free_deep_in_magazine, "audit",
+		   "kmem_cache_free: double free (object not allocated): cache 'audit_deep' obj 0x",
+		   "last allocated by: kmem_debug_test_alloc_site+0x",
+		   "last freed by: kmem_debug_test_free_site+0x")
+{
+	struct kmem_cache *cp = kmem_cache_create("audit_deep", 64, 0, 0, NULL,
+						  NULL, NULL, NULL);
+	void *a = kmem_debug_test_alloc_site(cp);
+	void *b = kmem_cache_alloc(cp, MEM_WAIT);
+	void *c = kmem_cache_alloc(cp, MEM_WAIT);
+
+	kmem_debug_test_free_site(cp, a);
+	kmem_cache_free(cp, b);
+	kmem_cache_free(cp, c);
+	kmem_cache_free(cp, a); /* a sits under b and c */
+}
+
+KTEST_DEBUG_PANICS(kmem_debug, audit_kfree_twice, "poison,audit",
+		   "kfree: double free (its tag holds the free poison): cache 'kmalloc_64' addr 0x",
+		   " size 48", "last allocated by: ", "last freed by: ")
+{
+	void *buf = kmalloc(40, MEM_WAIT);
+
+	kfree(buf);
+	kfree(buf);
+}
+
+/*
+ * A stray write into a free object breaks its slab's free list: under
+ * check, the call that next takes an object finds it at once (without,
+ * a later allocation would follow the bad link).
+ */
+KTEST_DEBUG_PANICS(kmem_debug, check_finds_broken_free_list, "check",
+		   "kmem_cache_alloc: kmem_debug=check: cache 'check_list' is inconsistent after this call",
+		   "a slab's free list leaves the slab or loops")
+{
+	struct kmem_cache *cp = kmem_cache_create("check_list", 64, 0, 0, NULL,
+						  NULL, NULL, NULL);
+	void **a = kmem_cache_alloc(cp, MEM_WAIT);
+	void **b = kmem_cache_alloc(cp, MEM_WAIT);
+
+	kmem_cache_free(cp, b);
+	*b = (void *)0x1234; /* b's free-list link, after its free */
+	kmem_cache_alloc(cp, MEM_WAIT); /* b again: its link becomes the head */
+	kmem_cache_free(cp, a);
+}
+
+KTEST_DEBUG_PANICS(kmem_debug, check_finds_broken_arena, "check",
+		   "arena_alloc: kmem_debug=check: the arena is inconsistent after this call: arena 'check_arena': byte totals disagree")
+{
+	struct arena *a = arena_create("check_arena", (void *)FAKE_BASE,
+				       16 * PGSIZE, PGSIZE, NULL, NULL, NULL,
+				       0, MEM_WAIT);
+
+	KT_ASSERT_NOT_NULL(arena_alloc(a, PGSIZE, MEM_WAIT));
+	a->in_use += PGSIZE; /* a counter gone wrong */
+	arena_alloc(a, PGSIZE, MEM_WAIT);
+}
