@@ -14,6 +14,7 @@
 #include "slab.h"
 
 __thread int host_cpu = -1;
+__thread unsigned int host_cpu_slot;
 
 static uint64_t cpus_taken; /* bit i: number i is in use */
 static pthread_key_t exit_key;
@@ -34,6 +35,10 @@ static void cpu_exit(void *value)
 
 	if (exit_hook)
 		exit_hook(cpu);
+	/* whatever this thread still does (other destructors) takes the
+	 * locked path: the number may go to another thread now */
+	host_cpu = -2;
+	host_cpu_slot = 0;
 	__atomic_fetch_and(&cpus_taken, ~(1ull << cpu), __ATOMIC_RELEASE);
 }
 
@@ -58,6 +63,7 @@ int host_cpu_assign(void)
 			    &cpus_taken, &taken, taken | (1ull << cpu), false,
 			    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 			host_cpu = cpu;
+			host_cpu_slot = (unsigned int)cpu + 1;
 			pthread_setspecific(exit_key,
 					    (void *)(uintptr_t)(cpu + 1));
 			return cpu;

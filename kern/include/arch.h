@@ -83,9 +83,10 @@ int arch_libc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 
 /*
  * arch_cpu_id() (inline, arch_defs.h) is this CPU's number below NR_CPUS
- * (arch_cpu_id_fast() the same, but negative where the first call would
- * have to hand a number out)
- * (kern/include/slab.h), or -1 when it has none: on the host each thread
+ * (kern/include/slab.h), or -1 when it has none; arch_cpu_slot() is that
+ * number plus one, without asking for a number: 0 where there is none
+ * yet (the first arch_cpu_id() would hand one out) or none at all, so a
+ * fast path indexes by it with no test. On the host each thread
  * is a CPU, and threads beyond NR_CPUS get -1 and a slower, locked path.
  * The host calls fn(cpu) when a thread that had a number exits, so its
  * per-CPU caches go back; the kernel's CPUs never leave.

@@ -28,23 +28,30 @@ struct kmem_bufctl {
 	struct kmem_slab *slab;
 };
 
-/* A magazine: a stack of constructed objects, M rounds deep. */
+/*
+ * A magazine: a stack of constructed objects, M rounds deep. A magazine
+ * holding n objects keeps them in round[1 .. n]; round[0] is always NULL,
+ * the floor, so the free path's look at the top, round[n], needs no test
+ * for an empty magazine.
+ */
 struct kmem_magazine {
 	struct kmem_magazine *next; /* on a depot list */
-	void *rounds[];
+	void *round[];
 };
+
+/* A CPU's rounds while another CPU holds its magazines (slab.c, 6). */
+#define KMEM_ROUNDS_HELD (-2L)
 
 /*
  * One CPU's view of a cache: its loaded and previous magazines. rounds is
  * how many objects the loaded magazine holds (-1: no magazine yet). Only
- * this CPU uses it on the fast path, with no lock: busy and stop let
- * another CPU keep it out (slab.c, theory statement 6).
+ * this CPU uses it on the fast path, with no lock: busy, and rounds set
+ * to KMEM_ROUNDS_HELD, let another CPU keep it out (slab.c, theory 6).
  */
 struct kmem_cpu_cache {
 	struct spinlock lock;
 	int busy; /* the owner is in its fast path (a plain store) */
-	int stop; /* another CPU holds the lock and keeps the fast path out */
-	int rounds, prev_rounds;
+	long rounds, prev_rounds;
 	struct kmem_magazine *loaded, *previous;
 	uint64_t allocs; /* served from magazines */
 } __aligned(64);
@@ -58,7 +65,11 @@ struct kmem_depot {
 };
 
 struct kmem_cache {
-	struct kmem_cpu_cache cpu[NR_CPUS];
+	/*
+	 * By CPU slot (arch_cpu_slot): CPU c's is cpu[c + 1]; cpu[0], where
+	 * threads without a CPU number land, never has magazines.
+	 */
+	struct kmem_cpu_cache cpu[NR_CPUS + 1];
 
 	struct spinlock lock; /* the slab layer: lists, counts, hash */
 	char name[KMEM_NAME_MAX];

@@ -59,9 +59,18 @@
  *
  * Each struct kmem_cpu_cache keeps `rounds`, the fill of its loaded
  * magazine (-1: none yet), next to the pointer, so the fast path touches
- * one cache line. The magazines come from the kmem_magazine_<M> caches,
- * which have no magazine layer themselves: getting a magazine never
- * recurses into a cache that needs one.
+ * one cache line. A magazine keeps its n objects in round[1 .. n] above
+ * a NULL floor, round[0], so the free path's look at the top (is obj the
+ * one this CPU freed last?) is one compare, empty magazine or not. The
+ * magazines come from the kmem_magazine_<M> caches, which have no
+ * magazine layer themselves: getting a magazine never recurses into a
+ * cache that needs one.
+ *
+ * The CPU array is indexed by slot, the CPU number plus one
+ * (arch_cpu_slot): slot 0 is where a thread without a number lands, and
+ * it never gets a magazine (its rounds stay -1), so the fast paths need
+ * no test for "no number yet": they fall to the slow path, which asks for
+ * one.
  *
  * 5. Invariants (kmem_cache_check)
  *
@@ -84,16 +93,24 @@
  * caller holds.
  *
  * The fast path takes no lock and no locked instruction. Its CPU stores
- * busy = 1, then loads stop; if stop is clear it pops or pushes, then
- * stores busy = 0 (release). Anyone else who must touch that CPU's
- * magazines (reap, the checker, the tables) takes cpu[c].lock, stores
- * stop = 1, makes every CPU run a memory barrier (arch_cpu_barrier: on
- * the host, Linux's membarrier), then waits for busy to be 0. After the
- * barrier the owner has either seen stop (and takes the slow path, which
- * waits for the lock) or made its busy visible: it cannot be inside
- * unseen. The owner's own slow path needs only the lock: it cannot race
- * its own fast path. In the kernel the fast path also keeps interrupts
- * off, so nothing on its CPU comes between.
+ * busy = 1, then loads rounds; if it is a count the pop or push can use,
+ * it does it, stores the new count, then busy = 0 (release). Anyone else
+ * who must touch that CPU's magazines (reap, the checker, the tables)
+ * takes cpu[c].lock, exchanges rounds for KMEM_ROUNDS_HELD (which no
+ * fast path can use), makes every CPU run a memory barrier
+ * (arch_cpu_barrier: on the host, Linux's membarrier), then waits for
+ * busy to be 0. After the barrier the owner has either loaded HELD (and
+ * takes the slow path, which waits for the lock) or made its busy
+ * visible: it cannot be inside unseen. But a push or pop that loaded the
+ * count before the exchange stores its new count after it; so the
+ * visitor exchanges again: HELD means no such store came, and the count
+ * it kept is true; a count is the true one (the owner finished that push
+ * or pop), and it waits again (cpu_cache_enter). When done it stores the
+ * count back (release) and unlocks. The owner's own slow path needs only
+ * the lock: it cannot race its own fast path. In the kernel the fast
+ * path also keeps interrupts off, so nothing on its CPU comes between.
+ * tests/host/threads.c runs a visitor against four owners, under
+ * ThreadSanitizer too.
  *
  * 7. Debug modes (kmem_debug=, kmem_debug.h)
  *
@@ -118,9 +135,12 @@
  * Why not simply take the CPU's lock on the fast path, as the paper
  * does? An uncontended lock is still a locked instruction: about 20
  * cycles each way, which made a 64-byte pair slower than glibc's. The
- * busy/stop handshake moves that cost to the rare visitor (a barrier on
+ * busy/HELD handshake moves that cost to the rare visitor (a barrier on
  * every CPU) and leaves the fast path plain stores and loads, with
- * release and acquire where ThreadSanitizer needs to see the order.
+ * release and acquire where ThreadSanitizer needs to see the order. A
+ * separate "stop" flag would be simpler to explain, but it costs the
+ * fast path a load and a branch each way; folded into rounds, the one
+ * range check the fast path makes anyway keeps visitors out too.
  *
  * Why do NOTOUCH caches exist? An arena's quantum caches cache ranges of
  * its resource, which may be I/O space or IDs: writing a free-list link
@@ -171,7 +191,8 @@ static struct kmem_cache *slab_cache, *bufctl_cache;
 /* under audit, a bufctl carries its NOTOUCH object's struct kmem_audit */
 static bool bufctl_audit;
 static struct kmem_cache *magazine_caches[4];
-static const size_t magazine_sizes[4] = { 3, 7, 15, 31 };
+/* rounds per magazine: with the link and the floor, 4 to 32 words */
+static const size_t magazine_sizes[4] = { 2, 6, 14, 30 };
 
 /* ---- small helpers */
 
@@ -770,35 +791,41 @@ static void slab_free(struct kmem_cache *cp, void *obj)
 
 /* ---- reaching a CPU's magazines */
 
-/* Whether cpu ever had a magazine of cp (others need not be visited). */
-static inline bool cpu_used(struct kmem_cache *cp, int cpu)
+/* Whether CPU slot ever had a magazine of cp (others need no visit). */
+static inline bool cpu_used(struct kmem_cache *cp, int slot)
 {
 	return __atomic_load_n(&cp->cpus_used, __ATOMIC_ACQUIRE) &
-	       (1ull << cpu);
+	       (1ull << (slot - 1));
 }
 
 static inline void cpu_mark_used(struct kmem_cache *cp,
 				 struct kmem_cpu_cache *cc)
 {
-	uint64_t bit = 1ull << (cc - cp->cpu);
+	uint64_t bit = 1ull << (cc - cp->cpu - 1);
 
 	if (!(__atomic_load_n(&cp->cpus_used, __ATOMIC_RELAXED) & bit))
 		__atomic_fetch_or(&cp->cpus_used, bit, __ATOMIC_RELEASE);
 }
 
 /*
- * The owner's fast path: enter with a plain store of busy, then look at
- * stop; no locked instruction (see the theory statement, 6). False if
- * another CPU keeps it out.
+ * The owner's fast path: it enters with a plain store of busy, then
+ * loads rounds, which another CPU may have set to KMEM_ROUNDS_HELD (no
+ * locked instruction: see the theory statement, 6).
  */
-static inline bool fast_enter(struct kmem_cpu_cache *cc)
+static inline void fast_enter(struct kmem_cpu_cache *cc)
 {
 	__atomic_store_n(&cc->busy, 1, __ATOMIC_RELAXED);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (likely(!__atomic_load_n(&cc->stop, __ATOMIC_ACQUIRE)))
-		return true;
-	__atomic_store_n(&cc->busy, 0, __ATOMIC_RELEASE);
-	return false;
+}
+
+static inline long fast_rounds(struct kmem_cpu_cache *cc)
+{
+	return __atomic_load_n(&cc->rounds, __ATOMIC_ACQUIRE);
+}
+
+static inline void fast_set_rounds(struct kmem_cpu_cache *cc, long rounds)
+{
+	__atomic_store_n(&cc->rounds, rounds, __ATOMIC_RELAXED);
 }
 
 static inline void fast_leave(struct kmem_cpu_cache *cc)
@@ -807,25 +834,42 @@ static inline void fast_leave(struct kmem_cpu_cache *cc)
 }
 
 /*
- * Take cc from anywhere but its owner's fast path: its lock, then stop,
- * then a barrier on every CPU, then wait until the owner is out of the
- * fast path. After the barrier, the owner either sees stop or has made
- * its busy visible: it cannot be inside unseen.
+ * Take cc from anywhere but its owner's fast path, and return its
+ * rounds: its lock, then rounds exchanged for KMEM_ROUNDS_HELD, then a
+ * barrier on every CPU, then wait until the owner is out of its fast
+ * path. After the barrier the owner either loads HELD (and takes the
+ * slow path, which waits for the lock) or has made its busy visible. A
+ * push or pop it began before the exchange stores rounds when it ends:
+ * if the second exchange finds a count, that is the true one, and the
+ * wait starts again.
  */
-static unsigned long cpu_cache_enter(struct kmem_cpu_cache *cc)
+static unsigned long cpu_cache_enter(struct kmem_cpu_cache *cc, long *rounds)
 {
 	unsigned long irq = spin_lock_irqsave(&cc->lock);
+	long held = __atomic_exchange_n(&cc->rounds, KMEM_ROUNDS_HELD,
+				       __ATOMIC_ACQ_REL);
 
-	__atomic_store_n(&cc->stop, 1, __ATOMIC_RELAXED);
-	arch_cpu_barrier();
-	while (__atomic_load_n(&cc->busy, __ATOMIC_ACQUIRE))
-		arch_cpu_relax();
+	for (;;) {
+		long now;
+
+		arch_cpu_barrier();
+		while (__atomic_load_n(&cc->busy, __ATOMIC_ACQUIRE))
+			arch_cpu_relax();
+		now = __atomic_exchange_n(&cc->rounds, KMEM_ROUNDS_HELD,
+					  __ATOMIC_ACQ_REL);
+		if (now == KMEM_ROUNDS_HELD)
+			break;
+		held = now;
+	}
+	*rounds = held;
 	return irq;
 }
 
-static void cpu_cache_leave(struct kmem_cpu_cache *cc, unsigned long irq)
+/* Give cc back to its owner with rounds as its count. */
+static void cpu_cache_leave(struct kmem_cpu_cache *cc, long rounds,
+			    unsigned long irq)
 {
-	__atomic_store_n(&cc->stop, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&cc->rounds, rounds, __ATOMIC_RELEASE);
 	spin_unlock_irqrestore(&cc->lock, irq);
 }
 
@@ -847,15 +891,19 @@ static void cpu_cache_unown(struct kmem_cpu_cache *cc, unsigned long irq)
 
 static struct kmem_magazine *magazine_alloc(struct kmem_cache *cp)
 {
-	return kmem_cache_alloc(cp->mag_cache, MEM_ATOMIC);
+	struct kmem_magazine *m = kmem_cache_alloc(cp->mag_cache, MEM_ATOMIC);
+
+	if (m)
+		m->round[0] = NULL; /* the floor */
+	return m;
 }
 
 /* Empty a magazine of n rounds into the slab layer, and free it. */
 static void magazine_drain(struct kmem_cache *cp, struct kmem_magazine *m,
-			   int n)
+			   long n)
 {
-	for (int i = 0; i < n; i++)
-		slab_free(cp, m->rounds[i]);
+	for (long i = 1; i <= n; i++)
+		slab_free(cp, m->round[i]);
 	kmem_cache_free(cp->mag_cache, m);
 }
 
@@ -871,13 +919,13 @@ static void *cpu_alloc_refill_locked(struct kmem_cache *cp,
 
 	if (cc->prev_rounds > 0) {
 		struct kmem_magazine *m = cc->loaded;
-		int r = cc->rounds;
+		long r = cc->rounds;
 
 		cc->loaded = cc->previous;
 		cc->rounds = cc->prev_rounds;
 		cc->previous = m;
 		cc->prev_rounds = r;
-		return cc->loaded->rounds[--cc->rounds];
+		return cc->loaded->round[cc->rounds--];
 	}
 	spin_lock(&cp->depot.lock);
 	full = cp->depot.full;
@@ -898,8 +946,8 @@ static void *cpu_alloc_refill_locked(struct kmem_cache *cp,
 	cc->previous = cc->loaded;
 	cc->prev_rounds = cc->rounds < 0 ? -1 : 0;
 	cc->loaded = full;
-	cc->rounds = (int)cp->mag_size;
-	return full->rounds[--cc->rounds];
+	cc->rounds = (long)cp->mag_size;
+	return full->round[cc->rounds--];
 }
 
 /*
@@ -916,7 +964,7 @@ static bool cpu_free_refill_locked(struct kmem_cache *cp,
 
 	if (cc->prev_rounds == 0) {
 		struct kmem_magazine *m = cc->loaded;
-		int r = cc->rounds;
+		long r = cc->rounds;
 
 		cc->loaded = cc->previous;
 		cc->rounds = 0;
@@ -1068,8 +1116,8 @@ debug_free(struct kmem_cache *cp, void *obj, uintptr_t caller)
 
 /*
  * Everything but a hit in the loaded magazine: the previous magazine, the
- * depot, the slabs; also CPUs without a number, and caches without
- * magazines.
+ * depot, the slabs; also CPUs without a number, caches without magazines,
+ * and a loaded magazine another CPU holds (this waits for its lock).
  */
 static __attribute__((noinline)) void *
 kmem_cache_alloc_slow(struct kmem_cache *cp, int flags, uintptr_t caller)
@@ -1081,11 +1129,11 @@ kmem_cache_alloc_slow(struct kmem_cache *cp, int flags, uintptr_t caller)
 		panic("kmem_cache_alloc: bad flags 0x%x (name exactly one of MEM_WAIT and MEM_ATOMIC): cache '%s'",
 		      flags, cp->name);
 	if (cpu >= 0 && cp->mag_size) {
-		struct kmem_cpu_cache *cc = &cp->cpu[cpu];
+		struct kmem_cpu_cache *cc = &cp->cpu[cpu + 1];
 		unsigned long irq = cpu_cache_own(cc);
 
 		if (cc->rounds > 0)
-			obj = cc->loaded->rounds[--cc->rounds];
+			obj = cc->loaded->round[cc->rounds--];
 		else
 			obj = cpu_alloc_refill_locked(cp, cc);
 		cc->allocs += obj != NULL;
@@ -1099,39 +1147,34 @@ kmem_cache_alloc_slow(struct kmem_cache *cp, int flags, uintptr_t caller)
 }
 
 /*
- * The fast path: a pop from this CPU's loaded magazine, under its
- * uncontended lock. Anything else goes to kmem_cache_alloc_slow.
+ * The fast path: a pop from this CPU's loaded magazine, with no lock and
+ * no locked instruction (theory statement, 6). Anything else goes to
+ * kmem_cache_alloc_slow.
  */
 void *kmem_cache_alloc(struct kmem_cache *cp, int flags)
 {
-	int cpu = arch_cpu_id_fast();
-	struct kmem_cpu_cache *cc;
+	struct kmem_cpu_cache *cc = &cp->cpu[arch_cpu_slot()];
 	unsigned long irq;
-	unsigned int r;
+	unsigned long r;
 	void *obj;
 
 	/* flags exactly MEM_WAIT (1) or MEM_ATOMIC (2), else the slow path
 	 * reports the misuse */
-	if (unlikely(cpu < 0 || (unsigned int)flags - 1 > 1))
+	if (unlikely((unsigned int)flags - 1 > 1))
 		return kmem_cache_alloc_slow(
 			cp, flags, (uintptr_t)__builtin_return_address(0));
-	cc = &cp->cpu[(unsigned int)cpu];
 	irq = arch_irq_save();
-	/* kept out (reap or the checker is here): the slow path waits */
-	if (unlikely(!fast_enter(cc))) {
-		arch_irq_restore(irq);
-		return kmem_cache_alloc_slow(
-			cp, flags, (uintptr_t)__builtin_return_address(0));
-	}
-	r = (unsigned int)cc->rounds - 1; /* rounds 0 or -1: huge */
+	fast_enter(cc);
+	/* empty (0), no magazine (-1), held by another CPU (-2): huge */
+	r = (unsigned long)fast_rounds(cc) - 1;
 	if (unlikely(r >= NR_MAGAZINE_ROUNDS_MAX)) {
 		fast_leave(cc);
 		arch_irq_restore(irq);
 		return kmem_cache_alloc_slow(
 			cp, flags, (uintptr_t)__builtin_return_address(0));
 	}
-	obj = cc->loaded->rounds[r];
-	cc->rounds = (int)r;
+	obj = cc->loaded->round[r + 1];
+	fast_set_rounds(cc, (long)r);
 	cc->allocs++;
 	fast_leave(cc);
 	arch_irq_restore(irq);
@@ -1147,7 +1190,7 @@ cpu_free_slow(struct kmem_cache *cp, struct kmem_cpu_cache *cc, void *obj)
 
 	for (;;) {
 		irq = cpu_cache_own(cc);
-		if (cc->rounds >= 0 && cc->rounds < (int)cp->mag_size)
+		if (cc->rounds >= 0 && cc->rounds < (long)cp->mag_size)
 			break;
 		if (cpu_free_refill_locked(cp, cc, spare)) {
 			spare = NULL;
@@ -1161,91 +1204,99 @@ cpu_free_slow(struct kmem_cache *cp, struct kmem_cpu_cache *cc, void *obj)
 			return;
 		}
 	}
-	if (cc->rounds > 0 && cc->loaded->rounds[cc->rounds - 1] == obj) {
+	if (cc->loaded->round[cc->rounds] == obj) {
 		cpu_cache_unown(cc, irq);
 		freed_twice(cp, obj);
 	}
-	cc->loaded->rounds[cc->rounds++] = obj;
+	cc->loaded->round[++cc->rounds] = obj;
 	cpu_cache_unown(cc, irq);
 	if (spare)
 		kmem_cache_free(cp->mag_cache, spare);
 }
 
-/* Free beyond the fast path: no CPU number, no magazines, debug modes. */
+/*
+ * Free beyond the fast path: no CPU number, no magazines, debug modes, a
+ * magazine another CPU holds; and misuse the fast path saw (reported
+ * here, so that the fast path makes no call and needs no stack frame).
+ */
 static __attribute__((noinline)) void
 kmem_cache_free_slow(struct kmem_cache *cp, void *obj, uintptr_t caller)
 {
 	int cpu = arch_cpu_id();
 
+	if (cp->on_slab && on_slab_header(obj)->cache != cp)
+		wrong_owner(cp, obj);
 	if (unlikely(cp->debug))
 		debug_free(cp, obj, caller);
 	else if (cpu >= 0 && cp->mag_size)
-		cpu_free_slow(cp, &cp->cpu[cpu], obj);
+		cpu_free_slow(cp, &cp->cpu[cpu + 1], obj);
 	else
 		slab_free(cp, obj);
 }
 
 /*
  * The fast path: the always-on checks (an on-slab object's header names
- * this cache; it is not the object this CPU freed last), then a push on
- * this CPU's loaded magazine. Anything else goes to the slow paths.
+ * this cache; it is not the object this CPU freed last, at the top of
+ * the magazine, whose floor makes the look safe when it is empty), then
+ * a push on this CPU's loaded magazine. Anything else goes to the slow
+ * paths.
  */
 void kmem_cache_free(struct kmem_cache *cp, void *obj)
 {
-	int cpu = arch_cpu_id_fast();
-	struct kmem_cpu_cache *cc;
+	struct kmem_cpu_cache *cc = &cp->cpu[arch_cpu_slot()];
+	struct kmem_magazine *m;
 	unsigned long irq;
-	unsigned int r;
-	void **rounds;
+	unsigned long r;
 
 	if (cp->on_slab && unlikely(on_slab_header(obj)->cache != cp))
-		return wrong_owner(cp, obj);
-	if (unlikely(cpu < 0))
-		return kmem_cache_free_slow(
-			cp, obj, (uintptr_t)__builtin_return_address(0));
-	cc = &cp->cpu[(unsigned int)cpu];
+		goto slow; /* object of another cache: reported there */
 	irq = arch_irq_save();
-	if (unlikely(!fast_enter(cc))) {
-		arch_irq_restore(irq);
-		return kmem_cache_free_slow(
-			cp, obj, (uintptr_t)__builtin_return_address(0));
-	}
-	r = (unsigned int)cc->rounds; /* -1 (no magazine): huge */
-	if (unlikely(r >= cp->mag_size)) {
+	fast_enter(cc);
+	r = (unsigned long)fast_rounds(cc); /* -1 or -2 (see alloc): huge */
+	m = cc->loaded;
+	/* full, or none; or obj is on top already: reported slowly */
+	if (unlikely(r >= cp->mag_size || m->round[r] == obj)) {
 		fast_leave(cc);
 		arch_irq_restore(irq);
-		return kmem_cache_free_slow(
-			cp, obj, (uintptr_t)__builtin_return_address(0));
+		goto slow;
 	}
-	rounds = cc->loaded->rounds;
-	if (unlikely(r && rounds[r - 1] == obj)) {
-		fast_leave(cc);
-		arch_irq_restore(irq);
-		return freed_twice(cp, obj);
-	}
-	rounds[r] = obj;
-	cc->rounds = (int)r + 1;
+	m->round[r + 1] = obj;
+	fast_set_rounds(cc, (long)r + 1);
 	fast_leave(cc);
 	arch_irq_restore(irq);
+	return;
+slow:
+	kmem_cache_free_slow(cp, obj, (uintptr_t)__builtin_return_address(0));
 }
 
 /*
- * Take cpu's magazines out of cp, and drain them into the slab layer.
- * owner: called on that CPU itself (a host thread leaving).
+ * Take the magazines of CPU slot out of cp, and drain them into the slab
+ * layer. owner: called on that CPU itself (a host thread leaving).
  */
-static void cpu_flush(struct kmem_cache *cp, int cpu, bool owner)
+static void cpu_flush(struct kmem_cache *cp, int slot, bool owner)
 {
-	struct kmem_cpu_cache *cc = &cp->cpu[cpu];
-	unsigned long irq = owner ? cpu_cache_own(cc) : cpu_cache_enter(cc);
-	struct kmem_magazine *loaded = cc->loaded, *previous = cc->previous;
-	int rounds = cc->rounds, prev_rounds = cc->prev_rounds;
+	struct kmem_cpu_cache *cc = &cp->cpu[slot];
+	struct kmem_magazine *loaded, *previous;
+	long rounds, prev_rounds;
+	unsigned long irq;
 
+	if (owner) {
+		irq = cpu_cache_own(cc);
+		rounds = cc->rounds;
+	} else {
+		irq = cpu_cache_enter(cc, &rounds);
+	}
+	loaded = cc->loaded;
+	previous = cc->previous;
+	prev_rounds = cc->prev_rounds;
 	cc->loaded = cc->previous = NULL;
-	cc->rounds = cc->prev_rounds = -1;
-	if (owner)
+	cc->prev_rounds = -1;
+	if (owner) {
+		cc->rounds = -1;
 		cpu_cache_unown(cc, irq);
-	else
-		cpu_cache_leave(cc, irq);
+	} else {
+		cpu_cache_leave(cc, -1, irq);
+	}
 	if (loaded)
 		magazine_drain(cp, loaded, rounds);
 	if (previous)
@@ -1264,7 +1315,7 @@ static void depot_flush(struct kmem_cache *cp)
 	spin_unlock_irqrestore(&cp->depot.lock, irq);
 	for (; full; full = next) {
 		next = full->next;
-		magazine_drain(cp, full, (int)cp->mag_size);
+		magazine_drain(cp, full, (long)cp->mag_size);
 	}
 	for (; empty; empty = next) {
 		next = empty->next;
@@ -1277,9 +1328,9 @@ void kmem_cache_reap(struct kmem_cache *cp)
 	struct list_head doomed, *pos, *n;
 	unsigned long irq;
 
-	for (int cpu = 0; cp->mag_size && cpu < NR_CPUS; cpu++)
-		if (cpu_used(cp, cpu))
-			cpu_flush(cp, cpu, false);
+	for (int slot = 1; cp->mag_size && slot <= NR_CPUS; slot++)
+		if (cpu_used(cp, slot))
+			cpu_flush(cp, slot, false);
 	if (cp->mag_size)
 		depot_flush(cp);
 	list_init(&doomed);
@@ -1307,7 +1358,7 @@ static void kmem_cpu_exit(int cpu)
 			list_entry(pos, struct kmem_cache, all_link);
 
 		if (cp->mag_size)
-			cpu_flush(cp, cpu, true);
+			cpu_flush(cp, cpu + 1, true);
 	}
 	spin_unlock_irqrestore(&caches_lock, irq);
 }
@@ -1440,7 +1491,7 @@ static void cache_setup(struct kmem_cache *cp, const char *name,
 	list_init(&cp->partial);
 	list_init(&cp->empty);
 	hash_set(cp, cp->hash_initial, KMEM_HASH_INITIAL);
-	for (int i = 0; i < NR_CPUS; i++) {
+	for (int i = 0; i <= NR_CPUS; i++) {
 		cp->cpu[i].lock = (struct spinlock)SPINLOCK_INIT;
 		cp->cpu[i].rounds = cp->cpu[i].prev_rounds = -1;
 	}
@@ -1448,9 +1499,11 @@ static void cache_setup(struct kmem_cache *cp, const char *name,
 	/* debug modes work at every call: they go to the slab layer */
 	if (!(flags & KMC_NOMAGAZINE) && !cp->debug) {
 		cp->mag_cache = magazine_cache_for(cp->chunk);
+		/* the rounds, after the link and the floor */
 		cp->mag_size = (cp->mag_cache->obj_size -
 				sizeof(struct kmem_magazine)) /
-			       sizeof(void *);
+				       sizeof(void *) -
+			       1;
 	}
 }
 
@@ -1525,7 +1578,7 @@ void kmem_init(void)
 			  magazine_sizes[i]);
 		magazine_caches[i] = internal_cache(
 			name, sizeof(struct kmem_magazine) +
-				      magazine_sizes[i] * sizeof(void *));
+				      (1 + magazine_sizes[i]) * sizeof(void *));
 	}
 	slab_cache = internal_cache("kmem_slab", sizeof(struct kmem_slab));
 	bufctl_audit = kmem_debug & KMEM_DEBUG_AUDIT;
@@ -1559,16 +1612,17 @@ static void count_magazines(struct kmem_cache *cp, struct cache_counts *c)
 	unsigned long irq;
 
 	*c = (struct cache_counts){ 0 };
-	for (int i = 0; i < NR_CPUS; i++) {
-		struct kmem_cpu_cache *cc = &cp->cpu[i];
+	for (int slot = 1; slot <= NR_CPUS; slot++) {
+		struct kmem_cpu_cache *cc = &cp->cpu[slot];
+		long rounds;
 
-		if (!cpu_used(cp, i))
+		if (!cpu_used(cp, slot))
 			continue;
-		irq = cpu_cache_enter(cc);
-		c->in_magazines += (size_t)MAX(cc->rounds, 0) +
+		irq = cpu_cache_enter(cc, &rounds);
+		c->in_magazines += (size_t)MAX(rounds, 0) +
 				   (size_t)MAX(cc->prev_rounds, 0);
 		c->allocs += cc->allocs;
-		cpu_cache_leave(cc, irq);
+		cpu_cache_leave(cc, rounds, irq);
 	}
 	irq = spin_lock_irqsave(&cp->depot.lock);
 	c->full_mags = cp->depot.nr_full;
@@ -1629,10 +1683,10 @@ struct obj_whatis {
 	int found;
 };
 
-static bool magazine_holds(struct kmem_magazine *m, int rounds, void *obj)
+static bool magazine_holds(struct kmem_magazine *m, long rounds, void *obj)
 {
-	for (int i = 0; m && i < rounds; i++) {
-		if (m->rounds[i] == obj)
+	for (long i = 1; m && i <= rounds; i++) {
+		if (m->round[i] == obj)
 			return true;
 	}
 	return false;
@@ -1644,21 +1698,22 @@ static bool obj_in_magazines(struct kmem_cache *cp, void *obj)
 	bool found = false;
 	unsigned long irq;
 
-	for (int i = 0; !found && cp->mag_size && i < NR_CPUS; i++) {
-		struct kmem_cpu_cache *cc = &cp->cpu[i];
+	for (int slot = 1; !found && cp->mag_size && slot <= NR_CPUS; slot++) {
+		struct kmem_cpu_cache *cc = &cp->cpu[slot];
+		long rounds;
 
-		if (!cpu_used(cp, i))
+		if (!cpu_used(cp, slot))
 			continue;
-		irq = cpu_cache_enter(cc);
-		found = magazine_holds(cc->loaded, cc->rounds, obj) ||
+		irq = cpu_cache_enter(cc, &rounds);
+		found = magazine_holds(cc->loaded, rounds, obj) ||
 			magazine_holds(cc->previous, cc->prev_rounds, obj);
-		cpu_cache_leave(cc, irq);
+		cpu_cache_leave(cc, rounds, irq);
 	}
 	if (found || !cp->mag_size)
 		return found;
 	irq = spin_lock_irqsave(&cp->depot.lock);
 	for (struct kmem_magazine *m = cp->depot.full; m && !found; m = m->next)
-		found = magazine_holds(m, (int)cp->mag_size, obj);
+		found = magazine_holds(m, (long)cp->mag_size, obj);
 	spin_unlock_irqrestore(&cp->depot.lock, irq);
 	return found;
 }
@@ -1819,35 +1874,42 @@ static bool obj_busy_locked(struct kmem_cache *cp, void *obj)
 	return bufctl_hash_lookup_locked(cp, obj) != NULL;
 }
 
-/* Every object in magazine m (n rounds) is busy in the slab layer. */
-static bool check_magazine(struct slab_check *c, struct kmem_magazine *m, int n)
+/*
+ * Magazine m holds n rounds above its floor, each busy in the slab
+ * layer, none twice.
+ */
+static bool check_magazine(struct slab_check *c, struct kmem_magazine *m,
+			   long n)
 {
 	if (n < 0 || (size_t)n > c->cp->mag_size)
 		return slab_violation(
 			c, m, "a magazine's round count is out of range");
-	for (int i = 0; i < n; i++) {
-		if (!obj_busy_locked(c->cp, m->rounds[i]))
+	if (m->round[0])
+		return slab_violation(c, m, "a magazine's floor is not NULL");
+	for (long i = 1; i <= n; i++) {
+		if (!obj_busy_locked(c->cp, m->round[i]))
 			return slab_violation(
-				c, m->rounds[i],
+				c, m->round[i],
 				"an object in a magazine is free in its slab (a double free?)");
-		for (int j = 0; j < i; j++)
-			if (m->rounds[j] == m->rounds[i])
+		for (int j = 1; j < i; j++)
+			if (m->round[j] == m->round[i])
 				return slab_violation(
-					c, m->rounds[i],
+					c, m->round[i],
 					"an object twice in one magazine (a double free)");
 	}
 	return true;
 }
 
-/* One CPU's magazines (its lock and the cache's held). */
-static bool check_cpu_locked(struct slab_check *c, struct kmem_cpu_cache *cc)
+/* One CPU's magazines, rounds in the loaded one (its lock held). */
+static bool check_cpu_locked(struct slab_check *c, struct kmem_cpu_cache *cc,
+			     long rounds)
 {
-	if ((cc->loaded == NULL) != (cc->rounds == -1) ||
+	if ((cc->loaded == NULL) != (rounds == -1) ||
 	    (cc->previous == NULL) != (cc->prev_rounds == -1))
 		return slab_violation(
 			c, cc,
 			"a CPU's round counts disagree with its magazines");
-	return (!cc->loaded || check_magazine(c, cc->loaded, cc->rounds)) &&
+	return (!cc->loaded || check_magazine(c, cc->loaded, rounds)) &&
 	       (!cc->previous ||
 		check_magazine(c, cc->previous, cc->prev_rounds));
 }
@@ -1863,7 +1925,7 @@ static bool check_depot_locked(struct slab_check *c)
 			return slab_violation(
 				c, m,
 				"the depot's full list disagrees with its count");
-		if (!check_magazine(c, m, (int)cp->mag_size))
+		if (!check_magazine(c, m, (long)cp->mag_size))
 			return false;
 	}
 	if (n != cp->depot.nr_full)
@@ -1913,15 +1975,21 @@ static bool cache_check(struct kmem_cache *cp, struct slab_check *c)
 
 	spin_unlock_irqrestore(&cp->lock, irq);
 	/* lock order: a CPU's lock, then the depot's, then the cache's */
-	for (int i = 0; ok && cp->mag_size && i < NR_CPUS; i++) {
-		if (!cpu_used(cp, i))
+	for (int slot = 1; ok && cp->mag_size && slot <= NR_CPUS; slot++) {
+		long rounds;
+
+		if (!cpu_used(cp, slot))
 			continue;
-		irq = cpu_cache_enter(&cp->cpu[i]);
+		irq = cpu_cache_enter(&cp->cpu[slot], &rounds);
 		spin_lock(&cp->lock);
-		ok = check_cpu_locked(c, &cp->cpu[i]);
+		ok = check_cpu_locked(c, &cp->cpu[slot], rounds);
 		spin_unlock(&cp->lock);
-		cpu_cache_leave(&cp->cpu[i], irq);
+		cpu_cache_leave(&cp->cpu[slot], rounds, irq);
 	}
+	/* slot 0, for threads without a number, never has magazines */
+	if (ok && (cp->cpu[0].loaded || cp->cpu[0].previous))
+		ok = slab_violation(c, &cp->cpu[0],
+				    "the slot of CPUs without a number has magazines");
 	if (ok && cp->mag_size) {
 		irq = spin_lock_irqsave(&cp->depot.lock);
 		spin_lock(&cp->lock);

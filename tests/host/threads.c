@@ -6,7 +6,11 @@
  * from three object caches, write an address-derived pattern into every
  * object, and hand half of them to the next thread, which checks the
  * pattern and frees them: objects cross CPUs through the magazines and
- * the depot. Built twice: over libkmem.a, and over libkmem-tsan.a for
+ * the depot. Meanwhile a visitor thread reaches into the workers'
+ * magazines over and over (kmem_cache_check, kmem_cache_reap,
+ * arena_reclaim): the protocol that keeps it and the
+ * owners' lock-free fast paths apart is what ThreadSanitizer watches.
+ * Built twice: over libkmem.a, and over libkmem-tsan.a for
  * ThreadSanitizer.
  */
 #include <pthread.h>
@@ -75,6 +79,31 @@ static void cache_round(long me, int r)
 	}
 }
 
+static int workers_done;
+
+/* Visit the caches until the workers are done; count the visits. */
+static void *visitor(void *arg)
+{
+	long *visits = arg;
+	int bad = 0;
+
+	do { /* once at least, however the threads are scheduled */
+		for (int i = 0; i < 3; i++) {
+			bad |= kmem_cache_check(caches[i]);
+			if (*visits % 8 == 7)
+				kmem_cache_reap(caches[i]);
+		}
+		if (*visits % 32 == 31)
+			arena_reclaim(kpages_arena);
+		++*visits;
+	} while (!__atomic_load_n(&workers_done, __ATOMIC_ACQUIRE));
+	if (bad) {
+		fprintf(stderr, "threads: a cache failed its check while in use\n");
+		exit(1);
+	}
+	return NULL;
+}
+
 static size_t pages_of(int k)
 {
 	return 4096 * (size_t)(1 + k % 3);
@@ -111,7 +140,8 @@ static void *worker(void *arg)
 
 int main(void)
 {
-	pthread_t t[THREADS];
+	pthread_t t[THREADS], v;
+	long visits = 0;
 	int bad = 0;
 
 	kmem_host_init(256 << 20);
@@ -127,8 +157,11 @@ int main(void)
 		pthread_mutex_init(&mailbox[i].lock, NULL);
 	for (long i = 0; i < THREADS; i++)
 		pthread_create(&t[i], NULL, worker, (void *)(i + 1));
+	pthread_create(&v, NULL, visitor, &visits);
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(t[i], NULL);
+	__atomic_store_n(&workers_done, 1, __ATOMIC_RELEASE);
+	pthread_join(v, NULL);
 	for (int i = 0; i < THREADS; i++) {
 		struct mailbox *m = &mailbox[i];
 
@@ -148,8 +181,8 @@ int main(void)
 	bad |= arena_check(ids) | arena_check(kpages_arena);
 	bad |= arena_check(base_arena);
 	arena_destroy(ids);
-	printf("threads: %d threads x %d rounds, pages, IDs and three caches: %s\n",
-	       THREADS, ROUNDS,
+	printf("threads: %d threads x %d rounds, pages, IDs and three caches, %ld visits: %s\n",
+	       THREADS, ROUNDS, visits,
 	       bad ? "LOST OR BROKEN" : "everything back, all arenas sound");
 	return bad;
 }

@@ -18,6 +18,10 @@ PGSIZE = 4096
 WALK_CAP = 200000  # no list of a sane kernel is longer than this
 ARENA_NR_FREELISTS = 64
 NR_CPUS = 64
+# A CPU's rounds while another CPU holds its magazines (KMEM_ROUNDS_HELD).
+ROUNDS_HELD = -2
+# Where a magazine's rounds start: after its link and its NULL floor.
+MAGAZINE_ROUNDS = 16
 HASH_MULTIPLIER = 0x9e3779b97f4a7c15
 MASK64 = (1 << 64) - 1
 BASE_TAG_RESERVE = 2
@@ -315,7 +319,7 @@ def warn_cache_lock(c):
         gdb.write("cache %s depot locked: may be inconsistent\n" % name)
     used = u64(c["cpus_used"])
     for i in range(NR_CPUS):
-        if used >> i & 1 and lock_held(c["cpu"][i]["lock"]):
+        if used >> i & 1 and lock_held(c["cpu"][i + 1]["lock"]):
             gdb.write("cache %s cpu %d locked: may be inconsistent\n" % (name, i))
 
 
@@ -364,12 +368,15 @@ def obj_index(c, s, obj):
 
 def cpu_magazines(c):
     """(cpu, its kmem_cpu_cache, "loaded" or "previous", magazine address,
-    rounds) for each magazine slot of every CPU that used the cache."""
+    rounds) for each magazine slot of every CPU that used the cache. CPU i
+    is in slot i + 1 (slot 0: threads without a number, no magazines). A
+    loaded magazine that another CPU holds has rounds ROUNDS_HELD: its
+    count is in that CPU's frame (and the CPU's lock is held)."""
     used = u64(c["cpus_used"])
     for i in range(NR_CPUS):
         if not used >> i & 1:
             continue
-        cc = c["cpu"][i]
+        cc = c["cpu"][i + 1]
         for field, rfield in (("loaded", "rounds"),
                               ("previous", "prev_rounds")):
             yield i, cc, field, u64(cc[field]), int(cc[rfield])
@@ -383,7 +390,7 @@ def magazine_rounds(c):
     mag_size = u64(c["mag_size"])
     for i, _, field, m, n in cpu_magazines(c):
         if m and 0 < n <= mag_size:
-            for o in read_words(m + 8, n):
+            for o in read_words(m + MAGAZINE_ROUNDS, n):
                 out[o] = "cpu %d's %s magazine" % (i, field)
     m, n = u64(c["depot"]["full"]), 0
     while m:
@@ -391,7 +398,7 @@ def magazine_rounds(c):
         if n > min(u64(c["depot"]["nr_full"]) + 1, WALK_CAP):
             raise Corrupt("cache %s: depot full list longer than its count"
                           % cstr(c["name"]))
-        for o in read_words(m + 8, mag_size):
+        for o in read_words(m + MAGAZINE_ROUNDS, mag_size):
             out[o] = "a full magazine in the depot"
         m = read_words(m, 1)[0]
     return out
@@ -403,7 +410,7 @@ def count_magazines(c):
     used = u64(c["cpus_used"])
     for i in range(NR_CPUS):
         if used >> i & 1:
-            cc = c["cpu"][i]
+            cc = c["cpu"][i + 1]
             in_mags += max(int(cc["rounds"]), 0) + max(int(cc["prev_rounds"]), 0)
             allocs += u64(cc["allocs"])
     full, empty = u64(c["depot"]["nr_full"]), u64(c["depot"]["nr_empty"])
@@ -821,7 +828,9 @@ def check_cache(cp, c):
         """Every round of magazine m is busy, none twice."""
         if rounds < 0 or rounds > mag_size:
             return bad("a magazine's round count is out of range", m)
-        objs = read_words(m + 8, rounds)
+        if read_words(m + 8, 1)[0]:
+            return bad("a magazine's floor is not NULL", m)
+        objs = read_words(m + MAGAZINE_ROUNDS, rounds)
         for i, o in enumerate(objs):
             if not obj_busy(o):
                 return bad("an object in a magazine is free in its slab "
@@ -830,7 +839,9 @@ def check_cache(cp, c):
                 return bad("an object twice in one magazine (a double free)", o)
         return None
 
-    for _, cc, _, m, r in cpu_magazines(c):
+    for _, cc, field, m, r in cpu_magazines(c):
+        if field == "loaded" and r == ROUNDS_HELD:
+            continue  # another CPU holds it: its lock says so
         if (m == 0) != (r == -1):
             return bad("a CPU's round counts disagree with its magazines",
                        u64(cc.address))

@@ -21,19 +21,22 @@ static inline void arch_irq_restore(unsigned long flags)
 
 /*
  * Each thread is a CPU: its number lives in thread-local storage, -1
- * until it first asks, -2 when all NR_CPUS numbers were taken.
+ * until it first asks, -2 when all NR_CPUS numbers were taken; its slot
+ * (the number plus one, 0 while it has none) beside it.
  */
 /*
  * local-exec: libkmem.a is linked into programs, never into a shared
- * library, so the fast paths read the number in one instruction.
+ * library, so the fast paths read the slot in one instruction.
  */
 extern __thread int host_cpu __attribute__((tls_model("local-exec")));
+extern __thread unsigned int host_cpu_slot
+	__attribute__((tls_model("local-exec")));
 int host_cpu_assign(void);
 
-/* This thread's CPU number if it has one yet, else negative. */
-static inline int arch_cpu_id_fast(void)
+/* This thread's CPU number plus one if it has one yet, else 0. */
+static inline unsigned int arch_cpu_slot(void)
 {
-	return host_cpu;
+	return host_cpu_slot;
 }
 
 static inline int arch_cpu_id(void)

@@ -31,8 +31,8 @@ static inline int arch_cpu_id(void)
 	return 0;
 }
 
-/* arch_cpu_id without asking for a number: negative if none yet. */
-static inline int arch_cpu_id_fast(void)
+/* arch_cpu_id() + 1: the CPU's slot in per-CPU arrays (0: no number). */
+static inline unsigned int arch_cpu_slot(void)
 {
-	return 0;
+	return 1;
 }
