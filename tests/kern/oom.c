@@ -872,3 +872,579 @@ KTEST(oom, atomic_failure_reclaims_first)
 	arena_destroy(a);
 	arena_free(kpages_arena, mem, bytes);
 }
+
+/* ---- the global arenas, over a bounded remainder of base */
+
+#define GLOBAL_LEAVE (4 * MiB)
+#define BULK_MAX 64
+#define NR_KMALLOC_CLASSES 9 /* kmalloc_32 .. kmalloc_8192 */
+#define SMALL_MAX 8176	     /* the most kmalloc_8192 holds, tag taken */
+#define KPAGES_QCACHES 8     /* kpages' quantum caches: 1..8 pages */
+
+static struct {
+	void *addr;
+	size_t size;
+} bulk[BULK_MAX];
+static size_t nr_bulk;
+
+/* The largest free segment of a (on the highest list or the one below). */
+static size_t largest_free(struct arena *a)
+{
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	size_t best = 0;
+
+	if (a->free_bitmap) {
+		int top = 63 - __builtin_clzll(a->free_bitmap);
+
+		for (int i = top; i >= 0 && i >= top - 1; i--) {
+			struct btag_link *head = &a->free_lists[i], *l;
+
+			for (l = head->next; l != head; l = l->next)
+				best = MAX(best, container_of(l, struct btag,
+							      free)->size);
+		}
+	}
+	spin_unlock_irqrestore(&a->lock, irq);
+	return best;
+}
+
+/*
+ * Put all of base but GLOBAL_LEAVE bytes aside, in a few allocations of
+ * its largest free segments (less a page, where base may carve tags),
+ * never touched: what is left costs the same on any machine. Returns the
+ * bytes base has free after.
+ */
+static size_t bulk_take(void)
+{
+	nr_bulk = 0;
+	while (nr_bulk < BULK_MAX) {
+		size_t free = arena_amt_free(base_arena);
+		size_t size = largest_free(base_arena);
+
+		if (free <= GLOBAL_LEAVE || size <= PGSIZE)
+			break;
+		size = MIN(size - PGSIZE, free - GLOBAL_LEAVE);
+		bulk[nr_bulk].addr = arena_alloc(base_arena, size, MEM_ATOMIC);
+		if (!bulk[nr_bulk].addr)
+			break;
+		bulk[nr_bulk++].size = size;
+	}
+	return arena_amt_free(base_arena);
+}
+
+static void bulk_give_back(void)
+{
+	while (nr_bulk) {
+		nr_bulk--;
+		arena_free(base_arena, bulk[nr_bulk].addr, bulk[nr_bulk].size);
+	}
+}
+
+struct cache_search {
+	const char *name;
+	struct kmem_cache *found;
+};
+
+static void match_name(struct kmem_cache *cp, void *arg)
+{
+	struct cache_search *s = arg;
+
+	if (!kstrcmp(cp->name, s->name))
+		s->found = cp;
+}
+
+/* The kmalloc cache of objects of 32 << size_class bytes. */
+static struct kmem_cache *kmalloc_cache(int size_class)
+{
+	char name[KMEM_NAME_MAX];
+	struct cache_search s = { name, NULL };
+
+	ksnprintf(name, sizeof(name), "kmalloc_%lu", 32ul << size_class);
+	kmem_cache_for_each(match_name, &s);
+	return s.found;
+}
+
+/* Whether a takes its bookkeeping from base_arena. */
+static bool rooted_at_base(struct arena *a)
+{
+	while (a && !a->is_base)
+		a = a->source;
+	return !a || a == base_arena;
+}
+
+static size_t table_bytes(size_t buckets)
+{
+	return ALIGN_UP(buckets * sizeof(void *), PGSIZE);
+}
+
+static void arena_kept(struct arena *a, void *arg)
+{
+	unsigned long irq;
+
+	if (!rooted_at_base(a))
+		return;
+	irq = spin_lock_irqsave(&a->lock);
+	*(size_t *)arg += a->nr_tag_pages * PGSIZE;
+	if (a->hash != a->hash_initial)
+		*(size_t *)arg += table_bytes(a->hash_buckets);
+	spin_unlock_irqrestore(&a->lock, irq);
+}
+
+static void cache_kept(struct kmem_cache *cp, void *arg)
+{
+	unsigned long irq;
+
+	if (!rooted_at_base(cp->source))
+		return;
+	irq = spin_lock_irqsave(&cp->lock);
+	if (cp->hash != cp->hash_initial)
+		*(size_t *)arg += table_bytes(cp->hash_buckets);
+	spin_unlock_irqrestore(&cp->lock, irq);
+}
+
+/*
+ * Bytes of base that bookkeeping keeps by design once it has them: every
+ * arena's tag pages (spare tags are kept for reuse), arenas' grown hash
+ * tables (until they shrink) and caches' grown hash tables (never shrunk).
+ */
+static size_t kept_bytes(void)
+{
+	size_t kept = 0;
+
+	arena_for_each(arena_kept, &kept);
+	kmem_cache_for_each(cache_kept, &kept);
+	return kept;
+}
+
+struct global_snap {
+	struct arena_snap base, kpages, jumbo_2m, jumbo_1g;
+	size_t live[NR_KMALLOC_CLASSES], slabs[NR_KMALLOC_CLASSES];
+	size_t qlive[KPAGES_QCACHES], qslabs[KPAGES_QCACHES];
+	size_t kept;
+};
+
+/* Every cache gives back what it can, then the counters of it all. */
+static struct global_snap global_settled(void)
+{
+	struct global_snap g;
+
+	arena_reclaim(base_arena);
+	g.base = snap(base_arena);
+	g.kpages = snap(kpages_arena);
+	g.jumbo_2m = snap(kpages_2m_arena);
+	g.jumbo_1g = snap(kpages_1g_arena);
+	for (int c = 0; c < NR_KMALLOC_CLASSES; c++) {
+		g.live[c] = kmem_cache_nr_live(kmalloc_cache(c));
+		g.slabs[c] = kmalloc_cache(c)->nr_slabs;
+	}
+	for (int i = 0; i < KPAGES_QCACHES; i++) {
+		g.qlive[i] = kmem_cache_nr_live(kpages_arena->qcache[i]);
+		g.qslabs[i] = kpages_arena->qcache[i]->nr_slabs;
+	}
+	g.kept = kept_bytes();
+	return g;
+}
+
+/*
+ * Everything is where it was in g: the same bytes in use and managed in
+ * base (but for bookkeeping kept meanwhile), kpages and the jumbo arenas,
+ * the same live objects and slabs in every kmalloc and kpages cache.
+ */
+static void expect_global_same(int line, const struct global_snap *g)
+{
+	struct global_snap now = global_settled();
+
+	printk("    # line %d: base keeps %zu more bytes of bookkeeping (tag pages, hash tables)\n",
+	       line, now.kept - g->kept);
+	KT_EXPECT_EQ(now.base.total, g->base.total);
+	KT_EXPECT_EQ(now.base.nr_spans, g->base.nr_spans);
+	KT_EXPECT_EQ(now.base.in_use, g->base.in_use + (now.kept - g->kept));
+	KT_EXPECT_EQ(now.kpages.total, g->kpages.total);
+	KT_EXPECT_EQ(now.kpages.in_use, g->kpages.in_use);
+	KT_EXPECT_EQ(now.kpages.nr_free_segs, g->kpages.nr_free_segs);
+	KT_EXPECT_EQ(now.kpages.nr_spans, g->kpages.nr_spans);
+	KT_EXPECT_EQ(now.kpages.imported_bytes, g->kpages.imported_bytes);
+	KT_EXPECT_EQ(now.kpages.allocs - now.kpages.frees,
+		     g->kpages.allocs - g->kpages.frees);
+	KT_EXPECT_EQ(now.jumbo_2m.total, g->jumbo_2m.total);
+	KT_EXPECT_EQ(now.jumbo_2m.in_use, g->jumbo_2m.in_use);
+	KT_EXPECT_EQ(now.jumbo_1g.total, g->jumbo_1g.total);
+	KT_EXPECT_EQ(now.jumbo_1g.in_use, g->jumbo_1g.in_use);
+	KT_EXPECT_MEMEQ(now.live, g->live, sizeof(g->live));
+	KT_EXPECT_MEMEQ(now.slabs, g->slabs, sizeof(g->slabs));
+	KT_EXPECT_MEMEQ(now.qlive, g->qlive, sizeof(g->qlive));
+	KT_EXPECT_MEMEQ(now.qslabs, g->qslabs, sizeof(g->qslabs));
+}
+
+#define EXPECT_GLOBAL_SAME(g) expect_global_same(__LINE__, g)
+
+/* Every kmalloc and kpages cache and every global arena is sound. */
+static bool global_sound(void)
+{
+	for (int c = 0; c < NR_KMALLOC_CLASSES; c++)
+		if (kmem_cache_check(kmalloc_cache(c)))
+			return false;
+	for (int i = 0; i < KPAGES_QCACHES; i++)
+		if (kmem_cache_check(kpages_arena->qcache[i]))
+			return false;
+	return arena_check(base_arena) == 0 && arena_check(kpages_arena) == 0 &&
+	       arena_check(kpages_2m_arena) == 0 &&
+	       arena_check(kpages_1g_arena) == 0;
+}
+
+/* kmalloc buffers held, linked through their first word. */
+static void *chain;
+static size_t chain_len, chain_bytes;
+
+/* The fails counter a failing kmalloc(size) must bump: exactly one. */
+static uint64_t fails_for(size_t size)
+{
+	size_t seg = ALIGN_UP(size + 32, PGSIZE);
+
+	if (size <= SMALL_MAX) {
+		int c = 0;
+
+		while ((32ul << c) < size + 16)
+			c++;
+		return kmalloc_cache(c)->fails;
+	}
+	if (seg <= KPAGES_QCACHES * PGSIZE)
+		return kpages_arena->qcache[seg / PGSIZE - 1]->fails;
+	return kpages_arena->stats.fails;
+}
+
+/*
+ * One size for each kmalloc cache, for three of kpages' quantum caches
+ * and for three segment sizes above them.
+ */
+static const size_t exhaust_sizes[] = {
+	16,   48,    100,   200,   400,	  1000,	     2000,    4000,
+	8000, 8177, 20000, 28000, 64 * KiB, 300 * KiB, MiB,
+};
+
+/*
+ * Exhaust what kmalloc can reach, in rounds that give each size about
+ * 64 KiB, every size until it fails: a failing call counts exactly one
+ * failure where it failed (its kmalloc cache, its kpages quantum cache,
+ * or kpages). Returns base's free bytes then.
+ */
+static size_t kmalloc_exhaust(void)
+{
+	bool failed[ARRAY_SIZE(exhaust_sizes)] = { false };
+	size_t active = ARRAY_SIZE(exhaust_sizes);
+
+	while (active) {
+		for (size_t i = 0; i < ARRAY_SIZE(exhaust_sizes); i++) {
+			size_t size = exhaust_sizes[i];
+
+			for (size_t k = 0; !failed[i] && k < MAX(1, 64 * KiB / size);
+			     k++) {
+				uint64_t fails = fails_for(size);
+				void **b = kmalloc(size, MEM_ATOMIC);
+
+				if (b) {
+					*b = chain;
+					chain = b;
+					chain_len++;
+					chain_bytes += kmalloc_size(b);
+					continue;
+				}
+				failed[i] = true;
+				active--;
+				if (fails_for(size) != fails + 1)
+					printk("    # kmalloc(%zu): %llu failures counted, expected 1\n",
+					       size,
+					       (unsigned long long)(fails_for(size) -
+								    fails));
+				KT_EXPECT_EQ(fails_for(size), fails + 1);
+			}
+		}
+	}
+	return arena_amt_free(base_arena);
+}
+
+static void chain_give_back(void)
+{
+	while (chain) {
+		void *b = chain;
+
+		chain = *(void **)b;
+		kfree(b);
+	}
+	chain_len = chain_bytes = 0;
+}
+
+/*
+ * The whole story on the global arenas: base cut down to a few MiB, a
+ * jumbo page held meanwhile (the jumbo arena holds an import), the 2 MiB
+ * arena exhausted, then everything kmalloc can reach; every kind of
+ * request then fails and changes nothing; and everything given back
+ * leaves every global counter exactly where it was.
+ */
+KTEST(oom, kmalloc_exhausts_the_global_arenas)
+{
+	struct global_snap before = global_settled(), full;
+	size_t remainder, left, jumbo = 0, usable;
+	static void *jumbo_pages[4];
+	void *held_2m, *p;
+
+	held_2m = arena_alloc(kpages_2m_arena, PGSIZE_2M, MEM_ATOMIC);
+	remainder = bulk_take();
+	printk("    # base: %zu bytes free left after %zu bulk allocations (%zu MiB total)\n",
+	       remainder, nr_bulk, arena_amt_total(base_arena) >> 20);
+	KT_ASSERT_LE(remainder, 2 * GLOBAL_LEAVE);
+	/* the 2 MiB arena: what the remainder holds of aligned runs */
+	while (jumbo < ARRAY_SIZE(jumbo_pages) &&
+	       (jumbo_pages[jumbo] = arena_alloc(kpages_2m_arena, PGSIZE_2M,
+						 MEM_ATOMIC)) != NULL)
+		jumbo++;
+	KT_EXPECT_LT(jumbo, ARRAY_SIZE(jumbo_pages));
+	KT_EXPECT_EQ(kpages_2m_arena->stats.fails, before.jumbo_2m.fails + 1);
+	KT_EXPECT_NULL(arena_xalloc(base_arena, PGSIZE_2M, PGSIZE_2M, 0, 0,
+				    NULL, NULL, MEM_ATOMIC));
+	KT_EXPECT_NULL(arena_alloc(kpages_1g_arena, PGSIZE_1G, MEM_ATOMIC));
+	KT_EXPECT_EQ(kpages_1g_arena->stats.fails, before.jumbo_1g.fails + 1);
+	KT_EXPECT_EQ(arena_amt_total(kpages_1g_arena), before.jumbo_1g.total);
+
+	left = kmalloc_exhaust();
+	printk("    # kmalloc: %zu buffers, %zu usable bytes; base has %zu bytes free, kpages %zu\n",
+	       chain_len, chain_bytes, left, arena_amt_free(kpages_arena));
+	KT_EXPECT_GT(chain_len, 0);
+	KT_EXPECT_LE(chain_bytes, remainder + before.kpages.total);
+	/* at most a page kpages could not use without a tag page too */
+	KT_EXPECT_LE(left, PGSIZE);
+	KT_EXPECT_TRUE(global_sound());
+
+	/* every kind of request fails now, and changes nothing */
+	full = global_settled();
+	KT_EXPECT_NULL(kmalloc(1, MEM_ATOMIC));
+	KT_EXPECT_NULL(kmalloc(200, MEM_ATOMIC));
+	KT_EXPECT_NULL(kmalloc(SMALL_MAX, MEM_ATOMIC));
+	KT_EXPECT_NULL(kmalloc(SMALL_MAX + 1, MEM_ATOMIC));
+	KT_EXPECT_NULL(kmalloc(MiB, MEM_ATOMIC));
+	KT_EXPECT_NULL(kzmalloc(5000, MEM_ATOMIC));
+	KT_EXPECT_NULL(kmalloc_align(64, MEM_ATOMIC, 4096));
+	KT_EXPECT_NULL(kmalloc_align(PGSIZE, MEM_ATOMIC, PGSIZE_2M));
+	usable = kmalloc_size(chain);
+	KT_EXPECT_NULL(krealloc(chain, 4 * usable, MEM_ATOMIC));
+	KT_EXPECT_EQ(kmalloc_size(chain), usable);
+	KT_EXPECT_NULL(arena_alloc(kpages_arena, PGSIZE, MEM_ATOMIC));
+	KT_EXPECT_NULL(arena_alloc(kpages_arena, 9 * PGSIZE, MEM_ATOMIC));
+	KT_EXPECT_NULL(arena_alloc(kpages_2m_arena, PGSIZE_2M, MEM_ATOMIC));
+	if (left == 0) {
+		KT_EXPECT_NULL(base_alloc(NULL, PGSIZE, MEM_ATOMIC));
+		KT_EXPECT_NULL(base_zalloc(kpages_arena, PGSIZE, MEM_ATOMIC));
+		KT_EXPECT_NULL(arena_xalloc(base_arena, PGSIZE, 0, 0, 0, NULL,
+					    NULL, MEM_ATOMIC));
+	}
+	KT_EXPECT_EQ(kpages_arena->stats.allocs, full.kpages.allocs);
+	KT_EXPECT_EQ(kpages_arena->stats.frees, full.kpages.frees);
+	KT_EXPECT_EQ(arena_amt_free(base_arena), left);
+	EXPECT_GLOBAL_SAME(&full);
+	KT_EXPECT_TRUE(global_sound());
+
+	/* everything back: every counter as it was before the test */
+	chain_give_back();
+	while (jumbo)
+		arena_free(kpages_2m_arena, jumbo_pages[--jumbo], PGSIZE_2M);
+	bulk_give_back();
+	if (held_2m)
+		arena_free(kpages_2m_arena, held_2m, PGSIZE_2M);
+	EXPECT_GLOBAL_SAME(&before);
+	KT_EXPECT_TRUE(global_sound());
+	/* and it can all be had again */
+	p = kmalloc(MiB, MEM_ATOMIC);
+	KT_EXPECT_NOT_NULL(p);
+	kfree(p);
+}
+
+/*
+ * Base cut down to GLOBAL_LEAVE, then all of that taken through kmalloc:
+ * base has at most a page free after (one kpages could not use, as it
+ * needs a page for tags too). Returns base's free bytes.
+ */
+static size_t global_exhaust(void)
+{
+	size_t remainder = bulk_take();
+
+	if (remainder > 2 * GLOBAL_LEAVE)
+		printk("    # base still has %zu bytes free after %zu bulk allocations\n",
+		       remainder, nr_bulk);
+	return kmalloc_exhaust();
+}
+
+static void global_give_back(void)
+{
+	chain_give_back();
+	bulk_give_back();
+}
+
+static void count_arena(struct arena *a, void *arg)
+{
+	(void)a;
+	++*(size_t *)arg;
+}
+
+static size_t nr_arenas(void)
+{
+	size_t n = 0;
+
+	arena_for_each(count_arena, &n);
+	return n;
+}
+
+/*
+ * With base dry, arena_create and arena_add under MEM_ATOMIC return NULL
+ * and leave nothing behind: base gets back the pages it lent, no arena is
+ * left on the list, the arena added to keeps no span.
+ */
+KTEST(oom, atomic_create_and_add_when_base_is_dry)
+{
+	struct global_snap before = global_settled();
+	struct arena *empty = arena_create("oom_empty", NULL, 0, PGSIZE, NULL,
+					   NULL, NULL, 0, MEM_ATOMIC);
+	size_t arenas, left, base_in_use;
+	void *lent, *span;
+	struct arena *a;
+
+	KT_ASSERT_NOT_NULL(empty);
+	KT_EXPECT_EQ(empty->nr_tag_pages, 0);
+	bulk_take();
+	lent = base_alloc(NULL, PGSIZE, MEM_ATOMIC);
+	KT_ASSERT_NOT_NULL(lent);
+	left = kmalloc_exhaust();
+	KT_EXPECT_LE(left, PGSIZE);
+	global_settled();
+	arenas = nr_arenas();
+	base_in_use = base_arena->in_use;
+	/* no spare tags and no page for more */
+	if (left == 0) {
+		KT_EXPECT_NULL(arena_add(empty, (void *)FAKE_BASE, MiB,
+					 MEM_ATOMIC));
+		KT_EXPECT_EQ(arena_amt_total(empty), 0);
+		KT_EXPECT_EQ(empty->nr_spans, 0);
+		KT_EXPECT_EQ(arena_check(empty), 0);
+		KT_EXPECT_NULL(arena_create("oom_no_page", (void *)FAKE_BASE,
+					    MiB, PGSIZE, NULL, NULL, NULL, 0,
+					    MEM_ATOMIC));
+	}
+	/* one page: enough for the arena, not for its first tags */
+	base_free(NULL, lent, PGSIZE);
+	KT_EXPECT_NULL(arena_create("oom_one_page", (void *)FAKE_BASE, MiB,
+				    PGSIZE, NULL, NULL, NULL, 0, MEM_ATOMIC));
+	KT_EXPECT_EQ(nr_arenas(), arenas);
+	KT_EXPECT_EQ(arena_amt_free(base_arena), left + PGSIZE);
+	KT_EXPECT_EQ(base_arena->in_use, base_in_use - PGSIZE);
+	KT_EXPECT_TRUE(global_sound());
+	global_give_back();
+	/* with memory back, the same calls succeed */
+	span = arena_add(empty, (void *)FAKE_BASE, MiB, MEM_ATOMIC);
+	KT_EXPECT_EQ(span, (void *)FAKE_BASE);
+	KT_EXPECT_EQ(arena_amt_free(empty), MiB);
+	a = arena_create("oom_now_it_fits", (void *)FAKE_BASE, MiB, PGSIZE,
+			 NULL, NULL, NULL, 4 * PGSIZE, MEM_ATOMIC);
+	KT_EXPECT_NOT_NULL(a);
+	if (a)
+		arena_destroy(a);
+	arena_destroy(empty);
+	EXPECT_GLOBAL_SAME(&before);
+}
+
+/*
+ * An off-slab cache over an arena of its own, made while memory was
+ * plentiful; then base runs dry. Its slabs' memory comes from its arena,
+ * but their headers and bufctls from base's slab-layer caches, which run
+ * out first: the cache fails although its arena has room, and each slab
+ * it could not finish went back to its arena whole.
+ */
+KTEST(oom, off_slab_bookkeeping_runs_dry)
+{
+	const size_t bytes = 128 * PGSIZE;
+	struct global_snap before = global_settled();
+	void *mem = arena_alloc(kpages_arena, bytes, MEM_ATOMIC);
+	struct arena *a;
+	struct kmem_cache *cp;
+	size_t n = 0, fails;
+
+	KT_ASSERT_NOT_NULL(mem);
+	a = arena_create(TEST_NAME, mem, bytes, PGSIZE, NULL, NULL, NULL, 0,
+			 MEM_ATOMIC);
+	KT_ASSERT_NOT_NULL(a);
+	cp = kmem_cache_create(TEST_NAME, 1000, 0, 0, a, NULL, NULL, NULL);
+	KT_ASSERT_FALSE(cp->on_slab);
+	KT_ASSERT_EQ(cp->slab_size, 2 * PGSIZE);
+	global_exhaust();
+	cache_until_null(cp, &n);
+	printk("    # %zu objects in %zu slabs before the bookkeeping ran out; the arena has %zu bytes free\n",
+	       n, cp->nr_slabs, arena_amt_free(a));
+	KT_EXPECT_EQ(cp->fails, 1);
+	KT_EXPECT_EQ(n, cp->nr_slabs * cp->objs_per_slab);
+	KT_EXPECT_EQ(kmem_cache_nr_live(cp), n);
+	/* the arena had room: it was the headers or bufctls that failed */
+	KT_EXPECT_GE(arena_amt_free(a), cp->slab_size);
+	KT_EXPECT_EQ(arena_amt_free(a), bytes - cp->nr_slabs * cp->slab_size);
+	KT_EXPECT_EQ(arena_nr_alloc_segs(a), cp->nr_slabs);
+	KT_EXPECT_EQ(a->stats.fails, 0);
+	KT_EXPECT_EQ(kmem_cache_check(cp), 0);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	fails = cp->fails;
+	KT_EXPECT_NULL(kmem_cache_alloc(cp, MEM_ATOMIC));
+	KT_EXPECT_EQ(cp->fails, fails + 1);
+	KT_EXPECT_EQ(arena_amt_free(a), bytes - cp->nr_slabs * cp->slab_size);
+	KT_EXPECT_TRUE(global_sound());
+	global_give_back();
+	/* memory back: the cache grows again, to the end of its arena */
+	cache_until_null(cp, &n);
+	KT_EXPECT_EQ(n, bytes / cp->slab_size * cp->objs_per_slab);
+	KT_EXPECT_EQ(arena_amt_free(a), 0);
+	while (n)
+		kmem_cache_free(cp, objs[--n]);
+	kmem_cache_destroy(cp);
+	KT_EXPECT_EQ(arena_amt_free(a), bytes);
+	arena_destroy(a);
+	arena_free(kpages_arena, mem, bytes);
+	EXPECT_GLOBAL_SAME(&before);
+}
+
+/* ---- MEM_WAIT: reclaim, then a panic naming the arena */
+
+/* A cache over an arena of 8 pages: the ninth slab cannot be had. */
+KTEST_PANICS(oom, wait_cache_over_bounded_arena,
+	     "panic: arena_xalloc: out of space: arena 'oom_wait_cache' size 4096 align 0 phase 0 nocross 0",
+	     "(after reclaiming from its importers)")
+{
+	void *mem = arena_alloc(kpages_arena, 8 * PGSIZE, MEM_WAIT);
+	struct arena *a = arena_create("oom_wait_cache", mem, 8 * PGSIZE,
+				       PGSIZE, NULL, NULL, NULL, 0, MEM_WAIT);
+	struct kmem_cache *cp =
+		kmem_cache_create("oom_wait_cache", 64, 0, 0, a, NULL, NULL,
+				  NULL);
+
+	for (size_t i = 0; i <= 8 * cp->objs_per_slab; i++)
+		kmem_cache_alloc(cp, MEM_WAIT);
+}
+
+/* An importer whose source has 4 pages: the panic names the source. */
+KTEST_PANICS(oom, wait_import_from_a_dry_source,
+	     "panic: arena_alloc: out of space: arena 'oom_wait_source' size 8192",
+	     "(after reclaiming from its importers)")
+{
+	struct arena *src = arena_create("oom_wait_source", (void *)FAKE_BASE,
+					 4 * PGSIZE, PGSIZE, NULL, NULL, NULL,
+					 0, MEM_WAIT);
+	struct arena *a = arena_create("oom_wait_importer", NULL, 0, PGSIZE,
+				       arena_alloc, arena_free, src, 0,
+				       MEM_WAIT);
+
+	arena_alloc(a, 3 * PGSIZE, MEM_WAIT);
+	arena_alloc(a, 2 * PGSIZE, MEM_WAIT);
+}
+
+/* kmalloc with base dry: the page its slab needs is not in base. */
+KTEST_PANICS(oom, wait_kmalloc_when_base_is_dry,
+	     "panic: arena_alloc: out of space: arena 'base' size 4096",
+	     "(after reclaiming from its importers)")
+{
+	global_exhaust();
+	kmalloc(100, MEM_WAIT);
+}
