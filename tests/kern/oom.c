@@ -1293,29 +1293,48 @@ static size_t nr_arenas(void)
 	return n;
 }
 
+static void count_cache(struct kmem_cache *cp, void *arg)
+{
+	(void)cp;
+	++*(size_t *)arg;
+}
+
+static size_t nr_caches(void)
+{
+	size_t n = 0;
+
+	kmem_cache_for_each(count_cache, &n);
+	return n;
+}
+
 /*
  * With base dry, arena_create and arena_add under MEM_ATOMIC return NULL
- * and leave nothing behind: base gets back the pages it lent, no arena is
- * left on the list, the arena added to keeps no span.
+ * and leave nothing behind: base gets back the pages it lent, no arena or
+ * cache is left on the lists, the arena added to keeps no span. (An
+ * arena with quantum caches used to panic here: its caches' structures
+ * were always taken with MEM_WAIT.)
  */
 KTEST(oom, atomic_create_and_add_when_base_is_dry)
 {
 	struct global_snap before = global_settled();
 	struct arena *empty = arena_create("oom_empty", NULL, 0, PGSIZE, NULL,
 					   NULL, NULL, 0, MEM_ATOMIC);
-	size_t arenas, left, base_in_use;
-	void *lent, *span;
+	size_t arenas, caches, left, base_in_use;
+	void *lent, *lent2, *span;
 	struct arena *a;
 
 	KT_ASSERT_NOT_NULL(empty);
 	KT_EXPECT_EQ(empty->nr_tag_pages, 0);
 	bulk_take();
 	lent = base_alloc(NULL, PGSIZE, MEM_ATOMIC);
+	lent2 = base_alloc(NULL, 2 * PGSIZE, MEM_ATOMIC);
 	KT_ASSERT_NOT_NULL(lent);
+	KT_ASSERT_NOT_NULL(lent2);
 	left = kmalloc_exhaust();
 	KT_EXPECT_LE(left, PGSIZE);
 	global_settled();
 	arenas = nr_arenas();
+	caches = nr_caches();
 	base_in_use = base_arena->in_use;
 	/* no spare tags and no page for more */
 	if (left == 0) {
@@ -1335,6 +1354,19 @@ KTEST(oom, atomic_create_and_add_when_base_is_dry)
 	KT_EXPECT_EQ(nr_arenas(), arenas);
 	KT_EXPECT_EQ(arena_amt_free(base_arena), left + PGSIZE);
 	KT_EXPECT_EQ(base_arena->in_use, base_in_use - PGSIZE);
+	/*
+	 * Three pages: enough for an arena, never for four quantum caches
+	 * (each cache's structure takes two pages): NULL, where the caches'
+	 * creation used to panic, and the caches made are gone again.
+	 */
+	base_free(NULL, lent2, 2 * PGSIZE);
+	KT_EXPECT_NULL(arena_create("oom_three_pages_q", (void *)FAKE_BASE,
+				    MiB, PGSIZE, NULL, NULL, NULL, 4 * PGSIZE,
+				    MEM_ATOMIC));
+	KT_EXPECT_EQ(nr_arenas(), arenas);
+	KT_EXPECT_EQ(nr_caches(), caches);
+	KT_EXPECT_EQ(arena_amt_free(base_arena), left + 3 * PGSIZE);
+	KT_EXPECT_EQ(base_arena->in_use, base_in_use - 3 * PGSIZE);
 	KT_EXPECT_TRUE(global_sound());
 	global_give_back();
 	/* with memory back, the same calls succeed */
