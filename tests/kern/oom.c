@@ -227,9 +227,9 @@ KTEST(oom, arena_fills_to_the_last_quantum)
 
 KTEST(oom, fragmented_arena_fails_unchanged)
 {
-	struct arena *a = arena_create(TEST_NAME, (void *)FAKE_BASE,
-				       64 * PGSIZE, PGSIZE, NULL, NULL, NULL, 0,
-				       MEM_ATOMIC);
+	struct arena *a =
+		arena_create(TEST_NAME, (void *)FAKE_BASE, 64 * PGSIZE, PGSIZE,
+			     NULL, NULL, NULL, 0, MEM_ATOMIC);
 	static const int policies[] = { ARENA_INSTANTFIT, ARENA_BESTFIT,
 					ARENA_NEXTFIT };
 	struct arena_snap s;
@@ -237,10 +237,9 @@ KTEST(oom, fragmented_arena_fails_unchanged)
 
 	KT_ASSERT_NOT_NULL(a);
 	for (size_t i = 0; i < 64; i++) {
-		held[n++] = (struct held){
-			(uintptr_t)arena_alloc(a, PGSIZE, MEM_ATOMIC), PGSIZE,
-			false
-		};
+		held[n++] = (struct held){ (uintptr_t)arena_alloc(a, PGSIZE,
+								  MEM_ATOMIC),
+					   PGSIZE, false };
 		KT_ASSERT_NE(held[n - 1].addr, 0);
 	}
 	/* every other page back: 32 free pages, no two side by side */
@@ -320,19 +319,19 @@ KTEST(oom, xalloc_constraints_exhaust_exactly)
 	KT_EXPECT_EQ(xalloc_until_null(a, &n, 2 * pg, 4 * pg, 2 * pg, 0, 0, 0),
 		     64);
 	KT_EXPECT_EQ(xalloc_until_null(a, &n, 2 * pg, 0, 0, 4 * pg, 0, 0), 32);
-	KT_EXPECT_EQ(xalloc_until_null(a, &n, pg, 0, 0, 0,
-				       FAKE_BASE + 128 * pg, 0),
-		     16);
+	KT_EXPECT_EQ(
+		xalloc_until_null(a, &n, pg, 0, 0, 0, FAKE_BASE + 128 * pg, 0),
+		16);
 	KT_EXPECT_EQ(arena_amt_free(a), 16 * pg);
 	KT_EXPECT_EQ(a->stats.fails, 4);
 	/* what is left meets none of the constraints: NULL, no change */
 	s = snap(a);
-	KT_EXPECT_NULL(arena_xalloc(a, pg, 8 * pg, 0, 0, NULL, NULL,
-				    MEM_ATOMIC));
-	KT_EXPECT_NULL(arena_xalloc(a, pg, 4 * pg, 3 * pg, 0, NULL, NULL,
-				    MEM_ATOMIC));
-	KT_EXPECT_NULL(arena_xalloc(a, 2 * pg, 0, 0, 2 * pg, NULL, NULL,
-				    MEM_ATOMIC));
+	KT_EXPECT_NULL(
+		arena_xalloc(a, pg, 8 * pg, 0, 0, NULL, NULL, MEM_ATOMIC));
+	KT_EXPECT_NULL(
+		arena_xalloc(a, pg, 4 * pg, 3 * pg, 0, NULL, NULL, MEM_ATOMIC));
+	KT_EXPECT_NULL(
+		arena_xalloc(a, 2 * pg, 0, 0, 2 * pg, NULL, NULL, MEM_ATOMIC));
 	KT_EXPECT_NULL(arena_xalloc(a, pg, 0, 0, 0, (void *)(base + 127 * pg),
 				    NULL, MEM_ATOMIC));
 	KT_EXPECT_NULL(arena_alloc(a, 2 * pg, MEM_ATOMIC));
@@ -356,9 +355,9 @@ KTEST(oom, xalloc_constraints_exhaust_exactly)
 
 KTEST(oom, import_source_runs_dry)
 {
-	struct arena *src = arena_create("oom_dry_source", (void *)FAKE_BASE,
-					 64 * PGSIZE, PGSIZE, NULL, NULL, NULL,
-					 0, MEM_ATOMIC);
+	struct arena *src =
+		arena_create("oom_dry_source", (void *)FAKE_BASE, 64 * PGSIZE,
+			     PGSIZE, NULL, NULL, NULL, 0, MEM_ATOMIC);
 	struct arena *a = arena_create(TEST_NAME, NULL, 0, PGSIZE, arena_alloc,
 				       arena_free, src, 0, MEM_ATOMIC);
 	struct arena_snap s, s_src;
@@ -399,8 +398,8 @@ KTEST(oom, import_source_runs_dry)
 	KT_EXPECT_NULL(arena_alloc(a, PGSIZE, MEM_ATOMIC));
 	KT_EXPECT_NULL(arena_xalloc(a, PGSIZE, 4 * PGSIZE, PGSIZE, 0, NULL,
 				    NULL, MEM_ATOMIC));
-	KT_EXPECT_NULL(arena_xalloc(a, 2 * PGSIZE, 0, 0, 2 * PGSIZE, NULL,
-				    NULL, MEM_ATOMIC));
+	KT_EXPECT_NULL(arena_xalloc(a, 2 * PGSIZE, 0, 0, 2 * PGSIZE, NULL, NULL,
+				    MEM_ATOMIC));
 	EXPECT_SAME_BUT_FAILS(a, &s, 3);
 	KT_EXPECT_EQ(src->stats.allocs, s_src.allocs);
 	KT_EXPECT_EQ(src->stats.frees, s_src.frees);
@@ -433,10 +432,9 @@ KTEST(oom, import_source_runs_dry)
 KTEST(oom, import_scale_source_runs_dry)
 {
 	const size_t q = 3 * PGSIZE;
-	struct arena *src = arena_create("oom_scale_source",
-					 (void *)(FAKE_BASE + PGSIZE),
-					 64 * PGSIZE, PGSIZE, NULL, NULL, NULL,
-					 0, MEM_ATOMIC);
+	struct arena *src = arena_create(
+		"oom_scale_source", (void *)(FAKE_BASE + PGSIZE), 64 * PGSIZE,
+		PGSIZE, NULL, NULL, NULL, 0, MEM_ATOMIC);
 	struct arena *a = arena_create(TEST_NAME, NULL, 0, q, arena_alloc,
 				       arena_free, src, 0, MEM_ATOMIC);
 	struct arena_snap s, s_src;
@@ -508,7 +506,8 @@ static size_t alloc_until_null(struct arena *a, size_t *n, size_t size)
 	size_t got = 0;
 	void *p;
 
-	while (*n < HELD_MAX && (p = arena_alloc(a, size, MEM_ATOMIC)) != NULL) {
+	while (*n < HELD_MAX &&
+	       (p = arena_alloc(a, size, MEM_ATOMIC)) != NULL) {
 		held[(*n)++] = (struct held){ (uintptr_t)p, size, false };
 		got++;
 	}
@@ -532,9 +531,9 @@ static bool qcaches_sound(struct arena *a)
  */
 KTEST(oom, qcache_exhaustion)
 {
-	struct arena *a = arena_create(TEST_NAME, (void *)FAKE_BASE,
-				       205 * PGSIZE, PGSIZE, NULL, NULL, NULL,
-				       4 * PGSIZE, MEM_ATOMIC);
+	struct arena *a =
+		arena_create(TEST_NAME, (void *)FAKE_BASE, 205 * PGSIZE, PGSIZE,
+			     NULL, NULL, NULL, 4 * PGSIZE, MEM_ATOMIC);
 	struct kmem_cache *c1;
 	struct arena_snap s;
 	size_t n = 0;
@@ -605,9 +604,9 @@ KTEST(oom, qcache_exhaustion)
  */
 KTEST(oom, qcache_importer_source_runs_dry)
 {
-	struct arena *src = arena_create("oom_qimp_source", (void *)FAKE_BASE,
-					 300 * PGSIZE, PGSIZE, NULL, NULL, NULL,
-					 0, MEM_ATOMIC);
+	struct arena *src =
+		arena_create("oom_qimp_source", (void *)FAKE_BASE, 300 * PGSIZE,
+			     PGSIZE, NULL, NULL, NULL, 0, MEM_ATOMIC);
 	struct arena *a = arena_create(TEST_NAME, NULL, 0, PGSIZE, arena_alloc,
 				       arena_free, src, 2 * PGSIZE, MEM_ATOMIC);
 	size_t n = 0;
@@ -681,7 +680,8 @@ static size_t cache_until_null(struct kmem_cache *cp, size_t *n)
 	size_t got = 0;
 	void *p;
 
-	while (*n < OBJS_MAX && (p = kmem_cache_alloc(cp, MEM_ATOMIC)) != NULL) {
+	while (*n < OBJS_MAX &&
+	       (p = kmem_cache_alloc(cp, MEM_ATOMIC)) != NULL) {
 		objs[(*n)++] = p;
 		got++;
 	}
@@ -813,15 +813,15 @@ KTEST(oom, cache_off_slab)
 KTEST(oom, cache_notouch)
 {
 	/* 2-page objects, 8 to a slab of 16 pages: 6 slabs, 4 pages left */
-	cache_exhaustion(&(struct cache_case){
-		"oom_cache_notouch", 2 * PGSIZE, KMC_NOTOUCH, false, false,
-		100 });
+	cache_exhaustion(&(struct cache_case){ "oom_cache_notouch", 2 * PGSIZE,
+					       KMC_NOTOUCH, false, false,
+					       100 });
 }
 
 KTEST(oom, cache_with_ctor)
 {
-	cache_exhaustion(&(struct cache_case){ "oom_ctor_on_slab", 100, 0,
-					       true, true, 12 });
+	cache_exhaustion(&(struct cache_case){ "oom_ctor_on_slab", 100, 0, true,
+					       true, 12 });
 	cache_exhaustion(&(struct cache_case){ "oom_ctor_off_slab", 2000, 0,
 					       true, false, 37 });
 }
@@ -900,8 +900,9 @@ static size_t largest_free(struct arena *a)
 			struct btag_link *head = &a->free_lists[i], *l;
 
 			for (l = head->next; l != head; l = l->next)
-				best = MAX(best, container_of(l, struct btag,
-							      free)->size);
+				best = MAX(best,
+					   container_of(l, struct btag, free)
+						   ->size);
 		}
 	}
 	spin_unlock_irqrestore(&a->lock, irq);
@@ -1118,7 +1119,7 @@ static uint64_t fails_for(size_t size)
  * and for three segment sizes above them.
  */
 static const size_t exhaust_sizes[] = {
-	16,   48,    100,   200,   400,	  1000,	     2000,    4000,
+	16,   48,   100,   200,	  400,	    1000,      2000, 4000,
 	8000, 8177, 20000, 28000, 64 * KiB, 300 * KiB, MiB,
 };
 
@@ -1137,8 +1138,8 @@ static size_t kmalloc_exhaust(void)
 		for (size_t i = 0; i < ARRAY_SIZE(exhaust_sizes); i++) {
 			size_t size = exhaust_sizes[i];
 
-			for (size_t k = 0; !failed[i] && k < MAX(1, 64 * KiB / size);
-			     k++) {
+			for (size_t k = 0;
+			     !failed[i] && k < MAX(1, 64 * KiB / size); k++) {
 				uint64_t fails = fails_for(size);
 				void **b = kmalloc(size, MEM_ATOMIC);
 
@@ -1154,7 +1155,8 @@ static size_t kmalloc_exhaust(void)
 				if (fails_for(size) != fails + 1)
 					printk("    # kmalloc(%zu): %llu failures counted, expected 1\n",
 					       size,
-					       (unsigned long long)(fails_for(size) -
+					       (unsigned long long)(fails_for(
+									    size) -
 								    fails));
 				KT_EXPECT_EQ(fails_for(size), fails + 1);
 			}
@@ -1338,8 +1340,8 @@ KTEST(oom, atomic_create_and_add_when_base_is_dry)
 	base_in_use = base_arena->in_use;
 	/* no spare tags and no page for more */
 	if (left == 0) {
-		KT_EXPECT_NULL(arena_add(empty, (void *)FAKE_BASE, MiB,
-					 MEM_ATOMIC));
+		KT_EXPECT_NULL(
+			arena_add(empty, (void *)FAKE_BASE, MiB, MEM_ATOMIC));
 		KT_EXPECT_EQ(arena_amt_total(empty), 0);
 		KT_EXPECT_EQ(empty->nr_spans, 0);
 		KT_EXPECT_EQ(arena_check(empty), 0);
@@ -1360,8 +1362,8 @@ KTEST(oom, atomic_create_and_add_when_base_is_dry)
 	 * creation used to panic, and the caches made are gone again.
 	 */
 	base_free(NULL, lent2, 2 * PGSIZE);
-	KT_EXPECT_NULL(arena_create("oom_three_pages_q", (void *)FAKE_BASE,
-				    MiB, PGSIZE, NULL, NULL, NULL, 4 * PGSIZE,
+	KT_EXPECT_NULL(arena_create("oom_three_pages_q", (void *)FAKE_BASE, MiB,
+				    PGSIZE, NULL, NULL, NULL, 4 * PGSIZE,
 				    MEM_ATOMIC));
 	KT_EXPECT_EQ(nr_arenas(), arenas);
 	KT_EXPECT_EQ(nr_caches(), caches);
@@ -1441,32 +1443,33 @@ KTEST(oom, off_slab_bookkeeping_runs_dry)
 /* ---- MEM_WAIT: reclaim, then a panic naming the arena */
 
 /* A cache over an arena of 8 pages: the ninth slab cannot be had. */
-KTEST_PANICS(oom, wait_cache_over_bounded_arena,
-	     "panic: arena_xalloc: out of space: arena 'oom_wait_cache' size 4096 align 0 phase 0 nocross 0",
-	     "(after reclaiming from its importers)")
+KTEST_PANICS(
+	oom, wait_cache_over_bounded_arena,
+	"panic: arena_xalloc: out of space: arena 'oom_wait_cache' size 4096 align 0 phase 0 nocross 0",
+	"(after reclaiming from its importers)")
 {
 	void *mem = arena_alloc(kpages_arena, 8 * PGSIZE, MEM_WAIT);
 	struct arena *a = arena_create("oom_wait_cache", mem, 8 * PGSIZE,
 				       PGSIZE, NULL, NULL, NULL, 0, MEM_WAIT);
-	struct kmem_cache *cp =
-		kmem_cache_create("oom_wait_cache", 64, 0, 0, a, NULL, NULL,
-				  NULL);
+	struct kmem_cache *cp = kmem_cache_create("oom_wait_cache", 64, 0, 0, a,
+						  NULL, NULL, NULL);
 
 	for (size_t i = 0; i <= 8 * cp->objs_per_slab; i++)
 		kmem_cache_alloc(cp, MEM_WAIT);
 }
 
 /* An importer whose source has 4 pages: the panic names the source. */
-KTEST_PANICS(oom, wait_import_from_a_dry_source,
-	     "panic: arena_alloc: out of space: arena 'oom_wait_source' size 8192",
-	     "(after reclaiming from its importers)")
+KTEST_PANICS(
+	oom, wait_import_from_a_dry_source,
+	"panic: arena_alloc: out of space: arena 'oom_wait_source' size 8192",
+	"(after reclaiming from its importers)")
 {
-	struct arena *src = arena_create("oom_wait_source", (void *)FAKE_BASE,
-					 4 * PGSIZE, PGSIZE, NULL, NULL, NULL,
-					 0, MEM_WAIT);
-	struct arena *a = arena_create("oom_wait_importer", NULL, 0, PGSIZE,
-				       arena_alloc, arena_free, src, 0,
-				       MEM_WAIT);
+	struct arena *src =
+		arena_create("oom_wait_source", (void *)FAKE_BASE, 4 * PGSIZE,
+			     PGSIZE, NULL, NULL, NULL, 0, MEM_WAIT);
+	struct arena *a =
+		arena_create("oom_wait_importer", NULL, 0, PGSIZE, arena_alloc,
+			     arena_free, src, 0, MEM_WAIT);
 
 	arena_alloc(a, 3 * PGSIZE, MEM_WAIT);
 	arena_alloc(a, 2 * PGSIZE, MEM_WAIT);
