@@ -498,6 +498,48 @@ KTEST(oom, import_scale_source_runs_dry)
 	arena_destroy(src);
 }
 
+/*
+ * The same importer over a source of 7 pages [1, 8): a request of 2
+ * quanta imports exactly 6 pages, [1, 7), whose aligned part holds one
+ * quantum only; the span goes back at once (counted as an import and a
+ * return), and 8 pages with slack are more than the source has. NULL,
+ * and both arenas are as they were. One quantum fits.
+ */
+KTEST(oom, import_that_cannot_hold_the_request_goes_back)
+{
+	const size_t q = 3 * PGSIZE;
+	struct arena *src = arena_create(
+		"oom_misfit_source", (void *)(FAKE_BASE + PGSIZE), 7 * PGSIZE,
+		PGSIZE, NULL, NULL, NULL, 0, MEM_ATOMIC);
+	struct arena *a = arena_create(TEST_NAME, NULL, 0, q, arena_alloc,
+				       arena_free, src, 0, MEM_ATOMIC);
+	void *p;
+
+	KT_ASSERT_NOT_NULL(src);
+	KT_ASSERT_NOT_NULL(a);
+	KT_EXPECT_NULL(arena_alloc(a, 2 * q, MEM_ATOMIC));
+	/* tried twice: before and after reclaiming */
+	KT_EXPECT_EQ(a->stats.imports, 2);
+	KT_EXPECT_EQ(a->stats.span_returns, 2);
+	KT_EXPECT_EQ(a->stats.fails, 1);
+	KT_EXPECT_EQ(a->nr_spans, 0);
+	KT_EXPECT_EQ(arena_amt_total(a), 0);
+	KT_EXPECT_EQ(a->imported_bytes, 0);
+	KT_EXPECT_EQ(arena_amt_free(src), 7 * PGSIZE);
+	KT_EXPECT_EQ(src->nr_free_segs, 1);
+	KT_EXPECT_EQ(src->stats.allocs, src->stats.frees);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	KT_EXPECT_EQ(arena_check(src), 0);
+	p = arena_alloc(a, q, MEM_ATOMIC);
+	KT_EXPECT_EQ((uintptr_t)p, FAKE_BASE + 2 * PGSIZE);
+	KT_EXPECT_EQ(a->imported_bytes, 5 * PGSIZE);
+	arena_free(a, p, q);
+	KT_EXPECT_EQ(arena_amt_free(src), 7 * PGSIZE);
+	KT_EXPECT_EQ(a->stats.span_returns, a->stats.imports);
+	arena_destroy(a);
+	arena_destroy(src);
+}
+
 /* ---- quantum caches */
 
 /* Allocate size through arena_alloc until it fails; how many. */
@@ -954,15 +996,21 @@ static void match_name(struct kmem_cache *cp, void *arg)
 		s->found = cp;
 }
 
+static struct kmem_cache *cache_named(const char *name)
+{
+	struct cache_search s = { name, NULL };
+
+	kmem_cache_for_each(match_name, &s);
+	return s.found;
+}
+
 /* The kmalloc cache of objects of 32 << size_class bytes. */
 static struct kmem_cache *kmalloc_cache(int size_class)
 {
 	char name[KMEM_NAME_MAX];
-	struct cache_search s = { name, NULL };
 
 	ksnprintf(name, sizeof(name), "kmalloc_%lu", 32ul << size_class);
-	kmem_cache_for_each(match_name, &s);
-	return s.found;
+	return cache_named(name);
 }
 
 /* Whether a takes its bookkeeping from base_arena. */
@@ -1384,52 +1432,118 @@ KTEST(oom, atomic_create_and_add_when_base_is_dry)
 	EXPECT_GLOBAL_SAME(&before);
 }
 
+/* Take every object cp can give, linked through their first word. */
+static void *drain(struct kmem_cache *cp, size_t *n)
+{
+	void *head = NULL, *p;
+
+	*n = 0;
+	while ((p = kmem_cache_alloc(cp, MEM_ATOMIC)) != NULL) {
+		*(void **)p = head;
+		head = p;
+		++*n;
+	}
+	return head;
+}
+
+/* Give back k objects of a drained list (all: k = SIZE_MAX). */
+static void *undrain(struct kmem_cache *cp, void *head, size_t k)
+{
+	while (head && k--) {
+		void *p = head;
+
+		head = *(void **)p;
+		kmem_cache_free(cp, p);
+	}
+	return head;
+}
+
 /*
  * An off-slab cache over an arena of its own, made while memory was
  * plentiful; then base runs dry. Its slabs' memory comes from its arena,
- * but their headers and bufctls from base's slab-layer caches, which run
- * out first: the cache fails although its arena has room, and each slab
- * it could not finish went back to its arena whole.
+ * their headers and bufctls from the slab layer's own caches over base,
+ * kmem_slab and kmem_bufctl: with those drained, a slab cannot be
+ * finished, whichever piece is missing (the header; the first bufctl; the
+ * fourth), and what it had taken goes back: the arena's bytes, the
+ * headers and bufctls, exactly. Each failure is counted where it
+ * happened, and once in the cache.
  */
 KTEST(oom, off_slab_bookkeeping_runs_dry)
 {
-	const size_t bytes = 128 * PGSIZE;
+	const size_t bytes = 64 * PGSIZE;
 	struct global_snap before = global_settled();
+	struct kmem_cache *headers = cache_named("kmem_slab");
+	struct kmem_cache *bufctls = cache_named("kmem_bufctl");
 	void *mem = arena_alloc(kpages_arena, bytes, MEM_ATOMIC);
+	size_t nr_headers, nr_bufctls, live_h, live_b, n = 0;
+	uint64_t fails_h, fails_b;
+	void *hs, *bs, *p;
 	struct arena *a;
 	struct kmem_cache *cp;
-	size_t n = 0, fails;
 
+	KT_ASSERT_NOT_NULL(headers);
+	KT_ASSERT_NOT_NULL(bufctls);
 	KT_ASSERT_NOT_NULL(mem);
 	a = arena_create(TEST_NAME, mem, bytes, PGSIZE, NULL, NULL, NULL, 0,
 			 MEM_ATOMIC);
 	KT_ASSERT_NOT_NULL(a);
 	cp = kmem_cache_create(TEST_NAME, 1000, 0, 0, a, NULL, NULL, NULL);
 	KT_ASSERT_FALSE(cp->on_slab);
-	KT_ASSERT_EQ(cp->slab_size, 2 * PGSIZE);
+	KT_ASSERT_EQ(cp->objs_per_slab, 8);
 	global_exhaust();
-	cache_until_null(cp, &n);
-	printk("    # %zu objects in %zu slabs before the bookkeeping ran out; the arena has %zu bytes free\n",
-	       n, cp->nr_slabs, arena_amt_free(a));
-	KT_EXPECT_EQ(cp->fails, 1);
-	KT_EXPECT_EQ(n, cp->nr_slabs * cp->objs_per_slab);
-	KT_EXPECT_EQ(kmem_cache_nr_live(cp), n);
-	/* the arena had room: it was the headers or bufctls that failed */
-	KT_EXPECT_GE(arena_amt_free(a), cp->slab_size);
-	KT_EXPECT_EQ(arena_amt_free(a), bytes - cp->nr_slabs * cp->slab_size);
-	KT_EXPECT_EQ(arena_nr_alloc_segs(a), cp->nr_slabs);
+	hs = drain(headers, &nr_headers);
+	bs = drain(bufctls, &nr_bufctls);
+	printk("    # base dry: took the last %zu slab headers and %zu bufctls\n",
+	       nr_headers, nr_bufctls);
+	live_h = kmem_cache_nr_live(headers);
+	live_b = kmem_cache_nr_live(bufctls);
+	fails_h = headers->fails;
+	fails_b = bufctls->fails;
+
+	/* no header */
+	KT_EXPECT_NULL(kmem_cache_alloc(cp, MEM_ATOMIC));
+	KT_EXPECT_EQ(headers->fails, fails_h + 1);
+	KT_EXPECT_EQ(bufctls->fails, fails_b);
+	/* a header, no bufctl */
+	hs = undrain(headers, hs, 1);
+	KT_EXPECT_NULL(kmem_cache_alloc(cp, MEM_ATOMIC));
+	KT_EXPECT_EQ(headers->fails, fails_h + 1);
+	KT_EXPECT_EQ(bufctls->fails, fails_b + 1);
+	KT_EXPECT_EQ(kmem_cache_nr_live(headers), live_h - 1);
+	/* a header and three bufctls: the fourth is missing */
+	bs = undrain(bufctls, bs, 3);
+	KT_EXPECT_NULL(kmem_cache_alloc(cp, MEM_ATOMIC));
+	KT_EXPECT_EQ(bufctls->fails, fails_b + 2);
+	KT_EXPECT_EQ(kmem_cache_nr_live(headers), live_h - 1);
+	KT_EXPECT_EQ(kmem_cache_nr_live(bufctls), live_b - 3);
+
+	/* nothing was kept: the arena is whole, the cache empty */
+	KT_EXPECT_EQ(cp->fails, 3);
+	KT_EXPECT_EQ(cp->nr_slabs, 0);
+	KT_EXPECT_EQ(cp->slabs_created, 0);
+	KT_EXPECT_EQ(arena_amt_free(a), bytes);
+	KT_EXPECT_EQ(a->stats.allocs, 3);
+	KT_EXPECT_EQ(a->stats.frees, 3);
 	KT_EXPECT_EQ(a->stats.fails, 0);
 	KT_EXPECT_EQ(kmem_cache_check(cp), 0);
+	KT_EXPECT_EQ(kmem_cache_check(headers), 0);
+	KT_EXPECT_EQ(kmem_cache_check(bufctls), 0);
 	KT_EXPECT_EQ(arena_check(a), 0);
-	fails = cp->fails;
-	KT_EXPECT_NULL(kmem_cache_alloc(cp, MEM_ATOMIC));
-	KT_EXPECT_EQ(cp->fails, fails + 1);
-	KT_EXPECT_EQ(arena_amt_free(a), bytes - cp->nr_slabs * cp->slab_size);
+
+	/* with headers and bufctls back, a slab can be made, base still dry */
+	undrain(headers, hs, SIZE_MAX);
+	undrain(bufctls, bs, SIZE_MAX);
+	p = kmem_cache_alloc(cp, MEM_ATOMIC);
+	KT_EXPECT_NOT_NULL(p);
+	KT_EXPECT_EQ(cp->nr_slabs, 1);
+	KT_EXPECT_EQ(arena_amt_free(a), bytes - cp->slab_size);
+	if (p)
+		kmem_cache_free(cp, p);
 	KT_EXPECT_TRUE(global_sound());
 	global_give_back();
-	/* memory back: the cache grows again, to the end of its arena */
-	cache_until_null(cp, &n);
-	KT_EXPECT_EQ(n, bytes / cp->slab_size * cp->objs_per_slab);
+	/* memory back: the cache grows to the end of its arena */
+	KT_EXPECT_EQ(cache_until_null(cp, &n),
+		     bytes / cp->slab_size * cp->objs_per_slab);
 	KT_EXPECT_EQ(arena_amt_free(a), 0);
 	while (n)
 		kmem_cache_free(cp, objs[--n]);
