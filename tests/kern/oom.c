@@ -896,8 +896,11 @@ KTEST(oom, atomic_failure_reclaims_first)
 	while (n)
 		kmem_cache_free(cp, objs[--n]);
 	KT_EXPECT_EQ(cp->nr_slabs, 10);
-	KT_EXPECT_GT(cp->depot.nr_full, 0);
-	KT_EXPECT_FALSE(magazines_empty(cp));
+	/* (a cache under a kmem_debug mode has no magazines: slabs only) */
+	if (cp->mag_size) {
+		KT_EXPECT_GT(cp->depot.nr_full, 0);
+		KT_EXPECT_FALSE(magazines_empty(cp));
+	}
 	KT_EXPECT_EQ(arena_amt_free(a), bytes - 10 * PGSIZE);
 	/* more than the arena has: it fails, but only after reaping cp */
 	KT_EXPECT_NULL(arena_alloc(a, bytes + PGSIZE, MEM_ATOMIC));
@@ -1489,7 +1492,7 @@ KTEST(oom, off_slab_bookkeeping_runs_dry)
 	KT_ASSERT_NOT_NULL(a);
 	cp = kmem_cache_create(TEST_NAME, 1000, 0, 0, a, NULL, NULL, NULL);
 	KT_ASSERT_FALSE(cp->on_slab);
-	KT_ASSERT_EQ(cp->objs_per_slab, 8);
+	KT_ASSERT_GE(cp->objs_per_slab, 4);
 	global_exhaust();
 	hs = drain(headers, &nr_headers);
 	bs = drain(bufctls, &nr_bufctls);
