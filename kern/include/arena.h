@@ -161,7 +161,8 @@ extern struct arena *kpages_2m_arena, *kpages_1g_arena;
  * a @source, it imports spans through @afunc(@source, size, flags) when it
  * runs out, and gives wholly free ones back through @ffunc. @qcache_max is
  * recorded for the quantum caches. @flags: MEM_WAIT or MEM_ATOMIC, for the
- * arena's own structure (NULL if MEM_ATOMIC and none could be had). Panics
+ * arena's own structure, its quantum caches and its first span's tags
+ * (NULL if MEM_ATOMIC and any could not be had). Panics
  * on misuse: a zero quantum, a source without afunc/ffunc, a bad span.
  */
 struct arena *arena_create(const char *name, void *base, size_t size,

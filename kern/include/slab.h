@@ -13,6 +13,8 @@
 #define KMC_NOTOUCH (1 << 0)	/* never write into objects: maybe not memory */
 #define KMC_QCACHE (1 << 1)	/* an arena's quantum cache */
 #define KMC_NOMAGAZINE (1 << 8) /* internal: no per-CPU layer (metadata) */
+/* internal: the cache's own structure with MEM_ATOMIC (arena_create's) */
+#define KMC_CREATE_ATOMIC (1 << 9)
 
 #define KMEM_NAME_MAX 32
 #define NR_CPUS 64
@@ -125,7 +127,9 @@ struct kmem_cache {
  * less for small objects; else a power of two), from source (NULL:
  * kpages_arena). ctor, if any, builds each object when its slab is
  * created (returning non-zero for failure); dtor undoes it before the
- * slab goes back. flags: 0, KMC_NOTOUCH, KMC_QCACHE. Panics on misuse.
+ * slab goes back. flags: 0, KMC_NOTOUCH, KMC_QCACHE; with KMC_CREATE_ATOMIC
+ * (arena_create under MEM_ATOMIC) it returns NULL when no memory is left
+ * for the cache's own structure, instead of panicking. Panics on misuse.
  */
 struct kmem_cache *
 kmem_cache_create(const char *name, size_t obj_size, size_t align, int flags,

@@ -1574,22 +1574,28 @@ void arena_init_base(struct arena *a, const char *name)
 /*
  * Put quantum caches in front of a for sizes up to qcache_max: caches of
  * 1, 2, ... quanta, named "<arena>_<bytes>", that never touch the
- * resource and take their slabs from a with arena_xalloc.
+ * resource and take their slabs from a with arena_xalloc. Under
+ * MEM_ATOMIC, returns false when a cache could not be had; the ones made
+ * are in a->qcache for arena_destroy.
  */
-static void qcaches_create(struct arena *a, size_t qcache_max)
+static bool qcaches_create(struct arena *a, size_t qcache_max, int flags)
 {
 	size_t n = MIN(qcache_max / a->quantum, (size_t)ARENA_QCACHE_MAX);
+	int cflags = KMC_NOTOUCH | KMC_QCACHE |
+		     (flags & MEM_ATOMIC ? KMC_CREATE_ATOMIC : 0);
 	char name[ARENA_NAME_MAX];
 
 	for (size_t i = 0; i < n; i++) {
 		ksnprintf(name, sizeof(name), "%s_%zu", a->name,
 			  (i + 1) * a->quantum);
 		a->qcache[i] = kmem_cache_create(name, (i + 1) * a->quantum, 0,
-						 KMC_NOTOUCH | KMC_QCACHE, a,
-						 NULL, NULL, NULL);
+						 cflags, a, NULL, NULL, NULL);
+		if (!a->qcache[i])
+			return false;
 	}
 	/* only now: the fast path sends sizes up to qcache_max to them */
 	a->qcache_max = n * a->quantum;
+	return true;
 }
 
 struct arena *arena_create(const char *name, void *base, size_t size,
@@ -1623,8 +1629,8 @@ struct arena *arena_create(const char *name, void *base, size_t size,
 		list_add_tail(&a->importer_link, &source->importer_arenas);
 		spin_unlock_irqrestore(&importers_lock, irq);
 	}
-	qcaches_create(a, qcache_max);
-	if (size && !arena_add(a, base, size, flags)) {
+	if (!qcaches_create(a, qcache_max, flags) ||
+	    (size && !arena_add(a, base, size, flags))) {
 		arena_destroy(a);
 		return NULL;
 	}

@@ -1407,7 +1407,8 @@ static size_t cache_align(const char *name, size_t obj_size, size_t align,
 {
 	if (!obj_size)
 		panic("kmem_cache_create: object size 0: cache '%s'", name);
-	if (flags & ~(KMC_NOTOUCH | KMC_QCACHE | KMC_NOMAGAZINE))
+	if (flags &
+	    ~(KMC_NOTOUCH | KMC_QCACHE | KMC_NOMAGAZINE | KMC_CREATE_ATOMIC))
 		panic("kmem_cache_create: bad flags 0x%x: cache '%s'", flags,
 		      name);
 	if (align && !is_pow2(align))
@@ -1525,7 +1526,11 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t obj_size,
 	if (!(flags & KMC_NOMAGAZINE) && !magazine_caches[0])
 		panic("kmem_cache_create: the slab layer is not set up (kmem_init): cache '%s'",
 		      name);
-	cp = base_zalloc(source, sizeof(*cp), MEM_WAIT);
+	cp = base_zalloc(source, sizeof(*cp),
+			 flags & KMC_CREATE_ATOMIC ? MEM_ATOMIC : MEM_WAIT);
+	if (!cp)
+		return NULL;
+	flags &= ~KMC_CREATE_ATOMIC;
 	cache_setup(cp, name, obj_size, align, flags, source, ctor != NULL);
 	cp->ctor = ctor;
 	cp->dtor = dtor;
