@@ -17,6 +17,17 @@ int vprintk(const char *fmt, va_list ap);
 __noreturn void panic(const char *fmt, ...) __printf(1, 2);
 
 /*
+ * panic, with more after the message line: what details() prints (with
+ * printk) goes into the report too, so tests that expect the panic can
+ * check it (arena exhaustion prints the arena table so).
+ */
+__noreturn void panic_details(void (*details)(void), const char *fmt, ...)
+	__printf(2, 3);
+
+/* While panic_details prints details: add s to the report (true). */
+bool panic_capture(const char *s, size_t n);
+
+/*
  * Have hook(report) called with the whole panic report before the kernel
  * stops (the test runner checks tests that must panic this way).
  */

@@ -1178,13 +1178,13 @@ static struct btag *import_locked(struct arena *a, const struct request *r,
 static __noreturn void out_of_space(const char *fn, struct arena *a,
 				    const struct request *r, bool reclaimed)
 {
-	printk("%s: arena '%s' cannot meet the request; the arenas:\n", fn,
-	       a->name);
-	arena_print_stats();
-	panic("%s: out of space: arena '%s' size %zu align %zu phase %zu nocross %zu window 0x%lx-0x%lx%s",
-	      fn, a->name, r->size, r->align, r->phase, r->nocross, r->min,
-	      r->max,
-	      reclaimed ? " (after reclaiming from its importers)" : "");
+	/* the arena table follows the message, inside the report */
+	panic_details(arena_print_stats,
+		      "%s: out of space: arena '%s' size %zu align %zu phase %zu nocross %zu window 0x%lx-0x%lx%s",
+		      fn, a->name, r->size, r->align, r->phase, r->nocross,
+		      r->min, r->max,
+		      reclaimed ? " (after reclaiming from its importers)" :
+				  "");
 }
 
 /*

@@ -17,6 +17,7 @@
 static char report[REPORT_SIZE];
 static size_t report_len;
 static int panicking;
+static bool capturing; /* printk writes into the report (panic_details) */
 static void (*panic_hook)(const char *report);
 
 void panic_set_hook(void (*hook)(const char *report))
@@ -36,8 +37,17 @@ static void report_add(const char *s, size_t n)
 	arch_panic_write(s, n);
 }
 
+bool panic_capture(const char *s, size_t n)
+{
+	if (!capturing)
+		return false;
+	report_add(s, n);
+	return true;
+}
+
 static __noreturn void vpanic_regs(const struct arch_regs *regs,
-				   const char *fmt, va_list ap)
+				   void (*details)(void), const char *fmt,
+				   va_list ap)
 {
 	static char buf[REPORT_SIZE];
 	size_t n;
@@ -54,6 +64,11 @@ static __noreturn void vpanic_regs(const struct arch_regs *regs,
 	n = (size_t)kvsnprintf(buf, sizeof(buf), fmt, ap);
 	report_add(buf, MIN(n, sizeof(buf) - 1));
 	report_add("\n", 1);
+	if (details) {
+		capturing = true;
+		details();
+		capturing = false;
+	}
 	n = arch_format_registers(buf, sizeof(buf), regs);
 	report_add(buf, n);
 	n = arch_format_backtrace(buf, sizeof(buf), regs);
@@ -68,7 +83,15 @@ void panic(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vpanic_regs(NULL, fmt, ap);
+	vpanic_regs(NULL, NULL, fmt, ap);
+}
+
+void panic_details(void (*details)(void), const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vpanic_regs(NULL, details, fmt, ap);
 }
 
 void panic_regs(const struct arch_regs *regs, const char *fmt, ...)
@@ -76,5 +99,5 @@ void panic_regs(const struct arch_regs *regs, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vpanic_regs(regs, fmt, ap);
+	vpanic_regs(regs, NULL, fmt, ap);
 }

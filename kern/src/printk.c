@@ -13,7 +13,8 @@ static struct spinlock console_lock = SPINLOCK_INIT;
 static void console_put(struct kfmt_sink *sink, const char *s, size_t n)
 {
 	(void)sink;
-	arch_console_write(s, n);
+	if (!panic_capture(s, n))
+		arch_console_write(s, n);
 }
 
 int vprintk(const char *fmt, va_list ap)

@@ -1557,13 +1557,17 @@ KTEST(oom, off_slab_bookkeeping_runs_dry)
 	EXPECT_GLOBAL_SAME(&before);
 }
 
-/* ---- MEM_WAIT: reclaim, then a panic naming the arena */
+/*
+ * ---- MEM_WAIT: reclaim, then a panic naming the arena, with the arena
+ * table in its report (the header, and the exhausted arena's row)
+ */
 
 /* A cache over an arena of 8 pages: the ninth slab cannot be had. */
 KTEST_PANICS(
 	oom, wait_cache_over_bounded_arena,
 	"panic: arena_xalloc: out of space: arena 'oom_wait_cache' size 4096 align 0 phase 0 nocross 0",
-	"(after reclaiming from its importers)")
+	"(after reclaiming from its importers)", "arena             quantum         in use          total",
+	"oom_wait_cache       4096          32768          32768")
 {
 	void *mem = arena_alloc(kpages_arena, 8 * PGSIZE, MEM_WAIT);
 	struct arena *a = arena_create("oom_wait_cache", mem, 8 * PGSIZE,
@@ -1579,7 +1583,9 @@ KTEST_PANICS(
 KTEST_PANICS(
 	oom, wait_import_from_a_dry_source,
 	"panic: arena_alloc: out of space: arena 'oom_wait_source' size 8192",
-	"(after reclaiming from its importers)")
+	"(after reclaiming from its importers)", "arena             quantum         in use          total",
+	"oom_wait_source       4096          12288          16384",
+	"oom_wait_importer       4096          12288          12288")
 {
 	struct arena *src =
 		arena_create("oom_wait_source", (void *)FAKE_BASE, 4 * PGSIZE,
@@ -1595,7 +1601,7 @@ KTEST_PANICS(
 /* kmalloc with base dry: the page its slab needs is not in base. */
 KTEST_PANICS(oom, wait_kmalloc_when_base_is_dry,
 	     "panic: arena_alloc: out of space: arena 'base' size 4096",
-	     "(after reclaiming from its importers)")
+	     "(after reclaiming from its importers)", "arena             quantum         in use          total")
 {
 	global_exhaust();
 	kmalloc(100, MEM_WAIT);

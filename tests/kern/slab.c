@@ -438,7 +438,8 @@ KTEST(slab, reclaim_makes_room)
 
 KTEST_PANICS(slab, wait_exhaustion_reclaims_then_panics,
 	     "arena_alloc: out of space: arena 'slab_exhausted' size 4198400",
-	     "(after reclaiming from its importers)")
+	     "(after reclaiming from its importers)",
+	     "arena             quantum         in use          total")
 {
 	struct arena *a =
 		arena_create("slab_exhausted", (void *)FAKE_BASE, 4 * MiB,
