@@ -6,8 +6,10 @@ boots from a GRUB ISO whose grub.cfg carries the command line. One ISO is
 made per command line and cached under build/iso/ until the kernel or the
 grub.cfg template changes.
 
-    qemu.py run [--kvm] [--mem 512M] [--gdb-port N --stopped] --cmdline=CMDLINE
-        boot with the serial console on this terminal (Ctrl-A X quits)
+    qemu.py run [--kvm] [--uefi] [--mem 512M] [--smp N] [--gdb-port N --stopped]
+                --cmdline=CMDLINE
+        boot with the serial console on this terminal (Ctrl-A X quits);
+        --uefi boots through OVMF instead of SeaBIOS (needs -m 64M or more)
     qemu.py iso --cmdline=CMDLINE
         print the path of the ISO for CMDLINE
 
@@ -29,6 +31,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 KERNEL = os.path.join(BUILD, "kernel.elf")
 GRUB_TEMPLATE = os.path.join(ROOT, "boot", "grub.cfg.in")
+# grub-mkrescue puts a boot image in the ISO for each GRUB platform
+# installed: i386-pc (grub-pc-bin) for BIOS, x86_64-efi (grub-efi-amd64-bin)
+# for UEFI. With both, one hybrid ISO boots under SeaBIOS and OVMF alike.
+GRUB_LIB = "/usr/lib/grub"
+GRUB_PLATFORMS = ("i386-pc", "x86_64-efi")
+# UEFI firmware (Debian package ovmf): the code is read-only and shared,
+# the variable store is written to, so every boot gets a fresh copy.
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+UEFI_MIN_MIB = 64      # OVMF does not start with less
 
 # QEMU exit statuses: isa-debug-exit makes QEMU exit with (v << 1) | 1 for
 # a value v the kernel writes to port 0xf4 (arch/x86_64/include/qemu.h).
@@ -59,10 +71,19 @@ def grub_cfg(cmdline):
     return template.replace("@CMDLINE@", words)
 
 
+def grub_platforms():
+    """The GRUB platforms grub-mkrescue would put in an ISO made now."""
+    return [p for p in GRUB_PLATFORMS
+            if os.path.isdir(os.path.join(GRUB_LIB, p))]
+
+
 def iso_for(cmdline, kernel=KERNEL):
-    """The path of a bootable ISO for cmdline, built if missing or stale."""
+    """The path of a bootable ISO for cmdline, built if missing or stale.
+    The platforms installed are part of the cache key: an ISO made before
+    grub-efi-amd64-bin was installed has no UEFI boot image."""
     cfg = grub_cfg(cmdline)
-    key = hashlib.sha1(cfg.encode()).hexdigest()[:16]
+    key = hashlib.sha1((cfg + " ".join(grub_platforms())).encode()) \
+        .hexdigest()[:16]
     iso = os.path.join(BUILD, "iso", key + ".iso")
     newest_input = max(os.path.getmtime(kernel), os.path.getmtime(GRUB_TEMPLATE))
     with _iso_lock:
@@ -96,22 +117,50 @@ def kvm_usable():
 
 def memory_args(mem):
     """-m mem, lazily backed when large, so the host need not have it."""
-    units = {"M": 1, "G": 1024}
-    mib = int(mem[:-1]) * units[mem[-1].upper()]
-    if mib <= 4096:
+    if mem_mib(mem) <= 4096:
         return ["-m", mem]
     return ["-m", mem, "-object",
             "memory-backend-ram,id=ram0,size=%s,reserve=off" % mem,
             "-machine", "memory-backend=ram0"]
 
 
-def qemu_command(iso, mem="512M", cpu="max", kvm=False, extra=()):
+def mem_mib(mem):
+    """'32M' or '4G' in MiB."""
+    return int(mem[:-1]) * {"M": 1, "G": 1024}[mem[-1].upper()]
+
+
+def uefi_problem(mem):
+    """Why a UEFI boot with mem cannot work here, or None."""
+    missing = [f for f in (OVMF_CODE, OVMF_VARS) if not os.path.exists(f)]
+    if missing:
+        return "no %s: install ovmf (make deps)" % " ".join(missing)
+    if "x86_64-efi" not in grub_platforms():
+        return ("no %s/x86_64-efi: install grub-efi-amd64-bin (make deps), "
+                "or the ISO has no UEFI boot image" % GRUB_LIB)
+    if mem_mib(mem) < UEFI_MIN_MIB:
+        return "OVMF needs -m %dM or more, not %s" % (UEFI_MIN_MIB, mem)
+    return None
+
+
+def uefi_args(vars_copy):
+    """OVMF as two pflash drives: its code read-only, vars_copy writable
+    (a private copy of OVMF_VARS made by the caller)."""
+    return ["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMF_CODE,
+            "-drive", "if=pflash,format=raw,unit=1,file=" + vars_copy]
+
+
+def qemu_command(iso, mem="512M", cpu="max", kvm=False, extra=(), smp=1,
+                 uefi_vars=None):
+    """The QEMU command line; uefi_vars (a private copy of OVMF_VARS)
+    boots through OVMF instead of SeaBIOS."""
     if kvm and not kvm_usable():
         print("qemu.py: KVM asked for, but /dev/kvm is not usable here: using TCG",
               file=sys.stderr)
     accel = "kvm" if kvm and kvm_usable() else "tcg"
+    firmware = uefi_args(uefi_vars) if uefi_vars else []
     return ["qemu-system-x86_64", "-machine", "pc", "-accel", accel,
-            "-cpu", cpu] + memory_args(mem) + ["-display", "none", "-no-reboot",
+            "-cpu", cpu, "-smp", str(smp)] + memory_args(mem) + firmware + [
+            "-display", "none", "-no-reboot",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-drive", "file=%s,media=cdrom,readonly=on" % iso,
             "-boot", "d"] + list(extra)
@@ -134,23 +183,34 @@ class Boot:
 
 
 def boot(cmdline, timeout=60, mem="512M", cpu="max", kvm=False, extra=(),
-         log=None):
-    """Boot the kernel with cmdline, serial captured; returns a Boot."""
+         log=None, smp=1, uefi=False):
+    """Boot the kernel with cmdline, serial captured; returns a Boot.
+    uefi=True boots through OVMF (raises RuntimeError if it cannot)."""
     iso = iso_for(cmdline)
-    cmd = qemu_command(iso, mem, cpu, kvm, extra) + [
-        "-serial", "stdio", "-monitor", "none"]
-    start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-        timed_out = True
+    with tempfile.TemporaryDirectory(prefix="kmem-boot-") as scratch:
+        uefi_vars = None
+        if uefi:
+            problem = uefi_problem(mem)
+            if problem:
+                raise RuntimeError(problem)
+            uefi_vars = os.path.join(scratch, "OVMF_VARS.fd")
+            shutil.copy(OVMF_VARS, uefi_vars)
+        cmd = qemu_command(iso, mem, cpu, kvm, extra, smp, uefi_vars) + [
+            "-serial", "stdio", "-monitor", "none"]
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+            timed_out = True
+        seconds = time.monotonic() - start
     result = Boot(proc.returncode, out.decode("utf-8", "replace")
-                  .replace("\r\n", "\n"), time.monotonic() - start, timed_out)
+                  .replace("\r\n", "\n"), seconds, timed_out)
     if log:
         os.makedirs(os.path.dirname(log), exist_ok=True)
         with open(log, "w") as f:
@@ -163,6 +223,15 @@ def boot(cmdline, timeout=60, mem="512M", cpu="max", kvm=False, extra=(),
 def run_interactive(args):
     iso = iso_for(args.cmdline)
     extra = ["-serial", "mon:stdio"]
+    scratch = tempfile.TemporaryDirectory(prefix="kmem-run-")
+    uefi_vars = None
+    if args.uefi:
+        problem = uefi_problem(args.mem)
+        if problem:
+            print("qemu.py: cannot boot UEFI: " + problem, file=sys.stderr)
+            return 1
+        uefi_vars = os.path.join(scratch.name, "OVMF_VARS.fd")
+        shutil.copy(OVMF_VARS, uefi_vars)
     if args.gdb_port:
         extra += ["-gdb", "tcp::%d" % args.gdb_port]
     if args.stopped:
@@ -170,8 +239,10 @@ def run_interactive(args):
         print("QEMU is stopped; in another terminal: make gdb"
               + (" GDB_PORT=%d" % args.gdb_port if args.gdb_port != 1234 else ""),
               file=sys.stderr)
-    cmd = qemu_command(iso, args.mem, args.cpu, args.kvm, extra)
+    cmd = qemu_command(iso, args.mem, args.cpu, args.kvm, extra, args.smp,
+                       uefi_vars)
     status = subprocess.call(cmd)
+    scratch.cleanup()
     print("\n[%s]" % EXIT_MEANING.get(status, "QEMU exited with %d" % status),
           file=sys.stderr)
     return 0 if status in (EXIT_PASSED, 0) else 1
@@ -184,6 +255,8 @@ def main():
     p.add_argument("--kvm", action="store_true")
     p.add_argument("--mem", default="512M")
     p.add_argument("--cpu", default="max")
+    p.add_argument("--smp", type=int, default=1)
+    p.add_argument("--uefi", action="store_true", help="boot through OVMF")
     p.add_argument("--gdb-port", type=int, default=0)
     p.add_argument("--stopped", action="store_true")
     p.add_argument("--cmdline", default="", help="the kernel command line")
