@@ -3,6 +3,10 @@
 
 BUILD := build
 KVM ?= 0
+# UEFI=1: make run and make debug boot through OVMF instead of SeaBIOS
+UEFI ?= 0
+# make test boots a subset of the boot matrix; MATRIX=full boots all of it
+MATRIX ?= subset
 GDB_PORT ?= 1234
 MEM ?= 512M
 PYTHON ?= python3
@@ -80,7 +84,7 @@ HOST_PROGS := $(patsubst tests/host/%.c,$(BUILD)/host/progs/%,\
 KERNEL := $(BUILD)/kernel.elf
 HOST_TEST := $(BUILD)/host/ktest
 
-.PHONY: all kernel host deps run test test-host test-kernel debug gdb \
+.PHONY: all kernel host deps run test test-host test-matrix test-kernel debug gdb \
 	clean help compile_commands.json iso
 .DEFAULT_GOAL := all
 
@@ -99,9 +103,13 @@ help:
 	@echo "make run         boot in QEMU, serial on this terminal: the tests, then"
 	@echo "                 the kmem> monitor (exit or Ctrl-A X quits)"
 	@echo "                 CMDLINE='ktest=printk.*' passes a kernel command line"
-	@echo "                 KVM=1 uses KVM where /dev/kvm works; MEM=4G sets RAM"
+	@echo "                 KVM=1 uses KVM where /dev/kvm works; MEM=4G sets RAM;"
+	@echo "                 UEFI=1 boots through OVMF (MEM=64M at least)"
 	@echo "make test        install what is missing, build, run host and QEMU tests"
+	@echo "                 MATRIX=full boots every configuration of test-matrix"
 	@echo "make test-host   only the host tests (sanitizers)"
+	@echo "make test-matrix every test on 15 machines: BIOS and UEFI, 32M..64G,"
+	@echo "                 1 and 4 CPUs, qemu64; prints a table"
 	@echo "make host-lib    build/host/libkmem.a, the allocators as a library"
 	@echo "make host-cflags the flags a program needs to use it"
 	@echo "make fuzz-build  the libFuzzer targets of tests/fuzz (clang)"
@@ -118,7 +126,7 @@ help:
 # ---- installing what the build needs (Debian)
 
 DEB_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools nasm \
-	gdb python3 clang libclang-rt-14-dev
+	gdb python3 clang libclang-rt-14-dev ovmf grub-efi-amd64-bin
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \
@@ -215,10 +223,12 @@ $(HOST_TEST): $(HOST_TEST_OBJS) $(HOST_ASAN_LIB)
 # make run offers the serial monitor unless CMDLINE says otherwise
 run: CMDLINE ?= monitor
 run: deps $(KERNEL)
-	$(PYTHON) tests/qemu.py run --mem $(MEM) $(if $(filter 1,$(KVM)),--kvm) --cmdline='$(CMDLINE)'
+	$(PYTHON) tests/qemu.py run --mem $(MEM) $(if $(filter 1,$(KVM)),--kvm) \
+		$(if $(filter 1,$(UEFI)),--uefi) --cmdline='$(CMDLINE)'
 
 debug: deps $(KERNEL)
-	$(PYTHON) tests/qemu.py run --mem $(MEM) --gdb-port $(GDB_PORT) --stopped --cmdline='$(CMDLINE)'
+	$(PYTHON) tests/qemu.py run --mem $(MEM) --gdb-port $(GDB_PORT) --stopped \
+		$(if $(filter 1,$(UEFI)),--uefi) --cmdline='$(CMDLINE)'
 
 iso: deps $(KERNEL)
 	@$(PYTHON) tests/qemu.py iso --cmdline='$(CMDLINE)'
@@ -228,7 +238,11 @@ gdb: $(KERNEL)
 		-ex 'target remote :$(GDB_PORT)' -ex 'hbreak kmain' -ex 'continue'
 
 test: deps all
-	$(PYTHON) tests/run_tests.py $(if $(filter 1,$(KVM)),--kvm)
+	$(PYTHON) tests/run_tests.py $(if $(filter 1,$(KVM)),--kvm) --matrix $(MATRIX)
+
+# Every test on every machine of the boot matrix (tests/matrix.py), a table.
+test-matrix: deps $(KERNEL)
+	$(PYTHON) tests/matrix.py $(if $(filter 1,$(KVM)),--kvm)
 
 test-host: $(HOST_TEST) $(HOST_LIB) $(HOST_PROGS)
 	$(PYTHON) tests/run_tests.py --host-only

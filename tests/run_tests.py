@@ -12,6 +12,9 @@
      multiboot2 magic (set through gdb) each stop with their message;
   5. gdb: QEMU started stopped, a hardware breakpoint at kmain, and gdb
      must stop there in 64-bit mode with a backtrace.
+  6. every test again on other machines (tests/matrix.py): SUBSET of the
+     boot matrix (BIOS and UEFI, 32 MiB to 64 GiB, 1 and 4 CPUs, qemu64),
+     or all of it with --matrix full.
 
 Closing line: `N passed, N failed, N skipped`; exit status 1 on any
 failure. Serial logs of every boot are kept under build/test-logs/.
@@ -28,6 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
 import docs_test  # noqa: E402
 import fuzz_test  # noqa: E402
+import matrix  # noqa: E402
 from gdb_helpers_test import gdb_helpers_checks  # noqa: E402
 from monitor_test import monitor_checks  # noqa: E402
 
@@ -37,11 +41,6 @@ LOGS = os.path.join(ROOT, "build", "test-logs")
 BOOT_TIMEOUT = 120
 PANIC_BOOT_TIMEOUT = 60
 PANIC_SKIP = "panics: runs in its own boot"
-# The memory suites again on other machines: RAM from 32 MiB to 64 GiB
-# (lazily backed), and a CPU without 1 GiB pages (2 MiB direct map).
-MEMORY_SUITES = "ktest=memmap.*,paging.*,pmem.*,arena.*,kmalloc.*"
-MACHINES = [("32M", "max"), ("128M", "max"), ("4G", "max"), ("64G", "max"),
-            ("512M", "qemu64")]
 # The runner skips the suite ktest_selftest in an ordinary run; the self-test
 # runs count those tests, so the skips are not counted again.
 SELFTEST_SKIP = "fails on purpose: run by the ktest self-test"
@@ -250,23 +249,6 @@ def kernel_debug_tests(opts, modes):
                             "no line 'kmem_debug: %s (...)'" % modes,
                             tail(b.output)))
     print("%s: %.1f s" % (where, b.seconds), flush=True)
-    return checks
-
-
-def machine_tests(opts, mem, cpu):
-    """The memory suites on one machine; panic tests run in the main boot."""
-    where = "kernel -m %s -cpu %s" % (mem, cpu)
-    b = qemu.boot(MEMORY_SUITES, BOOT_TIMEOUT, mem=mem, cpu=cpu, kvm=opts.kvm,
-                  log=log_name("%s-%s-memory" % (mem, cpu)))
-    ktap = Ktap(b.output)
-    checks = unit_results(where, ktap, b.output, [])
-    failed = any(c.status == "fail" for c in checks)
-    expected = qemu.EXIT_FAILED if failed else qemu.EXIT_PASSED
-    if b.timed_out or b.status != expected:
-        checks.append(Check(where + " boot", "fail", b.meaning(), tail(b.output)))
-    m = re.search(r"^pmem_init: .*$", b.output, re.M)
-    if m:
-        print("%s: %s (%.1f s)" % (where, m.group(0), b.seconds), flush=True)
     return checks
 
 
@@ -529,6 +511,8 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host-only", action="store_true")
     p.add_argument("--kvm", action="store_true")
+    p.add_argument("--matrix", choices=["subset", "full"], default="subset",
+                   help="the boot matrix's configurations to run")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="list passing checks too")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2)
@@ -539,11 +523,14 @@ def main():
     panics = []
     jobs = [host_tests, host_selftest, lambda: host_lib_no_libc_symbols(opts),
             lambda: fuzz_test.fuzz_checks(Check),
-            lambda: readme_example(opts), lambda: host_lib_programs(opts)]
+            lambda: readme_example(opts), lambda: host_lib_programs(opts),
+            lambda: matrix.judge_checks(Check)]
     if not opts.host_only:
         jobs += [lambda: kernel_tests(opts, panics),
-                 lambda: kernel_selftest(opts),
-                 lambda: boot_check_no_long_mode(opts),
+                 lambda: kernel_selftest(opts)]
+        jobs += [lambda c=c: matrix.config_checks(c, opts, Check)
+                 for c in matrix.configs(opts.matrix)]
+        jobs += [lambda: boot_check_no_long_mode(opts),
                  lambda: monitor_checks(opts),
                  lambda: gdb_kmain(opts),
                  lambda: gdb_bad_magic(opts),
@@ -553,7 +540,6 @@ def main():
                  lambda: harness_catches(opts, "hang", 8, None, "timed out"),
                  lambda: docs_test.docs_checks(Check),
                  lambda: memory_options_boot(opts)]
-        jobs += [lambda m=m, c=c: machine_tests(opts, m, c) for m, c in MACHINES]
         jobs += [lambda m=m: kernel_debug_tests(opts, m) for m in DEBUG_MODES]
     jobs += [lambda m=m: host_tests(m) for m in DEBUG_MODES]
     with concurrent.futures.ThreadPoolExecutor(opts.jobs) as pool:
