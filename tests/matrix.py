@@ -115,6 +115,8 @@ class Outcome:
 
 def ktap_incomplete(output):
     """Why the KTAP is not whole (a plan not met), or None."""
+    if "KTAP version 1" not in output:
+        return "no KTAP header"
     text = output[output.find("KTAP version 1"):]
     top = re.search(r"^1\.\.(\d+)$", text, re.M)
     suites = re.findall(r"^(?:ok|not ok) \d+ (\S+)", text, re.M)
@@ -161,7 +163,7 @@ def judge(outcome):
             problems.append("%s skipped for a reason that names no memory size: %s"
                             % (name, reason))
 
-    boot_part = b.output[:b.output.find("KTAP version 1")]
+    boot_part = b.output.split("KTAP version 1", 1)[0]
     m = re.search(r"^pmem_init: (\d+) ranges, (\d+) MiB usable, (\d+) cycles$",
                   boot_part, re.M)
     outcome.pmem = tuple(int(x) for x in m.groups()) if m else None
