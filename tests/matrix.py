@@ -17,7 +17,8 @@ A configuration is green only if QEMU exits with the tests-passed status,
 the KTAP is whole (every suite's plan met, the closing line agrees with the
 results), the closing line says 0 failed, and the numbers make sense for
 that machine: a test may skip only for a reason that holds everywhere (it
-panics, it is a self-test) or, below 4 GiB, for want of memory; the usable
+panics, it is a self-test, it needs kmem_debug= modes) or, below 4 GiB,
+for want of memory; the usable
 memory is most of -m; the direct map covers exactly the usable bytes, with
 1 GiB pages on -cpu max from 4 GiB up and none on qemu64. Across a run,
 every configuration must have run the same tests.
@@ -48,8 +49,10 @@ GIB = 1 << 30
 MIB = 1 << 20
 # A test may skip on every machine only for these reasons (and those of
 # run_tests.py: it panics, it is a self-test; run_tests imports this file,
-# so they are looked up when used).
-SKIPS_ANYWHERE = ("shows that a skipped test is reported as a SKIP",)
+# so they are looked up when used): the runner's own demonstration, and a
+# test that needs kmem_debug modes its boot was not given (ktest.c).
+SKIPS_ANYWHERE = re.compile(
+    r"^(shows that a skipped test is reported as a SKIP|needs kmem_debug=\S+)$")
 # Below this much RAM, a test may skip saying how much memory it needs.
 MEMORY_SKIP_BELOW = 4 * GIB
 MEMORY_SKIP_RE = re.compile(r"\d+ [KMG]iB")
@@ -154,7 +157,7 @@ def judge(outcome):
             problems.append("only %d passed (at least %d expected)" %
                             (passed, MIN_PASSED))
     for name, status, reason, _ in ktap.results:
-        if status != "skip" or reason in SKIPS_ANYWHERE or reason in (
+        if status != "skip" or SKIPS_ANYWHERE.match(reason) or reason in (
                 run_tests.PANIC_SKIP, run_tests.SELFTEST_SKIP):
             continue
         if c.mem_bytes >= MEMORY_SKIP_BELOW:
@@ -291,8 +294,8 @@ def synthetic_output(passed=MIN_PASSED, skips=(), fails=0, closing=None,
 
 
 def judge_checks(Check):
-    """judge() must pass a sound log and name what is wrong with each of
-    a dozen broken ones (no QEMU: synthetic serial logs)."""
+    """judge() must pass sound logs and name what is wrong with each of a
+    dozen broken ones (no QEMU: synthetic serial logs)."""
     small, big = Config("bios", "32M", 1), Config("bios", "64G", 4)
     qemu64 = Config("bios", "4G", 1, "qemu64")
     mem_skip = "base_arena has under 64 MiB free"
@@ -313,6 +316,10 @@ def judge_checks(Check):
          dict(skips=[mem_skip], usable=64 * GIB - 2 * MIB,
               direct_map="62 x 1 GiB, 1023 x 2 MiB, 0 x 4 KiB pages"),
          "skipped with 64G of RAM"),
+        ("a kmem_debug test at 64G", big, qemu.EXIT_PASSED, False,
+         dict(skips=["needs kmem_debug=redzone,poison"],
+              usable=64 * GIB - 2 * MIB,
+              direct_map="62 x 1 GiB, 1023 x 2 MiB, 0 x 4 KiB pages"), None),
         ("skip naming no size", small, qemu.EXIT_PASSED, False,
          dict(skips=["not today"]), "names no memory size"),
         ("direct map short", small, qemu.EXIT_PASSED, False,
