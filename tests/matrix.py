@@ -157,8 +157,9 @@ def judge(outcome):
             problems.append("only %d passed (at least %d expected)" %
                             (passed, MIN_PASSED))
     for name, status, reason, _ in ktap.results:
-        if status != "skip" or SKIPS_ANYWHERE.match(reason) or reason in (
-                run_tests.PANIC_SKIP, run_tests.SELFTEST_SKIP):
+        if status != "skip" or SKIPS_ANYWHERE.match(reason) or \
+                reason.startswith(run_tests.PANIC_SKIP) or \
+                reason == run_tests.SELFTEST_SKIP:
             continue
         if c.mem_bytes >= MEMORY_SKIP_BELOW:
             problems.append("%s skipped with %s of RAM: %s" % (name, c.mem, reason))
@@ -301,7 +302,9 @@ def judge_checks(Check):
     mem_skip = "base_arena has under 64 MiB free"
     cases = [
         ("sound 32M boot", small, qemu.EXIT_PASSED, False,
-         dict(skips=[run_tests.PANIC_SKIP, mem_skip]), None),
+         dict(skips=[run_tests.PANIC_SKIP, mem_skip,
+                     run_tests.PANIC_SKIP + " with kmem_debug=redzone",
+                     run_tests.SELFTEST_SKIP]), None),
         ("QEMU status 0", small, 0, False, {}, "triple fault"),
         ("timed out", small, qemu.EXIT_PASSED, True, {}, "timed out"),
         ("a failed test", small, qemu.EXIT_FAILED, False, dict(fails=1),
