@@ -84,7 +84,7 @@ HOST_PROGS := $(patsubst tests/host/%.c,$(BUILD)/host/progs/%,\
 KERNEL := $(BUILD)/kernel.elf
 HOST_TEST := $(BUILD)/host/ktest
 
-.PHONY: all kernel host deps run test test-host test-matrix test-kernel debug gdb \
+.PHONY: all kernel host deps run test test-host test-matrix debug gdb \
 	clean help compile_commands.json iso
 .DEFAULT_GOAL := all
 
