@@ -407,10 +407,13 @@ static struct kmem_audit *audit_locked(struct kmem_cache *cp, const void *obj)
 		return NULL;
 	if (cp->audit_offset)
 		return (struct kmem_audit *)((char *)obj + cp->audit_offset);
+	/* an allocated object's bufctl is in the hash, a free one's on its
+	 * slab's free list */
 	bc = bufctl_hash_lookup_locked(cp, obj);
-	s = bc ? NULL : slab_containing_locked(cp, obj);
-	for (bc = s ? s->free_bufctls : bc; bc && bc->obj != obj; bc = bc->next)
-		;
+	if (!bc && (s = slab_containing_locked(cp, obj)) != NULL) {
+		for (bc = s->free_bufctls; bc && bc->obj != obj; bc = bc->next)
+			;
+	}
 	return bc ? (struct kmem_audit *)(bc + 1) : NULL;
 }
 

@@ -17,6 +17,7 @@
 #include "kstring.h"
 #include "page.h"
 #include "slab.h"
+#include "cache_lookup.h"
 
 #define KiB (1ul << 10)
 #define MiB (1ul << 20)
@@ -71,36 +72,6 @@ static size_t fill_buffer(void *buf)
 static size_t check_buffer(const void *buf, size_t n)
 {
 	return pattern_check(buf, n, (uintptr_t)buf);
-}
-
-struct cache_search {
-	const char *name;
-	struct kmem_cache *found;
-};
-
-static void match_name(struct kmem_cache *cp, void *arg)
-{
-	struct cache_search *s = arg;
-
-	if (!kstrcmp(cp->name, s->name))
-		s->found = cp;
-}
-
-static struct kmem_cache *cache_named(const char *name)
-{
-	struct cache_search s = { name, NULL };
-
-	kmem_cache_for_each(match_name, &s);
-	return s.found;
-}
-
-/* The kmalloc cache of objects of 32 << size_class bytes. */
-static struct kmem_cache *kmalloc_cache(int size_class)
-{
-	char name[KMEM_NAME_MAX];
-
-	ksnprintf(name, sizeof(name), "kmalloc_%lu", 32ul << size_class);
-	return cache_named(name);
 }
 
 /* Live objects of every kmalloc cache. */
