@@ -35,6 +35,8 @@
 
 /* Return addresses kept per allocation and per free under audit. */
 #define KMEM_AUDIT_DEPTH 5
+/* Room for the audit lines a misuse report carries. */
+#define KMEM_AUDIT_TEXT_MAX 512
 
 /* The modes on (KMEM_DEBUG_*): set once at boot, before the first cache. */
 extern int kmem_debug;

@@ -104,7 +104,6 @@
 #define KMALLOC_CLASS_PAGES_ALIGNED 0x11
 #define LARGE_ROOM 32 /* header and tag before an unaligned large buffer */
 #define LARGE_REDZONE KMALLOC_LARGE_REDZONE /* kmem_debug=redzone */
-#define AUDIT_TEXT_MAX 512 /* a misuse report's audit lines */
 /* No machine has this much: larger requests fail before any arithmetic. */
 #define KMALLOC_SIZE_MAX (1ul << 47)
 
@@ -336,7 +335,7 @@ static void poisoned_buffer(const char *fn, uintptr_t buf)
 	struct kmem_cache *cp = kmem_cache_owner((void *)(buf - TAG_SIZE),
 						 &start);
 	uintptr_t obj = (uintptr_t)start;
-	char audit[AUDIT_TEXT_MAX];
+	char audit[KMEM_AUDIT_TEXT_MAX];
 
 	for (unsigned c = 0; cp && obj && c < KMALLOC_NR_CACHES; c++) {
 		if (kmalloc_caches[c] != cp)
@@ -369,7 +368,7 @@ static const char *audit_text(const struct kmalloc_view *v, char *buf,
 /* fn met v, which is not a live buffer: say what it is, and panic. */
 static __noreturn void bad_buffer(const char *fn, const struct kmalloc_view *v)
 {
-	char audit[AUDIT_TEXT_MAX];
+	char audit[KMEM_AUDIT_TEXT_MAX];
 	struct kmalloc_view around;
 	void *buf = (void *)v->buf;
 

@@ -167,8 +167,6 @@
 #define HASH_MULTIPLIER 0x9e3779b97f4a7c15ull
 /* more rounds than any magazine has: the fast path's bound */
 #define NR_MAGAZINE_ROUNDS_MAX 64
-/* room for a misuse report's audit lines */
-#define AUDIT_TEXT_MAX 512
 
 /* A slab's header: at the end of the slab (on-slab) or in kmem_slab_cache. */
 struct kmem_slab {
@@ -469,7 +467,7 @@ static __noreturn void bad_free(struct kmem_cache *cp, const void *obj)
 	struct kmem_slab *s = slab_containing_locked(cp, obj);
 	long i = s ? obj_index(cp, s, obj) : -1;
 	struct kmem_cache *owner;
-	char audit[AUDIT_TEXT_MAX];
+	char audit[KMEM_AUDIT_TEXT_MAX];
 
 	spin_unlock_irqrestore(&cp->lock, irq);
 	if (s && i < 0)
@@ -494,7 +492,7 @@ static __noreturn __attribute__((noinline)) void
 wrong_owner(struct kmem_cache *cp, const void *obj)
 {
 	const struct kmem_slab *s = on_slab_header(obj);
-	char audit[AUDIT_TEXT_MAX];
+	char audit[KMEM_AUDIT_TEXT_MAX];
 
 	if (s->magic == SLAB_MAGIC && s->cache)
 		panic("kmem_cache_free: object of another cache: cache '%s' obj %p belongs to cache '%s'%s",
@@ -1019,7 +1017,7 @@ static inline void debug_check(struct kmem_cache *cp, const char *fn,
 /* Under redzone: obj's redzone must hold its pattern. */
 static void redzone_verify(struct kmem_cache *cp, const char *fn, void *obj)
 {
-	char audit[AUDIT_TEXT_MAX];
+	char audit[KMEM_AUDIT_TEXT_MAX];
 	long o;
 
 	if (!(cp->debug & KMEM_DEBUG_REDZONE))
@@ -1055,7 +1053,7 @@ static __attribute__((noinline)) void *
 debug_alloc(struct kmem_cache *cp, int flags, uintptr_t caller)
 {
 	void *obj = slab_alloc(cp, flags);
-	char audit[AUDIT_TEXT_MAX];
+	char audit[KMEM_AUDIT_TEXT_MAX];
 	long o;
 
 	if (!obj) {
@@ -1766,7 +1764,7 @@ static void whatis_cache(struct kmem_cache *cp, void *arg)
 	       obj_in_magazines(cp, (void *)obj) ? "free in a magazine" :
 						   "allocated");
 	if (cp->debug & KMEM_DEBUG_AUDIT) {
-		char audit[AUDIT_TEXT_MAX];
+		char audit[KMEM_AUDIT_TEXT_MAX];
 
 		printk("  audit:%s\n", kmem_cache_audit_text(cp, (void *)obj,
 							     audit,
