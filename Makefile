@@ -85,7 +85,7 @@ KERNEL := $(BUILD)/kernel.elf
 HOST_TEST := $(BUILD)/host/ktest
 
 .PHONY: all kernel host deps run test test-host test-matrix debug gdb \
-	clean help compile_commands.json iso
+	stress clean help compile_commands.json iso
 .DEFAULT_GOAL := all
 
 all: $(KERNEL) $(HOST_TEST) $(HOST_LIB) $(HOST_PROGS)
@@ -108,6 +108,8 @@ help:
 	@echo "make test        install what is missing, build, run host and QEMU tests"
 	@echo "                 MATRIX=full boots every configuration of test-matrix"
 	@echo "make test-host   only the host tests (sanitizers)"
+	@echo "make stress      the ThreadSanitizer threads program STRESS_RUNS (200)"
+	@echo "                 times, STRESS_COPIES (2) at once"
 	@echo "make test-matrix every test on 15 machines: BIOS and UEFI, 32M..64G,"
 	@echo "                 1 and 4 CPUs, qemu64; prints a table"
 	@echo "make host-lib    build/host/libkmem.a, the allocators as a library"
@@ -246,6 +248,13 @@ test-matrix: deps $(KERNEL)
 
 test-host: $(HOST_TEST) $(HOST_LIB) $(HOST_PROGS)
 	$(PYTHON) tests/run_tests.py --host-only
+
+# The ThreadSanitizer threads program STRESS_RUNS times, STRESS_COPIES at
+# once (load changes the timing a race needs); ends "stress: N runs, ...".
+STRESS_RUNS ?= 200
+STRESS_COPIES ?= 2
+stress: $(BUILD)/host/progs/threads-tsan
+	$(PYTHON) tests/stress.py --runs $(STRESS_RUNS) --copies $(STRESS_COPIES)
 
 compile_commands.json:
 	@command -v bear >/dev/null || { echo "bear is missing: apt-get install bear"; exit 1; }

@@ -8,10 +8,12 @@
  * pattern and frees them: objects cross CPUs through the magazines and
  * the depot. Meanwhile a visitor thread reaches into the workers'
  * magazines over and over (kmem_cache_check, kmem_cache_reap,
- * arena_reclaim): the protocol that keeps it and the
- * owners' lock-free fast paths apart is what ThreadSanitizer watches.
- * Built twice: over libkmem.a, and over libkmem-tsan.a for
- * ThreadSanitizer.
+ * arena_reclaim, and the cache and arena tables): the protocol that
+ * keeps it and the owners' lock-free fast paths apart is what
+ * ThreadSanitizer watches. Built twice: over libkmem.a, and over
+ * libkmem-tsan.a for ThreadSanitizer.
+ *
+ *   threads [N]   N workers, 1 to 8 (4 if not given)
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -19,7 +21,7 @@
 
 #include <kmem_host.h>
 
-#define THREADS 4
+#define THREADS_MAX 8
 #define ROUNDS 20000
 #define LIVE 16
 #define IDS (1 << 20)
@@ -27,13 +29,14 @@
 static struct arena *ids;
 static struct kmem_cache *caches[3];
 static const size_t cache_sizes[3] = { 64, 256, 1000 };
+static int threads = 4;
 
 /* Each thread passes objects to the next through a one-slot mailbox. */
 struct mailbox {
 	pthread_mutex_t lock;
 	void *obj;
 	int cache;
-} mailbox[THREADS];
+} mailbox[THREADS_MAX];
 
 static void pattern(void *obj, size_t size, int check, long me)
 {
@@ -57,7 +60,7 @@ static void cache_round(long me, int r)
 {
 	int c = r % 3;
 	void *obj = kmem_cache_alloc(caches[c], MEM_WAIT);
-	struct mailbox *out = &mailbox[me % THREADS];
+	struct mailbox *out = &mailbox[me % threads];
 	void *old = NULL;
 	int old_cache = 0;
 
@@ -95,6 +98,10 @@ static void *visitor(void *arg)
 		}
 		if (*visits % 32 == 31)
 			arena_reclaim(kpages_arena);
+		if (*visits % 64 == 63) { /* the tables read every CPU too */
+			kmem_cache_print_all();
+			arena_print_stats();
+		}
 		++*visits;
 	} while (!__atomic_load_n(&workers_done, __ATOMIC_ACQUIRE));
 	if (bad) {
@@ -138,12 +145,22 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	pthread_t t[THREADS], v;
+	pthread_t t[THREADS_MAX], v;
 	long visits = 0;
 	int bad = 0;
 
+	if (argc > 1) {
+		char *end;
+
+		threads = (int)strtol(argv[1], &end, 10);
+		if (*end || threads < 1 || threads > THREADS_MAX) {
+			fprintf(stderr, "usage: threads [N], N from 1 to %d\n",
+				THREADS_MAX);
+			return 2;
+		}
+	}
 	kmem_host_init(256 << 20);
 	ids = arena_create("ids", (void *)1, IDS, 1, NULL, NULL, NULL, 0,
 			   MEM_WAIT);
@@ -153,16 +170,16 @@ int main(void)
 						       "threads_1000",
 					      cache_sizes[i], 0, 0, NULL, NULL,
 					      NULL, NULL);
-	for (int i = 0; i < THREADS; i++)
+	for (int i = 0; i < threads; i++)
 		pthread_mutex_init(&mailbox[i].lock, NULL);
-	for (long i = 0; i < THREADS; i++)
+	for (long i = 0; i < threads; i++)
 		pthread_create(&t[i], NULL, worker, (void *)(i + 1));
 	pthread_create(&v, NULL, visitor, &visits);
-	for (int i = 0; i < THREADS; i++)
+	for (int i = 0; i < threads; i++)
 		pthread_join(t[i], NULL);
 	__atomic_store_n(&workers_done, 1, __ATOMIC_RELEASE);
 	pthread_join(v, NULL);
-	for (int i = 0; i < THREADS; i++) {
+	for (int i = 0; i < threads; i++) {
 		struct mailbox *m = &mailbox[i];
 
 		if (m->obj)
@@ -182,7 +199,7 @@ int main(void)
 	bad |= arena_check(base_arena);
 	arena_destroy(ids);
 	printf("threads: %d threads x %d rounds, pages, IDs and three caches, %ld visits: %s\n",
-	       THREADS, ROUNDS, visits,
+	       threads, ROUNDS, visits,
 	       bad ? "LOST OR BROKEN" : "everything back, all arenas sound");
 	return bad;
 }
