@@ -128,7 +128,7 @@ help:
 # ---- installing what the build needs (Debian)
 
 DEB_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools nasm \
-	gdb python3 clang libclang-rt-14-dev ovmf grub-efi-amd64-bin
+	gdb python3 clang libclang-rt-14-dev ovmf grub-efi-amd64-bin valgrind
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \

@@ -32,6 +32,7 @@ import qemu  # noqa: E402
 import docs_test  # noqa: E402
 import fuzz_test  # noqa: E402
 import matrix  # noqa: E402
+import stress  # noqa: E402
 from gdb_helpers_test import gdb_helpers_checks  # noqa: E402
 from monitor_test import monitor_checks  # noqa: E402
 
@@ -437,18 +438,25 @@ def host_lib_no_libc_symbols(opts):
 
 
 def host_lib_programs(opts):
-    """Programs over the library: threads (plain and TSan), a misuse."""
+    """Programs over the library: threads (plain, and under ThreadSanitizer
+    with 2, 4 and 8 workers, two copies at once), a misuse."""
     progs = os.path.join(ROOT, "build", "host", "progs")
     checks = []
-    for name in ("threads", "threads-tsan"):
-        r = subprocess.run([os.path.join(progs, name)], capture_output=True,
-                           text=True, timeout=300)
-        ok = r.returncode == 0 and "all arenas sound" in r.stdout and \
-            "ThreadSanitizer" not in r.stderr
-        checks.append(Check("host lib: %s (%s)" % (name, r.stdout.strip()),
-                            "pass" if ok else "fail",
-                            "" if ok else "exit %d" % r.returncode,
-                            r.stderr[-3000:]))
+    r = subprocess.run([os.path.join(progs, "threads")], capture_output=True,
+                       text=True, timeout=300)
+    ok = r.returncode == 0 and "all arenas sound" in r.stdout
+    checks.append(Check("host lib: threads (%s)" % r.stdout.strip(),
+                        "pass" if ok else "fail",
+                        "" if ok else "exit %d" % r.returncode,
+                        r.stderr[-3000:]))
+    # each worker count twice, in pairs: load changes the timing a race
+    # needs (make stress does this 200 times)
+    runs, bad, reasons = stress.stress(6, 2, log=lambda line: None)
+    checks.append(Check("host lib: threads-tsan, %d runs of 2, 4 and 8 "
+                        "workers two at a time: %d with a report" % (runs, bad),
+                        "fail" if bad else "pass",
+                        "see build/stress/" if bad else "",
+                        "\n".join(reasons)))
     r = subprocess.run([os.path.join(progs, "double_free")],
                        capture_output=True, text=True, timeout=60)
     first = r.stderr.splitlines()[0] if r.stderr else ""
@@ -459,6 +467,55 @@ def host_lib_programs(opts):
                         "pass" if ok else "fail",
                         "" if ok else "exit %d, first stderr line %r" %
                         (r.returncode, first), r.stderr[-2000:]))
+    return checks
+
+
+FAST_PATHS = ("kmem_cache_alloc", "kmem_cache_free")
+# (xchg %ax,%ax is a two-byte nop, padding)
+LOCKED_RE = re.compile(r"\s(lock\b|xchg(?!\s+%ax,%ax$)|mfence|cmpxchg)")
+
+
+def fast_path_instructions(opts):
+    """The magazine fast paths in libkmem.a have no locked instruction and
+    no fence (slab.c, theory statement 8), and the magazine-hit pair stays
+    within 50 instructions (callgrind, bench's cache_pair)."""
+    lib = os.path.join(ROOT, "build", "host", "libkmem.a")
+    dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", lib],
+                         capture_output=True, text=True).stdout
+    checks = []
+    for fn in FAST_PATHS:
+        m = re.search(r"^[0-9a-f]+ <%s>:\n(.*?)\n\n" % fn, dis, re.S | re.M)
+        body = m.group(1).splitlines() if m else []
+        bad = [l.strip() for l in body if LOCKED_RE.search(l)]
+        ok = len(body) >= 10 and not bad
+        checks.append(Check("host lib: %s has no lock, xchg or mfence "
+                            "(%d instructions)" % (fn, len(body)),
+                            "pass" if ok else "fail",
+                            "" if ok else ("not found" if not body else
+                                           "found: %s" % bad[:3])))
+    bench = os.path.join(ROOT, "build", "bench", "bench")
+    out = os.path.join(ROOT, "build", "bench", "callgrind.test.cache_pair")
+    count = 100000
+    make = subprocess.run(["make", "-s", "-C", ROOT, "build/bench/bench"],
+                          capture_output=True, text=True)
+    r = subprocess.run(["valgrind", "--tool=callgrind",
+                        "--callgrind-out-file=" + out, "--collect-atstart=no",
+                        "--toggle-collect=bench_loop_*", bench, "--instr",
+                        "cache_pair", str(count)], capture_output=True,
+                       text=True, timeout=300)
+    total = None
+    if r.returncode == 0 and os.path.exists(out):
+        with open(out) as f:
+            m = re.search(r"^summary: (\d+)$", f.read(), re.M)
+            total = int(m.group(1)) if m else None
+    per_op = total / count if total else 0
+    ok = make.returncode == 0 and total is not None and \
+        10 <= round(per_op, 1) <= 50
+    checks.append(Check("host lib: kmem_cache alloc+free, magazine hit: "
+                        "%.1f instructions (at most 50)" % per_op,
+                        "pass" if ok else "fail",
+                        "" if ok else "exit %d" % r.returncode,
+                        make.stderr + r.stderr[-2000:]))
     return checks
 
 
@@ -524,6 +581,7 @@ def main():
     jobs = [host_tests, host_selftest, lambda: host_lib_no_libc_symbols(opts),
             lambda: fuzz_test.fuzz_checks(Check),
             lambda: readme_example(opts), lambda: host_lib_programs(opts),
+            lambda: fast_path_instructions(opts),
             lambda: matrix.judge_checks(Check)]
     if not opts.host_only:
         jobs += [lambda: kernel_tests(opts, panics),

@@ -1848,21 +1848,26 @@ void arena_for_each(void (*fn)(struct arena *, void *), void *arg)
 	spin_unlock_irqrestore(&arenas_lock, irq);
 }
 
+/*
+ * One row of the table: the counts are read under the arena's lock (not
+ * the whole struct: its lock word changes under other CPUs' hands).
+ */
 static void print_one(struct arena *a, void *arg)
 {
 	unsigned long irq = spin_lock_irqsave(&a->lock);
-	struct arena snap = *a;
+	size_t in_use = a->in_use, total = a->total;
+	struct arena_stats stats = a->stats;
+	size_t segs = a->nr_free_segs + arena_nr_alloc_segs(a);
 
 	(void)arg;
 	spin_unlock_irqrestore(&a->lock, irq);
 	printk("%-14s %10zu %14zu %14zu %9llu %9llu %6llu %7llu %8zu  %s\n",
-	       snap.name, snap.quantum, snap.in_use, snap.total,
-	       (unsigned long long)snap.stats.allocs,
-	       (unsigned long long)snap.stats.frees,
-	       (unsigned long long)snap.stats.fails,
-	       (unsigned long long)snap.stats.imports,
-	       snap.nr_free_segs + arena_nr_alloc_segs(&snap),
-	       snap.source ? snap.source->name : "-");
+	       a->name, a->quantum, in_use, total,
+	       (unsigned long long)stats.allocs,
+	       (unsigned long long)stats.frees,
+	       (unsigned long long)stats.fails,
+	       (unsigned long long)stats.imports, segs,
+	       a->source ? a->source->name : "-");
 }
 
 void arena_print_stats(void)
