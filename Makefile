@@ -145,16 +145,23 @@ deps:
 
 # ---- the kernel
 
-# Rebuild everything when the flags change.
+# Stamps: a file that changes only when its text does. Objects depend on
+# their flags' stamp (new flags: rebuild everything); each link depends on
+# its list of objects (a source file deleted or added: link again, so a
+# deleted test does not linger in the binary).
+# $(call stamp,TEXT) rewrites $@ only if TEXT differs from what it holds.
+stamp = @mkdir -p $(@D); echo '$(strip $(1))' | cmp -s - $@ || \
+	echo '$(strip $(1))' > $@
+
 $(BUILD)/kernel/flags: FORCE
-	@mkdir -p $(@D)
-	@echo '$(KERNEL_CFLAGS) $(KERNEL_LDFLAGS)' | cmp -s - $@ || \
-		echo '$(KERNEL_CFLAGS) $(KERNEL_LDFLAGS)' > $@
+	$(call stamp,$(KERNEL_CFLAGS) $(KERNEL_LDFLAGS))
 $(BUILD)/host/flags: FORCE
-	@mkdir -p $(@D)
-	@echo '$(HOST_CFLAGS) $(HOST_RELEASE_CFLAGS) $(HOST_TSAN_CFLAGS) $(HOST_LDFLAGS)' | \
-		cmp -s - $@ || echo '$(HOST_CFLAGS) $(HOST_RELEASE_CFLAGS) \
-		$(HOST_TSAN_CFLAGS) $(HOST_LDFLAGS)' > $@
+	$(call stamp,$(HOST_CFLAGS) $(HOST_RELEASE_CFLAGS) $(HOST_TSAN_CFLAGS) \
+		$(HOST_LDFLAGS))
+$(BUILD)/kernel/objects: FORCE
+	$(call stamp,$(KOBJS))
+$(BUILD)/host/objects: FORCE
+	$(call stamp,$(HOST_LIB_SRCS) $(HOST_TEST_SRCS))
 FORCE:
 
 $(BUILD)/kernel/%.o: %.c $(BUILD)/kernel/flags
@@ -171,13 +178,14 @@ $(BUILD)/kernel/%.o: %.asm $(BUILD)/kernel/flags
 $(BUILD)/kernel/ksyms_empty.c: tools/mksyms.py
 	@mkdir -p $(@D)
 	$(PYTHON) tools/mksyms.py < /dev/null > $@
-$(BUILD)/kernel/kernel.pass1.elf: $(KOBJS) $(BUILD)/kernel/ksyms_empty.o linker.ld
+$(BUILD)/kernel/kernel.pass1.elf: $(KOBJS) $(BUILD)/kernel/ksyms_empty.o linker.ld \
+		$(BUILD)/kernel/objects
 	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KOBJS) $(BUILD)/kernel/ksyms_empty.o
 $(BUILD)/kernel/ksyms.c: $(BUILD)/kernel/kernel.pass1.elf tools/mksyms.py
 	nm -n --defined-only $< | $(PYTHON) tools/mksyms.py > $@
 $(BUILD)/kernel/%.o: $(BUILD)/kernel/%.c $(BUILD)/kernel/flags
 	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
-$(KERNEL): $(KOBJS) $(BUILD)/kernel/ksyms.o linker.ld
+$(KERNEL): $(KOBJS) $(BUILD)/kernel/ksyms.o linker.ld $(BUILD)/kernel/objects
 	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KOBJS) $(BUILD)/kernel/ksyms.o
 	$(PYTHON) tools/mksyms.py --check $(BUILD)/kernel/kernel.pass1.elf $@
 
@@ -191,21 +199,21 @@ $(BUILD)/host/asan/%.o: %.c $(BUILD)/host/flags
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -c $< -o $@
 
-$(HOST_LIB): $(HOST_LIB_OBJS)
+$(HOST_LIB): $(HOST_LIB_OBJS) $(BUILD)/host/objects
 	rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(HOST_LIB_OBJS)
 
-$(HOST_ASAN_LIB): $(HOST_ASAN_LIB_OBJS)
+$(HOST_ASAN_LIB): $(HOST_ASAN_LIB_OBJS) $(BUILD)/host/objects
 	rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(HOST_ASAN_LIB_OBJS)
 
 $(BUILD)/host/tsan/%.o: %.c $(BUILD)/host/flags
 	@mkdir -p $(@D)
 	$(CC) $(HOST_TSAN_CFLAGS) -c $< -o $@
 
-$(HOST_TSAN_LIB): $(HOST_TSAN_LIB_OBJS)
+$(HOST_TSAN_LIB): $(HOST_TSAN_LIB_OBJS) $(BUILD)/host/objects
 	rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(HOST_TSAN_LIB_OBJS)
 
 $(BUILD)/host/progs/%: tests/host/%.c $(HOST_LIB) include/kmem_host.h
 	@mkdir -p $(@D)
@@ -217,7 +225,7 @@ $(BUILD)/host/progs/threads-tsan: tests/host/threads.c $(HOST_TSAN_LIB)
 	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -fsanitize=thread \
 		-I$(abspath include) $< $(HOST_TSAN_LIB) -lpthread -o $@
 
-$(HOST_TEST): $(HOST_TEST_OBJS) $(HOST_ASAN_LIB)
+$(HOST_TEST): $(HOST_TEST_OBJS) $(HOST_ASAN_LIB) $(BUILD)/host/objects
 	$(CC) -o $@ $(HOST_TEST_OBJS) $(HOST_ASAN_LIB) $(HOST_LDFLAGS)
 
 # ---- running
@@ -285,9 +293,7 @@ FUZZ_BINS := $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 fuzz-build: $(FUZZ_BINS)
 
 $(BUILD)/fuzz/flags: FORCE
-	@mkdir -p $(@D)
-	@echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' | cmp -s - $@ || \
-		echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' > $@
+	$(call stamp,$(FUZZ_CC) $(FUZZ_CFLAGS))
 
 $(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/fuzz/flags
 	@mkdir -p $(@D)

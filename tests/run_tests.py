@@ -519,6 +519,89 @@ def fast_path_instructions(opts):
     return checks
 
 
+BUILT = ("build/kernel.elf", "build/host/ktest", "build/host/libkmem.a",
+         "build/host/libkmem-asan.a", "build/host/libkmem-tsan.a")
+
+
+def build_is_quiet(opts):
+    """A second `make all` after make's own builds nothing: every stamp
+    compares equal, no object is older than what it depends on."""
+    def stamps():
+        found = {}
+        for top in ("build/kernel", "build/host"):
+            for d, _, files in os.walk(os.path.join(ROOT, top)):
+                for f in files:
+                    path = os.path.join(d, f)
+                    found[path] = os.stat(path).st_mtime_ns
+        return found
+    before = stamps()
+    r = subprocess.run(["make", "-C", ROOT, "all"], capture_output=True,
+                       text=True, timeout=600)
+    changed = sorted(os.path.relpath(p, ROOT) for p, t in stamps().items()
+                     if before.get(p) != t)
+    commands = [l for l in r.stdout.splitlines()
+                if re.match(r"^(gcc|cc|clang|ld|ar|nasm|rm|python3) ", l)]
+    ok = r.returncode == 0 and len(before) > 100 and not changed and \
+        not commands
+    return [Check("build: a second make all rebuilds nothing (%d files)"
+                  % len(before), "pass" if ok else "fail",
+                  "" if ok else "exit %d, rewrote %s" % (r.returncode,
+                                                        changed[:5]),
+                  "\n".join(commands[:20]) + r.stderr)]
+
+
+def deleted_test_leaves(opts):
+    """A test file deleted from tests/kern is gone from the next kernel and
+    host test binary: each link depends on its list of objects. Tried in a
+    copy of the tree and its build (mtimes kept), so nothing is rebuilt
+    but the links."""
+    work = os.path.join(ROOT, "build", "buildcheck")
+    subprocess.run(["rm", "-rf", work])
+    os.makedirs(work)
+    files = subprocess.run(["git", "-C", ROOT, "ls-files"], capture_output=True,
+                           text=True).stdout.split()
+    files = [f for f in files if os.path.exists(os.path.join(ROOT, f))]
+    cp = subprocess.run(["cp", "-a", "--parents"] + files + [work], cwd=ROOT,
+                        capture_output=True, text=True)
+    os.makedirs(os.path.join(work, "build", "host"))
+    for d in ("build/kernel", "build/kernel.elf", "build/host/asan",
+              "build/host/ktest", "build/host/libkmem-asan.a",
+              "build/host/flags", "build/host/objects"):
+        if os.path.exists(os.path.join(ROOT, d)):
+            subprocess.run(["cp", "-a", os.path.join(ROOT, d),
+                            os.path.join(work, d)])
+
+    doomed = os.path.join(work, "tests", "kern", "string.c")
+    with open(doomed) as f:
+        names = {"ktest_desc_%s_%s" % m for m in
+                 re.findall(r"^KTEST\w*\((\w+), (\w+)", f.read(), re.M)}
+
+    def has_string_tests():
+        """Whether each binary holds every test of string.c (True), none
+        (False), or some (None)."""
+        found = []
+        for binary in ("build/kernel.elf", "build/host/ktest"):
+            nm = subprocess.run(["nm", os.path.join(work, binary)],
+                                capture_output=True, text=True).stdout
+            held = {l.split()[-1] for l in nm.splitlines()} & names
+            found.append(True if held == names else
+                         False if not held else None)
+        return found
+    before = has_string_tests()
+    os.remove(doomed)
+    r = subprocess.run(["make", "-C", work, "build/kernel.elf",
+                        "build/host/ktest"], capture_output=True, text=True,
+                       timeout=600)
+    after = has_string_tests()
+    ok = cp.returncode == 0 and r.returncode == 0 and len(names) >= 3 and \
+        before == [True, True] and after == [False, False]
+    return [Check("build: a deleted tests/kern file leaves the kernel and "
+                  "the host test binary", "pass" if ok else "fail",
+                  "" if ok else "string tests in (kernel, host) before %s, "
+                  "after %s; make exit %d" % (before, after, r.returncode),
+                  cp.stderr + r.stdout[-2000:] + r.stderr[-2000:])]
+
+
 def readme_example(opts):
     """The README's library example compiles with host-cflags and runs."""
     with open(os.path.join(ROOT, "README.md")) as f:
@@ -600,6 +683,12 @@ def main():
                  lambda: memory_options_boot(opts)]
         jobs += [lambda m=m: kernel_debug_tests(opts, m) for m in DEBUG_MODES]
     jobs += [lambda m=m: host_tests(m) for m in DEBUG_MODES]
+    if not opts.host_only:
+        # before anything else reads build/: it must not be rewritten
+        for c in build_is_quiet(opts):
+            report(c, opts.verbose)
+            checks.append(c)
+        jobs.append(lambda: deleted_test_leaves(opts))
     with concurrent.futures.ThreadPoolExecutor(opts.jobs) as pool:
         for result in pool.map(lambda job: job(), jobs):
             for c in result:
