@@ -243,7 +243,15 @@ debug: deps $(KERNEL)
 iso: deps $(KERNEL)
 	@$(PYTHON) tests/qemu.py iso --cmdline='$(CMDLINE)'
 
+# First, whether anything listens on the port (read from /proc/net, not by
+# connecting, which would reach QEMU's gdb stub): without make debug, say
+# so at once instead of gdb's long time-out.
 gdb: $(KERNEL)
+	@awk -v port=$$(printf ':%04X' $(GDB_PORT)) \
+		'$$4 == "0A" && substr($$2, length($$2) - 4) == port { found = 1 } \
+		END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null || { \
+		echo "make gdb: nothing listens on port $(GDB_PORT): start 'make debug' in another terminal first"; \
+		exit 1; }
 	gdb -q $(KERNEL) -ex 'source tools/gdb/kmem.py' \
 		-ex 'target remote :$(GDB_PORT)' -ex 'hbreak kmain' -ex 'continue'
 

@@ -393,6 +393,24 @@ def gdb_kmain(opts):
                   tail(out))]
 
 
+def gdb_without_debug(opts):
+    """`make gdb` with nothing on its port says so at once (gdb alone
+    would wait out a 12-second time-out and blame hardware breakpoints)."""
+    port = qemu.free_port()
+    start = time.monotonic()
+    r = subprocess.run(["make", "-C", ROOT, "gdb", "GDB_PORT=%d" % port],
+                       capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    took = time.monotonic() - start
+    want = "make gdb: nothing listens on port %d: start 'make debug'" % port
+    # well under gdb's 12 s time-out; on an idle machine it takes 0.1 s
+    ok = r.returncode != 0 and want in r.stdout and took < 8
+    return [Check("gdb: make gdb without make debug says so (%.1f s)" % took,
+                  "pass" if ok else "fail",
+                  "" if ok else "exit %d" % r.returncode,
+                  r.stdout[-1500:] + r.stderr[-1500:])]
+
+
 def gdb_bad_magic(opts):
     """Enter the kernel with a wrong magic in eax: it must refuse."""
     serial_log = os.path.join(LOGS, "gdb-bad-magic.serial")
@@ -675,6 +693,7 @@ def main():
                  lambda: monitor_checks(opts),
                  lambda: gdb_kmain(opts),
                  lambda: gdb_bad_magic(opts),
+                 lambda: gdb_without_debug(opts),
                  lambda: gdb_helpers_checks(opts),
                  lambda: harness_catches(opts, "triple_fault", 60, 0,
                                          "triple fault"),
