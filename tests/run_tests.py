@@ -664,6 +664,21 @@ def report(check, verbose):
             print("       | " + d)
 
 
+def print_skips(checks, most=8):
+    """The skips, one line for each reason, most frequent first."""
+    reasons = {}
+    for c in checks:
+        if c.status == "skip":
+            reasons[c.reason] = reasons.get(c.reason, 0) + 1
+    ranked = sorted(reasons.items(), key=lambda r: (-r[1], r[0]))
+    for reason, n in ranked[:most]:
+        print("skipped %4d: %s" % (n, reason or "(no reason given)"))
+    rest = sum(n for _, n in ranked[most:])
+    if rest:
+        print("skipped %4d: for %d other reasons (-v lists every check)"
+              % (rest, len(ranked) - most))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -725,6 +740,7 @@ def main():
 
     counts = {s: sum(1 for c in checks if c.status == s)
               for s in ("pass", "fail", "skip")}
+    print_skips(checks)
     print("(%.0f s; logs in %s)" % (time.monotonic() - start,
                                     os.path.relpath(LOGS)))
     print("%d passed, %d failed, %d skipped" % (counts["pass"], counts["fail"],
