@@ -21,6 +21,8 @@ failure. Serial logs of every boot are kept under build/test-logs/.
 """
 import argparse
 import concurrent.futures
+import contextlib
+import io
 import os
 import re
 import subprocess
@@ -679,6 +681,27 @@ def print_skips(checks, most=8):
               % (rest, len(ranked) - most))
 
 
+def readme_output_account(opts):
+    """README's account of make test's output is what print_skips and the
+    closing line print: its examples are formatted here and compared."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    m = re.search(r"It prints each failure.*?one line per\s+reason.*?"
+                  r"\(`(skipped +(\d+): ([^`]*))`.*?one line such as\s+"
+                  r"`(\d+) passed, (\d+) failed, (\d+) skipped`", text, re.S)
+    if not m:
+        return [Check("docs: README tells what make test prints", "fail",
+                      "no account of make test's output found in README.md")]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_skips([Check("x", "skip", m.group(3))] * int(m.group(2)))
+    ok = out.getvalue().strip() == m.group(1) and m.group(3) == PANIC_SKIP
+    return [Check("docs: README's examples of make test's skip and closing "
+                  "lines are what it prints", "pass" if ok else "fail",
+                  "" if ok else "README shows %r, make test prints %r" %
+                  (m.group(1), out.getvalue().strip()))]
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -714,6 +737,7 @@ def main():
                                          "triple fault"),
                  lambda: harness_catches(opts, "hang", 8, None, "timed out"),
                  lambda: docs_test.docs_checks(Check),
+                 lambda: readme_output_account(opts),
                  lambda: memory_options_boot(opts)]
         jobs += [lambda m=m: kernel_debug_tests(opts, m) for m in DEBUG_MODES]
     jobs += [lambda m=m: host_tests(m) for m in DEBUG_MODES]
