@@ -18,7 +18,7 @@ void kmain(const struct boot_info *bi)
 
 	printk("\nkmem: a teaching kernel memory subsystem\n");
 	printk("boot loader: %s\n", bi->loader[0] ? bi->loader : "(unknown)");
-	printk("command line: '%s'\n", bi->cmdline);
+	bootinfo_print_cmdline(bi);
 	bootinfo_print_memmap(bi);
 	pmem_init_from_boot(bi);
 
