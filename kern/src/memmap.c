@@ -194,7 +194,7 @@ uint64_t memmap_total(const struct mem_range *ranges, size_t nr)
 }
 
 /* A value as long as the buffer may have been cut short: refuse it. */
-#define OPTION_VALUE_MAX 48
+#define OPTION_VALUE_MAX MEMMAP_OPTION_VALUE_MAX
 
 /* Parse "<size>@<addr>" into r; false, with why set, when it is bad. */
 static bool parse_memreserve(char *value, struct mem_range *r, const char **why)
@@ -227,49 +227,115 @@ static bool parse_memreserve(char *value, struct mem_range *r, const char **why)
 	return true;
 }
 
+/*
+ * The value of the nth key=, copied into value (OPTION_VALUE_MAX) when it
+ * fits; false when there is none. *why is set for one too long to be any
+ * good (it is not copied: never half of it).
+ */
+static bool option_nth(const char *cmdline, const char *key, size_t nth,
+		       char *value, const char **why)
+{
+	const char *v;
+	size_t len;
+
+	*why = NULL;
+	if (!cmdline_find_nth(cmdline, key, nth, &v, &len))
+		return false;
+	if (len >= OPTION_VALUE_MAX) {
+		*why = "too long";
+		len = OPTION_VALUE_MAX - 4;
+		kmemcpy(value + len, "...", 4);
+	} else {
+		value[len] = 0;
+	}
+	kmemcpy(value, v, len);
+	return true;
+}
+
 int memmap_parse_options(const char *cmdline, struct memmap_options *opt)
 {
-	char value[OPTION_VALUE_MAX];
+	char value[OPTION_VALUE_MAX], counted[OPTION_VALUE_MAX];
 	const char *why;
 	int bad = 0;
 
 	kmemset(opt, 0, sizeof(*opt));
-	for (size_t i = 0;
-	     cmdline_get_nth(cmdline, "mem", i, value, sizeof(value)); i++) {
-		uint64_t limit;
+	for (size_t i = 0; option_nth(cmdline, "mem", i, value, &why); i++) {
+		uint64_t limit = 0;
 
-		why = NULL;
-		if (kstrlen(value) == sizeof(value) - 1)
-			why = "too long";
-		else if (!kstrtosize(value, &limit))
+		if (!why && !kstrtosize(value, &limit))
 			why = "bad size (decimal or 0x-hex, with K, M, G or T)";
-		else if (limit < MEMMAP_MIN_MEM)
+		else if (!why && limit < MEMMAP_MIN_MEM)
 			why = "below the 16M the kernel needs";
 		if (why) {
 			printk("mem=%s: %s; ignored\n", value, why);
 			bad++;
 			continue;
 		}
+		if (opt->mem_limit)
+			printk("mem=%s: replaces the earlier mem=%s (the last good one counts)\n",
+			       value, counted);
 		opt->mem_limit = limit; /* the last good one counts */
+		kmemcpy(counted, value, sizeof(value));
 	}
-	for (size_t i = 0;
-	     cmdline_get_nth(cmdline, "memreserve", i, value, sizeof(value));
+	for (size_t i = 0; option_nth(cmdline, "memreserve", i, value, &why);
 	     i++) {
 		struct mem_range r;
 
-		why = NULL;
-		if (kstrlen(value) == sizeof(value) - 1)
-			why = "too long";
-		else if (opt->nr_reserve == MEMMAP_MAX_MEMRESERVE)
+		if (!why && opt->nr_reserve == MEMMAP_MAX_MEMRESERVE)
 			why = "too many memreserve= (at most 8)";
-		else if (parse_memreserve(value, &r, &why))
+		else if (!why && parse_memreserve(value, &r, &why)) {
+			kmemcpy(opt->reserve_given[opt->nr_reserve], value,
+				sizeof(value));
 			opt->reserve[opt->nr_reserve++] = r;
+		}
 		if (why) {
 			printk("memreserve=%s: %s; ignored\n", value, why);
 			bad++;
 		}
 	}
 	return bad;
+}
+
+int memmap_options_check(struct memmap_options *opt,
+			 const struct memmap_entry *raw, size_t nr_raw,
+			 const struct mem_range *reserved, size_t nr_reserved)
+{
+	struct mem_range
+		with[MEMMAP_MAX_RESERVED_IN + MEMMAP_MAX_MEMRESERVE + 1];
+	static struct mem_range out[MEMMAP_MAX_RANGES];
+	size_t nr = 0, kept = 0, dropped;
+	int refused = 0;
+
+	assert(nr_reserved <= MEMMAP_MAX_RESERVED_IN);
+	kmemcpy(with, reserved, nr_reserved * sizeof(*reserved));
+	nr = nr_reserved;
+	if (opt->mem_limit)
+		with[nr++] = (struct mem_range){ opt->mem_limit,
+						 0 - opt->mem_limit };
+	for (size_t i = 0; i < opt->nr_reserve; i++) {
+		const struct mem_range *r = &opt->reserve[i];
+		uint64_t left;
+
+		with[nr] = *r;
+		left = memmap_total(
+			out, memmap_sanitize(raw, nr_raw, with, nr + 1, out,
+					     ARRAY_SIZE(out), &dropped));
+		if (left < MEMMAP_MIN_USABLE) {
+			printk("memreserve=%s: would leave %llu KiB of usable memory, less than the %llu MiB the kernel needs; ignored\n",
+			       opt->reserve_given[i],
+			       (unsigned long long)(left / KIB),
+			       (unsigned long long)(MEMMAP_MIN_USABLE / MIB));
+			refused++;
+			continue;
+		}
+		nr++;
+		if (kept != i)
+			kmemcpy(opt->reserve_given[kept], opt->reserve_given[i],
+				sizeof(opt->reserve_given[i]));
+		opt->reserve[kept++] = *r;
+	}
+	opt->nr_reserve = kept;
+	return refused;
 }
 
 void memmap_options_reserve(const struct memmap_options *opt,
