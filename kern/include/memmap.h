@@ -86,9 +86,10 @@ int memmap_parse_options(const char *cmdline, struct memmap_options *opt);
 #define MEMMAP_MAX_RESERVED_IN 16
 
 /*
- * Drop from *opt each memreserve= that, with mem= and the memreserve=
- * kept before it, would leave less than MEMMAP_MIN_USABLE of the raw map
- * usable (reserved: the boot's own ranges, at most MEMMAP_MAX_RESERVED_IN).
+ * Drop from *opt a mem= that would leave less than MEMMAP_MIN_USABLE of
+ * the raw map usable (there may be no RAM below it: the host's is high
+ * up), then each memreserve= that, with mem= and the memreserve= kept
+ * before it, would leave less than that usable (reserved: the boot's own ranges, at most MEMMAP_MAX_RESERVED_IN).
  * Each gets a line on the console naming it, what it would leave and the
  * least the kernel needs; the boot goes on as if it had not been given.
  * Returns how many were dropped.

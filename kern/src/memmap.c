@@ -309,9 +309,25 @@ int memmap_options_check(struct memmap_options *opt,
 	assert(nr_reserved <= MEMMAP_MAX_RESERVED_IN);
 	kmemcpy(with, reserved, nr_reserved * sizeof(*reserved));
 	nr = nr_reserved;
-	if (opt->mem_limit)
-		with[nr++] = (struct mem_range){ opt->mem_limit,
-						 0 - opt->mem_limit };
+	if (opt->mem_limit) {
+		uint64_t left;
+
+		with[nr] = (struct mem_range){ opt->mem_limit,
+					       0 - opt->mem_limit };
+		left = memmap_total(
+			out, memmap_sanitize(raw, nr_raw, with, nr + 1, out,
+					     ARRAY_SIZE(out), &dropped));
+		if (left < MEMMAP_MIN_USABLE) {
+			printk("mem=0x%llx: would leave %llu KiB of usable memory, less than the %llu MiB the kernel needs; ignored\n",
+			       (unsigned long long)opt->mem_limit,
+			       (unsigned long long)(left / KIB),
+			       (unsigned long long)(MEMMAP_MIN_USABLE / MIB));
+			opt->mem_limit = 0;
+			refused++;
+		} else {
+			nr++;
+		}
+	}
 	for (size_t i = 0; i < opt->nr_reserve; i++) {
 		const struct mem_range *r = &opt->reserve[i];
 		uint64_t left;

@@ -968,6 +968,7 @@ KTEST(memmap, options_check_at_the_minimum)
 {
 	/* 1..64 MiB usable: leaving exactly 8 MiB is fine, a page less not */
 	const struct memmap_entry raw[] = { USABLE(0, 64 * MiB) };
+	const struct memmap_entry high[] = { USABLE(64 * GiB, 1 * GiB) };
 	struct memmap_options opt;
 
 	KT_ASSERT_EQ(memmap_parse_options("memreserve=55M@1M", &opt), 0);
@@ -976,6 +977,11 @@ KTEST(memmap, options_check_at_the_minimum)
 	KT_ASSERT_EQ(memmap_parse_options("memreserve=0x3701000@1M", &opt), 0);
 	KT_EXPECT_EQ(memmap_options_check(&opt, raw, 1, NULL, 0), 1);
 	KT_EXPECT_EQ(opt.nr_reserve, 0);
+	/* a mem= below all the RAM (the host's is high up) is refused */
+	KT_ASSERT_EQ(memmap_parse_options("mem=64M memreserve=4K@2M", &opt), 0);
+	KT_EXPECT_EQ(memmap_options_check(&opt, high, 1, NULL, 0), 1);
+	KT_EXPECT_EQ(opt.mem_limit, 0);
+	KT_EXPECT_EQ(opt.nr_reserve, 1);
 	/* nothing to check: nothing changes */
 	KT_ASSERT_EQ(memmap_parse_options("mem=32M", &opt), 0);
 	KT_EXPECT_EQ(memmap_options_check(&opt, raw, 1, NULL, 0), 0);
