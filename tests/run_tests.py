@@ -597,7 +597,8 @@ def readme_example(opts):
     src, exe = os.path.join(work, "example.c"), os.path.join(work, "example")
     with open(src, "w") as f:
         f.write(m.group(1))
-    cflags = subprocess.run(["make", "-s", "-C", ROOT, "host-cflags"],
+    cflags = subprocess.run(["make", "-s", "--no-print-directory", "-C", ROOT,
+                             "host-cflags"],
                             capture_output=True, text=True).stdout.split()
     cc = subprocess.run(["cc"] + cflags + ["-Wall", "-Werror", src,
                         os.path.join(ROOT, "build", "host", "libkmem.a"),
