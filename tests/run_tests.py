@@ -359,28 +359,42 @@ def long_cmdline_boot(opts):
     return checks
 
 
+# A memreserve= that would leave the kernel too little, the -m to boot it
+# with, and what the refusal must say.
+TOO_BIG_RESERVES = [
+    ("memreserve=1T@0", "128M", "would leave 0 KiB of usable memory, less "
+     "than the 8 MiB the kernel needs; ignored"),
+    # all RAM below 4 GiB, where the boot finds its page tables
+    ("memreserve=4G@0", "6G", "would leave 0 KiB of usable memory below "
+     "0x100000000 (where the boot finds its page tables), less than the "
+     "8 MiB the kernel needs; ignored"),
+]
+
+
 def memreserve_too_big_boot(opts):
-    """memreserve=1T@0 would leave no memory (it once panicked): refused
-    with a line saying why; the boot goes on and its tests pass."""
-    where = "kernel memreserve=1T@0"
-    b = qemu.boot("ktest=pmem.*,arena.*,kmalloc.* memreserve=1T@0",
-                  BOOT_TIMEOUT, mem="128M", kvm=opts.kvm,
-                  log=os.path.join(LOGS, "memreserve-too-big.log"))
-    problems = []
-    want = ("memreserve=1T@0: would leave 0 KiB of usable memory, less than "
-            "the 8 MiB the kernel needs; ignored")
-    if want not in b.output:
-        problems.append("no line %r" % want)
-    if "memreserve: " in b.output:
-        problems.append("memreserve=1T@0 applied")
-    if sum(end - base for base, end in usable_ranges(b.output)) < 100 << 20:
-        problems.append("less than 100 MiB usable of 128")
-    ktap = Ktap(b.output)
-    checks = unit_results(where, ktap, b.output, [])
-    if b.timed_out or b.status != qemu.EXIT_PASSED:
-        problems.append(b.meaning())
-    checks.append(Check(where + ": refused, boots", "fail" if problems
-                        else "pass", "; ".join(problems), tail(b.output)))
+    """memreserve=1T@0 and memreserve=4G@0 once panicked ("no usable
+    memory to map", "no usable range below 4 GiB"): refused with a line
+    saying why; the boot goes on with all its RAM and its tests pass."""
+    checks = []
+    for word, mem, why in TOO_BIG_RESERVES:
+        where = "kernel -m %s %s" % (mem, word)
+        b = qemu.boot("ktest=pmem.*,arena.*,kmalloc.* " + word, BOOT_TIMEOUT,
+                      mem=mem, kvm=opts.kvm,
+                      log=os.path.join(LOGS, "too-big-%s.log" % mem))
+        problems = []
+        if "%s: %s" % (word, why) not in b.output:
+            problems.append("no line %r" % ("%s: %s" % (word, why)))
+        if "memreserve: " in b.output:
+            problems.append(word + " applied")
+        usable = sum(end - base for base, end in usable_ranges(b.output))
+        if usable < (qemu.mem_mib(mem) << 20) * 3 // 4:
+            problems.append("%d MiB usable of %s" % (usable >> 20, mem))
+        ktap = Ktap(b.output)
+        checks += unit_results(where, ktap, b.output, [])
+        if b.timed_out or b.status != qemu.EXIT_PASSED:
+            problems.append(b.meaning())
+        checks.append(Check(where + ": refused, boots", "fail" if problems
+                            else "pass", "; ".join(problems), tail(b.output)))
     return checks
 
 

@@ -77,8 +77,10 @@ struct memmap_options {
 int memmap_parse_options(const char *cmdline, struct memmap_options *opt);
 
 /*
- * The least usable RAM a memreserve= may leave: what the kernel needs to
- * build its arenas and run its tests (mem=16M leaves 14 MiB).
+ * The least usable RAM a memreserve= may leave, in all and below
+ * ARCH_BOOT_MEMORY_END (arch_defs.h: x86_64 4 GiB, the host no limit):
+ * what the kernel needs to build its page tables and arenas and run its
+ * tests (mem=16M leaves 14 MiB).
  */
 #define MEMMAP_MIN_USABLE (8ull << 20)
 
@@ -87,11 +89,12 @@ int memmap_parse_options(const char *cmdline, struct memmap_options *opt);
 
 /*
  * Drop from *opt a mem= that would leave less than MEMMAP_MIN_USABLE of
- * the raw map usable (there may be no RAM below it: the host's is high
- * up), then each memreserve= that, with mem= and the memreserve= kept
- * before it, would leave less than that usable (reserved: the boot's own ranges, at most MEMMAP_MAX_RESERVED_IN).
- * Each gets a line on the console naming it, what it would leave and the
- * least the kernel needs; the boot goes on as if it had not been given.
+ * the raw map usable, in all or below ARCH_BOOT_MEMORY_END (a mem= may
+ * lie below all the RAM: the host's is high up); then each memreserve=
+ * that, with mem= and the memreserve= kept before it, would do the same.
+ * reserved: the boot's own ranges, at most MEMMAP_MAX_RESERVED_IN. Each
+ * gets a line on the console naming it, what it would leave and the least
+ * the kernel needs; the boot goes on as if it had not been given.
  * Returns how many were dropped.
  */
 int memmap_options_check(struct memmap_options *opt,

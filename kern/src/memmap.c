@@ -23,6 +23,7 @@
  * usable, so base + size of every range fits in 64 bits.
  */
 #include "memmap.h"
+#include "arch.h"
 #include "assert.h"
 #include "kprintf.h"
 #include "page.h"
@@ -296,50 +297,74 @@ int memmap_parse_options(const char *cmdline, struct memmap_options *opt)
 	return bad;
 }
 
+/*
+ * Whether the raw map, less the nr ranges of with, leaves the kernel what
+ * it needs: MEMMAP_MIN_USABLE in all, and as much below
+ * ARCH_BOOT_MEMORY_END (where arch_memory_init finds its page tables).
+ * If not, why goes into buf.
+ */
+static bool leaves_enough(const struct memmap_entry *raw, size_t nr_raw,
+			  const struct mem_range *with, size_t nr, char *why,
+			  size_t len)
+{
+	static struct mem_range out[MEMMAP_MAX_RANGES];
+	size_t n, dropped;
+	uint64_t total, low = 0;
+
+	n = memmap_sanitize(raw, nr_raw, with, nr, out, ARRAY_SIZE(out),
+			    &dropped);
+	total = memmap_total(out, n);
+	for (size_t i = 0; i < n && out[i].base < ARCH_BOOT_MEMORY_END; i++)
+		low += MIN(out[i].size, ARCH_BOOT_MEMORY_END - out[i].base);
+	if (total < MEMMAP_MIN_USABLE)
+		ksnprintf(why, len, "would leave %llu KiB of usable memory",
+			  (unsigned long long)(total / KIB));
+	else if (low < MEMMAP_MIN_USABLE)
+		ksnprintf(
+			why, len,
+			"would leave %llu KiB of usable memory below 0x%llx (where the boot finds its page tables)",
+			(unsigned long long)(low / KIB),
+			(unsigned long long)ARCH_BOOT_MEMORY_END);
+	else
+		return true;
+	return false;
+}
+
 int memmap_options_check(struct memmap_options *opt,
 			 const struct memmap_entry *raw, size_t nr_raw,
 			 const struct mem_range *reserved, size_t nr_reserved)
 {
 	struct mem_range
 		with[MEMMAP_MAX_RESERVED_IN + MEMMAP_MAX_MEMRESERVE + 1];
-	static struct mem_range out[MEMMAP_MAX_RANGES];
-	size_t nr = 0, kept = 0, dropped;
+	size_t nr = 0, kept = 0;
 	int refused = 0;
+	char why[160];
 
 	assert(nr_reserved <= MEMMAP_MAX_RESERVED_IN);
 	kmemcpy(with, reserved, nr_reserved * sizeof(*reserved));
 	nr = nr_reserved;
 	if (opt->mem_limit) {
-		uint64_t left;
-
 		with[nr] = (struct mem_range){ opt->mem_limit,
 					       0 - opt->mem_limit };
-		left = memmap_total(
-			out, memmap_sanitize(raw, nr_raw, with, nr + 1, out,
-					     ARRAY_SIZE(out), &dropped));
-		if (left < MEMMAP_MIN_USABLE) {
-			printk("mem=0x%llx: would leave %llu KiB of usable memory, less than the %llu MiB the kernel needs; ignored\n",
-			       (unsigned long long)opt->mem_limit,
-			       (unsigned long long)(left / KIB),
+		if (leaves_enough(raw, nr_raw, with, nr + 1, why,
+				  sizeof(why))) {
+			nr++;
+		} else {
+			printk("mem=0x%llx: %s, less than the %llu MiB the kernel needs; ignored\n",
+			       (unsigned long long)opt->mem_limit, why,
 			       (unsigned long long)(MEMMAP_MIN_USABLE / MIB));
 			opt->mem_limit = 0;
 			refused++;
-		} else {
-			nr++;
 		}
 	}
 	for (size_t i = 0; i < opt->nr_reserve; i++) {
 		const struct mem_range *r = &opt->reserve[i];
-		uint64_t left;
 
 		with[nr] = *r;
-		left = memmap_total(
-			out, memmap_sanitize(raw, nr_raw, with, nr + 1, out,
-					     ARRAY_SIZE(out), &dropped));
-		if (left < MEMMAP_MIN_USABLE) {
-			printk("memreserve=%s: would leave %llu KiB of usable memory, less than the %llu MiB the kernel needs; ignored\n",
-			       opt->reserve_given[i],
-			       (unsigned long long)(left / KIB),
+		if (!leaves_enough(raw, nr_raw, with, nr + 1, why,
+				   sizeof(why))) {
+			printk("memreserve=%s: %s, less than the %llu MiB the kernel needs; ignored\n",
+			       opt->reserve_given[i], why,
 			       (unsigned long long)(MEMMAP_MIN_USABLE / MIB));
 			refused++;
 			continue;

@@ -9,6 +9,7 @@
  * model that shares no code with memmap_sanitize.
  */
 #include "ktest.h"
+#include "arch.h"
 #include "memmap.h"
 #include "page.h"
 #include "kstring.h"
@@ -978,10 +979,9 @@ KTEST(memmap, options_check_at_the_minimum)
 	KT_EXPECT_EQ(memmap_options_check(&opt, raw, 1, NULL, 0), 1);
 	KT_EXPECT_EQ(opt.nr_reserve, 0);
 	/* a mem= below all the RAM (the host's is high up) is refused */
-	KT_ASSERT_EQ(memmap_parse_options("mem=64M memreserve=4K@2M", &opt), 0);
+	KT_ASSERT_EQ(memmap_parse_options("mem=64M", &opt), 0);
 	KT_EXPECT_EQ(memmap_options_check(&opt, high, 1, NULL, 0), 1);
 	KT_EXPECT_EQ(opt.mem_limit, 0);
-	KT_EXPECT_EQ(opt.nr_reserve, 1);
 	/* nothing to check: nothing changes */
 	KT_ASSERT_EQ(memmap_parse_options("mem=32M", &opt), 0);
 	KT_EXPECT_EQ(memmap_options_check(&opt, raw, 1, NULL, 0), 0);
@@ -1009,4 +1009,23 @@ KTEST(memmap, options_long_values)
 	/* mem= given twice, both good: the last counts (and is said so) */
 	KT_EXPECT_EQ(memmap_parse_options("mem=1G mem=64M", &opt), 0);
 	KT_EXPECT_EQ(opt.mem_limit, 64 * MiB);
+}
+
+/* x86_64 finds its page tables below 4 GiB: a memreserve= may not take
+ * all of that (memreserve=4G@0 panicked "no usable range below 4 GiB");
+ * the host has no such bound */
+KTEST(memmap, options_check_boot_memory)
+{
+	const struct memmap_entry raw[] = { USABLE(0, 3 * GiB),
+					    USABLE(4 * GiB, 2 * GiB) };
+	struct memmap_options opt;
+	int bounded = ARCH_BOOT_MEMORY_END <= 4 * GiB;
+
+	KT_ASSERT_EQ(memmap_parse_options("memreserve=4G@0", &opt), 0);
+	KT_EXPECT_EQ(memmap_options_check(&opt, raw, 2, NULL, 0), bounded);
+	KT_EXPECT_EQ(opt.nr_reserve, 1 - bounded);
+	/* 8 MiB left below 4 GiB is enough */
+	KT_ASSERT_EQ(memmap_parse_options("memreserve=0xbf700000@1M", &opt), 0);
+	KT_EXPECT_EQ(memmap_options_check(&opt, raw, 2, NULL, 0), 0);
+	KT_EXPECT_EQ(opt.nr_reserve, 1);
 }
