@@ -291,6 +291,141 @@ def memory_options_boot(opts):
     return checks
 
 
+def usable_ranges(output):
+    """The (base, end) pairs of the boot's usable-memory table."""
+    table = output[output.find("usable memory ("):]
+    table = table[:table.find("usable total")]
+    return [(int(base, 16), int(end, 16)) for base, end in re.findall(
+        r"^  0x([0-9a-f]{16}) 0x([0-9a-f]{16}) 0x", table, re.M)]
+
+
+# The kernel keeps BOOTINFO_MAX_CMDLINE - 1 characters of its command line.
+CMDLINE_KEEP = 4095
+
+
+def long_cmdline():
+    """A command line of about 4,200 characters: a memreserve= past
+    character 1,023 (once cut there), padding words, and a memreserve=
+    that the 4,095-character limit cuts after "@0x40", which must be
+    ignored whole."""
+    words = ["ktest=pmem.*,kmalloc.*"]
+    words += ["pad%02d=%s" % (i, "x" * 93) for i in range(11)]
+    words.append("memreserve=16M@0x2000000")
+    line = " ".join(words)
+    while len(line) < CMDLINE_KEEP - 100:
+        line += " pad=" + "y" * 95
+    cut = "memreserve=16M@0x4000000"
+    # the limit falls 19 characters into cut: "memreserve=16M@0x40"
+    line += " " + "z" * (CMDLINE_KEEP - 19 - len(line) - 2) + " " + cut
+    assert line.index(cut) == CMDLINE_KEEP - 19
+    return line + " ktest=arena.*"
+
+
+def long_cmdline_boot(opts):
+    """A long command line: the memreserve= past 1,023 characters holds;
+    the one the limit cuts is ignored whole, and the boot says so."""
+    line = long_cmdline()
+    where = "kernel %d-character command line" % len(line)
+    b = qemu.boot(line, BOOT_TIMEOUT, mem="512M", kvm=opts.kvm,
+                  log=os.path.join(LOGS, "long-cmdline.log"))
+    problems = []
+    ranges = usable_ranges(b.output)
+    if not ranges:
+        problems.append("no usable table")
+    for base, end in ranges:
+        if base < 48 << 20 and end > 32 << 20:
+            problems.append("0x%x-0x%x overlaps memreserve=16M@0x2000000"
+                            % (base, end))
+    # the cut memreserve=16M@0x40 would have reserved from 0x40: 64 MiB
+    # to 80 MiB is usable, and nothing but the first memreserve= applied
+    if not any(base <= 64 << 20 and end >= 80 << 20 for base, end in ranges):
+        problems.append("64-80 MiB is not usable: the cut memreserve= applied")
+    for want in ("memreserve: 0x2000000-0x2ffffff left alone",
+                 "command line: %d characters, more than the %d kept; "
+                 "the %d from 'memreserve=16M@0x4000000 ktest=arena.*' on "
+                 "are ignored" % (len(line), CMDLINE_KEEP,
+                                  len(line) - (CMDLINE_KEEP - 20))):
+        if want not in b.output:
+            problems.append("no line %r" % want)
+    if b.output.count("memreserve: ") != 1:
+        problems.append("%d memreserve= applied, not 1" %
+                        b.output.count("memreserve: "))
+    ktap = Ktap(b.output)
+    checks = unit_results(where, ktap, b.output, [])
+    if any(r[0].startswith("arena.") for r in ktap.results):
+        problems.append("ktest=arena.* after the limit was read")
+    if b.timed_out or b.status != qemu.EXIT_PASSED:
+        problems.append(b.meaning())
+    checks.append(Check(where + ": memreserve kept, cut word ignored",
+                        "fail" if problems else "pass",
+                        "; ".join(problems), tail(b.output)))
+    return checks
+
+
+# A memreserve= that would leave the kernel too little, the -m to boot it
+# with, and what the refusal must say.
+TOO_BIG_RESERVES = [
+    ("memreserve=1T@0", "128M", "would leave 0 KiB of usable memory, less "
+     "than the 8 MiB the kernel needs; ignored"),
+    # all RAM below 4 GiB, where the boot finds its page tables
+    ("memreserve=4G@0", "6G", "would leave 0 KiB of usable memory below "
+     "0x100000000 (where the boot finds its page tables), less than the "
+     "8 MiB the kernel needs; ignored"),
+]
+
+
+def memreserve_too_big_boot(opts):
+    """memreserve=1T@0 and memreserve=4G@0 once panicked ("no usable
+    memory to map", "no usable range below 4 GiB"): refused with a line
+    saying why; the boot goes on with all its RAM and its tests pass."""
+    checks = []
+    for word, mem, why in TOO_BIG_RESERVES:
+        where = "kernel -m %s %s" % (mem, word)
+        b = qemu.boot("ktest=pmem.*,arena.*,kmalloc.* " + word, BOOT_TIMEOUT,
+                      mem=mem, kvm=opts.kvm,
+                      log=os.path.join(LOGS, "too-big-%s.log" % mem))
+        problems = []
+        if "%s: %s" % (word, why) not in b.output:
+            problems.append("no line %r" % ("%s: %s" % (word, why)))
+        if "memreserve: " in b.output:
+            problems.append(word + " applied")
+        usable = sum(end - base for base, end in usable_ranges(b.output))
+        if usable < (qemu.mem_mib(mem) << 20) * 3 // 4:
+            problems.append("%d MiB usable of %s" % (usable >> 20, mem))
+        ktap = Ktap(b.output)
+        checks += unit_results(where, ktap, b.output, [])
+        if b.timed_out or b.status != qemu.EXIT_PASSED:
+            problems.append(b.meaning())
+        checks.append(Check(where + ": refused, boots", "fail" if problems
+                            else "pass", "; ".join(problems), tail(b.output)))
+    return checks
+
+
+def repeated_options_host():
+    """Options given twice on the host binary: the last one counts, read
+    whole (a kmem_debug= of 166 characters was cut at 127), and each
+    repetition is said."""
+    long_modes = "redzone," * 20 + "poison"
+    r, problem = run_host(["ktest=nothing", "ktest=cmdline.*",
+                           "kmem_debug=check", "kmem_debug=" + long_modes])
+    if problem:
+        return [Check("host repeated options", "fail", problem)]
+    problems = []
+    for want in ("ktest: given 2 times; the last one counts: ktest=cmdline.*",
+                 "kmem_debug: given 2 times; the last one counts: "
+                 "kmem_debug=redzone,",
+                 "kmem_debug: redzone,poison ("):
+        if want not in r.stdout:
+            problems.append("no line %r" % want)
+    if "unknown mode" in r.stdout:
+        problems.append("a mode reported unknown")
+    if r.returncode != 0 or "cmdline." not in r.stdout:
+        problems.append("exit %d, or cmdline tests not run" % r.returncode)
+    return [Check("host repeated options: the last counts, said, read whole",
+                  "fail" if problems else "pass", "; ".join(problems),
+                  tail(r.stdout))]
+
+
 def panic_boot(opts, name, selftest=False, words=""):
     """Boot once for a test that must panic; check verdict and report.
     words: what else its command line needs (kmem_debug=...)."""
@@ -636,7 +771,8 @@ def readme_example(opts):
     src, exe = os.path.join(work, "example.c"), os.path.join(work, "example")
     with open(src, "w") as f:
         f.write(m.group(1))
-    cflags = subprocess.run(["make", "-s", "-C", ROOT, "host-cflags"],
+    cflags = subprocess.run(["make", "-s", "--no-print-directory", "-C", ROOT,
+                             "host-cflags"],
                             capture_output=True, text=True).stdout.split()
     cc = subprocess.run(["cc"] + cflags + ["-Wall", "-Werror", src,
                         os.path.join(ROOT, "build", "host", "libkmem.a"),
@@ -717,7 +853,8 @@ def main():
     start = time.monotonic()
     checks = []
     panics = []
-    jobs = [host_tests, host_selftest, lambda: host_lib_no_libc_symbols(opts),
+    jobs = [host_tests, host_selftest, repeated_options_host,
+            lambda: host_lib_no_libc_symbols(opts),
             lambda: fuzz_test.fuzz_checks(Check),
             lambda: readme_example(opts), lambda: host_lib_programs(opts),
             lambda: fast_path_instructions(opts),
@@ -738,7 +875,9 @@ def main():
                  lambda: harness_catches(opts, "hang", 8, None, "timed out"),
                  lambda: docs_test.docs_checks(Check),
                  lambda: readme_output_account(opts),
-                 lambda: memory_options_boot(opts)]
+                 lambda: memory_options_boot(opts),
+                 lambda: long_cmdline_boot(opts),
+                 lambda: memreserve_too_big_boot(opts)]
         jobs += [lambda m=m: kernel_debug_tests(opts, m) for m in DEBUG_MODES]
     jobs += [lambda m=m: host_tests(m) for m in DEBUG_MODES]
     if not opts.host_only:

@@ -53,12 +53,14 @@ int host_cpu_assign(void)
 
 	pthread_once(&exit_key_once, make_exit_key);
 	for (;;) {
-		int cpu = __builtin_ctzll(~taken);
+		int cpu;
 
+		/* all taken: ~taken is 0, whose ctz is undefined */
 		if (taken == ~0ull) {
 			host_cpu = -2;
 			return -1;
 		}
+		cpu = __builtin_ctzll(~taken);
 		if (__atomic_compare_exchange_n(
 			    &cpus_taken, &taken, taken | (1ull << cpu), false,
 			    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {

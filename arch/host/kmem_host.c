@@ -39,9 +39,24 @@ void kmem_host_init(size_t ram_bytes)
 		      strerror(errno));
 	strcpy(bi.loader, "kmem_host_init");
 	/* the debug modes, as the kernel takes them from its command line */
-	if (getenv("KMEM_DEBUG"))
-		snprintf(bi.cmdline, sizeof(bi.cmdline), "kmem_debug=%s",
-			 getenv("KMEM_DEBUG"));
+	if (getenv("KMEM_DEBUG")) {
+		const char *modes = getenv("KMEM_DEBUG");
+		size_t n = strlen("kmem_debug=") + strlen(modes);
+		char *line = malloc(n + 1);
+
+		if (line) {
+			snprintf(line, n + 1, "kmem_debug=%s", modes);
+			/* too long: ignored whole, never half of it */
+			bootinfo_set_cmdline(&bi, line, n);
+			free(line);
+		}
+		if (bi.cmdline_given > strlen(bi.cmdline))
+			fprintf(stderr,
+				"kmem_host_init: KMEM_DEBUG is %zu characters, more than the %d a command line keeps; ignored\n",
+				strlen(modes),
+				BOOTINFO_MAX_CMDLINE -
+					(int)sizeof("kmem_debug="));
+	}
 	bi.memmap[0] = (struct memmap_entry){ (uintptr_t)ram, ram_bytes,
 					      MEMMAP_USABLE };
 	bi.nr_memmap = 1;

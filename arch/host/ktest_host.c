@@ -1,9 +1,12 @@
 /*
  * ktest_host.c: the host test binary's way to run a test that must panic:
  * in a forked child, whose output is read back and checked (the child's
- * own verdict, and independently the fragments the panic must hold).
+ * own verdict, and independently the fragments the panic must hold); and
+ * the tests of the host arch itself (threads as CPUs), which the kernel
+ * has no threads to run.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 
 #include "arch.h"
 #include "ktest.h"
+#include "slab.h"
 
 /* Read everything from fd into a malloc'd, NUL-terminated string. */
 static char *read_all(int fd)
@@ -101,4 +105,79 @@ int arch_run_panic_test(const struct ktest *t, const char **reason)
 		print_as_diagnostics(out);
 	free(out);
 	return ok ? KTEST_PASS : KTEST_FAIL;
+}
+
+/* ---- threads as CPUs */
+
+#define MANY_THREADS (NR_CPUS + 6)
+#define MANY_OBJECTS 32
+
+static struct {
+	struct kmem_cache *cache;
+	pthread_barrier_t all_alive, all_allocated;
+	int cpu[MANY_THREADS];
+	int got[MANY_THREADS];
+} many;
+
+/* Take a CPU number, allocate and free while every thread is alive. */
+static void *many_threads_body(void *arg)
+{
+	long me = (long)arg;
+	void *objs[MANY_OBJECTS];
+
+	pthread_barrier_wait(&many.all_alive);
+	many.cpu[me] = arch_cpu_id();
+	for (int i = 0; i < MANY_OBJECTS; i++) {
+		objs[i] = kmem_cache_alloc(many.cache, MEM_ATOMIC);
+		if (objs[i]) {
+			memset(objs[i], (int)me, 48);
+			many.got[me]++;
+		}
+	}
+	pthread_barrier_wait(&many.all_allocated);
+	for (int i = 0; i < MANY_OBJECTS; i++)
+		if (objs[i])
+			kmem_cache_free(many.cache, objs[i]);
+	return NULL;
+}
+
+/*
+ * More live threads than NR_CPUS: the ones beyond get no number (-1) and
+ * the cache's locked path, never a panic (nor, under UBSan, the
+ * undefined __builtin_ctzll(0) of a full bitmap).
+ */
+KTEST(host_cpu, more_threads_than_cpus)
+{
+	pthread_t threads[MANY_THREADS];
+	bool taken[NR_CPUS] = { false };
+	int started = 0, without = 0, twice = 0, got = 0;
+
+	memset(&many, 0, sizeof(many));
+	many.cache = kmem_cache_create("host_cpu_many", 48, 0, 0, NULL, NULL,
+				       NULL, NULL);
+	pthread_barrier_init(&many.all_alive, NULL, MANY_THREADS);
+	pthread_barrier_init(&many.all_allocated, NULL, MANY_THREADS);
+	for (long i = 0; i < MANY_THREADS; i++)
+		if (!pthread_create(&threads[i], NULL, many_threads_body,
+				    (void *)i))
+			started++;
+	KT_ASSERT_EQ(started, MANY_THREADS);
+	for (int i = 0; i < MANY_THREADS; i++) {
+		pthread_join(threads[i], NULL);
+		got += many.got[i];
+		if (many.cpu[i] < 0) {
+			without++;
+			continue;
+		}
+		twice += taken[many.cpu[i]];
+		taken[many.cpu[i]] = true;
+	}
+	/* at most NR_CPUS numbers (this thread may hold one as well) */
+	KT_EXPECT_GE(without, MANY_THREADS - NR_CPUS);
+	KT_EXPECT_EQ(twice, 0);
+	KT_EXPECT_EQ(got, MANY_THREADS * MANY_OBJECTS);
+	KT_EXPECT_EQ(kmem_cache_check(many.cache), 0);
+	kmem_cache_destroy(many.cache);
+	pthread_barrier_destroy(&many.all_alive);
+	pthread_barrier_destroy(&many.all_allocated);
 }

@@ -35,6 +35,9 @@ static void host_memory(struct boot_info *bi, size_t bytes)
 
 int main(int argc, char **argv)
 {
+	/* longer than the kernel keeps: bootinfo_set_cmdline cuts it as a
+	 * boot loader's would be */
+	static char line[4 * BOOTINFO_MAX_CMDLINE];
 	size_t used = 0;
 
 	strcpy(boot_info.loader, "host process");
@@ -42,19 +45,19 @@ int main(int argc, char **argv)
 	/* KMEM_DEBUG=<modes> is kmem_debug=<modes>; one in argv comes later,
 	 * and the last one counts */
 	if (getenv("KMEM_DEBUG"))
-		used = (size_t)snprintf(boot_info.cmdline,
-					sizeof(boot_info.cmdline),
-					"kmem_debug=%s", getenv("KMEM_DEBUG"));
-	used = MIN(used, sizeof(boot_info.cmdline) - 1);
+		used = (size_t)snprintf(line, sizeof(line), "kmem_debug=%s",
+					getenv("KMEM_DEBUG"));
+	used = MIN(used, sizeof(line) - 1);
 	for (int i = 1; i < argc; i++) {
 		size_t n = strlen(argv[i]);
 
-		if (used + n + 2 > sizeof(boot_info.cmdline))
+		if (used + n + 2 > sizeof(line))
 			break;
 		if (used)
-			boot_info.cmdline[used++] = ' ';
-		memcpy(boot_info.cmdline + used, argv[i], n + 1);
+			line[used++] = ' ';
+		memcpy(line + used, argv[i], n + 1);
 		used += n;
 	}
+	bootinfo_set_cmdline(&boot_info, line, used);
 	kmain(&boot_info);
 }

@@ -46,7 +46,7 @@ static uint64_t read64(const uint8_t *p)
 	return v;
 }
 
-/* Copy a NUL-terminated string payload of a tag into dst. */
+/* Check a tag's string payload ends inside it; copy it into dst (if any). */
 static int read_string(struct reader *r, uint32_t offset, uint32_t size,
 		       const char *what, char *dst, size_t dstlen)
 {
@@ -58,7 +58,8 @@ static int read_string(struct reader *r, uint32_t offset, uint32_t size,
 			r,
 			"multiboot2: %s tag at offset %u (size %u) is not NUL-terminated",
 			what, offset, size);
-	kstrlcpy(dst, s, dstlen);
+	if (dst)
+		kstrlcpy(dst, s, dstlen);
 	return 0;
 }
 
@@ -100,10 +101,15 @@ static int read_mmap(struct reader *r, uint32_t offset, uint32_t size,
 static int read_tag(struct reader *r, uint32_t offset, uint32_t type,
 		    uint32_t size, struct boot_info *bi)
 {
+	const char *payload = (const char *)r->base + offset + 8;
+
 	switch (type) {
 	case MB2_TAG_CMDLINE:
-		return read_string(r, offset, size, "command line", bi->cmdline,
-				   sizeof(bi->cmdline));
+		if (read_string(r, offset, size, "command line", NULL, 0))
+			return -1;
+		/* all of it, or the words that fit (bootinfo.h) */
+		bootinfo_set_cmdline(bi, payload, kstrlen(payload));
+		return 0;
 	case MB2_TAG_LOADER_NAME:
 		return read_string(r, offset, size, "boot loader name",
 				   bi->loader, sizeof(bi->loader));

@@ -24,7 +24,15 @@ struct memmap_entry {
 };
 
 #define BOOTINFO_MAX_MEMMAP 128
-#define BOOTINFO_MAX_CMDLINE 1024
+/*
+ * The command line keeps up to BOOTINFO_MAX_CMDLINE - 1 = 4095 characters.
+ * A longer one keeps the words that fit whole; the rest, from the word
+ * the limit falls in, is ignored (never half a word), and the boot says
+ * so (bootinfo_set_cmdline, bootinfo_print_cmdline).
+ */
+#define BOOTINFO_MAX_CMDLINE 4096
+/* How much of the first ignored word the boot line quotes. */
+#define BOOTINFO_CMDLINE_QUOTE 40
 #define BOOTINFO_MAX_LOADER 128
 #define BOOTINFO_MAX_RESERVED 8
 
@@ -37,6 +45,10 @@ struct boot_reserved {
 
 struct boot_info {
 	char cmdline[BOOTINFO_MAX_CMDLINE];
+	/* the length the loader gave; more than kept: the rest is ignored */
+	size_t cmdline_given;
+	/* the start of what was ignored (empty when nothing was) */
+	char cmdline_ignored[BOOTINFO_CMDLINE_QUOTE + 1];
 	char loader[BOOTINFO_MAX_LOADER];
 	struct memmap_entry memmap[BOOTINFO_MAX_MEMMAP];
 	size_t nr_memmap;
@@ -51,6 +63,15 @@ struct boot_info {
 
 /* The name of a memory map type ("usable", "reserved", ... "unknown"). */
 const char *memmap_type_name(uint32_t type);
+
+/*
+ * Set bi->cmdline from the n characters at s (not necessarily terminated):
+ * all of them, or when they do not fit, the words that fit whole.
+ */
+void bootinfo_set_cmdline(struct boot_info *bi, const char *s, size_t n);
+
+/* Print the command line, and a line saying what was ignored, if any. */
+void bootinfo_print_cmdline(const struct boot_info *bi);
 
 /* Print the raw memory map as a table: base, end, size, type. */
 void bootinfo_print_memmap(const struct boot_info *bi);

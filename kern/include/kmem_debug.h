@@ -48,8 +48,17 @@ extern int kmem_debug;
 int kmem_debug_parse(const char *list, int *modes);
 
 /*
- * Take the modes from the command line's kmem_debug= (the last one
- * counts), and print the line saying which are on. Before pmem_init only.
+ * The modes the command line's kmem_debug= asks for, into *modes. The
+ * value is read whole, however long. Given more than once, the last one
+ * counts (as the host test binary relies on: KMEM_DEBUG= comes first,
+ * its arguments after), and the console says so. Returns how many
+ * kmem_debug= there were.
+ */
+size_t kmem_debug_from_cmdline(const char *cmdline, int *modes);
+
+/*
+ * Take the modes from the command line (kmem_debug_from_cmdline), and
+ * print the line saying which are on. Before pmem_init only.
  */
 void kmem_debug_init(const char *cmdline);
 

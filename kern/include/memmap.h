@@ -48,16 +48,24 @@ uint64_t memmap_total(const struct mem_range *ranges, size_t nr);
  *
  * Sizes and addresses are read by kstrtosize: decimal or 0x-hex, with an
  * optional K, M, G or T suffix. A bad value is reported on the console and
- * ignored: the boot goes on as if it had not been given.
+ * ignored: the boot goes on as if it had not been given; so is a
+ * memreserve= that would leave too little (memmap_options_check). mem=
+ * given more than once: the last good one counts, and the console says
+ * it replaced an earlier one. A value is at most 47 characters.
  */
 #define MEMMAP_MAX_MEMRESERVE 8
 
 /* The least mem= accepts: below this the kernel cannot build its arenas. */
 #define MEMMAP_MIN_MEM (16ull << 20)
 
+/* A value of mem= or memreserve= is at most this long, its NUL included. */
+#define MEMMAP_OPTION_VALUE_MAX 48
+
 struct memmap_options {
 	uint64_t mem_limit; /* 0: no limit */
 	struct mem_range reserve[MEMMAP_MAX_MEMRESERVE];
+	/* each memreserve= as it was given, for the console */
+	char reserve_given[MEMMAP_MAX_MEMRESERVE][MEMMAP_OPTION_VALUE_MAX];
 	size_t nr_reserve;
 };
 
@@ -67,6 +75,31 @@ struct memmap_options {
  * of values left out.
  */
 int memmap_parse_options(const char *cmdline, struct memmap_options *opt);
+
+/*
+ * The least usable RAM a memreserve= may leave, in all and below
+ * ARCH_BOOT_MEMORY_END (arch_defs.h: x86_64 4 GiB, the host no limit):
+ * what the kernel needs to build its page tables and arenas and run its
+ * tests (mem=16M leaves 14 MiB).
+ */
+#define MEMMAP_MIN_USABLE (8ull << 20)
+
+/* The most ranges memmap_options_check takes besides the options' own. */
+#define MEMMAP_MAX_RESERVED_IN 16
+
+/*
+ * Drop from *opt a mem= that would leave less than MEMMAP_MIN_USABLE of
+ * the raw map usable, in all or below ARCH_BOOT_MEMORY_END (a mem= may
+ * lie below all the RAM: the host's is high up); then each memreserve=
+ * that, with mem= and the memreserve= kept before it, would do the same.
+ * reserved: the boot's own ranges, at most MEMMAP_MAX_RESERVED_IN. Each
+ * gets a line on the console naming it, what it would leave and the least
+ * the kernel needs; the boot goes on as if it had not been given.
+ * Returns how many were dropped.
+ */
+int memmap_options_check(struct memmap_options *opt,
+			 const struct memmap_entry *raw, size_t nr_raw,
+			 const struct mem_range *reserved, size_t nr_reserved);
 
 /*
  * Append the ranges *opt keeps from the kernel to reserved (which holds

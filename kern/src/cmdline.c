@@ -1,6 +1,7 @@
 /* cmdline.c: finding words in the kernel command line (see cmdline.h). */
 #include "cmdline.h"
 #include "kstring.h"
+#include "printk.h"
 
 /* The next word of s at or after *pos; returns its length, 0 at the end. */
 static size_t next_word(const char *s, size_t *pos)
@@ -24,44 +25,61 @@ static bool word_is_key(const char *w, size_t n, const char *key,
 	       (n == key_len || w[key_len] == '=');
 }
 
-bool cmdline_get(const char *cmdline, const char *key, char *buf, size_t len)
-{
-	size_t key_len = kstrlen(key), pos = 0, n;
-	bool found = false;
-
-	while ((n = next_word(cmdline, &pos)) != 0) {
-		const char *w = cmdline + pos - n;
-		size_t vlen;
-
-		if (!word_is_key(w, n, key, key_len) || n == key_len)
-			continue;
-		vlen = MIN(n - key_len - 1, len - 1);
-		kmemcpy(buf, w + key_len + 1, vlen);
-		buf[vlen] = 0;
-		found = true;
-	}
-	return found;
-}
-
-bool cmdline_get_nth(const char *cmdline, const char *key, size_t nth,
-		     char *buf, size_t len)
+bool cmdline_find_nth(const char *cmdline, const char *key, size_t nth,
+		      const char **value, size_t *len)
 {
 	size_t key_len = kstrlen(key), pos = 0, n;
 
 	while ((n = next_word(cmdline, &pos)) != 0) {
 		const char *w = cmdline + pos - n;
-		size_t vlen;
 
 		if (!word_is_key(w, n, key, key_len) || n == key_len)
 			continue;
 		if (nth-- > 0)
 			continue;
-		vlen = MIN(n - key_len - 1, len - 1);
-		kmemcpy(buf, w + key_len + 1, vlen);
-		buf[vlen] = 0;
+		*value = w + key_len + 1;
+		*len = n - key_len - 1;
 		return true;
 	}
 	return false;
+}
+
+size_t cmdline_count(const char *cmdline, const char *key)
+{
+	const char *value;
+	size_t n = 0, len;
+
+	while (cmdline_find_nth(cmdline, key, n, &value, &len))
+		n++;
+	return n;
+}
+
+bool cmdline_get_nth(const char *cmdline, const char *key, size_t nth,
+		     char *buf, size_t len)
+{
+	const char *value;
+	size_t vlen;
+
+	buf[0] = 0;
+	if (!cmdline_find_nth(cmdline, key, nth, &value, &vlen))
+		return false;
+	if (vlen >= len) {
+		printk("%s=%.*s%s: %zu characters, more than the %zu this option takes; ignored\n",
+		       key, (int)MIN(vlen, (size_t)32), value,
+		       vlen > 32 ? "..." : "", vlen, len - 1);
+		return false;
+	}
+	kmemcpy(buf, value, vlen);
+	buf[vlen] = 0;
+	return true;
+}
+
+bool cmdline_get(const char *cmdline, const char *key, char *buf, size_t len)
+{
+	size_t n = cmdline_count(cmdline, key);
+
+	buf[0] = 0;
+	return n && cmdline_get_nth(cmdline, key, n - 1, buf, len);
 }
 
 bool cmdline_has(const char *cmdline, const char *flag)

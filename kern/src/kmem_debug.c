@@ -23,6 +23,7 @@ static const struct {
 	{ "check", KMEM_DEBUG_CHECK },
 };
 
+/* Room for the names of all the modes, comma-separated. */
 #define MODE_LIST_MAX 128
 
 /* Append to the string in buf[len]; *used may pass len (truncated). */
@@ -37,17 +38,19 @@ static void __printf(4, 5)
 	va_end(ap);
 }
 
-int kmem_debug_parse(const char *list, int *modes)
+/* Parse the n characters of list (a value in place: no copy, no limit). */
+static int parse_n(const char *list, size_t len, int *modes)
 {
+	const char *stop = list + len;
 	int bad = 0;
 
 	*modes = 0;
-	while (*list) {
+	while (list < stop) {
 		const char *end = list;
 		size_t n;
 		bool known = false;
 
-		while (*end && *end != ',')
+		while (end < stop && *end != ',')
 			end++;
 		n = (size_t)(end - list);
 		for (size_t i = 0; n && i < ARRAY_SIZE(modes_known); i++) {
@@ -58,13 +61,36 @@ int kmem_debug_parse(const char *list, int *modes)
 			}
 		}
 		if (n && !known) {
-			printk("kmem_debug: unknown mode '%.*s' (known: redzone, poison, audit, check); ignored\n",
-			       (int)n, list);
+			printk("kmem_debug: unknown mode '%.*s%s' (known: redzone, poison, audit, check); ignored\n",
+			       (int)MIN(n, (size_t)32), list,
+			       n > 32 ? "..." : "");
 			bad++;
 		}
-		list = *end ? end + 1 : end;
+		list = end < stop ? end + 1 : end;
 	}
 	return bad;
+}
+
+int kmem_debug_parse(const char *list, int *modes)
+{
+	return parse_n(list, kstrlen(list), modes);
+}
+
+size_t kmem_debug_from_cmdline(const char *cmdline, int *modes)
+{
+	size_t given = cmdline_count(cmdline, "kmem_debug"), len;
+	const char *list;
+
+	*modes = 0;
+	if (!given)
+		return 0;
+	cmdline_find_nth(cmdline, "kmem_debug", given - 1, &list, &len);
+	if (given > 1)
+		printk("kmem_debug: given %zu times; the last one counts: kmem_debug=%.*s%s\n",
+		       given, (int)MIN(len, (size_t)64), list,
+		       len > 64 ? "..." : "");
+	parse_n(list, len, modes);
+	return given;
 }
 
 void kmem_debug_names(int modes, char *buf, size_t len)
@@ -83,11 +109,10 @@ void kmem_debug_names(int modes, char *buf, size_t len)
 
 void kmem_debug_init(const char *cmdline)
 {
-	char list[MODE_LIST_MAX], names[MODE_LIST_MAX];
-	int modes = 0;
+	char names[MODE_LIST_MAX];
+	int modes;
 
-	if (cmdline_get(cmdline, "kmem_debug", list, sizeof(list)))
-		kmem_debug_parse(list, &modes);
+	kmem_debug_from_cmdline(cmdline, &modes);
 	kmem_debug = modes;
 	kmem_debug_names(modes, names, sizeof(names));
 	printk("kmem_debug: %s%s\n", names,

@@ -23,6 +23,7 @@
  * usable, so base + size of every range fits in 64 bits.
  */
 #include "memmap.h"
+#include "arch.h"
 #include "assert.h"
 #include "kprintf.h"
 #include "page.h"
@@ -194,7 +195,7 @@ uint64_t memmap_total(const struct mem_range *ranges, size_t nr)
 }
 
 /* A value as long as the buffer may have been cut short: refuse it. */
-#define OPTION_VALUE_MAX 48
+#define OPTION_VALUE_MAX MEMMAP_OPTION_VALUE_MAX
 
 /* Parse "<size>@<addr>" into r; false, with why set, when it is bad. */
 static bool parse_memreserve(char *value, struct mem_range *r, const char **why)
@@ -227,49 +228,155 @@ static bool parse_memreserve(char *value, struct mem_range *r, const char **why)
 	return true;
 }
 
+/*
+ * The value of the nth key=, copied into value (OPTION_VALUE_MAX) when it
+ * fits; false when there is none. *why is set for one too long to be any
+ * good (it is not copied: never half of it).
+ */
+static bool option_nth(const char *cmdline, const char *key, size_t nth,
+		       char *value, const char **why)
+{
+	const char *v;
+	size_t len;
+
+	*why = NULL;
+	if (!cmdline_find_nth(cmdline, key, nth, &v, &len))
+		return false;
+	if (len >= OPTION_VALUE_MAX) {
+		*why = "too long";
+		len = OPTION_VALUE_MAX - 4;
+		kmemcpy(value + len, "...", 4);
+	} else {
+		value[len] = 0;
+	}
+	kmemcpy(value, v, len);
+	return true;
+}
+
 int memmap_parse_options(const char *cmdline, struct memmap_options *opt)
 {
-	char value[OPTION_VALUE_MAX];
+	char value[OPTION_VALUE_MAX], counted[OPTION_VALUE_MAX];
 	const char *why;
 	int bad = 0;
 
 	kmemset(opt, 0, sizeof(*opt));
-	for (size_t i = 0;
-	     cmdline_get_nth(cmdline, "mem", i, value, sizeof(value)); i++) {
-		uint64_t limit;
+	for (size_t i = 0; option_nth(cmdline, "mem", i, value, &why); i++) {
+		uint64_t limit = 0;
 
-		why = NULL;
-		if (kstrlen(value) == sizeof(value) - 1)
-			why = "too long";
-		else if (!kstrtosize(value, &limit))
+		if (!why && !kstrtosize(value, &limit))
 			why = "bad size (decimal or 0x-hex, with K, M, G or T)";
-		else if (limit < MEMMAP_MIN_MEM)
+		else if (!why && limit < MEMMAP_MIN_MEM)
 			why = "below the 16M the kernel needs";
 		if (why) {
 			printk("mem=%s: %s; ignored\n", value, why);
 			bad++;
 			continue;
 		}
+		if (opt->mem_limit)
+			printk("mem=%s: replaces the earlier mem=%s (the last good one counts)\n",
+			       value, counted);
 		opt->mem_limit = limit; /* the last good one counts */
+		kmemcpy(counted, value, sizeof(value));
 	}
-	for (size_t i = 0;
-	     cmdline_get_nth(cmdline, "memreserve", i, value, sizeof(value));
+	for (size_t i = 0; option_nth(cmdline, "memreserve", i, value, &why);
 	     i++) {
 		struct mem_range r;
 
-		why = NULL;
-		if (kstrlen(value) == sizeof(value) - 1)
-			why = "too long";
-		else if (opt->nr_reserve == MEMMAP_MAX_MEMRESERVE)
+		if (!why && opt->nr_reserve == MEMMAP_MAX_MEMRESERVE)
 			why = "too many memreserve= (at most 8)";
-		else if (parse_memreserve(value, &r, &why))
+		else if (!why && parse_memreserve(value, &r, &why)) {
+			kmemcpy(opt->reserve_given[opt->nr_reserve], value,
+				sizeof(value));
 			opt->reserve[opt->nr_reserve++] = r;
+		}
 		if (why) {
 			printk("memreserve=%s: %s; ignored\n", value, why);
 			bad++;
 		}
 	}
 	return bad;
+}
+
+/*
+ * Whether the raw map, less the nr ranges of with, leaves the kernel what
+ * it needs: MEMMAP_MIN_USABLE in all, and as much below
+ * ARCH_BOOT_MEMORY_END (where arch_memory_init finds its page tables).
+ * If not, why goes into buf.
+ */
+static bool leaves_enough(const struct memmap_entry *raw, size_t nr_raw,
+			  const struct mem_range *with, size_t nr, char *why,
+			  size_t len)
+{
+	static struct mem_range out[MEMMAP_MAX_RANGES];
+	size_t n, dropped;
+	uint64_t total, low = 0;
+
+	n = memmap_sanitize(raw, nr_raw, with, nr, out, ARRAY_SIZE(out),
+			    &dropped);
+	total = memmap_total(out, n);
+	for (size_t i = 0; i < n && out[i].base < ARCH_BOOT_MEMORY_END; i++)
+		low += MIN(out[i].size, ARCH_BOOT_MEMORY_END - out[i].base);
+	if (total < MEMMAP_MIN_USABLE)
+		ksnprintf(why, len, "would leave %llu KiB of usable memory",
+			  (unsigned long long)(total / KIB));
+	else if (low < MEMMAP_MIN_USABLE)
+		ksnprintf(
+			why, len,
+			"would leave %llu KiB of usable memory below 0x%llx (where the boot finds its page tables)",
+			(unsigned long long)(low / KIB),
+			(unsigned long long)ARCH_BOOT_MEMORY_END);
+	else
+		return true;
+	return false;
+}
+
+int memmap_options_check(struct memmap_options *opt,
+			 const struct memmap_entry *raw, size_t nr_raw,
+			 const struct mem_range *reserved, size_t nr_reserved)
+{
+	struct mem_range
+		with[MEMMAP_MAX_RESERVED_IN + MEMMAP_MAX_MEMRESERVE + 1];
+	size_t nr = 0, kept = 0;
+	int refused = 0;
+	char why[160];
+
+	assert(nr_reserved <= MEMMAP_MAX_RESERVED_IN);
+	kmemcpy(with, reserved, nr_reserved * sizeof(*reserved));
+	nr = nr_reserved;
+	if (opt->mem_limit) {
+		with[nr] = (struct mem_range){ opt->mem_limit,
+					       0 - opt->mem_limit };
+		if (leaves_enough(raw, nr_raw, with, nr + 1, why,
+				  sizeof(why))) {
+			nr++;
+		} else {
+			printk("mem=0x%llx: %s, less than the %llu MiB the kernel needs; ignored\n",
+			       (unsigned long long)opt->mem_limit, why,
+			       (unsigned long long)(MEMMAP_MIN_USABLE / MIB));
+			opt->mem_limit = 0;
+			refused++;
+		}
+	}
+	for (size_t i = 0; i < opt->nr_reserve; i++) {
+		const struct mem_range *r = &opt->reserve[i];
+
+		with[nr] = *r;
+		if (!leaves_enough(raw, nr_raw, with, nr + 1, why,
+				   sizeof(why))) {
+			printk("memreserve=%s: %s, less than the %llu MiB the kernel needs; ignored\n",
+			       opt->reserve_given[i], why,
+			       (unsigned long long)(MEMMAP_MIN_USABLE / MIB));
+			refused++;
+			continue;
+		}
+		nr++;
+		if (kept != i)
+			kmemcpy(opt->reserve_given[kept], opt->reserve_given[i],
+				sizeof(opt->reserve_given[i]));
+		opt->reserve[kept++] = *r;
+	}
+	opt->nr_reserve = kept;
+	return refused;
 }
 
 void memmap_options_reserve(const struct memmap_options *opt,

@@ -98,6 +98,8 @@ void pmem_init_from_boot(const struct boot_info *bi)
 					    bi->reserved[i].size };
 	kmem_debug_init(bi->cmdline);
 	memmap_parse_options(bi->cmdline, &opt);
+	memmap_options_check(&opt, bi->memmap, bi->nr_memmap, reserved,
+			     nr_reserved);
 	memmap_options_reserve(&opt, reserved, &nr_reserved,
 			       ARRAY_SIZE(reserved));
 	nr = memmap_sanitize(bi->memmap, bi->nr_memmap, reserved, nr_reserved,

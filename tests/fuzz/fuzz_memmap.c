@@ -255,7 +255,13 @@ static void boot_pipeline(const char *cmdline, const struct memmap_entry *raw,
 	struct mem_range res[MAX_BOOT_RES];
 	size_t nr_res = nr_arch_res;
 
+	static struct mem_range out[MEMMAP_MAX_RANGES];
+	uint64_t before, after;
+	size_t lost;
+
 	memmap_parse_options(cmdline, &opt);
+	check_options(&opt);
+	memmap_options_check(&opt, raw, nr_raw, arch_res, nr_arch_res);
 	check_options(&opt);
 	memcpy(res, arch_res, nr_arch_res * sizeof(*res));
 	memmap_options_reserve(&opt, res, &nr_res, MAX_BOOT_RES);
@@ -263,6 +269,14 @@ static void boot_pipeline(const char *cmdline, const struct memmap_entry *raw,
 		fail("memmap_options_reserve wrote %zu of %d", nr_res,
 		     MAX_BOOT_RES);
 	sanitize_and_check(raw, nr_raw, res, nr_res, MEMMAP_MAX_RANGES);
+	/* the options never take the usable RAM below MEMMAP_MIN_USABLE */
+	before = memmap_total(out, memmap_sanitize(raw, nr_raw, arch_res,
+						   nr_arch_res, out,
+						   MEMMAP_MAX_RANGES, &lost));
+	after = memmap_total(out, memmap_sanitize(raw, nr_raw, res, nr_res, out,
+						  MEMMAP_MAX_RANGES, &lost));
+	if (before >= MEMMAP_MIN_USABLE && after < MEMMAP_MIN_USABLE)
+		fail("the options leave 0x%lx usable of 0x%lx", after, before);
 }
 
 /* A firmware map of a small PC, for command lines to act on. */

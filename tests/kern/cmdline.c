@@ -1,6 +1,7 @@
 /* cmdline.c: tests of reading the kernel command line. */
 #include "ktest.h"
 #include "cmdline.h"
+#include "kstring.h"
 
 KTEST(cmdline, get_values)
 {
@@ -17,14 +18,60 @@ KTEST(cmdline, get_values)
 	KT_EXPECT_FALSE(cmdline_get("", "mem", buf, sizeof(buf)));
 }
 
-KTEST(cmdline, value_cut_to_buffer)
+KTEST(cmdline, value_too_long_is_refused)
 {
 	char buf[4];
 
-	KT_EXPECT_TRUE(cmdline_get("name=abcdefgh", "name", buf, sizeof(buf)));
+	/* never cut short: refused whole, buf left empty */
+	KT_EXPECT_FALSE(cmdline_get("name=abcdefgh", "name", buf, sizeof(buf)));
+	KT_EXPECT_STREQ(buf, "");
+	KT_EXPECT_FALSE(cmdline_get("name=abcd", "name", buf, sizeof(buf)));
+	KT_EXPECT_STREQ(buf, "");
+	/* exactly what fits */
+	KT_EXPECT_TRUE(cmdline_get("name=abc", "name", buf, sizeof(buf)));
 	KT_EXPECT_STREQ(buf, "abc");
 	KT_EXPECT_TRUE(cmdline_get("name=", "name", buf, sizeof(buf)));
 	KT_EXPECT_STREQ(buf, "");
+	/* the last one is the one read, even when an earlier one fits */
+	KT_EXPECT_FALSE(
+		cmdline_get("name=ab name=abcdefgh", "name", buf, sizeof(buf)));
+	KT_EXPECT_STREQ(buf, "");
+}
+
+KTEST(cmdline, find_in_place)
+{
+	const char *cl = "a=1 key=first\tkey=second-value key key=";
+	const char *v = NULL;
+	size_t len = 99;
+
+	KT_EXPECT_EQ(cmdline_count(cl, "key"), 3);
+	KT_EXPECT_EQ(cmdline_count(cl, "a"), 1);
+	KT_EXPECT_EQ(cmdline_count(cl, "ke"), 0);
+	KT_ASSERT_TRUE(cmdline_find_nth(cl, "key", 0, &v, &len));
+	KT_EXPECT_EQ(len, 5);
+	KT_EXPECT_EQ(v, cl + 8);
+	KT_ASSERT_TRUE(cmdline_find_nth(cl, "key", 1, &v, &len));
+	KT_EXPECT_EQ(len, 12);
+	KT_EXPECT_EQ(v, cl + 18);
+	KT_ASSERT_TRUE(cmdline_find_nth(cl, "key", 2, &v, &len));
+	KT_EXPECT_EQ(len, 0);
+	KT_EXPECT_FALSE(cmdline_find_nth(cl, "key", 3, &v, &len));
+}
+
+/* A value far longer than any buffer: found whole, in place. */
+KTEST(cmdline, find_long_value)
+{
+	static char cl[5000];
+	const char *v;
+	size_t len;
+
+	kmemcpy(cl, "x=1 long=", 9);
+	kmemset(cl + 9, 'v', 4000);
+	kmemcpy(cl + 4009, " y=2", 5);
+	KT_ASSERT_TRUE(cmdline_find_nth(cl, "long", 0, &v, &len));
+	KT_EXPECT_EQ(len, 4000);
+	KT_EXPECT_EQ(v, cl + 9);
+	KT_EXPECT_EQ(cmdline_count(cl, "y"), 1);
 }
 
 KTEST(cmdline, flags)

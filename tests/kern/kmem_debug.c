@@ -66,6 +66,46 @@ KTEST(kmem_debug, parse_modes)
 	KT_EXPECT_STREQ(names, "off");
 }
 
+KTEST(kmem_debug, cmdline_long_value)
+{
+	/* 20 x "redzone," then poison: 166 characters, once cut at 127
+	 * (poison lost, half a word reported unknown); read whole now */
+	static char cl[256];
+	size_t at = 0;
+	int modes = -1;
+
+	kmemcpy(cl, "ktest=x kmem_debug=", 19);
+	at = 19;
+	for (int i = 0; i < 20; i++, at += 8)
+		kmemcpy(cl + at, "redzone,", 8);
+	kmemcpy(cl + at, "poison mem=64M", 15);
+	KT_EXPECT_EQ(kmem_debug_from_cmdline(cl, &modes), 1);
+	KT_EXPECT_EQ(modes, KMEM_DEBUG_REDZONE | KMEM_DEBUG_POISON);
+	/* the value ends at its word, not at the line's end */
+	KT_EXPECT_EQ(kmem_debug_from_cmdline("kmem_debug=audit check", &modes),
+		     1);
+	KT_EXPECT_EQ(modes, KMEM_DEBUG_AUDIT);
+	KT_EXPECT_EQ(kmem_debug_from_cmdline("ktest=x", &modes), 0);
+	KT_EXPECT_EQ(modes, 0);
+}
+
+KTEST(kmem_debug, cmdline_repeated_last_counts)
+{
+	int modes = -1;
+
+	/* the last one counts, whole: no mix of the two */
+	KT_EXPECT_EQ(
+		kmem_debug_from_cmdline(
+			"kmem_debug=redzone,poison x kmem_debug=check", &modes),
+		2);
+	KT_EXPECT_EQ(modes, KMEM_DEBUG_CHECK);
+	KT_EXPECT_EQ(
+		kmem_debug_from_cmdline(
+			"kmem_debug=audit kmem_debug=a kmem_debug=", &modes),
+		3);
+	KT_EXPECT_EQ(modes, 0);
+}
+
 KTEST(kmem_debug, patterns)
 {
 	static uint64_t words[8];

@@ -9,6 +9,7 @@
  * model that shares no code with memmap_sanitize.
  */
 #include "ktest.h"
+#include "arch.h"
 #include "memmap.h"
 #include "page.h"
 #include "kstring.h"
@@ -929,4 +930,102 @@ KTEST(memmap, options_cut_the_map)
 	KT_EXPECT_EQ(out[1].base, 48 * MiB);
 	KT_EXPECT_EQ(out[1].size, 16 * MiB);
 	KT_EXPECT_EQ(memmap_total(out, n), 47 * MiB);
+}
+
+/* memreserve= may not leave less than MEMMAP_MIN_USABLE: refused, whole. */
+KTEST(memmap, options_check_refuses_too_big_reserves)
+{
+	const struct memmap_entry raw[] = { USABLE(0, 64 * MiB) };
+	const struct mem_range kernel[] = { { 1 * MiB, 1 * MiB } };
+	struct memmap_options opt;
+
+	/* memreserve=1T@0 once panicked: "no usable memory to map" */
+	KT_ASSERT_EQ(memmap_parse_options("memreserve=1T@0", &opt), 0);
+	KT_EXPECT_EQ(memmap_options_check(&opt, raw, 1, kernel, 1), 1);
+	KT_EXPECT_EQ(opt.nr_reserve, 0);
+
+	/* in order: the second would leave 6 MiB with the first, the third
+	 * is fine again */
+	KT_ASSERT_EQ(
+		memmap_parse_options("memreserve=16M@32M memreserve=56M@2M "
+				     "memreserve=4K@0x100000",
+				     &opt),
+		0);
+	KT_EXPECT_EQ(memmap_options_check(&opt, raw, 1, kernel, 1), 1);
+	KT_ASSERT_EQ(opt.nr_reserve, 2);
+	KT_EXPECT_EQ(opt.reserve[0].base, 32 * MiB);
+	KT_EXPECT_EQ(opt.reserve[0].size, 16 * MiB);
+	KT_EXPECT_EQ(opt.reserve[1].base, 1 * MiB);
+	KT_EXPECT_EQ(opt.reserve[1].size, 4 * KiB);
+
+	/* with mem=: 2..16 MiB usable, 8 MiB of it reserved leaves 6 */
+	KT_ASSERT_EQ(memmap_parse_options("mem=16M memreserve=8M@4M", &opt), 0);
+	KT_EXPECT_EQ(memmap_options_check(&opt, raw, 1, kernel, 1), 1);
+	KT_EXPECT_EQ(opt.nr_reserve, 0);
+	KT_EXPECT_EQ(opt.mem_limit, 16 * MiB);
+}
+
+KTEST(memmap, options_check_at_the_minimum)
+{
+	/* 1..64 MiB usable: leaving exactly 8 MiB is fine, a page less not */
+	const struct memmap_entry raw[] = { USABLE(0, 64 * MiB) };
+	const struct memmap_entry high[] = { USABLE(64 * GiB, 1 * GiB) };
+	struct memmap_options opt;
+
+	KT_ASSERT_EQ(memmap_parse_options("memreserve=55M@1M", &opt), 0);
+	KT_EXPECT_EQ(memmap_options_check(&opt, raw, 1, NULL, 0), 0);
+	KT_EXPECT_EQ(opt.nr_reserve, 1);
+	KT_ASSERT_EQ(memmap_parse_options("memreserve=0x3701000@1M", &opt), 0);
+	KT_EXPECT_EQ(memmap_options_check(&opt, raw, 1, NULL, 0), 1);
+	KT_EXPECT_EQ(opt.nr_reserve, 0);
+	/* a mem= below all the RAM (the host's is high up) is refused */
+	KT_ASSERT_EQ(memmap_parse_options("mem=64M", &opt), 0);
+	KT_EXPECT_EQ(memmap_options_check(&opt, high, 1, NULL, 0), 1);
+	KT_EXPECT_EQ(opt.mem_limit, 0);
+	/* nothing to check: nothing changes */
+	KT_ASSERT_EQ(memmap_parse_options("mem=32M", &opt), 0);
+	KT_EXPECT_EQ(memmap_options_check(&opt, raw, 1, NULL, 0), 0);
+	KT_EXPECT_EQ(opt.mem_limit, 32 * MiB);
+}
+
+/* A value past OPTION_VALUE_MAX is refused whole; 47 characters fit. */
+KTEST(memmap, options_long_values)
+{
+	struct memmap_options opt;
+
+	/* 47 characters: 0x and 45 hex digits of value 16M; 48 is one too many */
+	KT_EXPECT_EQ(
+		memmap_parse_options(
+			"mem=0x000000000000000000000000000000000000001000000",
+			&opt),
+		0);
+	KT_EXPECT_EQ(opt.mem_limit, 16 * MiB);
+	KT_EXPECT_EQ(
+		memmap_parse_options(
+			"mem=0x0000000000000000000000000000000000000001000000",
+			&opt),
+		1);
+	KT_EXPECT_EQ(opt.mem_limit, 0);
+	/* mem= given twice, both good: the last counts (and is said so) */
+	KT_EXPECT_EQ(memmap_parse_options("mem=1G mem=64M", &opt), 0);
+	KT_EXPECT_EQ(opt.mem_limit, 64 * MiB);
+}
+
+/* x86_64 finds its page tables below 4 GiB: a memreserve= may not take
+ * all of that (memreserve=4G@0 panicked "no usable range below 4 GiB");
+ * the host has no such bound */
+KTEST(memmap, options_check_boot_memory)
+{
+	const struct memmap_entry raw[] = { USABLE(0, 3 * GiB),
+					    USABLE(4 * GiB, 2 * GiB) };
+	struct memmap_options opt;
+	int bounded = ARCH_BOOT_MEMORY_END <= 4 * GiB;
+
+	KT_ASSERT_EQ(memmap_parse_options("memreserve=4G@0", &opt), 0);
+	KT_EXPECT_EQ(memmap_options_check(&opt, raw, 2, NULL, 0), bounded);
+	KT_EXPECT_EQ(opt.nr_reserve, 1 - bounded);
+	/* 8 MiB left below 4 GiB is enough */
+	KT_ASSERT_EQ(memmap_parse_options("memreserve=0xbf700000@1M", &opt), 0);
+	KT_EXPECT_EQ(memmap_options_check(&opt, raw, 2, NULL, 0), 0);
+	KT_EXPECT_EQ(opt.nr_reserve, 1);
 }

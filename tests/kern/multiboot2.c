@@ -277,3 +277,122 @@ KTEST(multiboot2, unterminated_string)
 		err,
 		"command line tag at offset 8 (size 16) is not NUL-terminated"));
 }
+
+/* ---- long command lines (BOOTINFO_MAX_CMDLINE) */
+
+#define CMDLINE_KEEP (BOOTINFO_MAX_CMDLINE - 1)
+
+static char long_line[5100];
+
+/*
+ * A line of n characters: "x=aaa...a" padding, a space, then tail, so
+ * that tail ends exactly at n (tail empty: the padding alone).
+ */
+static const char *line_of(size_t n, const char *tail)
+{
+	size_t t = kstrlen(tail);
+
+	kmemset(long_line, 'a', n);
+	long_line[0] = 'x';
+	long_line[1] = '=';
+	if (t) {
+		long_line[n - t - 1] = ' ';
+		kmemcpy(long_line + n - t, tail, t);
+	}
+	long_line[n] = 0;
+	return long_line;
+}
+
+KTEST(multiboot2, cmdline_exactly_at_limit)
+{
+	const char *s = line_of(CMDLINE_KEEP, "memreserve=16M@0x2000000");
+
+	bootinfo_set_cmdline(&bi, s, kstrlen(s));
+	KT_EXPECT_EQ(kstrlen(bi.cmdline), CMDLINE_KEEP);
+	KT_EXPECT_EQ(bi.cmdline_given, CMDLINE_KEEP);
+	KT_EXPECT_STREQ(bi.cmdline_ignored, "");
+	KT_EXPECT_STREQ(bi.cmdline + CMDLINE_KEEP - 24,
+			"memreserve=16M@0x2000000");
+}
+
+KTEST(multiboot2, cmdline_one_past_limit)
+{
+	/* the last word loses its last character to the limit: all of it
+	 * is left out, the words before are kept */
+	const char *s = line_of(CMDLINE_KEEP + 1, "memreserve=16M@0x2000000");
+
+	bootinfo_set_cmdline(&bi, s, kstrlen(s));
+	KT_EXPECT_EQ(bi.cmdline_given, CMDLINE_KEEP + 1);
+	KT_EXPECT_EQ(kstrlen(bi.cmdline), CMDLINE_KEEP + 1 - 25);
+	KT_EXPECT_NULL(kstrstr(bi.cmdline, "memreserve"));
+	KT_EXPECT_STREQ(bi.cmdline_ignored, "memreserve=16M@0x2000000");
+}
+
+KTEST(multiboot2, cmdline_word_ends_at_limit)
+{
+	/* a word that ends exactly at the limit is whole: kept */
+	const char *s = line_of(CMDLINE_KEEP, "mem=64M");
+
+	kmemcpy(long_line + CMDLINE_KEEP, " ktest=arena.*", 15);
+	bootinfo_set_cmdline(&bi, s, kstrlen(s));
+	KT_EXPECT_EQ(kstrlen(bi.cmdline), CMDLINE_KEEP);
+	KT_EXPECT_STREQ(bi.cmdline + CMDLINE_KEEP - 8, " mem=64M");
+	KT_EXPECT_STREQ(bi.cmdline_ignored, "ktest=arena.*");
+	KT_EXPECT_EQ(bi.cmdline_given, CMDLINE_KEEP + 14);
+}
+
+KTEST(multiboot2, cmdline_option_straddles_limit)
+{
+	/* memreserve=16M@0x2000000 with the limit after "@0x20": never
+	 * half of it (it would protect the wrong range) */
+	const char *s =
+		line_of(CMDLINE_KEEP + 9, "memreserve=16M@0x2000000 y=1");
+	char quote[BOOTINFO_CMDLINE_QUOTE + 1];
+
+	KT_ASSERT_EQ(kstrncmp(s + CMDLINE_KEEP - 19, "memreserve=16M@0x20", 19),
+		     0);
+	bootinfo_set_cmdline(&bi, s, kstrlen(s));
+	KT_EXPECT_EQ(kstrlen(bi.cmdline), CMDLINE_KEEP - 20);
+	KT_EXPECT_NULL(kstrstr(bi.cmdline, "memreserve"));
+	KT_EXPECT_NULL(kstrstr(bi.cmdline, "y=1"));
+	kstrlcpy(quote, "memreserve=16M@0x2000000 y=1", sizeof(quote));
+	KT_EXPECT_STREQ(bi.cmdline_ignored, quote);
+}
+
+KTEST(multiboot2, cmdline_one_word_past_limit)
+{
+	/* one word longer than the limit: nothing is kept, the quote is
+	 * cut at BOOTINFO_CMDLINE_QUOTE */
+	const char *s = line_of(CMDLINE_KEEP + 10, "");
+
+	bootinfo_set_cmdline(&bi, s, kstrlen(s));
+	KT_EXPECT_STREQ(bi.cmdline, "");
+	KT_EXPECT_EQ(kstrlen(bi.cmdline_ignored), BOOTINFO_CMDLINE_QUOTE);
+	KT_EXPECT_EQ(kstrncmp(bi.cmdline_ignored, "x=aaa", 5), 0);
+}
+
+KTEST(multiboot2, long_cmdline_tag)
+{
+	/* through the parser: a 5,000-character tag */
+	const char *s = line_of(5000, "memreserve=16M@0x2000000");
+
+	for (size_t i = 100; i < 4900; i += 100)
+		long_line[i] = ' '; /* words of 99 characters */
+	blob_begin();
+	add_string(MB2_TAG_CMDLINE, s);
+	add_mmap(1, MB2_MMAP_ENTRY_SIZE);
+	blob_end();
+	KT_ASSERT_EQ(parse(), 0);
+	KT_EXPECT_EQ(bi.cmdline_given, 5000);
+	KT_EXPECT_EQ(kstrlen(bi.cmdline), 4000);
+	KT_EXPECT_EQ(bi.nr_memmap, 1);
+	KT_EXPECT_EQ(kstrncmp(bi.cmdline_ignored, "aaaa", 4), 0);
+	/* a short one leaves nothing ignored */
+	blob_begin();
+	add_string(MB2_TAG_CMDLINE, "mem=64M");
+	blob_end();
+	KT_ASSERT_EQ(parse(), 0);
+	KT_EXPECT_STREQ(bi.cmdline, "mem=64M");
+	KT_EXPECT_EQ(bi.cmdline_given, 7);
+	KT_EXPECT_STREQ(bi.cmdline_ignored, "");
+}

@@ -9,6 +9,9 @@
 
 #define ARCH_DIRECT_MAP_BASE 0ull
 
+/* Boot memory may lie anywhere: the process maps its own (memmap.h). */
+#define ARCH_BOOT_MEMORY_END (~0ull)
+
 static inline unsigned long arch_irq_save(void)
 {
 	return 0;

@@ -10,6 +10,13 @@
 /* All RAM is mapped here: KADDR(pa) = pa + ARCH_DIRECT_MAP_BASE. */
 #define ARCH_DIRECT_MAP_BASE 0xffff800000000000ull
 
+/*
+ * arch_memory_init takes the direct map's page tables from RAM below
+ * this, which the boot page tables map; memreserve= must leave some
+ * there (memmap.h).
+ */
+#define ARCH_BOOT_MEMORY_END (4ull << 30)
+
 /* Disable interrupts, returning the old RFLAGS; restore them. */
 static inline unsigned long arch_irq_save(void)
 {
