@@ -42,6 +42,9 @@ ROOT = qemu.ROOT
 HOST_TEST = os.path.join(ROOT, "build", "host", "ktest")
 LOGS = os.path.join(ROOT, "build", "test-logs")
 BOOT_TIMEOUT = 120
+# kmem_debug=check runs every checker after every operation: about 60 s
+# alone on 2 cores, twice that beside the other boots
+CHECK_BOOT_TIMEOUT = 360
 PANIC_BOOT_TIMEOUT = 60
 PANIC_SKIP = "panics: runs in its own boot"
 # The runner skips the suite ktest_selftest in an ordinary run; the self-test
@@ -239,8 +242,9 @@ DEBUG_MODES = ["redzone,poison,audit", "check"]
 def kernel_debug_tests(opts, modes):
     """Every test in one boot with kmem_debug=modes; the boot says so."""
     where = "kernel kmem_debug=%s" % modes
-    b = qemu.boot("kmem_debug=" + modes, BOOT_TIMEOUT, kvm=opts.kvm,
-                  log=log_name("kmem_debug=" + modes))
+    b = qemu.boot("kmem_debug=" + modes,
+                  CHECK_BOOT_TIMEOUT if "check" in modes else BOOT_TIMEOUT,
+                  kvm=opts.kvm, log=log_name("kmem_debug=" + modes))
     ktap = Ktap(b.output)
     checks = unit_results(where, ktap, b.output, [])
     failed = any(c.status == "fail" for c in checks)
