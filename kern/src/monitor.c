@@ -467,8 +467,12 @@ static void cmd_meminfo(char **argv)
 static void cmd_exit(char **argv)
 {
 	(void)argv;
-	printk("monitor: leaving (the boot's tests: %d failed)\n", boot_failed);
-	arch_exit(boot_failed ? 1 : 0);
+	if (boot_failed == KTEST_NONE_MATCHED)
+		printk("monitor: leaving (the boot's ktest= matched no test)\n");
+	else
+		printk("monitor: leaving (the boot's tests: %d failed)\n",
+		       boot_failed);
+	arch_exit(ktest_exit_status(boot_failed));
 }
 
 static const struct command commands[] = {
@@ -542,5 +546,5 @@ void monitor_run(int failed)
 		run_line(&line);
 	}
 	printk("\nmonitor: end of input\n");
-	arch_exit(boot_failed ? 1 : 0);
+	arch_exit(ktest_exit_status(boot_failed));
 }

@@ -6,6 +6,8 @@
  * private arena over a run of pages from kpages, so its free bytes can be
  * compared before and after. Caches and arenas are named after the test.
  */
+/* what the larger tests hold (depot_exchange_and_reap: over 4 MiB) */
+#define KTEST_NEEDS_BASE (5ul << 20)
 #include "ktest.h"
 #include "arena.h"
 #include "kmem_debug.h"
