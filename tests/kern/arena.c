@@ -910,8 +910,9 @@ static bool jumbo_available(struct arena *a, size_t page, int n)
 	if (got == n)
 		return true;
 	ktest_skipf(
-		"needs %d x %zu MiB (%zu MiB aligned) free in arena 'base', it has %zu MiB",
-		n, page / MiB, page / MiB, arena_amt_free(base_arena) / MiB);
+		"needs %d x %zu %s (aligned to its size) free in arena 'base', it has %zu MiB in all",
+		n, page >= GiB ? page / GiB : page / MiB,
+		page >= GiB ? "GiB" : "MiB", arena_amt_free(base_arena) / MiB);
 	return false;
 }
 

@@ -1415,9 +1415,9 @@ KTEST(oom, atomic_create_and_add_when_base_is_dry)
 }
 
 /* Take every object cp can give, linked through their first word. */
-static void *drain(struct kmem_cache *cp, size_t *n)
+static void *drain(struct kmem_cache *cp, void *head, size_t *n)
 {
-	void *head = NULL, *p;
+	void *p;
 
 	*n = 0;
 	while ((p = kmem_cache_alloc(cp, MEM_ATOMIC)) != NULL) {
@@ -1472,9 +1472,25 @@ KTEST(oom, off_slab_bookkeeping_runs_dry)
 	cp = kmem_cache_create(TEST_NAME, 1000, 0, 0, a, NULL, NULL, NULL);
 	KT_ASSERT_FALSE(cp->on_slab);
 	KT_ASSERT_GE(cp->objs_per_slab, 4);
+	/*
+	 * A header and four bufctls put aside while memory is plentiful: the
+	 * steps below give them back one by one, however many the caches
+	 * still have free when base runs dry (none, at times: it depends on
+	 * what the boot, the monitor and earlier tests left in them).
+	 */
+	hs = kmem_cache_alloc(headers, MEM_ATOMIC);
+	KT_ASSERT_NOT_NULL(hs);
+	*(void **)hs = NULL;
+	bs = NULL;
+	for (int i = 0; i < 4; i++) {
+		p = kmem_cache_alloc(bufctls, MEM_ATOMIC);
+		KT_ASSERT_NOT_NULL(p);
+		*(void **)p = bs;
+		bs = p;
+	}
 	global_exhaust();
-	hs = drain(headers, &nr_headers);
-	bs = drain(bufctls, &nr_bufctls);
+	hs = drain(headers, hs, &nr_headers);
+	bs = drain(bufctls, bs, &nr_bufctls);
 	printk("    # base dry: took the last %zu slab headers and %zu bufctls\n",
 	       nr_headers, nr_bufctls);
 	live_h = kmem_cache_nr_live(headers);
