@@ -15,7 +15,9 @@
  *	kfree ADDR		kfree of what `kmalloc` gave
  *	check			arena_check and kmem_cache_check on everything
  *	test GLOB		run the matching tests again (not those that
- *				must panic or fail on purpose)
+ *				must panic or fail on purpose), in the state
+ *				the monitor left: a test lacking memory skips
+ *				and names it
  *	meminfo			usable RAM and the arenas' totals
  *	exit			leave with the status of the boot's tests
  *
