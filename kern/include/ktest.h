@@ -157,10 +157,11 @@ bool ktest_need_base(size_t bytes);
 
 /*
  * Make the allocators' global state known before a test takes exact
- * baselines of it: every cache reaped (magazines, depot, empty slabs back
- * to their arenas), every arena's importers asked to give back. What the
+ * baselines of it: every cache that takes its memory from base (through
+ * kpages and the jumbo arenas) reaped, its magazines, depot and empty
+ * slabs given back, and the spans they free returned to base. What the
  * boot, the monitor or earlier tests hold stays held; what they only
- * cached is returned.
+ * cached goes back.
  */
 void ktest_quiesce(void);
 
