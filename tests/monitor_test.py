@@ -13,7 +13,8 @@ monitor_checks(opts); each assertion is a Check of its own.
 freed and some held, `test *` has 0 failed (monitor_state_checks); with
 base filled by `alloc base` until it fails, `test *` neither panics nor
 fails, and each test that lacks memory skips naming it
-(monitor_fill_base_checks); at -m 4G with the 1 GiB arena's page held,
+(monitor_fill_base_checks); at -m 16M with base cut into pieces, the
+tests that need a long run skip (monitor_base_in_pieces_checks); at -m 4G with the 1 GiB arena's page held,
 the 1 GiB tests skip instead of panicking (monitor_jumbo_checks).
 """
 import os
@@ -391,6 +392,34 @@ def monitor_fill_base_checks(opts):
                PASSED_RE % r"arena\.base_self_sufficient",
                r"^ktest: [1-9]\d* passed, 0 failed"], timeout=TEST_ALL_TIMEOUT)
     return session_end(session, sc, name, "monitor-fill-base.log")
+
+
+def monitor_base_in_pieces_checks(opts):
+    """At -m 16M (the least the kernel accepts), base cut into pieces by
+    the monitor: all but 9000 KiB held, then 28 runs of 256 KiB taken and
+    every other one freed. 5 MiB stay free, in no run of 2 MiB: `test *`
+    has 0 failed, and the tests that need a long run skip naming it (they
+    panicked in a MEM_WAIT allocation)."""
+    name = "test with base in pieces (-m 16M)"
+    session, sc = session_start(opts, name, mem="16M")
+    out = sc.run("meminfo") or ""
+    m = re.search(r"^\s+base\s+total\s+\d+\s+in use\s+\d+\s+free\s+(\d+)$",
+                  out, re.M)
+    free = int(m.group(1)) if m else 0
+    sc.check("%s: meminfo shows base with over 9000 KiB free" % name,
+             free > 9000 * 1024, "base free: %d" % free, out)
+    sc.run("alloc base %d" % ((free - 9000 * 1024) // 4096 * 4096))
+    pieces = [alloc_addr(sc.run("alloc base 256K")) for _ in range(28)]
+    for addr in pieces[::2]:
+        sc.run("free base %s 256K" % addr)
+    run_re = (r"^\s+ok \d+ %s # SKIP needs \d+ KiB in one run free in "
+              r"arena 'base', it has \d+ KiB in all")
+    test_all(sc, "%s: test * has 0 failed" % name,
+             [run_re % r"slab\.depot_exchange_and_reap",
+              run_re % r"kmalloc\.align_every_power",
+              PASSED_RE % r"arena\.base_self_sufficient"])
+    sc.expect("%s: check: all sound" % name, "check", [r"all sound"])
+    return session_end(session, sc, name, "monitor-base-in-pieces.log")
 
 
 def monitor_jumbo_checks(opts):

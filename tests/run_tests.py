@@ -37,7 +37,8 @@ import fuzz_test  # noqa: E402
 import matrix  # noqa: E402
 from gdb_helpers_test import gdb_helpers_checks  # noqa: E402
 from monitor_test import monitor_checks, monitor_state_checks, \
-    monitor_fill_base_checks, monitor_jumbo_checks  # noqa: E402
+    monitor_fill_base_checks, monitor_base_in_pieces_checks, \
+    monitor_jumbo_checks  # noqa: E402
 
 ROOT = qemu.ROOT
 HOST_TEST = os.path.join(ROOT, "build", "host", "ktest")
@@ -605,6 +606,7 @@ def main():
                  lambda: monitor_checks(opts),
                  lambda: monitor_state_checks(opts),
                  lambda: monitor_fill_base_checks(opts),
+                 lambda: monitor_base_in_pieces_checks(opts),
                  lambda: monitor_jumbo_checks(opts),
                  lambda: gdb_kmain(opts),
                  lambda: gdb_bad_magic(opts),
