@@ -5,8 +5,9 @@ Every configuration boots the kernel with an empty command line, the
 ordinary boot that runs every test (tests that must panic report SKIP; their
 own boots are run_tests.py's business, once), under TCG:
 
-  firmware  SeaBIOS with -m 32M, 128M, 4G, 64G; OVMF (UEFI) with -m 128M,
-            4G, 64G (OVMF needs 64 MiB; both boot the same hybrid GRUB ISO)
+  firmware  SeaBIOS with -m 16M (the smallest the kernel accepts), 32M,
+            128M, 4G, 64G; OVMF (UEFI) with -m 128M, 4G, 64G (OVMF needs
+            64 MiB; both boot the same hybrid GRUB ISO)
   CPUs      each of those with -smp 1 and -smp 4 (the kernel starts no
             other CPU: the firmware leaves them parked)
   CPU model -cpu max (1 GiB pages), and one boot on qemu64 (none)
@@ -76,14 +77,15 @@ class Config:
 
 
 CONFIGS = [Config(fw, mem, smp)
-           for fw, mems in (("bios", ("32M", "128M", "4G", "64G")),
+           for fw, mems in (("bios", ("16M", "32M", "128M", "4G", "64G")),
                             ("uefi", ("128M", "4G", "64G")))
            for mem in mems for smp in (1, 4)] + [Config("bios", "4G", 1, "qemu64")]
 # What make test runs: UEFI at its smallest and largest (one with 4 CPUs),
-# BIOS at 32M and at 64G with 4 CPUs, and the CPU without 1 GiB pages at
-# 4G (the jumbo 1 GiB tests run there on a 2 MiB direct map).
-SUBSET = ["bios-32M-smp1", "bios-64G-smp4", "uefi-128M-smp1", "uefi-64G-smp4",
-          "bios-4G-smp1-qemu64"]
+# BIOS at its smallest (16M), at 32M and at 64G with 4 CPUs, and the CPU
+# without 1 GiB pages at 4G (the jumbo 1 GiB tests run there on a 2 MiB
+# direct map).
+SUBSET = ["bios-16M-smp1", "bios-32M-smp1", "bios-64G-smp4", "uefi-128M-smp1",
+          "uefi-64G-smp4", "bios-4G-smp1-qemu64"]
 
 
 def configs(which):
@@ -138,6 +140,24 @@ def ktap_incomplete(output):
     return None
 
 
+def skip_problems(ktap, mem_bytes, mem):
+    """What is wrong with the skips of a boot with mem_bytes of RAM
+    (named mem): a test may skip for a reason that holds everywhere, or,
+    below MEMORY_SKIP_BELOW, for a reason that names a memory size."""
+    problems = []
+    for name, status, reason, _ in ktap.results:
+        if status != "skip" or SKIPS_ANYWHERE.match(reason) or \
+                reason.startswith(run_tests.PANIC_SKIP) or \
+                reason == run_tests.SELFTEST_SKIP:
+            continue
+        if mem_bytes >= MEMORY_SKIP_BELOW:
+            problems.append("%s skipped with %s of RAM: %s" % (name, mem, reason))
+        elif not MEMORY_SKIP_RE.search(reason):
+            problems.append("%s skipped for a reason that names no memory size: %s"
+                            % (name, reason))
+    return problems
+
+
 def judge(outcome):
     """Fill in outcome.problems from its boot."""
     c, b, problems = outcome.config, outcome.boot, outcome.problems
@@ -156,16 +176,7 @@ def judge(outcome):
         if passed < MIN_PASSED:
             problems.append("only %d passed (at least %d expected)" %
                             (passed, MIN_PASSED))
-    for name, status, reason, _ in ktap.results:
-        if status != "skip" or SKIPS_ANYWHERE.match(reason) or \
-                reason.startswith(run_tests.PANIC_SKIP) or \
-                reason == run_tests.SELFTEST_SKIP:
-            continue
-        if c.mem_bytes >= MEMORY_SKIP_BELOW:
-            problems.append("%s skipped with %s of RAM: %s" % (name, c.mem, reason))
-        elif not MEMORY_SKIP_RE.search(reason):
-            problems.append("%s skipped for a reason that names no memory size: %s"
-                            % (name, reason))
+    problems += skip_problems(ktap, c.mem_bytes, c.mem)
 
     boot_part = b.output.split("KTAP version 1", 1)[0]
     m = re.search(r"^pmem_init: (\d+) ranges, (\d+) MiB usable, (\d+) cycles$",

@@ -7,6 +7,15 @@ must get one `error:` line and a live prompt; an allocation is looked up
 with whatis, freed and the arenas checked; line editing works; `exit`
 leaves QEMU with the boot's test status. run_tests.py calls
 monitor_checks(opts); each assertion is a Check of its own.
+
+`test` must hold whatever the monitor holds, in sessions of their own
+(run_tests.py runs each as a job): after allocations of every kind, some
+freed and some held, `test *` has 0 failed (monitor_state_checks); with
+base filled by `alloc base` until it fails, `test *` neither panics nor
+fails, and each test that lacks memory skips naming it
+(monitor_fill_base_checks); at -m 16M with base cut into pieces, the
+tests that need a long run skip (monitor_base_in_pieces_checks); at -m 4G with the 1 GiB arena's page held,
+the 1 GiB tests skip instead of panicking (monitor_jumbo_checks).
 """
 import os
 import re
@@ -51,9 +60,9 @@ BAD_INPUT = [
 class Session:
     """QEMU with its serial line on pipes, and what it printed so far."""
 
-    def __init__(self, opts, cmdline=CMDLINE):
+    def __init__(self, opts, cmdline=CMDLINE, mem="512M"):
         iso = qemu.iso_for(cmdline)
-        cmd = qemu.qemu_command(iso, kvm=opts.kvm) + [
+        cmd = qemu.qemu_command(iso, mem=mem, kvm=opts.kvm) + [
             "-serial", "stdio", "-monitor", "none"]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
@@ -258,6 +267,187 @@ def steps_test_and_exit(sc, session):
              "QEMU status %s: %s" % (status, qemu.EXIT_MEANING.get(
                  status, "killed after %d s" % EXIT_TIMEOUT)),
              session.rest())
+
+
+# `test *` runs every test that may run again: seconds under TCG, more
+# on a loaded machine.
+TEST_ALL_TIMEOUT = 240
+# A line of `test` that ran a test and passed it (no SKIP).
+PASSED_RE = r"^\s+ok \d+ %s$"
+# A skip that names what is lacking (the matrix's rule: a memory size).
+MEMORY_SKIP_RE = (r"^\s+ok \d+ %s # SKIP needs \d+ (x \d+ )?[KMG]iB.* free in "
+                  r"arena 'base', it has \d+ [KMG]iB")
+
+
+def alloc_addr(out):
+    """The address an alloc or kmalloc line gave, or None."""
+    m = re.search(r"^(?:alloc: arena '\S+' addr|kmalloc:) (0x[0-9a-f]+)",
+                  out or "", re.M)
+    return m.group(1) if m else None
+
+
+def test_all(sc, name, extra=()):
+    """`test *`: the prompt comes back, 0 failed, and every regex in extra
+    matches."""
+    return sc.expect(name, "test *",
+                     [r"^ktest: [1-9]\d* passed, 0 failed, \d+ skipped"] +
+                     list(extra), timeout=TEST_ALL_TIMEOUT)
+
+
+def session_start(opts, name, mem="512M"):
+    """A fresh session and its Script; None for the script if no prompt."""
+    from run_tests import Check
+
+    session = Session(opts, mem=mem)
+    sc = Script(session, Check)
+    boot = session.until_prompt(BOOT_TIMEOUT)
+    sc.check("%s: boot offers the prompt" % name, boot is not None,
+             "no prompt within %d s" % BOOT_TIMEOUT, session.rest())
+    sc.alive = boot is not None
+    return session, sc
+
+
+def session_end(session, sc, name, log):
+    """exit leaves with the boot's status; the serial log is kept."""
+    from run_tests import LOGS
+
+    if sc.alive:
+        session.send("exit\n")
+        status = session.finish(EXIT_TIMEOUT)
+        sc.check("%s: exit leaves QEMU with status %d (passed)" %
+                 (name, qemu.EXIT_PASSED), status == qemu.EXIT_PASSED,
+                 "QEMU status %s" % status, session.rest())
+    elif session.proc.poll() is None:
+        session.finish(1)
+    os.makedirs(LOGS, exist_ok=True)
+    with open(os.path.join(LOGS, log), "w") as f:
+        f.write(session.text)
+    return sc.checks
+
+
+def monitor_state_checks(opts):
+    """`test` after the monitor allocated: kmalloc and kfree (the state in
+    which arena.base_self_sufficient used to fail), then buffers and
+    segments of several arenas, some freed, some still held."""
+    name = "test after allocations"
+    session, sc = session_start(opts, name)
+    sc.run("kmalloc 100")
+    sc.run("kfree $")
+    sc.expect("%s: kmalloc 100, kfree $, then test arena.* passes "
+              "arena.base_self_sufficient" % name, "test arena.*",
+              [PASSED_RE % r"arena\.base_self_sufficient",
+               r"^ktest: [1-9]\d* passed, 0 failed"], timeout=TEST_ALL_TIMEOUT)
+    held = ["kmalloc 100", "kmalloc 5000", "kmalloc 70000", "alloc kpages 12K",
+            "alloc kpages 1M", "alloc kpages_2m 2M", "alloc base 3M"]
+    for line in held:
+        sc.expect("%s: %s (held)" % (name, line), line, [r"^(alloc|kmalloc): "])
+    addr = alloc_addr(sc.run("alloc kpages 64K"))
+    sc.expect("%s: free kpages 64K" % name, "free kpages %s 64K" % addr,
+              [r"^free: "])
+    addr = alloc_addr(sc.run("kmalloc 300"))
+    sc.expect("%s: kfree of a kmalloc 300" % name, "kfree %s" % addr,
+              [r"^kfree: "])
+    # with memory to spare, the tests that measure the global arenas run
+    # (not skip) and pass
+    test_all(sc, "%s: test * has 0 failed, the global tests run" % name,
+             [PASSED_RE % t for t in (
+                 r"arena\.base_self_sufficient", r"arena\.jumbo_2m",
+                 r"arena\.hash_grows_and_shrinks",
+                 r"oom\.kmalloc_exhausts_the_global_arenas",
+                 r"slab\.depot_exchange_and_reap")])
+    test_all(sc, "%s: test * again: 0 failed" % name)
+    sc.expect("%s: check: all sound" % name, "check", [r"all sound"])
+    return session_end(session, sc, name, "monitor-state.log")
+
+
+def monitor_fill_base_checks(opts):
+    """`test *` with base filled through `alloc base` (MEM_ATOMIC) until
+    not a page is left: no panic, 0 failed, the tests that allocate skip
+    naming what they lack, those that do not still pass; with base given
+    back, they run again."""
+    name = "test with base full"
+    session, sc = session_start(opts, name)
+    held, size = [], 1 << 30
+    while sc.alive and size >= 4096 and len(held) < 30:
+        out = sc.run("alloc base %d" % size)
+        addr = alloc_addr(out)
+        if addr:
+            held.append((addr, size))
+        else:
+            size //= 2
+    out = sc.expect("%s: base has under a page free" % name, "meminfo",
+                    [r"^\s+base\s+total\s+\d+\s+in use\s+\d+\s+free\s+"
+                     r"(\d{1,3}|[0-3]\d{3}|40[0-8]\d|409[0-5])$"])
+    test_all(sc, "%s: test * has 0 failed, the prompt comes back" % name,
+             [MEMORY_SKIP_RE % r"arena\.create_totals",
+              MEMORY_SKIP_RE % r"arena\.base_self_sufficient",
+              MEMORY_SKIP_RE % r"kmalloc\.size_classes",
+              MEMORY_SKIP_RE % r"oom\.kmalloc_exhausts_the_global_arenas",
+              PASSED_RE % r"string\.\S+", PASSED_RE % r"printk\.\S+"])
+    for addr, size in held:
+        sc.run("free base %s %d" % (addr, size))
+    sc.expect("%s: base given back, test arena.* runs them again" % name,
+              "test arena.*",
+              [PASSED_RE % r"arena\.create_totals",
+               PASSED_RE % r"arena\.base_self_sufficient",
+               r"^ktest: [1-9]\d* passed, 0 failed"], timeout=TEST_ALL_TIMEOUT)
+    return session_end(session, sc, name, "monitor-fill-base.log")
+
+
+def monitor_base_in_pieces_checks(opts):
+    """At -m 16M (the least the kernel accepts), base cut into pieces by
+    the monitor: all but 9000 KiB held, then 28 runs of 256 KiB taken and
+    every other one freed. 5 MiB stay free, in no run of 2 MiB: `test *`
+    has 0 failed, and the tests that need a long run skip naming it (they
+    panicked in a MEM_WAIT allocation)."""
+    name = "test with base in pieces (-m 16M)"
+    session, sc = session_start(opts, name, mem="16M")
+    out = sc.run("meminfo") or ""
+    m = re.search(r"^\s+base\s+total\s+\d+\s+in use\s+\d+\s+free\s+(\d+)$",
+                  out, re.M)
+    free = int(m.group(1)) if m else 0
+    sc.check("%s: meminfo shows base with over 9000 KiB free" % name,
+             free > 9000 * 1024, "base free: %d" % free, out)
+    sc.run("alloc base %d" % ((free - 9000 * 1024) // 4096 * 4096))
+    pieces = [alloc_addr(sc.run("alloc base 256K")) for _ in range(28)]
+    for addr in pieces[::2]:
+        sc.run("free base %s 256K" % addr)
+    run_re = (r"^\s+ok \d+ %s # SKIP needs \d+ KiB in one run free in "
+              r"arena 'base', it has \d+ KiB in all")
+    test_all(sc, "%s: test * has 0 failed" % name,
+             [run_re % r"slab\.depot_exchange_and_reap",
+              run_re % r"kmalloc\.align_every_power",
+              PASSED_RE % r"arena\.base_self_sufficient"])
+    sc.expect("%s: check: all sound" % name, "check", [r"all sound"])
+    return session_end(session, sc, name, "monitor-base-in-pieces.log")
+
+
+def monitor_jumbo_checks(opts):
+    """At -m 4G, with the 1 GiB arena's page held at the prompt (there is
+    room for one), the tests of 1 GiB pages skip naming it, not panic;
+    with it given back, they run and pass."""
+    name = "test with kpages_1g held (-m 4G)"
+    session, sc = session_start(opts, name, mem="4G")
+    addr = alloc_addr(sc.run("alloc kpages_1g 1G"))
+    sc.run("alloc kpages_1g 1G")       # at 4G, a second does not fit
+    sc.check("%s: alloc kpages_1g 1G" % name, addr is not None,
+             "no address", sc.s.rest())
+    sc.expect("%s: test arena.jumbo_1g skips naming the 1 GiB it needs" % name,
+              "test arena.jumbo_1g",
+              [r"^\s+ok \d+ arena\.jumbo_1g # SKIP needs 1 x 1 GiB .*free in "
+               r"arena 'base'", r"^ktest: 0 passed, 0 failed, 1 skipped"],
+              timeout=TEST_ALL_TIMEOUT)
+    test_all(sc, "%s: test * has 0 failed" % name,
+             [r"^\s+ok \d+ kmalloc\.align_1g # SKIP needs 1 GiB"])
+    sc.expect("%s: free kpages_1g" % name, "free kpages_1g %s 1G" % addr,
+              [r"^free: "])
+    # (kmalloc.align_1g may still skip: the bookkeeping pages base keeps
+    # from the tests before can leave no GiB and a page aligned)
+    sc.expect("%s: then test arena.jumbo_1g runs and passes" % name,
+              "test arena.jumbo_1g,kmalloc.align_1g",
+              [PASSED_RE % r"arena\.jumbo_1g", r"^\s+ok \d+ kmalloc\.align_1g",
+               r"^ktest: [12] passed, 0 failed"], timeout=TEST_ALL_TIMEOUT)
+    return session_end(session, sc, name, "monitor-jumbo.log")
 
 
 def monitor_checks(opts):

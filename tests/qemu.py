@@ -48,12 +48,17 @@ EXIT_PASSED = 33
 EXIT_FAILED = 35
 EXIT_PANIC = 37
 EXIT_BOOT_CHECK = 39
+EXIT_NONE_RAN = 41
+# The host test binary (build/host/ktest) exits 0 (passed), 1 (failed), or
+# HOST_EXIT_NONE_RAN when its ktest= matches no test.
+HOST_EXIT_NONE_RAN = 2
 EXIT_MEANING = {
     0: "QEMU exited with 0: a triple fault or reset (the kernel never asked to exit)",
     EXIT_PASSED: "the kernel exited: all tests passed",
     EXIT_FAILED: "the kernel exited: some test failed",
     EXIT_PANIC: "the kernel panicked",
     EXIT_BOOT_CHECK: "the boot code stopped: not multiboot2, or no long mode",
+    EXIT_NONE_RAN: "the kernel exited: its ktest= matched no test, nothing ran",
 }
 
 _iso_lock = threading.Lock()

@@ -13,8 +13,11 @@
   5. gdb: QEMU started stopped, a hardware breakpoint at kmain, and gdb
      must stop there in 64-bit mode with a backtrace.
   6. every test again on other machines (tests/matrix.py): SUBSET of the
-     boot matrix (BIOS and UEFI, 32 MiB to 64 GiB, 1 and 4 CPUs, qemu64),
-     or all of it with --matrix full.
+     boot matrix (BIOS and UEFI, 16 MiB to 64 GiB, 1 and 4 CPUs, qemu64),
+     or all of it with --matrix full; and at the other smallest memories
+     the kernel accepts (-m 20M; mem=16M on the command line);
+  7. ktest= matching no test, in the kernel and on the host: a line says
+     so, and the exit status is neither the passing nor the failing one.
 
 Closing line: `N passed, N failed, N skipped`; exit status 1 on any
 failure. Serial logs of every boot are kept under build/test-logs/.
@@ -36,7 +39,9 @@ import fuzz_test  # noqa: E402
 import matrix  # noqa: E402
 import stress  # noqa: E402
 from gdb_helpers_test import gdb_helpers_checks  # noqa: E402
-from monitor_test import monitor_checks  # noqa: E402
+from monitor_test import monitor_checks, monitor_state_checks, \
+    monitor_fill_base_checks, monitor_base_in_pieces_checks, \
+    monitor_jumbo_checks  # noqa: E402
 
 ROOT = qemu.ROOT
 HOST_TEST = os.path.join(ROOT, "build", "host", "ktest")
@@ -428,6 +433,73 @@ def repeated_options_host():
     return [Check("host repeated options: the last counts, said, read whole",
                   "fail" if problems else "pass", "; ".join(problems),
                   tail(r.stdout))]
+
+
+# The other smallest memories the kernel accepts besides the matrix's
+# -m 16M row: (QEMU's -m, command line words, the RAM the kernel uses).
+MINIMUM_MEMORY = [("20M", "", 20 << 20), ("512M", "mem=16M", 16 << 20)]
+
+
+def minimum_memory_boot(opts, mem, words, ram):
+    """Every test at a minimal memory: all pass, and a test skips only as
+    the matrix allows below 4 GiB (naming the memory it lacks)."""
+    where = "kernel -m %s%s" % (mem, " " + words if words else "")
+    b = qemu.boot(words, BOOT_TIMEOUT, mem=mem, kvm=opts.kvm,
+                  log=log_name("minimum-memory -m %s %s" % (mem, words)))
+    ktap = Ktap(b.output)
+    checks = unit_results(where, ktap, b.output, [])
+    problems = matrix.skip_problems(ktap, ram, "%d MiB" % (ram >> 20))
+    if b.timed_out or b.status != qemu.EXIT_PASSED:
+        problems.insert(0, b.meaning())
+    if not ktap.closing or ktap.closing[1] or \
+            ktap.closing[0] < matrix.MIN_PASSED:
+        problems.append("closing line %s: expected 0 failed, at least %d "
+                        "passed" % (ktap.closing, matrix.MIN_PASSED))
+    print("%s: %s, %.1f s" % (where, ktap.closing, b.seconds), flush=True)
+    checks.append(Check(where + ": every test passes or skips naming memory",
+                        "fail" if problems else "pass", "; ".join(problems),
+                        tail(b.output)))
+    return checks
+
+
+NONE_RAN_GLOB = "nomatch.*"
+NONE_RAN_LINE = "ktest: no test matches ktest=%s: nothing ran" % NONE_RAN_GLOB
+
+
+def none_ran_problems(output, status, want_status):
+    """Why a run of ktest=nomatch.* is not what it must be, or ''."""
+    problems = []
+    if NONE_RAN_LINE not in output:
+        problems.append("no line %r" % NONE_RAN_LINE)
+    if CLOSING_RE.search(output) or RESULT_RE.search(output):
+        problems.append("test results or a closing line: something ran")
+    if status != want_status:
+        problems.append("exit status %s, expected %d" % (status, want_status))
+    return "; ".join(problems)
+
+
+def host_none_ran():
+    """The host binary with a ktest= that matches no test."""
+    r, problem = run_host(["ktest=" + NONE_RAN_GLOB])
+    if problem:
+        return [Check("host ktest=%s" % NONE_RAN_GLOB, "fail", problem)]
+    problem = none_ran_problems(r.stdout, r.returncode,
+                                qemu.HOST_EXIT_NONE_RAN)
+    return [Check("host ktest=%s: says nothing matched, exits %d" %
+                  (NONE_RAN_GLOB, qemu.HOST_EXIT_NONE_RAN),
+                  "fail" if problem else "pass", problem, tail(r.stdout))]
+
+
+def kernel_none_ran(opts):
+    """A boot with a ktest= that matches no test."""
+    cmdline = "ktest=" + NONE_RAN_GLOB
+    b = qemu.boot(cmdline, 60, kvm=opts.kvm, log=log_name(cmdline))
+    problem = "" if not b.timed_out else b.meaning()
+    problem = problem or none_ran_problems(b.output, b.status,
+                                           qemu.EXIT_NONE_RAN)
+    return [Check("kernel ktest=%s: says nothing matched, QEMU exits %d" %
+                  (NONE_RAN_GLOB, qemu.EXIT_NONE_RAN),
+                  "fail" if problem else "pass", problem, tail(b.output))]
 
 
 def panic_boot(opts, name, selftest=False, words=""):
@@ -862,7 +934,7 @@ def main():
             lambda: fuzz_test.fuzz_checks(Check),
             lambda: readme_example(opts), lambda: host_lib_programs(opts),
             lambda: fast_path_instructions(opts),
-            lambda: matrix.judge_checks(Check)]
+            lambda: matrix.judge_checks(Check), host_none_ran]
     if not opts.host_only:
         jobs += [lambda: kernel_tests(opts, panics),
                  lambda: kernel_selftest(opts)]
@@ -870,6 +942,10 @@ def main():
                  for c in matrix.configs(opts.matrix)]
         jobs += [lambda: boot_check_no_long_mode(opts),
                  lambda: monitor_checks(opts),
+                 lambda: monitor_state_checks(opts),
+                 lambda: monitor_fill_base_checks(opts),
+                 lambda: monitor_base_in_pieces_checks(opts),
+                 lambda: monitor_jumbo_checks(opts),
                  lambda: gdb_kmain(opts),
                  lambda: gdb_bad_magic(opts),
                  lambda: gdb_without_debug(opts),
@@ -881,7 +957,10 @@ def main():
                  lambda: readme_output_account(opts),
                  lambda: memory_options_boot(opts),
                  lambda: long_cmdline_boot(opts),
-                 lambda: memreserve_too_big_boot(opts)]
+                 lambda: memreserve_too_big_boot(opts),
+                 lambda: kernel_none_ran(opts)]
+        jobs += [lambda m=m, w=w, r=r: minimum_memory_boot(opts, m, w, r)
+                 for m, w, r in MINIMUM_MEMORY]
         jobs += [lambda m=m: kernel_debug_tests(opts, m) for m in DEBUG_MODES]
     jobs += [lambda m=m: host_tests(m) for m in DEBUG_MODES]
     if not opts.host_only:

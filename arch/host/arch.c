@@ -65,7 +65,9 @@ bool arch_on_hardware(void)
 
 void arch_exit(int status)
 {
-	exit(status ? 1 : 0);
+	exit(status == ARCH_EXIT_PASSED	  ? 0 :
+	     status == ARCH_EXIT_NONE_RAN ? 2 :
+					    1);
 }
 
 void arch_panic_stop(void)

@@ -42,7 +42,9 @@ bool arch_on_hardware(void)
 
 void arch_exit(int status)
 {
-	qemu_exit(status == 0 ? QEMU_EXIT_PASSED : QEMU_EXIT_FAILED);
+	qemu_exit(status == ARCH_EXIT_PASSED   ? QEMU_EXIT_PASSED :
+		  status == ARCH_EXIT_NONE_RAN ? QEMU_EXIT_NONE_RAN :
+						 QEMU_EXIT_FAILED);
 	/* Not under QEMU (or no isa-debug-exit): stop here. */
 	halt_forever();
 }

@@ -30,10 +30,15 @@ void arch_console_write(const char *buf, size_t len);
 int arch_console_getc(void);
 
 /*
- * Leave the machine with a status: 0 means every test passed. The kernel
- * asks QEMU to exit through isa-debug-exit (see arch/x86_64/qemu.h for the
- * codes); the host process calls _exit().
+ * Leave the machine with a status: ARCH_EXIT_PASSED (0) means every test
+ * passed, ARCH_EXIT_FAILED that some failed, ARCH_EXIT_NONE_RAN that the
+ * command line's globs matched no test. The kernel asks QEMU to exit
+ * through isa-debug-exit (see arch/x86_64/qemu.h for the codes); the host
+ * process exits with 0, 1 and 2.
  */
+#define ARCH_EXIT_PASSED 0
+#define ARCH_EXIT_FAILED 1
+#define ARCH_EXIT_NONE_RAN 2
 __noreturn void arch_exit(int status);
 
 /* Write part of a panic report: the console (kernel) or stderr (host). */

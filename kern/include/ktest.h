@@ -31,6 +31,15 @@
  *					kmem_debug=<modes>`) or process (host:
  *					one started afresh) with those modes
  *
+ * Tests run at boot and again at the monitor (`test GLOB`), in whatever
+ * state the boot, the monitor and earlier tests left: a test that needs
+ * exact global counters makes them known first (ktest_quiesce), and a
+ * test that cannot get the memory it needs skips, naming what it lacks.
+ * A file whose tests allocate defines KTEST_NEEDS_BASE (bytes free in
+ * arena 'base') before it includes this header: the runner skips each of
+ * its tests when base has less, even after a reclaim; KT_NEED_BASE(bytes)
+ * asks for more in one test.
+ *
  * KT_EXPECT_* report a failure and go on; KT_ASSERT_* report it and return
  * from the test function (use them in the test body itself). Each failure
  * prints the file, the line, the expression and the values compared.
@@ -40,6 +49,18 @@
 #include "compiler.h"
 
 enum ktest_result { KTEST_PASS, KTEST_FAIL, KTEST_SKIP };
+
+/* What ktest_main returns when the command line's globs match no test. */
+#define KTEST_NONE_MATCHED (-1)
+
+/*
+ * The bytes free in arena 'base' that every test of a file needs before it
+ * starts (its arenas' structures and tags, its caches' slabs all come from
+ * base in the end); 0: the file's tests allocate nothing.
+ */
+#ifndef KTEST_NEEDS_BASE
+#define KTEST_NEEDS_BASE 0
+#endif
 
 #define KTEST_KERNEL_ONLY (1u << 0)
 #define KTEST_FAILS_ON_PURPOSE (1u << 1)
@@ -55,6 +76,8 @@ struct ktest {
 	const char *const *panic_fragments;
 	/* NULL, or the kmem_debug modes the test needs ("redzone,poison") */
 	const char *kmem_debug;
+	/* bytes free in arena 'base' it needs to start (KTEST_NEEDS_BASE) */
+	size_t needs_base;
 };
 
 #define KTEST_DEFINE_DEBUG_(suite_, name_, flags_, fragments_, modes_) \
@@ -69,6 +92,7 @@ struct ktest {
 			.fn = ktest_##suite_##_##name_,                \
 			.panic_fragments = (fragments_),               \
 			.kmem_debug = (modes_),                        \
+			.needs_base = KTEST_NEEDS_BASE,                \
 		};                                                     \
 	static void ktest_##suite_##_##name_(void)
 #define KTEST_DEFINE_(suite_, name_, flags_, fragments_) \
@@ -122,6 +146,24 @@ bool ktest_check_memeq(const char *file, int line, const char *a_text,
 		       const char *b_text, const void *a, const void *b,
 		       size_t n);
 void ktest_skip(const char *reason);
+void __printf(1, 2) ktest_skipf(const char *fmt, ...);
+
+/*
+ * Whether arena 'base' has @bytes free (reclaiming from the caches first
+ * if it has not); if not, skip the running test, naming how much it needs
+ * and how much there is, and return false.
+ */
+bool ktest_need_base(size_t bytes);
+
+/*
+ * Make the allocators' global state known before a test takes exact
+ * baselines of it: every cache that takes its memory from base (through
+ * kpages and the jumbo arenas) reaped, its magazines, depot and empty
+ * slabs given back, and the spans they free returned to base. What the
+ * boot, the monitor or earlier tests hold stays held; what they only
+ * cached goes back.
+ */
+void ktest_quiesce(void);
 
 /*
  * Under kmem_debug=check, skip the test (with that reason) and return
@@ -213,6 +255,20 @@ bool ktest_skip_under_check(void);
 		return;             \
 	} while (0)
 
+/* The same with a printf-style reason (it should name what is lacking). */
+#define KT_SKIPF(...)                     \
+	do {                              \
+		ktest_skipf(__VA_ARGS__); \
+		return;                   \
+	} while (0)
+
+/* Skip the test (returning from it) unless base has @bytes free. */
+#define KT_NEED_BASE(bytes)                  \
+	do {                                 \
+		if (!ktest_need_base(bytes)) \
+			return;              \
+	} while (0)
+
 /* ---- the runner */
 
 /*
@@ -220,9 +276,13 @@ bool ktest_skip_under_check(void);
  *	ktest=<glob>[,<glob>...]	which tests (default: all)
  *	ktest_panic=<suite.case>	run that one panic test, in this boot
  *	ktest_selftest			also run the tests that fail on purpose
- * Returns the number of failed tests. ktest_panic never returns.
+ * Returns the number of failed tests, or KTEST_NONE_MATCHED (after a line
+ * saying so) when the globs match no test. ktest_panic never returns.
  */
 int ktest_main(const char *cmdline);
+
+/* The arch_exit status for what ktest_main returned. */
+int ktest_exit_status(int failed);
 
 /*
  * Run the tests matching @globs (comma-separated) again, in this boot,

@@ -25,6 +25,7 @@
  */
 #include "ktest.h"
 #include "arch.h"
+#include "arena.h"
 #include "cmdline.h"
 #include "kmem_debug.h"
 #include "kprintf.h"
@@ -181,6 +182,60 @@ void ktest_skip(const char *reason)
 	current.skip_reason = reason;
 }
 
+/* Where a formatted skip reason lives until the runner prints it. */
+static char skip_text[160];
+
+void ktest_skipf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kvsnprintf(skip_text, sizeof(skip_text), fmt, ap);
+	va_end(ap);
+	current.skip_reason = skip_text;
+}
+
+/* A size as "N KiB", or "N MiB" when a whole number of MiB (never 0 MiB). */
+static const char *size_text(char *buf, size_t n, size_t bytes)
+{
+	if (bytes >= (1ul << 20) && bytes % (1ul << 20) == 0)
+		ksnprintf(buf, n, "%zu MiB", bytes >> 20);
+	else
+		ksnprintf(buf, n, "%zu KiB", bytes >> 10);
+	return buf;
+}
+
+/* Whether base has @bytes free, reclaiming once if not; else *why says. */
+static bool base_has(size_t bytes, char *why, size_t n)
+{
+	char need[32], have[32];
+
+	if (arena_amt_free(base_arena) >= bytes)
+		return true;
+	arena_reclaim(base_arena);
+	if (arena_amt_free(base_arena) >= bytes)
+		return true;
+	ksnprintf(why, n, "needs %s free in arena 'base', it has %s",
+		  size_text(need, sizeof(need), bytes),
+		  size_text(have, sizeof(have), arena_amt_free(base_arena)));
+	return false;
+}
+
+bool ktest_need_base(size_t bytes)
+{
+	if (base_has(bytes, skip_text, sizeof(skip_text)))
+		return true;
+	current.skip_reason = skip_text;
+	return false;
+}
+
+void ktest_quiesce(void)
+{
+	/* twice: the first pass frees magazines into the magazine caches */
+	arena_reclaim(base_arena);
+	arena_reclaim(base_arena);
+}
+
 /* ---- selecting and ordering */
 
 /* Whether t's full name matches one of the comma-separated globs. */
@@ -279,6 +334,10 @@ static int run_one(const struct ktest *t, bool selftest, const char **reason)
 	if (!ktest_debug_modes_on(t)) {
 		ksnprintf(needs, sizeof(needs), "needs kmem_debug=%s",
 			  t->kmem_debug);
+		*reason = needs;
+		return KTEST_SKIP;
+	}
+	if (t->needs_base && !base_has(t->needs_base, needs, sizeof(needs))) {
 		*reason = needs;
 		return KTEST_SKIP;
 	}
@@ -430,10 +489,18 @@ int ktest_rerun(const char *globs)
 	return n ? run_selected(n, false) : -1;
 }
 
+int ktest_exit_status(int failed)
+{
+	if (failed == KTEST_NONE_MATCHED)
+		return ARCH_EXIT_NONE_RAN;
+	return failed ? ARCH_EXIT_FAILED : ARCH_EXIT_PASSED;
+}
+
 int ktest_main(const char *cmdline)
 {
 	static char globs[1024];
 	bool selftest = cmdline_has(cmdline, "ktest_selftest");
+	size_t n;
 
 	panic_set_hook(ktest_on_panic);
 	if (cmdline_get(cmdline, "ktest_panic", globs, sizeof(globs))) {
@@ -445,5 +512,10 @@ int ktest_main(const char *cmdline)
 	}
 	if (!cmdline_get(cmdline, "ktest", globs, sizeof(globs)))
 		globs[0] = 0;
-	return run_selected(select_tests(globs), selftest);
+	n = select_tests(globs);
+	if (n == 0) {
+		printk("ktest: no test matches ktest=%s: nothing ran\n", globs);
+		return KTEST_NONE_MATCHED;
+	}
+	return run_selected(n, selftest);
 }

@@ -47,5 +47,5 @@ void kmain(const struct boot_info *bi)
 	failed = ktest_main(bi->cmdline);
 	if (cmdline_has(bi->cmdline, "monitor"))
 		monitor_run(failed);
-	arch_exit(failed ? 1 : 0);
+	arch_exit(ktest_exit_status(failed));
 }

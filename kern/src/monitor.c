@@ -15,7 +15,9 @@
  *	kfree ADDR		kfree of what `kmalloc` gave
  *	check			arena_check and kmem_cache_check on everything
  *	test GLOB		run the matching tests again (not those that
- *				must panic or fail on purpose)
+ *				must panic or fail on purpose), in the state
+ *				the monitor left: a test lacking memory skips
+ *				and names it
  *	meminfo			usable RAM and the arenas' totals
  *	exit			leave with the status of the boot's tests
  *
@@ -467,8 +469,12 @@ static void cmd_meminfo(char **argv)
 static void cmd_exit(char **argv)
 {
 	(void)argv;
-	printk("monitor: leaving (the boot's tests: %d failed)\n", boot_failed);
-	arch_exit(boot_failed ? 1 : 0);
+	if (boot_failed == KTEST_NONE_MATCHED)
+		printk("monitor: leaving (the boot's ktest= matched no test)\n");
+	else
+		printk("monitor: leaving (the boot's tests: %d failed)\n",
+		       boot_failed);
+	arch_exit(ktest_exit_status(boot_failed));
 }
 
 static const struct command commands[] = {
@@ -542,5 +548,5 @@ void monitor_run(int failed)
 		run_line(&line);
 	}
 	printk("\nmonitor: end of input\n");
-	arch_exit(boot_failed ? 1 : 0);
+	arch_exit(ktest_exit_status(boot_failed));
 }

@@ -7,6 +7,7 @@
  * free list broken by a stray write (check). Each of those must panic,
  * in a boot or process of its own with the mode on (KTEST_DEBUG_PANICS).
  */
+#define KTEST_NEEDS_BASE (1ul << 20)
 #include "ktest.h"
 #include "arena.h"
 #include "kmalloc.h"

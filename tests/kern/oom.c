@@ -14,6 +14,8 @@
  * them (but for bookkeeping that is kept by design: tag pages and grown
  * hash tables, which they count).
  */
+/* the fake arenas' tags and caches' slabs before they exhaust anything */
+#define KTEST_NEEDS_BASE (1ul << 20)
 #include "ktest.h"
 #include "arena.h"
 #include "kmalloc.h"
@@ -1207,12 +1209,19 @@ static void chain_give_back(void)
  */
 KTEST(oom, kmalloc_exhausts_the_global_arenas)
 {
-	struct global_snap before = global_settled(), full;
+	struct global_snap before, full;
 	size_t remainder, left, jumbo = 0, usable;
 	static void *jumbo_pages[4];
 	void *held_2m, *p;
 
+	/* the remainder it exhausts, and the jumbo page it holds */
+	KT_NEED_BASE(GLOBAL_LEAVE + 2 * MiB);
+	before = global_settled();
 	held_2m = arena_alloc(kpages_2m_arena, PGSIZE_2M, MEM_ATOMIC);
+	if (!held_2m)
+		KT_SKIPF(
+			"needs 2 MiB (2 MiB aligned) free in arena 'base', it has %zu KiB in smaller runs",
+			arena_amt_free(base_arena) / KiB);
 	remainder = bulk_take();
 	printk("    # base: %zu bytes free left after %zu bulk allocations (%zu MiB total)\n",
 	       remainder, nr_bulk, arena_amt_total(base_arena) >> 20);
@@ -1272,8 +1281,7 @@ KTEST(oom, kmalloc_exhausts_the_global_arenas)
 	while (jumbo)
 		arena_free(kpages_2m_arena, jumbo_pages[--jumbo], PGSIZE_2M);
 	bulk_give_back();
-	if (held_2m)
-		arena_free(kpages_2m_arena, held_2m, PGSIZE_2M);
+	arena_free(kpages_2m_arena, held_2m, PGSIZE_2M);
 	EXPECT_GLOBAL_SAME(&before);
 	KT_EXPECT_TRUE(global_sound());
 	/* and it can all be had again */
@@ -1407,9 +1415,9 @@ KTEST(oom, atomic_create_and_add_when_base_is_dry)
 }
 
 /* Take every object cp can give, linked through their first word. */
-static void *drain(struct kmem_cache *cp, size_t *n)
+static void *drain(struct kmem_cache *cp, void *head, size_t *n)
 {
-	void *head = NULL, *p;
+	void *p;
 
 	*n = 0;
 	while ((p = kmem_cache_alloc(cp, MEM_ATOMIC)) != NULL) {
@@ -1464,9 +1472,25 @@ KTEST(oom, off_slab_bookkeeping_runs_dry)
 	cp = kmem_cache_create(TEST_NAME, 1000, 0, 0, a, NULL, NULL, NULL);
 	KT_ASSERT_FALSE(cp->on_slab);
 	KT_ASSERT_GE(cp->objs_per_slab, 4);
+	/*
+	 * A header and four bufctls put aside while memory is plentiful: the
+	 * steps below give them back one by one, however many the caches
+	 * still have free when base runs dry (none, at times: it depends on
+	 * what the boot, the monitor and earlier tests left in them).
+	 */
+	hs = kmem_cache_alloc(headers, MEM_ATOMIC);
+	KT_ASSERT_NOT_NULL(hs);
+	*(void **)hs = NULL;
+	bs = NULL;
+	for (int i = 0; i < 4; i++) {
+		p = kmem_cache_alloc(bufctls, MEM_ATOMIC);
+		KT_ASSERT_NOT_NULL(p);
+		*(void **)p = bs;
+		bs = p;
+	}
 	global_exhaust();
-	hs = drain(headers, &nr_headers);
-	bs = drain(bufctls, &nr_bufctls);
+	hs = drain(headers, hs, &nr_headers);
+	bs = drain(bufctls, bs, &nr_bufctls);
 	printk("    # base dry: took the last %zu slab headers and %zu bufctls\n",
 	       nr_headers, nr_bufctls);
 	live_h = kmem_cache_nr_live(headers);

@@ -1,4 +1,5 @@
 /* pmem.c: tests of the arenas pmem_init builds over the usable RAM. */
+#define KTEST_NEEDS_BASE (1ul << 20)
 #include "ktest.h"
 #include "arena.h"
 #include "kstring.h"

@@ -6,6 +6,8 @@
  * private arena over a run of pages from kpages, so its free bytes can be
  * compared before and after. Caches and arenas are named after the test.
  */
+/* what the larger tests hold (depot_exchange_and_reap: over 4 MiB) */
+#define KTEST_NEEDS_BASE (5ul << 20)
 #include "ktest.h"
 #include "arena.h"
 #include "kmem_debug.h"
@@ -35,10 +37,20 @@
 			KT_SKIP("kmem_debug=poison constructs objects when handed out"); \
 	} while (0)
 
-/* An arena over bytes of fresh memory from kpages; *mem is that memory. */
+/*
+ * An arena over bytes of fresh memory from kpages; *mem is that memory.
+ * NULL, the test marked skipped, when base has no run that long free (at
+ * the monitor, base may be nearly full or cut into pieces).
+ */
 static struct arena *memory_arena(const char *name, size_t bytes, void **mem)
 {
-	*mem = arena_alloc(kpages_arena, bytes, MEM_WAIT);
+	*mem = arena_alloc(kpages_arena, bytes, MEM_ATOMIC);
+	if (!*mem) {
+		ktest_skipf(
+			"needs %zu KiB in one run free in arena 'base', it has %zu KiB in all",
+			bytes >> 10, arena_amt_free(base_arena) >> 10);
+		return NULL;
+	}
 	return arena_create(name, *mem, bytes, PGSIZE, NULL, NULL, NULL, 0,
 			    MEM_WAIT);
 }
@@ -87,6 +99,8 @@ KTEST(slab, ctor_runs_per_slab_not_per_alloc)
 
 	SKIP_UNDER_POISON();
 	a = memory_arena(TEST_NAME, MiB, &mem);
+	if (!a)
+		return;
 	cp = kmem_cache_create(TEST_NAME, 64, 0, 0, a, count_ctor, count_dtor,
 			       (void *)0x5eed);
 	per_slab = cp->objs_per_slab;
@@ -121,6 +135,8 @@ KTEST(slab, ctor_failure_leaks_nothing)
 
 	SKIP_UNDER_POISON();
 	a = memory_arena(TEST_NAME, MiB, &mem);
+	if (!a)
+		return;
 	cp = kmem_cache_create(TEST_NAME, 100, 0, 0, a, count_ctor, count_dtor,
 			       NULL);
 	free_before = arena_amt_free(a);
@@ -324,6 +340,8 @@ KTEST(slab, depot_exchange_and_reap)
 
 	SKIP_WITHOUT_MAGAZINES();
 	a = memory_arena(TEST_NAME, 4 * MiB, &mem);
+	if (!a)
+		return;
 	cp = kmem_cache_create(TEST_NAME, 64, 0, 0, a, NULL, NULL, NULL);
 	m = cp->mag_size;
 	n = 4 * m;

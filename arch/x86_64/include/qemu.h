@@ -12,5 +12,6 @@
 #define QEMU_EXIT_FAILED 0x11 /* QEMU status 35: some test failed */
 #define QEMU_EXIT_PANIC 0x12  /* QEMU status 37: the kernel panicked */
 #define QEMU_EXIT_BOOT 0x13 /* QEMU status 39: boot checks failed (boot.asm) */
+#define QEMU_EXIT_NONE_RAN 0x14 /* QEMU status 41: ktest= matched no test */
 
 void qemu_exit(unsigned code);
