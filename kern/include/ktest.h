@@ -242,8 +242,12 @@ __noreturn void ktest_run_isolated_panic(const struct ktest *t);
 /* Whether the kmem_debug modes t needs (if any) are all on. */
 bool ktest_debug_modes_on(const struct ktest *t);
 
-/* Called by panic() with the whole report; returns if no test expects it. */
-void ktest_on_panic(const char *report);
+/*
+ * Called by panic() with each piece of the report as it is written, then
+ * at its end; both return if no test expects the panic.
+ */
+void ktest_on_panic_text(const char *s, size_t n);
+void ktest_on_panic(void);
 
 /* The full name "suite.case" of t, in a static buffer. */
 const char *ktest_name(const struct ktest *t);
