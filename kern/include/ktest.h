@@ -57,7 +57,23 @@ struct ktest {
 	const char *kmem_debug;
 };
 
+/* Room for a test's full name "suite.case" (ktest_name). */
+#define KTEST_NAME_MAX 160
+#define KTEST_NAME_FITS_(suite_, name_)                                    \
+	_Static_assert(sizeof(#suite_) + sizeof(#name_) <= KTEST_NAME_MAX, \
+		       "the name " #suite_ "." #name_ " is too long")
+
+/*
+ * Room for the kmem_debug modes a test names, with the NUL: the skip
+ * reasons that quote them are sized with it.
+ */
+#define KTEST_MODES_MAX 48
+#define KTEST_MODES_FIT_(modes_)                          \
+	_Static_assert(sizeof(modes_) <= KTEST_MODES_MAX, \
+		       "the modes " modes_ " are too long")
+
 #define KTEST_DEFINE_DEBUG_(suite_, name_, flags_, fragments_, modes_) \
+	KTEST_NAME_FITS_(suite_, name_);                               \
 	static void ktest_##suite_##_##name_(void);                    \
 	static const struct ktest ktest_desc_##suite_##_##name_ __used \
 		__section("ktests") __aligned(8) = {                   \
@@ -83,8 +99,11 @@ struct ktest {
 #define KTEST_KERNEL_PANICS(s, c, ...) \
 	KTEST_DEFINE_(s, c, KTEST_KERNEL_ONLY, KTEST_FRAGMENTS_(__VA_ARGS__))
 #define KTEST_MUST_FAIL(s, c) KTEST_DEFINE_(s, c, KTEST_FAILS_ON_PURPOSE, NULL)
-#define KTEST_DEBUG(s, c, modes) KTEST_DEFINE_DEBUG_(s, c, 0, NULL, modes)
+#define KTEST_DEBUG(s, c, modes) \
+	KTEST_MODES_FIT_(modes); \
+	KTEST_DEFINE_DEBUG_(s, c, 0, NULL, modes)
 #define KTEST_DEBUG_PANICS(s, c, modes, ...) \
+	KTEST_MODES_FIT_(modes);             \
 	KTEST_DEFINE_DEBUG_(s, c, 0, KTEST_FRAGMENTS_(__VA_ARGS__), modes)
 #define KTEST_MUST_FAIL_PANICS(s, c, ...)           \
 	KTEST_DEFINE_(s, c, KTEST_FAILS_ON_PURPOSE, \

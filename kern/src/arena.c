@@ -1677,7 +1677,8 @@ static size_t base_own_bytes(const struct arena *a)
 
 static __noreturn void destroy_busy(struct arena *a)
 {
-	char list[256];
+	/* room for 4 of the longest " 0x%lx+%zu": the list is never cut */
+	char list[4 * sizeof(" 0xffffffffffffffff+18446744073709551615")];
 	size_t used = 0, shown = 0;
 
 	list[0] = 0;

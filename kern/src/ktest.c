@@ -49,7 +49,7 @@ static const struct ktest *selected[KTEST_MAX];
 
 const char *ktest_name(const struct ktest *t)
 {
-	static char name[160];
+	static char name[KTEST_NAME_MAX]; /* ktest.h checks each name fits */
 
 	kstrlcpy(name, t->suite, sizeof(name));
 	kstrlcpy(name + kstrlen(name), ".", sizeof(name) - kstrlen(name));
@@ -266,7 +266,7 @@ bool ktest_debug_modes_on(const struct ktest *t)
 /* Run one test in line; returns its result and sets *reason for a skip. */
 static int run_one(const struct ktest *t, bool selftest, const char **reason)
 {
-	static char needs[96];
+	static char needs[sizeof("needs kmem_debug=") + KTEST_MODES_MAX];
 
 	*reason = NULL;
 	if ((t->flags & KTEST_FAILS_ON_PURPOSE) && !selftest) {
