@@ -34,6 +34,9 @@
  * KT_EXPECT_* report a failure and go on; KT_ASSERT_* report it and return
  * from the test function (use them in the test body itself). Each failure
  * prints the file, the line, the expression and the values compared.
+ * Whatever a test prints while it runs (printk) is a KTAP diagnostic of
+ * it: the runner begins each such line with "    # " (printk's line
+ * prefix), so a test prints its lines without one.
  */
 #pragma once
 
