@@ -17,7 +17,9 @@
 /*
  * Room for arch_format_registers (at most 8 lines of 64 characters) and
  * arch_format_backtrace (a heading and at most 32 frames, each "  #nn ",
- * 16 hex digits and a symbol+0xoffset): 32 frames of 256 characters.
+ * 16 hex digits and a symbol+0xoffset): 32 frames of 256 characters. Only
+ * symbol names of 200 characters and more could fill it; the report would
+ * then say it was cut (report_arch_text).
  */
 #define ARCH_TEXT_MAX 8192
 
@@ -52,6 +54,16 @@ static void nested_put(struct kfmt_sink *sink, const char *s, size_t n)
 	arch_panic_write(s, n);
 }
 
+/* Text the arch formatted into buf: should it ever fill buf, say so. */
+static void report_arch_text(const char *buf, size_t n)
+{
+	static const char cut[] = "\n(cut here: more than ARCH_TEXT_MAX)\n";
+
+	report_add(buf, n);
+	if (n >= ARCH_TEXT_MAX - 1)
+		report_add(cut, sizeof(cut) - 1);
+}
+
 bool panic_capture(const char *s, size_t n)
 {
 	if (!capturing)
@@ -84,9 +96,9 @@ static __noreturn void vpanic_regs(const struct arch_regs *regs,
 		capturing = false;
 	}
 	n = arch_format_registers(buf, sizeof(buf), regs);
-	report_add(buf, n);
+	report_arch_text(buf, n);
 	n = arch_format_backtrace(buf, sizeof(buf), regs);
-	report_add(buf, n);
+	report_arch_text(buf, n);
 	if (panic_hook_end)
 		panic_hook_end();
 	arch_panic_stop();
