@@ -5,6 +5,8 @@
   2. the kernel under QEMU (TCG, -cpu max): every test in one boot, then
      one boot per test that must panic (`ktest_panic=<name>`), checking the
      kernel's verdict and, independently, the fragments in its report;
+     that boot and the host run print no line that looks like an error
+     outside KTAP diagnostics (but those tests/boot-log-allow names);
   3. self-tests of the runner, on the host and in the kernel: the suite
      ktest_selftest fails on purpose, and each failure must be reported
      `not ok` with the values compared;
@@ -174,6 +176,8 @@ def host_tests(modes=None):
         return [Check(where + " run", "fail", problem)]
     ktap = Ktap(r.stdout)
     checks = unit_results(where, ktap, r.stdout + r.stderr)
+    if not modes:
+        checks += boot_log_checks(where + " output", r.stdout + r.stderr)
     if modes and ("kmem_debug: %s (" % modes) not in r.stdout:
         checks.append(Check(where + ": boot line", "fail",
                             "no line 'kmem_debug: %s (...)'" % modes,
@@ -236,7 +240,87 @@ def kernel_tests(opts, panics):
     expected = qemu.EXIT_FAILED if failed else qemu.EXIT_PASSED
     if b.timed_out or b.status != expected:
         checks.append(Check("kernel boot", "fail", b.meaning(), tail(b.output)))
-    return checks
+    return checks + boot_log_checks("kernel boot log", b.output)
+
+
+# An ordinary run prints nothing that looks like an error outside KTAP
+# diagnostics (what a test prints on purpose is one, `# ` under the test);
+# tests/boot-log-allow names the exceptions, each with its reason.
+BOOT_LOG_ALLOW = os.path.join(ROOT, "tests", "boot-log-allow")
+ERROR_LOOKING_RE = re.compile(
+    r"error|panic|fail|bad|unknown|ignored|wrong|corrupt", re.I)
+
+
+def boot_log_allow(path=BOOT_LOG_ALLOW):
+    """The allow-list: [(regex, reason)]; lines `<regex> -- <reason>`,
+    `#` comments. A line without a reason is itself a problem."""
+    allow, problems = [], []
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            pattern, sep, reason = line.partition(" -- ")
+            if not sep or not reason.strip():
+                problems.append("%s:%d: no ' -- <reason>'" % (path, number))
+                continue
+            try:
+                allow.append((re.compile(pattern), reason.strip()))
+            except re.error as e:
+                problems.append("%s:%d: %s" % (path, number, e))
+    return allow, problems
+
+
+def error_looking_lines(output, allow):
+    """Lines of a run that look like errors: not KTAP (version, plan,
+    result, `#` diagnostic, the closing line) and not allowed."""
+    lines = []
+    for line in output.splitlines():
+        text = line.strip()
+        if (not text or text.startswith("#") or text == "KTAP version 1" or
+                re.match(r"^1\.\.\d+$", text) or RESULT_RE.match(line) or
+                CLOSING_RE.match(line)):
+            continue
+        if ERROR_LOOKING_RE.search(line) and not any(
+                r.search(line) for r, _ in allow):
+            lines.append(line)
+    return lines
+
+
+def boot_log_checks(where, output):
+    """The check that a run's output has no error-looking line."""
+    allow, problems = boot_log_allow()
+    problems += ["not a diagnostic, not allowed: %r" % line
+                 for line in error_looking_lines(output, allow)]
+    return [Check("%s: no error-looking line outside KTAP diagnostics" % where,
+                  "fail" if problems else "pass",
+                  "%d problem(s)" % len(problems) if problems else "",
+                  "\n".join(problems[:40]))]
+
+
+def boot_log_selftest():
+    """The check of error-looking lines catches one in a synthetic run
+    and lets diagnostics, results and the allowed lines through."""
+    allow, _ = boot_log_allow()
+    clean = "\n".join([
+        "kmem: a teaching kernel memory subsystem",
+        "arena             quantum         in use          total    allocs"
+        "     frees  fails imports segments  source",
+        "KTAP version 1", "1..1", "    KTAP version 1",
+        "    # Subtest: memmap", "    1..2",
+        "    # mem=0: below the 16M the kernel needs; ignored",
+        "    ok 1 memmap.bad_mem_values",
+        "    ok 2 arena.free_wrong_size # SKIP panics: runs in its own boot",
+        "ok 1 memmap", "ktest: 1 passed, 0 failed, 1 skipped"])
+    bad = "mem=0: below the 16M the kernel needs; ignored"
+    dirty = clean.replace("    # " + bad, bad)
+    found_clean = error_looking_lines(clean, allow)
+    found_dirty = error_looking_lines(dirty, allow)
+    ok = not found_clean and found_dirty == [bad]
+    return [Check("boot log check: catches an error-looking line outside "
+                  "the diagnostics, passes the rest", "pass" if ok else "fail",
+                  "" if ok else "clean run: %r; with the line: %r" % (
+                      found_clean, found_dirty))]
 
 
 # The whole suite again with the debug modes on (tests that need a mode
@@ -929,7 +1013,7 @@ def main():
     start = time.monotonic()
     checks = []
     panics = []
-    jobs = [host_tests, host_selftest, repeated_options_host,
+    jobs = [host_tests, host_selftest, repeated_options_host, boot_log_selftest,
             lambda: host_lib_no_libc_symbols(opts),
             lambda: fuzz_test.fuzz_checks(Check),
             lambda: readme_example(opts), lambda: host_lib_programs(opts),

@@ -60,7 +60,8 @@ static void print_as_diagnostics(const char *out)
  */
 static __noreturn void run_with_modes(const struct ktest *t)
 {
-	char panic_word[160], modes_word[160];
+	char panic_word[sizeof("ktest_panic=") + KTEST_NAME_MAX];
+	char modes_word[sizeof("kmem_debug=") + KTEST_MODES_MAX];
 
 	snprintf(panic_word, sizeof(panic_word), "ktest_panic=%s.%s", t->suite,
 		 t->name);

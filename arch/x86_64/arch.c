@@ -66,15 +66,17 @@ uint64_t arch_cycles(void)
 	return rdtsc();
 }
 
+#define WITH_MODES "panics: runs in its own boot with kmem_debug="
+
 int arch_run_panic_test(const struct ktest *t, const char **reason)
 {
-	static char with_modes[96];
+	/* room for the longest modes a test may name (ktest.h) */
+	static char with_modes[sizeof(WITH_MODES) + KTEST_MODES_MAX];
 
 	*reason = "panics: runs in its own boot";
 	if (t->kmem_debug) {
 		/* the harness reads the words to add from here */
-		ksnprintf(with_modes, sizeof(with_modes),
-			  "panics: runs in its own boot with kmem_debug=%s",
+		ksnprintf(with_modes, sizeof(with_modes), WITH_MODES "%s",
 			  t->kmem_debug);
 		*reason = with_modes;
 	}

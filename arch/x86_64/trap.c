@@ -155,20 +155,21 @@ static void describe_page_fault(char *buf, size_t len, uint64_t error)
 
 void trap_handler(struct arch_regs *regs)
 {
-	char where[128], detail[128] = "";
-	uint64_t offset;
+	/* ", cr2 0x<16 digits> (" and what, with every flag: under 128 */
+	char detail[128] = "";
+	uint64_t offset = 0;
 	const char *fn = ksym_lookup(regs->rip, &offset);
 
-	ksnprintf(where, sizeof(where), "%s+0x%llx", fn ? fn : "?",
-		  (unsigned long long)offset);
 	if (regs->vector == VECTOR_PAGE_FAULT) {
+		/* all five parts: 77 characters */
 		char what[96];
 
 		describe_page_fault(what, sizeof(what), regs->error);
 		ksnprintf(detail, sizeof(detail), ", cr2 0x%llx (%s)",
 			  (unsigned long long)read_cr2(), what);
 	}
-	panic_regs(regs, "%s at rip 0x%llx (%s), error code 0x%llx%s",
+	panic_regs(regs, "%s at rip 0x%llx (%s+0x%llx), error code 0x%llx%s",
 		   trap_name(regs->vector), (unsigned long long)regs->rip,
-		   where, (unsigned long long)regs->error, detail);
+		   fn ? fn : "?", (unsigned long long)offset,
+		   (unsigned long long)regs->error, detail);
 }

@@ -35,8 +35,17 @@
 
 /* Return addresses kept per allocation and per free under audit. */
 #define KMEM_AUDIT_DEPTH 5
-/* Room for the audit lines a misuse report carries. */
-#define KMEM_AUDIT_TEXT_MAX 512
+/* Room for one return address named "function+0x1c" (arch_format_pc). */
+#define KMEM_AUDIT_PC_MAX 128
+/*
+ * Room for the audit lines a misuse report carries (kmem_audit_format):
+ * two lines, "last allocated by:" and "last freed by:", of at most
+ * KMEM_AUDIT_DEPTH names each, so the text cannot exceed it.
+ */
+#define KMEM_AUDIT_LINE_MAX                             \
+	(sizeof("\n  last allocated by: (never)") - 1 + \
+	 KMEM_AUDIT_DEPTH * (sizeof(" <- ") - 1 + KMEM_AUDIT_PC_MAX - 1))
+#define KMEM_AUDIT_TEXT_MAX (2 * KMEM_AUDIT_LINE_MAX + 1)
 
 /* The modes on (KMEM_DEBUG_*): set once at boot, before the first cache. */
 extern int kmem_debug;

@@ -43,6 +43,9 @@
  * KT_EXPECT_* report a failure and go on; KT_ASSERT_* report it and return
  * from the test function (use them in the test body itself). Each failure
  * prints the file, the line, the expression and the values compared.
+ * Whatever a test prints while it runs (printk) is a KTAP diagnostic of
+ * it: the runner begins each such line with "    # " (printk's line
+ * prefix), so a test prints its lines without one.
  */
 #pragma once
 
@@ -80,7 +83,23 @@ struct ktest {
 	size_t needs_base;
 };
 
+/* Room for a test's full name "suite.case" (ktest_name). */
+#define KTEST_NAME_MAX 160
+#define KTEST_NAME_FITS_(suite_, name_)                                    \
+	_Static_assert(sizeof(#suite_) + sizeof(#name_) <= KTEST_NAME_MAX, \
+		       "the name " #suite_ "." #name_ " is too long")
+
+/*
+ * Room for the kmem_debug modes a test names, with the NUL: the skip
+ * reasons that quote them are sized with it.
+ */
+#define KTEST_MODES_MAX 48
+#define KTEST_MODES_FIT_(modes_)                          \
+	_Static_assert(sizeof(modes_) <= KTEST_MODES_MAX, \
+		       "the modes " modes_ " are too long")
+
 #define KTEST_DEFINE_DEBUG_(suite_, name_, flags_, fragments_, modes_) \
+	KTEST_NAME_FITS_(suite_, name_);                               \
 	static void ktest_##suite_##_##name_(void);                    \
 	static const struct ktest ktest_desc_##suite_##_##name_ __used \
 		__section("ktests") __aligned(8) = {                   \
@@ -107,8 +126,11 @@ struct ktest {
 #define KTEST_KERNEL_PANICS(s, c, ...) \
 	KTEST_DEFINE_(s, c, KTEST_KERNEL_ONLY, KTEST_FRAGMENTS_(__VA_ARGS__))
 #define KTEST_MUST_FAIL(s, c) KTEST_DEFINE_(s, c, KTEST_FAILS_ON_PURPOSE, NULL)
-#define KTEST_DEBUG(s, c, modes) KTEST_DEFINE_DEBUG_(s, c, 0, NULL, modes)
+#define KTEST_DEBUG(s, c, modes) \
+	KTEST_MODES_FIT_(modes); \
+	KTEST_DEFINE_DEBUG_(s, c, 0, NULL, modes)
 #define KTEST_DEBUG_PANICS(s, c, modes, ...) \
+	KTEST_MODES_FIT_(modes);             \
 	KTEST_DEFINE_DEBUG_(s, c, 0, KTEST_FRAGMENTS_(__VA_ARGS__), modes)
 #define KTEST_MUST_FAIL_PANICS(s, c, ...)           \
 	KTEST_DEFINE_(s, c, KTEST_FAILS_ON_PURPOSE, \
@@ -302,8 +324,12 @@ __noreturn void ktest_run_isolated_panic(const struct ktest *t);
 /* Whether the kmem_debug modes t needs (if any) are all on. */
 bool ktest_debug_modes_on(const struct ktest *t);
 
-/* Called by panic() with the whole report; returns if no test expects it. */
-void ktest_on_panic(const char *report);
+/*
+ * Called by panic() with each piece of the report as it is written, then
+ * at its end; both return if no test expects the panic.
+ */
+void ktest_on_panic_text(const char *s, size_t n);
+void ktest_on_panic(void);
 
 /* The full name "suite.case" of t, in a static buffer. */
 const char *ktest_name(const struct ktest *t);

@@ -171,7 +171,6 @@
 
 /* Worst case of one step: a split into three (2 tags), or a span (2). */
 #define TAGS_PER_STEP 3
-#define CHECK_TEXT_MAX 160 /* a violation, said in a line */
 /* Base only: taking a page for tags from itself may split a segment. */
 #define BASE_TAG_RESERVE 2
 #define FIT_FLAGS (ARENA_INSTANTFIT | ARENA_BESTFIT | ARENA_NEXTFIT)
@@ -1678,7 +1677,8 @@ static size_t base_own_bytes(const struct arena *a)
 
 static __noreturn void destroy_busy(struct arena *a)
 {
-	char list[256];
+	/* room for 4 of the longest " 0x%lx+%zu": the list is never cut */
+	char list[4 * sizeof(" 0xffffffffffffffff+18446744073709551615")];
 	size_t used = 0, shown = 0;
 
 	list[0] = 0;
@@ -2150,43 +2150,56 @@ static bool check_walk(struct check *c)
 	return check_span_overlaps(c);
 }
 
-/* Check a: 0 if sound, else -1 with the first violation said in buf. */
-static int arena_check_text(struct arena *a, char *buf, size_t len)
-{
-	struct check c = { .a = a };
-	unsigned long irq = spin_lock_irqsave(&a->lock);
-	bool ok = check_walk(&c);
-	struct btag tag = c.tag ? *c.tag : (struct btag){ 0 };
+/*
+ * Check a: true if sound, else false with the first violation in *c and
+ * a copy of its tag (if it names one) in *tag, taken under the lock. The
+ * report is said by printk or panic with these formats, never formatted
+ * into a buffer first: no name or address can cut it.
+ */
+#define CHECK_FMT "arena '%s': %s"
+#define CHECK_TAG_FMT CHECK_FMT ": %s tag %p [0x%lx, 0x%lx)"
+#define CHECK_TAG_ARGS(a_, c_, t_)                                       \
+	(a_)->name, (c_)->what,                                          \
+		(t_)->type <= BTAG_SPARE ? btag_type_names[(t_)->type] : \
+					   "bad",                        \
+		(c_)->tag, (t_)->start, (t_)->start + (t_)->size
 
+static bool arena_check_copy(struct arena *a, struct check *c, struct btag *tag)
+{
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	bool ok = check_walk(c);
+
+	*tag = c->tag ? *c->tag : (struct btag){ 0 };
 	spin_unlock_irqrestore(&a->lock, irq);
-	if (ok)
-		return 0;
-	if (c.tag)
-		ksnprintf(buf, len, "arena '%s': %s: %s tag %p [0x%lx, 0x%lx)",
-			  a->name, c.what,
-			  tag.type <= BTAG_SPARE ? btag_type_names[tag.type] :
-						   "bad",
-			  c.tag, tag.start, tag.start + tag.size);
-	else
-		ksnprintf(buf, len, "arena '%s': %s", a->name, c.what);
-	return -1;
+	return ok;
 }
 
 int arena_check(struct arena *a)
 {
-	char what[CHECK_TEXT_MAX];
+	struct check c = { .a = a };
+	struct btag t;
 
-	if (!arena_check_text(a, what, sizeof(what)))
+	if (arena_check_copy(a, &c, &t))
 		return 0;
-	printk("arena_check: %s\n", what);
+	if (c.tag)
+		printk("arena_check: " CHECK_TAG_FMT "\n",
+		       CHECK_TAG_ARGS(a, &c, &t));
+	else
+		printk("arena_check: " CHECK_FMT "\n", a->name, c.what);
 	return -1;
 }
 
 static void debug_check(const char *fn, struct arena *a)
 {
-	char what[CHECK_TEXT_MAX];
+	static const char why[] =
+		"kmem_debug=check: the arena is inconsistent after this call";
+	struct check c = { .a = a };
+	struct btag t;
 
-	if (arena_check_text(a, what, sizeof(what)))
-		panic("%s: kmem_debug=check: the arena is inconsistent after this call: %s",
-		      fn, what);
+	if (arena_check_copy(a, &c, &t))
+		return;
+	if (c.tag)
+		panic("%s: %s: " CHECK_TAG_FMT, fn, why,
+		      CHECK_TAG_ARGS(a, &c, &t));
+	panic("%s: %s: " CHECK_FMT, fn, why, a->name, c.what);
 }

@@ -6,6 +6,7 @@
  */
 #include "kmem_debug.h"
 #include "arch.h"
+#include "assert.h"
 #include "cmdline.h"
 #include "kprintf.h"
 #include "kstring.h"
@@ -174,13 +175,16 @@ void kmem_audit_record(uintptr_t *pcs, uintptr_t caller)
 		pcs[i] = first + i < n ? stack[first + i] : 0;
 }
 
+/* One line of at most KMEM_AUDIT_LINE_MAX characters (kmem_debug.h). */
 static void format_stack(char *buf, size_t len, size_t *used,
 			 const char *what, const uintptr_t *pcs)
 {
+	static_assert(sizeof("allocated") >= sizeof("freed"),
+		      "KMEM_AUDIT_LINE_MAX counts the longer word");
 	append(buf, len, used, "\n  last %s by:%s", what,
 	       pcs[0] ? "" : " (never)");
 	for (int i = 0; i < KMEM_AUDIT_DEPTH && pcs[i]; i++) {
-		char name[96];
+		char name[KMEM_AUDIT_PC_MAX];
 
 		arch_format_pc(name, sizeof(name), pcs[i]);
 		append(buf, len, used, "%s%s", i ? " <- " : " ", name);

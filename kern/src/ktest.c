@@ -20,8 +20,8 @@
  *
  * A test that must panic cannot run in line: the arch runs it apart
  * (arch_run_panic_test) or skips it, and `ktest_panic=<name>` runs it
- * alone in a boot of its own, where panic() hands the report back here
- * (ktest_on_panic) for the verdict.
+ * alone in a boot of its own, where panic() shows the report here as it
+ * is written (ktest_on_panic_text, then ktest_on_panic) for the verdict.
  */
 #include "ktest.h"
 #include "arch.h"
@@ -50,7 +50,7 @@ static const struct ktest *selected[KTEST_MAX];
 
 const char *ktest_name(const struct ktest *t)
 {
-	static char name[160];
+	static char name[KTEST_NAME_MAX]; /* ktest.h checks each name fits */
 
 	kstrlcpy(name, t->suite, sizeof(name));
 	kstrlcpy(name + kstrlen(name), ".", sizeof(name) - kstrlen(name));
@@ -94,11 +94,14 @@ bool ktest_compare(enum ktest_op op, uint64_t a, bool a_signed, uint64_t b,
 	return false;
 }
 
-/* Begin a diagnostic line about the current test's failure at file:line. */
+/*
+ * Begin a diagnostic line about the current test's failure at file:line
+ * (printk's line prefix makes it a diagnostic: the test is running).
+ */
 static void fail_begin(const char *file, int line)
 {
 	current.failures++;
-	printk(SUBTEST_INDENT "# %s:%d: ", file, line);
+	printk("%s:%d: ", file, line);
 }
 
 static void print_value(const char *text, uint64_t v, bool is_signed)
@@ -318,7 +321,7 @@ bool ktest_debug_modes_on(const struct ktest *t)
 /* Run one test in line; returns its result and sets *reason for a skip. */
 static int run_one(const struct ktest *t, bool selftest, const char **reason)
 {
-	static char needs[96];
+	static char needs[sizeof("needs kmem_debug=") + KTEST_MODES_MAX];
 
 	*reason = NULL;
 	if ((t->flags & KTEST_FAILS_ON_PURPOSE) && !selftest) {
@@ -345,7 +348,10 @@ static int run_one(const struct ktest *t, bool selftest, const char **reason)
 	current.test = t;
 	current.failures = 0;
 	current.skip_reason = NULL;
+	/* what the test prints is a diagnostic of it, under its subtest */
+	printk_set_line_prefix(SUBTEST_INDENT "# ");
 	t->fn();
+	printk_set_line_prefix(NULL);
 	current.test = NULL;
 	if (current.failures)
 		return KTEST_FAIL;
@@ -424,8 +430,10 @@ void ktest_run_isolated_panic(const struct ktest *t)
 	}
 	current.test = t;
 	current.isolated_panic = true;
+	printk_set_line_prefix("# ");
 	if (t->panic_fragments)
 		t->fn();
+	printk_set_line_prefix(NULL);
 	printk("# %s\n", t->panic_fragments ?
 				 "the test returned without panicking" :
 				 "not a test that must panic");
@@ -434,16 +442,66 @@ void ktest_run_isolated_panic(const struct ktest *t)
 	arch_exit(1);
 }
 
-void ktest_on_panic(const char *report)
+/*
+ * The fragments of the isolated panic test are looked for in the report
+ * as it is written (no copy of it is kept, so none is cut): a search for
+ * each, which has matched fragment_matched[i] characters of it so far
+ * (Knuth-Morris-Pratt, its fallbacks found by comparing the fragment
+ * with itself).
+ */
+#define PANIC_FRAGMENTS_MAX 16
+static size_t fragment_matched[PANIC_FRAGMENTS_MAX];
+
+/* The longest proper prefix of f[0..k) that is also its suffix. */
+static size_t fragment_border(const char *f, size_t k)
+{
+	for (size_t b = k - 1; b > 0; b--) {
+		if (!kmemcmp(f, f + k - b, b))
+			return b;
+	}
+	return 0;
+}
+
+static void fragment_step(const char *f, size_t *k, char c)
+{
+	if (!f[*k])
+		return; /* found already */
+	while (f[*k] != c && *k > 0)
+		*k = fragment_border(f, *k);
+	if (f[*k] == c)
+		++*k;
+}
+
+void ktest_on_panic_text(const char *s, size_t n)
+{
+	const struct ktest *t = current.test;
+
+	if (!t || !current.isolated_panic)
+		return;
+	for (size_t i = 0; i < PANIC_FRAGMENTS_MAX && t->panic_fragments[i];
+	     i++) {
+		for (size_t j = 0; j < n; j++)
+			fragment_step(t->panic_fragments[i],
+				      &fragment_matched[i], s[j]);
+	}
+}
+
+void ktest_on_panic(void)
 {
 	const struct ktest *t = current.test;
 	bool ok = true;
+	size_t i = 0;
 
 	if (!t || !current.isolated_panic)
 		return;
 	current.isolated_panic = false;
-	for (const char *const *f = t->panic_fragments; *f; f++) {
-		if (!kstrstr(report, *f)) {
+	printk_set_line_prefix(NULL);
+	for (const char *const *f = t->panic_fragments; *f; f++, i++) {
+		if (i == PANIC_FRAGMENTS_MAX) {
+			printk("# more than %d fragments: '%s' is not looked for\n",
+			       PANIC_FRAGMENTS_MAX, *f);
+			ok = false;
+		} else if ((*f)[fragment_matched[i]]) {
 			printk("# the panic report lacks '%s'\n", *f);
 			ok = false;
 		}
@@ -502,7 +560,7 @@ int ktest_main(const char *cmdline)
 	bool selftest = cmdline_has(cmdline, "ktest_selftest");
 	size_t n;
 
-	panic_set_hook(ktest_on_panic);
+	panic_set_hook(ktest_on_panic_text, ktest_on_panic);
 	if (cmdline_get(cmdline, "ktest_panic", globs, sizeof(globs))) {
 		const struct ktest *t = find_test(globs);
 

@@ -2,19 +2,63 @@
  * printk.c: formatted console output. The formatter (lib/kvsnprintf.c)
  * writes straight to the console through a sink, so a message has no
  * length limit; a lock keeps messages from different CPUs whole.
+ *
+ * Two things for the test runner: a line prefix (while a test runs, each
+ * line it prints becomes a KTAP diagnostic, "    # ...") and a capture
+ * (a test keeps a copy of what is printed, to check a report's text).
  */
 #include "printk.h"
 #include "arch.h"
 #include "kprintf.h"
+#include "kstring.h"
 #include "spinlock.h"
 
 static struct spinlock console_lock = SPINLOCK_INIT;
+static const char *line_prefix; /* NULL: none */
+static bool mid_line;		/* the last text written ended no line */
+static struct {
+	char *buf;
+	size_t size, len; /* len: all captured, even past size - 1 */
+} capture;
+
+static void capture_add(const char *s, size_t n)
+{
+	if (capture.buf && capture.len + 1 < capture.size) {
+		size_t k = MIN(n, capture.size - 1 - capture.len);
+
+		kmemcpy(capture.buf + capture.len, s, k);
+		capture.buf[capture.len + k] = 0;
+	}
+	if (capture.buf)
+		capture.len += n;
+}
+
+/* Write s to the console, the line prefix before each line it begins. */
+static void console_write_lines(const char *s, size_t n)
+{
+	while (n) {
+		const char *nl = s;
+		size_t k;
+
+		while (nl < s + n && *nl != '\n')
+			nl++;
+		k = (size_t)(nl - s) + (nl < s + n);
+		if (!mid_line && line_prefix)
+			arch_console_write(line_prefix, kstrlen(line_prefix));
+		arch_console_write(s, k);
+		mid_line = s[k - 1] != '\n';
+		s += k;
+		n -= k;
+	}
+}
 
 static void console_put(struct kfmt_sink *sink, const char *s, size_t n)
 {
 	(void)sink;
-	if (!panic_capture(s, n))
-		arch_console_write(s, n);
+	if (panic_capture(s, n))
+		return;
+	capture_add(s, n);
+	console_write_lines(s, n);
 }
 
 int vprintk(const char *fmt, va_list ap)
@@ -36,4 +80,36 @@ int printk(const char *fmt, ...)
 	n = vprintk(fmt, ap);
 	va_end(ap);
 	return n;
+}
+
+void printk_set_line_prefix(const char *prefix)
+{
+	unsigned long flags = spin_lock_irqsave(&console_lock);
+
+	if (mid_line)
+		console_write_lines("\n", 1);
+	line_prefix = prefix;
+	spin_unlock_irqrestore(&console_lock, flags);
+}
+
+void printk_capture_begin(char *buf, size_t size)
+{
+	unsigned long flags = spin_lock_irqsave(&console_lock);
+
+	capture.buf = size ? buf : NULL;
+	capture.size = size;
+	capture.len = 0;
+	if (size)
+		buf[0] = 0;
+	spin_unlock_irqrestore(&console_lock, flags);
+}
+
+size_t printk_capture_end(void)
+{
+	unsigned long flags = spin_lock_irqsave(&console_lock);
+	size_t len = capture.len;
+
+	capture.buf = NULL;
+	spin_unlock_irqrestore(&console_lock, flags);
+	return len;
 }

@@ -407,7 +407,7 @@ KTEST(arena, xalloc_impossible_windows)
 				       (void *)cases[i].max, MEM_ATOMIC);
 
 		if (p)
-			printk("    # case %zu gave %p\n", i, p);
+			printk("case %zu gave %p\n", i, p);
 		KT_EXPECT_NULL(p);
 		KT_EXPECT_EQ(arena_check(a), 0);
 		KT_EXPECT_EQ(arena_amt_free(a), free_before);
@@ -803,7 +803,7 @@ KTEST(arena, base_self_sufficient)
 		*(void **)p = head;
 		head = p;
 	}
-	printk("    # base: %zu pages taken one by one (%zu given back at once), %zu bulk, %zu tag pages now\n",
+	printk("base: %zu pages taken one by one (%zu given back at once), %zu bulk, %zu tag pages now\n",
 	       pages, freed_early, nr_bulk, b->nr_tag_pages);
 	/*
 	 * Every page free before the loop now holds a page taken and kept,

@@ -66,7 +66,7 @@ static void print_ranges(const char *label, const struct mem_range *r,
 			 size_t nr)
 {
 	for (size_t i = 0; i < nr; i++)
-		printk("    # %s[%zu]: [0x%llx, 0x%llx)\n", label, i,
+		printk("%s[%zu]: [0x%llx, 0x%llx)\n", label, i,
 		       (unsigned long long)r[i].base,
 		       (unsigned long long)(r[i].base + r[i].size));
 }
@@ -92,7 +92,7 @@ static bool ranges_sound(const struct mem_range *r, size_t nr)
 		else if (i > 0 && r[i - 1].base + r[i - 1].size >= r[i].base)
 			why = "overlaps or touches the one before";
 		if (why) {
-			printk("    # range %zu [0x%llx, +0x%llx) is %s\n", i,
+			printk("range %zu [0x%llx, +0x%llx) is %s\n", i,
 			       (unsigned long long)r[i].base,
 			       (unsigned long long)r[i].size, why);
 			return false;
@@ -123,7 +123,7 @@ static bool case_ok(const struct map_case *c)
 		ok = out[i].base == c->want[i].base &&
 		     out[i].size == c->want[i].size;
 	if (!ok) {
-		printk("    # case at line %d: got %zu ranges (%zu dropped), want %zu\n",
+		printk("case at line %d: got %zu ranges (%zu dropped), want %zu\n",
 		       c->line, nr_out, dropped, c->nr_want);
 		print_ranges("got", out, nr_out);
 		print_ranges("want", c->want, c->nr_want);
@@ -333,7 +333,7 @@ static void check_type_not_usable(uint32_t type)
 		bool ok = case_ok(&cases[i]);
 
 		if (!ok)
-			printk("    # with type %u\n", type);
+			printk("with type %u\n", type);
 		KT_EXPECT_TRUE(ok);
 	}
 }
@@ -683,7 +683,7 @@ static bool matches_model(const struct random_map *m)
 			j++;
 		got = j < nr_out && out[j].base <= p;
 		if (got != want) {
-			printk("    # page 0x%llx: got %s, the model says %s\n",
+			printk("page 0x%llx: got %s, the model says %s\n",
 			       (unsigned long long)p,
 			       got ? "usable" : "not usable",
 			       want ? "usable" : "not usable");
@@ -695,7 +695,7 @@ static bool matches_model(const struct random_map *m)
 	ok = top_usable ? j == nr_out - 1 && last_end == TOP :
 			  last_end <= RANDOM_SPACE;
 	if (!ok)
-		printk("    # above 0x%llx the model says: %s\n",
+		printk("above 0x%llx the model says: %s\n",
 		       (unsigned long long)RANDOM_SPACE,
 		       top_usable ? "all usable up to TOP" : "nothing usable");
 	return ok;
@@ -705,11 +705,11 @@ static bool matches_model(const struct random_map *m)
 static void random_map_print(const struct random_map *m)
 {
 	for (size_t i = 0; i < m->nr_raw; i++)
-		printk("    # raw[%zu]: base 0x%llx length 0x%llx type %u\n", i,
+		printk("raw[%zu]: base 0x%llx length 0x%llx type %u\n", i,
 		       (unsigned long long)m->raw[i].base,
 		       (unsigned long long)m->raw[i].length, m->raw[i].type);
 	for (size_t i = 0; i < m->nr_reserved; i++)
-		printk("    # reserved[%zu]: base 0x%llx size 0x%llx\n", i,
+		printk("reserved[%zu]: base 0x%llx size 0x%llx\n", i,
 		       (unsigned long long)m->reserved[i].base,
 		       (unsigned long long)m->reserved[i].size);
 	print_ranges("got", out, nr_out);
@@ -748,7 +748,7 @@ static bool random_map_ok(struct random_map *m)
 	if (!sanitize(m->raw, m->nr_raw, m->reserved, m->nr_reserved, half) ||
 	    nr_out != half || dropped != nr_full - half ||
 	    kmemcmp(out, full, half * sizeof(full[0])) != 0) {
-		printk("    # with room for %zu of %zu ranges: %zu kept, %zu dropped\n",
+		printk("with room for %zu of %zu ranges: %zu kept, %zu dropped\n",
 		       half, nr_full, nr_out, dropped);
 		return false;
 	}
@@ -758,7 +758,7 @@ static bool random_map_ok(struct random_map *m)
 		      MEMMAP_MAX_RANGES) ||
 	    nr_out != nr_full ||
 	    kmemcmp(out, full, nr_full * sizeof(full[0])) != 0) {
-		printk("    # reversing the entries changes the result\n");
+		printk("reversing the entries changes the result\n");
 		return false;
 	}
 	return true;
@@ -776,7 +776,7 @@ KTEST(memmap, random_against_page_model)
 		random_map_fill(&m);
 		ok = random_map_ok(&m);
 		if (!ok) {
-			printk("    # map %d of the fixed seed:\n", i);
+			printk("map %d of the fixed seed:\n", i);
 			random_map_print(&m);
 		}
 		KT_ASSERT_TRUE(ok);
@@ -828,7 +828,7 @@ KTEST(string, strtosize)
 		bool ok = kstrtosize(cases[i].s, &v);
 
 		if (ok != cases[i].ok)
-			printk("    # kstrtosize(\"%s\")\n", cases[i].s);
+			printk("kstrtosize(\"%s\")\n", cases[i].s);
 		KT_EXPECT_EQ(ok, cases[i].ok);
 		/* a refused value leaves *out alone */
 		KT_EXPECT_EQ(v, cases[i].ok ? cases[i].want : 12345);

@@ -80,7 +80,7 @@ static void expect_same_but_fails(int line, struct arena *a,
 		    now.fails == s->fails + fails;
 
 	if (!same)
-		printk("    # line %d: arena '%s' changed across a failed allocation\n",
+		printk("line %d: arena '%s' changed across a failed allocation\n",
 		       line, a->name);
 	KT_EXPECT_EQ(now.total, s->total);
 	KT_EXPECT_EQ(now.in_use, s->in_use);
@@ -292,7 +292,7 @@ static size_t xalloc_until_null(struct arena *a, size_t *n, size_t size,
 		if ((align && (at - phase) % align) ||
 		    (nocross && at / nocross != (at + size - 1) / nocross) ||
 		    at < min || (max && at + size > max))
-			printk("    # xalloc gave 0x%lx for size %zu align %zu phase %zu nocross %zu\n",
+			printk("xalloc gave 0x%lx for size %zu align %zu phase %zu nocross %zu\n",
 			       at, size, align, phase, nocross);
 		held[(*n)++] = (struct held){ at, size, true };
 		got++;
@@ -711,8 +711,7 @@ static void count_dtor(void *obj, void *priv)
 {
 	/* the constructed state survived, however the object was used */
 	if (*(uintptr_t *)obj != ((uintptr_t)obj ^ (uintptr_t)priv))
-		printk("    # dtor: object %p lost its constructed state\n",
-		       obj);
+		printk("dtor: object %p lost its constructed state\n", obj);
 	dtor_calls++;
 }
 
@@ -804,7 +803,7 @@ static void cache_exhaustion(const struct cache_case *c)
 		uint8_t *o = objs[i];
 
 		if (o[0] != (i & 0xff) || o[c->obj_size - 1] != (i & 0xff)) {
-			printk("    # object %zu at %p overwritten\n", i, o);
+			printk("object %zu at %p overwritten\n", i, o);
 			KT_EXPECT_TRUE(false);
 			break;
 		}
@@ -1079,7 +1078,7 @@ static void expect_global_same(int line, const struct global_snap *g)
 {
 	struct global_snap now = global_settled();
 
-	printk("    # line %d: base keeps %zu more bytes of bookkeeping (tag pages, hash tables)\n",
+	printk("line %d: base keeps %zu more bytes of bookkeeping (tag pages, hash tables)\n",
 	       line, now.kept - g->kept);
 	KT_EXPECT_EQ(now.base.total, g->base.total);
 	KT_EXPECT_EQ(now.base.nr_spans, g->base.nr_spans);
@@ -1177,7 +1176,7 @@ static size_t kmalloc_exhaust(void)
 				failed[i] = true;
 				active--;
 				if (fails_for(size) != fails + 1)
-					printk("    # kmalloc(%zu): %llu failures counted, expected 1\n",
+					printk("kmalloc(%zu): %llu failures counted, expected 1\n",
 					       size,
 					       (unsigned long long)(fails_for(
 									    size) -
@@ -1223,7 +1222,7 @@ KTEST(oom, kmalloc_exhausts_the_global_arenas)
 			"needs 2 MiB (2 MiB aligned) free in arena 'base', it has %zu KiB in smaller runs",
 			arena_amt_free(base_arena) / KiB);
 	remainder = bulk_take();
-	printk("    # base: %zu bytes free left after %zu bulk allocations (%zu MiB total)\n",
+	printk("base: %zu bytes free left after %zu bulk allocations (%zu MiB total)\n",
 	       remainder, nr_bulk, arena_amt_total(base_arena) >> 20);
 	KT_ASSERT_LE(remainder, 2 * GLOBAL_LEAVE);
 	/* the 2 MiB arena: what the remainder holds of aligned runs */
@@ -1240,7 +1239,7 @@ KTEST(oom, kmalloc_exhausts_the_global_arenas)
 	KT_EXPECT_EQ(arena_amt_total(kpages_1g_arena), before.jumbo_1g.total);
 
 	left = kmalloc_exhaust();
-	printk("    # kmalloc: %zu buffers, %zu usable bytes; base has %zu bytes free, kpages %zu\n",
+	printk("kmalloc: %zu buffers, %zu usable bytes; base has %zu bytes free, kpages %zu\n",
 	       chain_len, chain_bytes, left, arena_amt_free(kpages_arena));
 	KT_EXPECT_GT(chain_len, 0);
 	KT_EXPECT_LE(chain_bytes, remainder + before.kpages.total);
@@ -1300,7 +1299,7 @@ static size_t global_exhaust(void)
 	size_t remainder = bulk_take();
 
 	if (remainder > 2 * GLOBAL_LEAVE)
-		printk("    # base still has %zu bytes free after %zu bulk allocations\n",
+		printk("base still has %zu bytes free after %zu bulk allocations\n",
 		       remainder, nr_bulk);
 	return kmalloc_exhaust();
 }
@@ -1491,7 +1490,7 @@ KTEST(oom, off_slab_bookkeeping_runs_dry)
 	global_exhaust();
 	hs = drain(headers, hs, &nr_headers);
 	bs = drain(bufctls, bs, &nr_bufctls);
-	printk("    # base dry: took the last %zu slab headers and %zu bufctls\n",
+	printk("base dry: took the last %zu slab headers and %zu bufctls\n",
 	       nr_headers, nr_bufctls);
 	live_h = kmem_cache_nr_live(headers);
 	live_b = kmem_cache_nr_live(bufctls);

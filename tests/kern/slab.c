@@ -170,7 +170,7 @@ KTEST(slab, alignment_for_every_align)
 			for (int i = 0; i < 20; i++) {
 				p[i] = kmem_cache_alloc(cp, MEM_WAIT);
 				if ((uintptr_t)p[i] % align)
-					printk("    # size %zu align %zu: %p\n",
+					printk("size %zu align %zu: %p\n",
 					       sizes[k], align, p[i]);
 				KT_EXPECT_EQ((uintptr_t)p[i] % align, 0);
 			}

@@ -139,7 +139,7 @@ static void count_pages(const struct mem_range *r, size_t counts[3])
 		got = translated(va_of(pa), &size);
 		if (got != pa || !IS_ALIGNED(pa, size) ||
 		    size > range_end(r) - pa || could_be_larger(r, pa, size)) {
-			printk("    # range 0x%llx..0x%llx, page at 0x%llx of size 0x%llx:\n",
+			printk("range 0x%llx..0x%llx, page at 0x%llx of size 0x%llx:\n",
 			       (unsigned long long)r->base,
 			       (unsigned long long)range_end(r),
 			       (unsigned long long)pa,
