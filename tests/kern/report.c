@@ -4,6 +4,7 @@
  * captured (printk_capture_begin) or matched in the panic report, and
  * compared with the whole text they must hold.
  */
+#define KTEST_NEEDS_BASE (1ul << 20) /* an arena and a cache each */
 #include "ktest.h"
 #include "arena.h"
 #include "assert.h"
