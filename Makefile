@@ -35,13 +35,15 @@ KERNEL_LDFLAGS := -n -nostdlib -z max-page-size=0x1000 -T linker.ld \
 NASMFLAGS := -f elf64 -g -F dwarf -MD
 
 # The host builds of the same kern/ and lib/ sources: libkmem.a (release:
-# -O2, no sanitizers; what users link and benchmarks measure), and beside it
+# -O2, no sanitizers, no debug or lock assertions (KMEM_RELEASE, assert.h);
+# what users link and benchmarks measure), and beside it
 # libkmem-asan.a and the test binary under AddressSanitizer and UBSan. The
 # multiboot2 parser is plain C and is tested on the host too, hence
 # arch/x86_64/include last (test binary only).
 HOST_COMMON_CFLAGS := -std=gnu11 -g $(WARNINGS) -MMD -MP $(COMMON_INCLUDES) \
 	-Iarch/host/include -Iinclude
-HOST_RELEASE_CFLAGS := -O2 -fno-tree-slp-vectorize $(HOST_COMMON_CFLAGS)
+HOST_RELEASE_CFLAGS := -O2 -fno-tree-slp-vectorize -DKMEM_RELEASE \
+	$(HOST_COMMON_CFLAGS)
 HOST_CFLAGS := -O1 $(HOST_COMMON_CFLAGS) -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
 	-Iarch/x86_64/include

@@ -125,3 +125,15 @@ void arch_cpu_barrier(void)
 		pthread_mutex_unlock(&barrier_lock);
 	}
 }
+
+/* ---- lock owners (spinlock.h) */
+
+__thread int host_lock_owner;
+static int lock_owners_given;
+
+int host_lock_owner_assign(void)
+{
+	host_lock_owner =
+		__atomic_add_fetch(&lock_owners_given, 1, __ATOMIC_RELAXED);
+	return host_lock_owner;
+}

@@ -201,8 +201,6 @@ static const char *const btag_type_names[] = {
 	[BTAG_SPARE] = "spare",
 };
 
-#define assert_locked(a) assert(spin_is_locked(&(a)->lock))
-
 static void debug_check(const char *fn, struct arena *a);
 
 /*
@@ -271,6 +269,7 @@ static size_t gcd(size_t a, size_t b)
 
 static void seg_insert_after(struct btag *pos, struct btag *t)
 {
+	debug_assert(pos->seg_next->seg_prev == pos);
 	t->seg_prev = pos;
 	t->seg_next = pos->seg_next;
 	pos->seg_next->seg_prev = t;
@@ -284,17 +283,22 @@ static void seg_insert_before(struct btag *pos, struct btag *t)
 
 /* ---- spare tags */
 
-/* Take a spare tag; the caller made sure there is one. */
+/* Take a spare tag; the caller made sure there is one (a's lock held). */
 static inline struct btag *tag_get_locked(struct arena *a)
 {
 	struct btag *t = a->spare_tags;
 
+	assert_held(&a->lock);
+	debug_assert(t && t->type == BTAG_SPARE);
 	a->spare_tags = t->spare_next;
 	return t;
 }
 
+/* Make t a spare tag (a's lock held); never one that is spare already. */
 static inline void tag_put_locked(struct arena *a, struct btag *t)
 {
+	assert_held(&a->lock);
+	debug_assert(t->type != BTAG_SPARE);
 	t->type = BTAG_SPARE;
 	t->spare_next = a->spare_tags;
 	a->spare_tags = t;
@@ -317,9 +321,10 @@ static bool base_tags_ready(const struct arena *a, size_t need)
 	       spares_at_least(a, need);
 }
 
-/* Base only: top the reserve up from the spares. */
+/* Base only: top the reserve up from the spares (a's lock held). */
 static void reserve_fill_locked(struct arena *a)
 {
+	assert_held(&a->lock);
 	while (a->nr_reserve_tags < BASE_TAG_RESERVE && a->spare_tags) {
 		struct btag *t = tag_get_locked(a);
 
@@ -330,11 +335,15 @@ static void reserve_fill_locked(struct arena *a)
 	}
 }
 
-/* Base only: a tag for taking a page for tags: a spare, else reserve. */
+/*
+ * Base only: a tag for taking a page for tags: a spare, else reserve
+ * (a's lock held).
+ */
 static struct btag *tag_get_for_refill_locked(struct arena *a)
 {
 	struct btag *t = a->spare_tags;
 
+	assert_held(&a->lock);
 	if (t)
 		return tag_get_locked(a);
 	t = a->reserve_tags;
@@ -344,9 +353,15 @@ static struct btag *tag_get_for_refill_locked(struct arena *a)
 	return t;
 }
 
-/* Take t off the segment list (moving the rotor off it) and spare it. */
+/*
+ * Take t off the segment list (moving the rotor off it) and spare it
+ * (a's lock held).
+ */
 static inline void seg_remove_locked(struct arena *a, struct btag *t)
 {
+	assert_held(&a->lock);
+	debug_assert(t->type != BTAG_SENTINEL && t->type != BTAG_SPARE);
+	debug_assert(t->seg_prev->seg_next == t && t->seg_next->seg_prev == t);
 	if (unlikely(a->rotor == t))
 		a->rotor = t->seg_next;
 	t->seg_prev->seg_next = t->seg_next;
@@ -354,12 +369,16 @@ static inline void seg_remove_locked(struct arena *a, struct btag *t)
 	tag_put_locked(a, t);
 }
 
-/* Carve a page into spare tags. The first word links the arena's pages. */
+/*
+ * Carve a page into spare tags (a's lock held). The first word links the
+ * arena's pages.
+ */
 static void tag_page_add_locked(struct arena *a, void *page)
 {
 	struct btag *tags = (struct btag *)((char *)page + sizeof(void *) * 2);
 	size_t n = (PGSIZE - sizeof(void *) * 2) / sizeof(struct btag);
 
+	assert_held(&a->lock);
 	/* fields a tag keeps across uses (qslab) must start out clear */
 	kmemset(tags, 0, n * sizeof(*tags));
 	*(void **)page = a->tag_pages;
@@ -387,10 +406,12 @@ static inline struct btag *freelist_first(struct arena *a, unsigned long i)
 	return free_tag(a->free_lists[i].next);
 }
 
+/* Put t on free list i (a's lock held, as for all the free lists). */
 static inline void freelist_link_locked(struct arena *a, struct btag *t, int i)
 {
 	struct btag_link *head = &a->free_lists[i], *l = &t->free;
 
+	assert_held(&a->lock);
 	t->freelist = (uint8_t)i;
 	l->next = head->next;
 	l->prev = head;
@@ -405,21 +426,29 @@ static inline void freelist_unlink_locked(struct arena *a, struct btag *t)
 	struct btag_link *l = &t->free;
 	int i = t->freelist;
 
+	assert_held(&a->lock);
+	debug_assert(l->prev->next == l && l->next->prev == l);
 	l->prev->next = l->next;
 	l->next->prev = l->prev;
 	if (a->free_lists[i].next == &a->free_lists[i])
 		a->free_bitmap &= ~(1ull << i);
 }
 
+/* File t, a new tag or an allocated segment, as free. */
 static inline void freelist_insert_locked(struct arena *a, struct btag *t)
 {
+	assert_held(&a->lock);
+	debug_assert(t->type == BTAG_SPARE || t->type == BTAG_ALLOC);
 	t->type = BTAG_FREE;
 	freelist_link_locked(a, t, highbit(t->size));
 	a->nr_free_segs++;
 }
 
+/* Take free segment t off its list. */
 static inline void freelist_remove_locked(struct arena *a, struct btag *t)
 {
+	assert_held(&a->lock);
+	debug_assert(t->type == BTAG_FREE);
 	freelist_unlink_locked(a, t);
 	a->nr_free_segs--;
 }
@@ -427,6 +456,7 @@ static inline void freelist_remove_locked(struct arena *a, struct btag *t)
 /* File t on the list of its exact size class. */
 static inline void freelist_refile_locked(struct arena *a, struct btag *t)
 {
+	assert_held(&a->lock);
 	freelist_unlink_locked(a, t);
 	freelist_link_locked(a, t, highbit(t->size));
 }
@@ -435,21 +465,28 @@ static inline void freelist_refile_locked(struct arena *a, struct btag *t)
  * Free segment t shrank to [start, start + size). It may stay filed one
  * class too high (lazy reclassification, theory statement 3): a segment
  * cut at a power of two and merged back, over and over, never changes
- * lists. Further down than that, it moves.
+ * lists. Further down than that, it moves. (a's lock held.)
  */
 static inline void free_seg_shrink_locked(struct arena *a, struct btag *t,
 					  uintptr_t start, size_t size)
 {
+	assert_held(&a->lock);
+	debug_assert(t->type == BTAG_FREE);
 	t->start = start;
 	t->size = size;
 	if (unlikely(highbit(size) + 1 < t->freelist))
 		freelist_refile_locked(a, t);
 }
 
-/* Free segment t grew to [start, start + size): never filed too low. */
+/*
+ * Free segment t grew to [start, start + size): never filed too low
+ * (a's lock held).
+ */
 static inline void free_seg_grow_locked(struct arena *a, struct btag *t,
 					uintptr_t start, size_t size)
 {
+	assert_held(&a->lock);
+	debug_assert(t->type == BTAG_FREE);
 	t->start = start;
 	t->size = size;
 	if (unlikely(highbit(size) > t->freelist))
@@ -461,11 +498,12 @@ static inline void free_seg_grow_locked(struct arena *a, struct btag *t,
  * non-empty list from the one where every segment is big enough. A
  * segment there that shrank below its list is refiled and the search goes
  * on; each such step fixes one stale entry, so the cost stays O(1)
- * amortised. NULL if no list is certain to fit.
+ * amortised. NULL if no list is certain to fit. (a's lock held.)
  */
 static inline struct btag *instant_fit_from_locked(struct arena *a, size_t size,
 						   unsigned i)
 {
+	assert_held(&a->lock);
 	for (;;) {
 		uint64_t mask = a->free_bitmap >> i << i;
 		struct btag *t;
@@ -483,6 +521,7 @@ static inline struct btag *instant_fit_locked(struct arena *a, size_t size)
 {
 	unsigned i = highbit(size) + !is_pow2(size);
 
+	assert_held(&a->lock);
 	if (unlikely(i >= ARENA_NR_FREELISTS))
 		return NULL;
 	return instant_fit_from_locked(a, size, i);
@@ -495,11 +534,15 @@ static inline struct btag **hash_bucket(const struct arena *a, uintptr_t addr)
 	return &a->hash[(addr * HASH_MULTIPLIER) >> a->hash_shift];
 }
 
-/* Put t in its bucket; returns whether the bucket held another already. */
+/*
+ * Put t in its bucket; returns whether the bucket held another already
+ * (a's lock held, as for all the hash).
+ */
 static inline bool hash_bucket_insert_locked(struct arena *a, struct btag *t)
 {
 	struct btag **b = hash_bucket(a, t->start);
 
+	assert_held(&a->lock);
 	t->hash_next = *b;
 	*b = t;
 	return t->hash_next != NULL;
@@ -514,6 +557,7 @@ static inline bool hash_insert_locked(struct arena *a, struct btag *t)
 {
 	struct btag *last = a->hash_last;
 
+	assert_held(&a->lock);
 	t->type = BTAG_ALLOC;
 	a->hash_last = t;
 	return last && hash_bucket_insert_locked(a, last);
@@ -524,13 +568,16 @@ static inline struct btag *hash_remove_locked(struct arena *a, uintptr_t addr)
 {
 	struct btag **pp, *t = a->hash_last;
 
+	assert_held(&a->lock);
 	/* the usual case: freed right after it was allocated */
 	if (likely(t && t->start == addr)) {
+		debug_assert(t->type == BTAG_ALLOC);
 		a->hash_last = NULL;
 		return t;
 	}
 	for (pp = hash_bucket(a, addr); (t = *pp) != NULL; pp = &t->hash_next) {
 		if (t->start == addr) {
+			debug_assert(t->type == BTAG_ALLOC);
 			*pp = t->hash_next;
 			return t;
 		}
@@ -542,6 +589,7 @@ static struct btag *hash_lookup_locked(const struct arena *a, uintptr_t addr)
 {
 	struct btag *t = a->hash_last;
 
+	assert_held(&a->lock);
 	if (t && t->start == addr)
 		return t;
 	for (t = *hash_bucket(a, addr); t; t = t->hash_next) {
@@ -556,6 +604,7 @@ static size_t hash_target_locked(const struct arena *a)
 {
 	size_t n = arena_nr_alloc_segs(a), buckets = a->hash_buckets;
 
+	assert_held(&a->lock);
 	if (a->hash_resizing)
 		return 0;
 	if (n > a->hash_grow_at)
@@ -604,6 +653,8 @@ static void hash_resize(struct arena *a)
 	spin_unlock_irqrestore(&a->lock, irq);
 	if (!n)
 		return;
+	/* base may be a itself: the lock is dropped either way */
+	assert_not_held(&a->lock);
 	if (n == ARENA_HASH_INITIAL)
 		table = a->hash_initial;
 	else
@@ -629,6 +680,7 @@ static void hash_resize(struct arena *a)
 	}
 	a->hash_resizing = false;
 	spin_unlock_irqrestore(&a->lock, irq);
+	assert_not_held(&a->lock);
 	if (table && old != a->hash_initial)
 		arena_free(base, old, old_n * sizeof(*old));
 }
@@ -646,9 +698,10 @@ static void check_flags(const char *fn, const struct arena *a, int flags)
 		      fn, flags, a->name);
 }
 
-/* The span of a holding addr, or NULL. Error paths only: O(tags). */
+/* The span of a holding addr, or NULL (a's lock held). Error paths only. */
 static struct btag *span_containing_locked(struct arena *a, uintptr_t addr)
 {
+	assert_held(&a->lock);
 	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
 	     t = t->seg_next) {
 		if (t->type == BTAG_SPAN && addr >= t->start &&
@@ -658,9 +711,10 @@ static struct btag *span_containing_locked(struct arena *a, uintptr_t addr)
 	return NULL;
 }
 
-/* The segment of a holding addr, or NULL. Error paths only: O(tags). */
+/* The segment of a holding addr, or NULL (a's lock held). Error paths. */
 static struct btag *segment_containing_locked(struct arena *a, uintptr_t addr)
 {
+	assert_held(&a->lock);
 	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
 	     t = t->seg_next) {
 		if ((t->type == BTAG_FREE || t->type == BTAG_ALLOC) &&
@@ -744,7 +798,7 @@ static __noreturn void bad_free(const char *fn, struct arena *a, uintptr_t addr,
  * aligned part (which the caller checked is not empty). The base arena,
  * when short of tags, first turns the span's first page into tags (an
  * allocated segment). Returns the free segment, or NULL if the tag page
- * took the whole span.
+ * took the whole span. a's lock held.
  */
 static struct btag *span_add_locked(struct arena *a, uintptr_t start,
 				    size_t size, bool imported)
@@ -753,7 +807,7 @@ static struct btag *span_add_locked(struct arena *a, uintptr_t start,
 	uintptr_t seg_end = quantum_rounddown(a, start + size);
 	struct btag *span, *seg;
 
-	assert_locked(a);
+	assert_held(&a->lock);
 	if (a->is_base && !base_tags_ready(a, TAGS_PER_STEP)) {
 		tag_page_add_locked(a, (void *)seg_start);
 		reserve_fill_locked(a);
@@ -796,13 +850,16 @@ static struct btag *span_add_locked(struct arena *a, uintptr_t start,
 
 /*
  * The free segment seg is all of its (imported) span: take both off the
- * lists. The caller gives the span back to the source after unlocking.
+ * lists (a's lock held). The caller gives the span back to the source
+ * after unlocking.
  */
 static void span_remove_locked(struct arena *a, struct btag *seg,
 			       uintptr_t *start, size_t *size)
 {
 	struct btag *span = seg->seg_prev;
 
+	assert_held(&a->lock);
+	debug_assert(seg->type == BTAG_FREE);
 	assert(span->type == BTAG_SPAN && span->imported);
 	*start = span->start;
 	*size = span->size;
@@ -823,9 +880,10 @@ static inline bool seg_is_whole_import(const struct btag *t)
 		t->seg_next->type == BTAG_SENTINEL);
 }
 
-/* Whether [start, start + size) overlaps a span of a. */
+/* Whether [start, start + size) overlaps a span of a (a's lock held). */
 static bool span_overlaps_locked(struct arena *a, uintptr_t start, size_t size)
 {
+	assert_held(&a->lock);
 	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
 	     t = t->seg_next) {
 		if (t->type == BTAG_SPAN && start < t->start + t->size &&
@@ -842,12 +900,14 @@ static bool span_overlaps_locked(struct arena *a, uintptr_t start, size_t size)
  * Allocations take the front of segments, so tag pages gather at the top
  * of a segment instead of being strewn through RAM, where they would break
  * up the long runs the jumbo arenas need. Uses at most one spare tag (the
- * reserve guarantees it). Returns false if base has no free page.
+ * reserve guarantees it). Returns false if base has no free page. a's
+ * lock held.
  */
 static bool base_tag_page_locked(struct arena *a)
 {
 	struct btag *t, *page;
 
+	assert_held(&a->lock);
 	if (!a->free_bitmap)
 		return false;
 	t = freelist_first(a, highbit(a->free_bitmap));
@@ -871,13 +931,14 @@ static bool base_tag_page_locked(struct arena *a)
 
 /*
  * Make sure a has need spare tags (base: plus its reserve), without
- * changing anything else. An ordinary arena drops its lock to get a page
- * from base; base carves one from its own free segments. Returns false,
- * with the lock held, when no page could be had.
+ * changing anything else. Called with a's lock held, and returns with it.
+ * An ordinary arena drops its lock to get a page from base; base carves
+ * one from its own free segments. Returns false when no page could be had.
  */
 static bool tags_ensure_locked(struct arena *a, size_t need, int flags,
 			       unsigned long *irq)
 {
+	assert_held(&a->lock);
 	while (a->is_base ? !base_tags_ready(a, need) :
 			    !spares_at_least(a, need)) {
 		void *page;
@@ -888,6 +949,8 @@ static bool tags_ensure_locked(struct arena *a, size_t need, int flags,
 			continue;
 		}
 		spin_unlock_irqrestore(&a->lock, *irq);
+		assert_not_held(&a->lock);
+		assert_not_held(&root_base(a)->lock);
 		page = base_alloc(a, PGSIZE, flags & (MEM_WAIT | MEM_ATOMIC));
 		*irq = spin_lock_irqsave(&a->lock);
 		if (!page)
@@ -943,12 +1006,16 @@ static bool request_is_plain(const struct request *r)
 	return !r->align && !r->nocross && !r->min && !r->max;
 }
 
-/* Next fit: the first fitting free segment from the rotor on, wrapping. */
+/*
+ * Next fit: the first fitting free segment from the rotor on, wrapping
+ * (a's lock held).
+ */
 static struct btag *
 find_next_fit_locked(struct arena *a, const struct request *r, uintptr_t *addr)
 {
 	struct btag *first = a->rotor, *t;
 
+	assert_held(&a->lock);
 	if (!first || first == &a->seg_head)
 		first = a->seg_head.seg_next;
 	if (first == &a->seg_head)
@@ -970,7 +1037,7 @@ find_next_fit_locked(struct arena *a, const struct request *r, uintptr_t *addr)
  * request's size class up. Every segment big enough for r is filed there
  * or above (theory statement 3). Best fit takes the smallest fit of the
  * first list that has one and of the list after it (where segments of the
- * same class may be filed), which is the smallest of all.
+ * same class may be filed), which is the smallest of all. a's lock held.
  */
 static struct btag *find_fit_locked(struct arena *a, const struct request *r,
 				    int policy, uintptr_t *addr)
@@ -979,6 +1046,7 @@ static struct btag *find_fit_locked(struct arena *a, const struct request *r,
 	struct btag *best = NULL;
 	uintptr_t best_addr = 0;
 
+	assert_held(&a->lock);
 	if (policy == ARENA_NEXTFIT)
 		return find_next_fit_locked(a, r, addr);
 	if (policy != ARENA_BESTFIT && request_is_plain(r)) {
@@ -1014,7 +1082,7 @@ found:
 	return best;
 }
 
-/* Allocate the front of free segment t: one new tag, or none. */
+/* Allocate the front of free segment t: one new tag, or none (a's lock). */
 static inline __attribute__((always_inline)) struct btag *
 carve_front_locked(struct arena *a, struct btag *t, size_t size)
 {
@@ -1022,6 +1090,8 @@ carve_front_locked(struct arena *a, struct btag *t, size_t size)
 	size_t rest = t->size - size;
 	struct btag *seg, *prev;
 
+	assert_held(&a->lock);
+	debug_assert(t->type == BTAG_FREE && t->size >= size);
 	if (unlikely(!rest)) {
 		freelist_remove_locked(a, t);
 		seg = t;
@@ -1045,10 +1115,14 @@ carve_front_locked(struct arena *a, struct btag *t, size_t size)
 /*
  * Allocate [addr, addr + size) from free segment t: up to two new tags
  * for the free pieces before and after. Returns the allocated segment.
+ * a's lock held.
  */
 static struct btag *carve_locked(struct arena *a, struct btag *t,
 				 uintptr_t addr, size_t size)
 {
+	assert_held(&a->lock);
+	debug_assert(t->type == BTAG_FREE && addr >= t->start &&
+		     addr - t->start <= t->size - size);
 	if (addr == t->start) {
 		t = carve_front_locked(a, t, size);
 		hash_insert_locked(a, t);
@@ -1085,8 +1159,8 @@ static struct btag *carve_locked(struct arena *a, struct btag *t,
  * Bring a span in from the source for r (see the import_scale rule in the
  * theory statement): exactly r's size (plus alignment room, or twice it
  * under nocross) on the first attempt, and the most a quantum-aligned
- * segment can lose to misalignment more on the second. Drops and retakes
- * the lock. Returns the free segment over the span, with *addr where r
+ * segment can lose to misalignment more on the second. Called with a's
+ * lock held; drops and retakes it. Returns the free segment over the span, with *addr where r
  * fits in it and the tags to carve it at hand; or NULL if the source had
  * nothing, or its span cannot hold r (then it went straight back).
  */
@@ -1133,10 +1207,13 @@ static struct btag *import_locked(struct arena *a, const struct request *r,
 		want = r->size;
 	else if (attempt > 0)
 		want += a->quantum - gcd(a->quantum, src->quantum);
+	assert_held(&a->lock);
 	size = quantum_roundup(src, want);
 	if (!size || size < want)
 		return NULL;
 	spin_unlock_irqrestore(&a->lock, *irq);
+	assert_not_held(&a->lock);
+	assert_not_held(&src->lock);
 	if (aligned)
 		span = arena_xalloc(src, size, r->align, r->phase, r->nocross,
 				    NULL, NULL,
@@ -1155,6 +1232,7 @@ static struct btag *import_locked(struct arena *a, const struct request *r,
 	if (!tags_ensure_locked(a, TAGS_PER_STEP + 2, r->flags, irq) ||
 	    quantum_roundup(a, start) >= quantum_rounddown(a, start + size)) {
 		spin_unlock_irqrestore(&a->lock, *irq);
+		assert_not_held(&a->lock);
 		a->ffunc(src, span, size);
 		*irq = spin_lock_irqsave(&a->lock);
 		return NULL;
@@ -1167,6 +1245,7 @@ static struct btag *import_locked(struct arena *a, const struct request *r,
 	if (seg)
 		span_remove_locked(a, seg, &ret_start, &ret_size);
 	spin_unlock_irqrestore(&a->lock, *irq);
+	assert_not_held(&a->lock);
 	a->ffunc(src, (void *)ret_start, ret_size);
 	*irq = spin_lock_irqsave(&a->lock);
 	return NULL;
@@ -1200,6 +1279,7 @@ static bool reclaim_once(struct arena *a, bool *reclaimed, unsigned long *irq)
 		return false;
 	*reclaimed = true;
 	spin_unlock_irqrestore(&a->lock, *irq);
+	assert_not_held(&a->lock);
 	arena_reclaim(a);
 	*irq = spin_lock_irqsave(&a->lock);
 	return true;
@@ -1256,7 +1336,7 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 /*
  * The fast path of arena_alloc: instant fit of a plain request that the
  * free lists can meet with the tags at hand, in O(1). Returns NULL to send
- * the request down the general path.
+ * the request down the general path. a's lock held.
  */
 static inline __attribute__((always_inline)) struct btag *
 alloc_fast_locked(struct arena *a, size_t size, bool *grow)
@@ -1265,6 +1345,7 @@ alloc_fast_locked(struct arena *a, size_t size, bool *grow)
 	unsigned i = highbit((size - 1) | 1) + 1;
 	struct btag *t;
 
+	assert_held(&a->lock);
 	/* one spare tag is all the fast path needs (base's reserve is apart) */
 	if (unlikely(!a->spare_tags))
 		return NULL;
@@ -1378,7 +1459,7 @@ void *arena_xalloc(struct arena *a, size_t size, size_t align, size_t phase,
  * Free allocated segment t (off the hash already): coalesce with free
  * neighbours, growing one of them in place where there is one (it stays
  * on its list unless its size class changes). Returns the free segment
- * that now holds t.
+ * that now holds t. a's lock held.
  */
 static inline __attribute__((always_inline)) struct btag *
 free_segment_locked(struct arena *a, struct btag *t)
@@ -1386,6 +1467,8 @@ free_segment_locked(struct arena *a, struct btag *t)
 	struct btag *next = t->seg_next, *prev = t->seg_prev;
 	bool next_free = next->type == BTAG_FREE;
 
+	assert_held(&a->lock);
+	debug_assert(t->type == BTAG_ALLOC);
 	a->in_use -= t->size;
 	if (prev->type == BTAG_FREE) {
 		size_t size = prev->size + t->size;
@@ -1424,6 +1507,7 @@ free_tail_slow(struct arena *a, struct btag *seg, unsigned long irq)
 		span_remove_locked(a, seg, &start, &size);
 	shrink = arena_nr_alloc_segs(a) < a->hash_shrink_at;
 	spin_unlock_irqrestore(&a->lock, irq);
+	assert_not_held(&a->lock);
 	if (size)
 		a->ffunc(a->source, (void *)start, size);
 	if (shrink)
@@ -1731,6 +1815,7 @@ void arena_destroy(struct arena *a)
 	if (a->is_base)
 		return;
 	/* nobody else may use a now: give imported spans back */
+	assert_not_held(&a->lock);
 	for (t = a->seg_head.seg_next; t != &a->seg_head; t = next) {
 		next = t->seg_next;
 		if (t->type == BTAG_SPAN && t->imported)
@@ -1765,17 +1850,23 @@ void arena_remove_importer_cache(struct arena *a, struct list_head *link)
 	spin_unlock_irqrestore(&importers_lock, irq);
 }
 
-/* Reap a's caches, then its importers', deepest first (importers_lock). */
-static void reclaim_locked(struct arena *a, int depth)
+/*
+ * Reap a's caches, then its importers', deepest first. Called with
+ * importers_lock held, never a's lock: the reaps take the caches' locks
+ * and give slabs back to their sources, a among them.
+ */
+static void reclaim_importers_locked(struct arena *a, int depth)
 {
 	struct list_head *pos;
 
+	assert_held(&importers_lock);
+	assert_not_held(&a->lock);
 	/* the importer chain is short (kpages -> base); bound it anyway */
 	if (depth > 8)
 		return;
 	list_for_each (pos, &a->importer_arenas)
-		reclaim_locked(list_entry(pos, struct arena, importer_link),
-			       depth + 1);
+		reclaim_importers_locked(
+			list_entry(pos, struct arena, importer_link), depth + 1);
 	list_for_each (pos, &a->importer_caches)
 		kmem_cache_reap(
 			list_entry(pos, struct kmem_cache, source_link));
@@ -1794,7 +1885,7 @@ void arena_reclaim(struct arena *a)
 		arch_irq_restore(irq);
 		return;
 	}
-	reclaim_locked(a, 0);
+	reclaim_importers_locked(a, 0);
 	spin_unlock_irqrestore(&importers_lock, irq);
 }
 

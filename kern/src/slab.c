@@ -277,11 +277,13 @@ static void hash_set(struct kmem_cache *cp, struct kmem_bufctl **t, size_t n)
 	cp->hash_shift = 64 - highbit(n);
 }
 
+/* The hash is cp's lock's, as everything of the slab layer. */
 static void bufctl_hash_insert_locked(struct kmem_cache *cp,
 				      struct kmem_bufctl *bc)
 {
 	struct kmem_bufctl **b = bufctl_bucket(cp, bc->obj);
 
+	assert_held(&cp->lock);
 	bc->next = *b;
 	*b = bc;
 	cp->nr_hashed++;
@@ -292,6 +294,7 @@ static struct kmem_bufctl *bufctl_hash_remove_locked(struct kmem_cache *cp,
 {
 	struct kmem_bufctl **pp = bufctl_bucket(cp, obj), *bc;
 
+	assert_held(&cp->lock);
 	for (; (bc = *pp) != NULL; pp = &bc->next) {
 		if (bc->obj == obj) {
 			*pp = bc->next;
@@ -305,6 +308,7 @@ static struct kmem_bufctl *bufctl_hash_remove_locked(struct kmem_cache *cp,
 static struct kmem_bufctl *bufctl_hash_lookup_locked(struct kmem_cache *cp,
 						     const void *obj)
 {
+	assert_held(&cp->lock);
 	for (struct kmem_bufctl *bc = *bufctl_bucket(cp, obj); bc;
 	     bc = bc->next) {
 		if (bc->obj == obj)
@@ -325,6 +329,7 @@ static void bufctl_hash_grow(struct kmem_cache *cp)
 		return;
 	}
 	spin_unlock_irqrestore(&cp->lock, irq);
+	assert_not_held(&cp->lock);
 	t = base_zalloc(cp->source, n * sizeof(*t), MEM_ATOMIC);
 	if (!t)
 		return; /* longer chains, nothing worse */
@@ -347,6 +352,7 @@ static void bufctl_hash_grow(struct kmem_cache *cp)
 		}
 	}
 	spin_unlock_irqrestore(&cp->lock, irq);
+	assert_not_held(&cp->lock);
 	if (old != cp->hash_initial)
 		base_free(cp->source, old, old_n * sizeof(*old));
 }
@@ -359,12 +365,13 @@ struct owner_search {
 	void *start; /* of the object holding obj, or NULL */
 };
 
-/* Whether obj lies inside one of cp's slabs (error paths only). */
+/* Whether obj lies inside one of cp's slabs (cp's lock; error paths). */
 static struct kmem_slab *slab_containing_locked(struct kmem_cache *cp,
 						const void *obj)
 {
 	struct list_head *lists[] = { &cp->full, &cp->partial, &cp->empty };
 
+	assert_held(&cp->lock);
 	for (int i = 0; i < 3; i++) {
 		struct list_head *pos;
 
@@ -423,6 +430,7 @@ static struct kmem_audit *audit_locked(struct kmem_cache *cp, const void *obj)
 	struct kmem_bufctl *bc;
 	struct kmem_slab *s;
 
+	assert_held(&cp->lock);
 	if (!(cp->debug & KMEM_DEBUG_AUDIT))
 		return NULL;
 	if (cp->audit_offset)
@@ -534,9 +542,10 @@ freed_twice(struct kmem_cache *cp, const void *obj)
 
 /* ---- making and unmaking slabs */
 
-/* Give a slab's memory back to the source. */
+/* Give a slab's memory back to the source (none of cp's locks held). */
 static void slab_memory_free(struct kmem_cache *cp, void *base)
 {
+	assert_not_held(&cp->lock);
 	if (cp->flags & KMC_QCACHE)
 		arena_qcache_slab_free(cp->source, base, cp->slab_size);
 	else
@@ -580,6 +589,7 @@ static size_t next_colour_locked(struct kmem_cache *cp)
 {
 	size_t c = cp->colour_next;
 
+	assert_held(&cp->lock);
 	cp->colour_next += cp->align;
 	if (cp->colour_next > cp->colour_max)
 		cp->colour_next = 0;
@@ -639,23 +649,35 @@ static bool slab_fill(struct kmem_cache *cp, struct kmem_slab *s, int flags)
 	return true;
 }
 
+/* Whether this CPU holds none of cp's locks: its own, depot's, CPUs'. */
+static bool cache_unlocked_here(struct kmem_cache *cp)
+{
+	if (spin_held_here(&cp->lock) || spin_held_here(&cp->depot.lock))
+		return false;
+	for (int slot = 0; slot <= NR_CPUS; slot++)
+		if (spin_held_here(&cp->cpu[slot].lock))
+			return false;
+	return true;
+}
+
 /*
- * Make a slab for cp (without cp's lock): memory from the source,
+ * Make a slab for cp (without any of cp's locks): memory from the source,
  * header, free list, constructed objects. NULL if anything failed; then
  * nothing is kept.
  */
 static struct kmem_slab *slab_create(struct kmem_cache *cp, int flags)
 {
 	int mem = flags & (MEM_WAIT | MEM_ATOMIC);
-	void *base = (cp->flags & KMC_QCACHE) ?
-			     arena_qcache_slab_alloc(cp->source, cp->slab_size,
-						     mem) :
-			     arena_xalloc(cp->source, cp->slab_size, 0, 0, 0,
-					  NULL, NULL, mem);
 	struct kmem_slab *s;
 	unsigned long irq;
 	size_t colour;
+	void *base;
 
+	debug_assert(cache_unlocked_here(cp));
+	base = (cp->flags & KMC_QCACHE) ?
+		       arena_qcache_slab_alloc(cp->source, cp->slab_size, mem) :
+		       arena_xalloc(cp->source, cp->slab_size, 0, 0, 0, NULL,
+				    NULL, mem);
 	if (!base)
 		return NULL;
 	s = cp->on_slab ?
@@ -688,11 +710,13 @@ no_header:
 	return NULL;
 }
 
-/* Unmake an empty slab taken off cp's lists (without cp's lock). */
+/* Unmake an empty slab taken off cp's lists (without any of cp's locks). */
 static void slab_destroy(struct kmem_cache *cp, struct kmem_slab *s)
 {
 	void *base = s->base;
 
+	debug_assert(cache_unlocked_here(cp));
+	debug_assert(s->nr_busy == 0 && s->cache == cp);
 	slab_destruct(cp, s);
 	if (!cp->on_slab) {
 		free_bufctls(s);
@@ -706,21 +730,25 @@ static void slab_destroy(struct kmem_cache *cp, struct kmem_slab *s)
 
 /* ---- the slab layer */
 
-/* Move s to the list its count says. */
+/* Move s to the list its count says (cp's lock held, as for all slabs). */
 static void slab_relist_locked(struct kmem_cache *cp, struct kmem_slab *s)
 {
 	struct list_head *to = s->nr_busy == 0		       ? &cp->empty :
 			       s->nr_busy == cp->objs_per_slab ? &cp->full :
 								 &cp->partial;
 
+	assert_held(&cp->lock);
+	debug_assert(s->cache == cp && s->nr_busy <= cp->objs_per_slab);
 	list_move(&s->link, to);
 }
 
-/* Take one object from slab s (which has a free one). */
+/* Take one object from slab s (which has a free one; cp's lock held). */
 static void *slab_take_locked(struct kmem_cache *cp, struct kmem_slab *s)
 {
 	void *obj;
 
+	assert_held(&cp->lock);
+	debug_assert(s->nr_busy < cp->objs_per_slab);
 	if (cp->on_slab) {
 		obj = s->free;
 		s->free = *obj_link(cp, obj);
@@ -749,6 +777,7 @@ static void *slab_alloc(struct kmem_cache *cp, int flags)
 
 	while (list_empty(&cp->partial) && list_empty(&cp->empty)) {
 		spin_unlock_irqrestore(&cp->lock, irq);
+		assert_not_held(&cp->lock);
 		s = slab_create(cp, flags);
 		irq = spin_lock_irqsave(&cp->lock);
 		if (!s) {
@@ -771,11 +800,15 @@ static void *slab_alloc(struct kmem_cache *cp, int flags)
 	return obj;
 }
 
-/* Give obj back to its slab; false (with no change) if it is not busy. */
+/*
+ * Give obj back to its slab; false (with no change) if it is not busy.
+ * cp's lock held.
+ */
 static bool slab_put_locked(struct kmem_cache *cp, void *obj)
 {
 	struct kmem_slab *s;
 
+	assert_held(&cp->lock);
 	if (cp->on_slab) {
 		long i;
 
@@ -795,6 +828,7 @@ static bool slab_put_locked(struct kmem_cache *cp, void *obj)
 		bc->next = s->free_bufctls;
 		s->free_bufctls = bc;
 	}
+	debug_assert(s->nr_busy > 0);
 	s->nr_busy--;
 	cp->nr_busy--;
 	cp->slab_frees++;
@@ -933,13 +967,16 @@ static void magazine_drain(struct kmem_cache *cp, struct kmem_magazine *m,
 /*
  * The loaded magazine is empty: swap in the previous one if it has
  * rounds, else trade the previous (empty) for a full one from the depot.
- * Returns an object, or NULL to go to the slab layer. cc's lock held.
+ * Returns an object, or NULL to go to the slab layer. Called with cc's
+ * lock held (not the depot's: it takes that itself, inside).
  */
 static void *cpu_alloc_refill_locked(struct kmem_cache *cp,
 				     struct kmem_cpu_cache *cc)
 {
 	struct kmem_magazine *full;
 
+	assert_held(&cc->lock);
+	assert_not_held(&cp->depot.lock);
 	if (cc->prev_rounds > 0) {
 		struct kmem_magazine *m = cc->loaded;
 		long r = cc->rounds;
@@ -977,7 +1014,8 @@ static void *cpu_alloc_refill_locked(struct kmem_cache *cp,
  * The loaded magazine is full (or there is none): swap in the previous
  * one if it is empty, else put the previous (full) in the depot and load
  * an empty one from the depot. Returns false if there is no empty
- * magazine at hand; the caller then gets one without cc's lock.
+ * magazine at hand; the caller then gets one without cc's lock. Called
+ * with cc's lock held (not the depot's: it takes that itself, inside).
  */
 static bool cpu_free_refill_locked(struct kmem_cache *cp,
 				   struct kmem_cpu_cache *cc,
@@ -985,6 +1023,8 @@ static bool cpu_free_refill_locked(struct kmem_cache *cp,
 {
 	struct kmem_magazine *empty;
 
+	assert_held(&cc->lock);
+	assert_not_held(&cp->depot.lock);
 	if (cc->prev_rounds == 0) {
 		struct kmem_magazine *m = cc->loaded;
 		long r = cc->rounds;
@@ -1221,6 +1261,7 @@ cpu_free_slow(struct kmem_cache *cp, struct kmem_cpu_cache *cc, void *obj)
 		}
 		cpu_cache_unown(cc, irq);
 		/* no empty magazine: make one without holding cc */
+		assert_not_held(&cc->lock);
 		spare = magazine_alloc(cp);
 		if (!spare) {
 			slab_free(cp, obj);
@@ -1366,6 +1407,7 @@ void kmem_cache_reap(struct kmem_cache *cp)
 		cp->slabs_destroyed++;
 	}
 	spin_unlock_irqrestore(&cp->lock, irq);
+	assert_not_held(&cp->lock);
 	list_for_each_safe (pos, n, &doomed) {
 		list_del(pos);
 		slab_destroy(cp, list_entry(pos, struct kmem_slab, link));
@@ -1892,9 +1934,10 @@ static bool check_slab_list(struct slab_check *c, struct list_head *list,
 	return true;
 }
 
-/* Whether obj is out of cp's slab layer (busy there). */
+/* Whether obj is out of cp's slab layer (busy there; cp's lock held). */
 static bool obj_busy_locked(struct kmem_cache *cp, void *obj)
 {
+	assert_held(&cp->lock);
 	if (cp->on_slab) {
 		struct kmem_slab *s = on_slab_header(obj);
 		long i = s->cache == cp ? obj_index(cp, s, obj) : -1;
@@ -1930,10 +1973,15 @@ static bool check_magazine(struct slab_check *c, struct kmem_magazine *m,
 	return true;
 }
 
-/* One CPU's magazines, rounds in the loaded one (its lock held). */
+/*
+ * One CPU's magazines, rounds in the loaded one (its lock held, and the
+ * cache's: the slab layer says which objects are busy).
+ */
 static bool check_cpu_locked(struct slab_check *c, struct kmem_cpu_cache *cc,
 			     long rounds)
 {
+	assert_held(&cc->lock);
+	assert_held(&c->cp->lock);
 	if ((cc->loaded == NULL) != (rounds == -1) ||
 	    (cc->previous == NULL) != (cc->prev_rounds == -1))
 		return slab_violation(
@@ -1950,6 +1998,8 @@ static bool check_depot_locked(struct slab_check *c)
 	struct kmem_cache *cp = c->cp;
 	size_t n = 0;
 
+	assert_held(&cp->depot.lock);
+	assert_held(&cp->lock);
 	for (struct kmem_magazine *m = cp->depot.full; m; m = m->next) {
 		if (++n > cp->depot.nr_full)
 			return slab_violation(
@@ -1975,11 +2025,13 @@ static bool check_depot_locked(struct slab_check *c)
 		       "the depot's empty list disagrees with its count");
 }
 
+/* The slab layer of the cache (its lock held). */
 static bool check_cache_locked(struct slab_check *c)
 {
 	struct kmem_cache *cp = c->cp;
 	size_t slabs = 0, busy = 0;
 
+	assert_held(&cp->lock);
 	if (!check_slab_list(c, &cp->empty, 0, &slabs, &busy) ||
 	    !check_slab_list(c, &cp->partial, 1, &slabs, &busy) ||
 	    !check_slab_list(c, &cp->full, 2, &slabs, &busy))

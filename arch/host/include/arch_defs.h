@@ -50,3 +50,24 @@ static inline int arch_cpu_id(void)
 		return cpu;
 	return cpu == -1 ? host_cpu_assign() : -1;
 }
+
+/*
+ * Who holds a spinlock (spinlock.h): a number the thread gets the first
+ * time it takes a lock, plus one, kept until it exits. Not its CPU
+ * number: a thread may have none, or get one while it holds a lock, and
+ * numbers are reused when threads exit.
+ */
+extern __thread int host_lock_owner __attribute__((tls_model("local-exec")));
+int host_lock_owner_assign(void);
+
+static inline int arch_lock_owner(void)
+{
+	int owner = host_lock_owner;
+
+	if (__builtin_expect(owner != 0, 1))
+		return owner;
+	return host_lock_owner_assign();
+}
+
+/* What the number of a lock's owner counts, for reports. */
+#define ARCH_LOCK_OWNER "thread"

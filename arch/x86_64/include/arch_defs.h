@@ -43,3 +43,12 @@ static inline unsigned int arch_cpu_slot(void)
 {
 	return 1;
 }
+
+/* Who holds a spinlock (spinlock.h): this CPU's number plus one. */
+static inline int arch_lock_owner(void)
+{
+	return (int)arch_cpu_slot();
+}
+
+/* What the number of a lock's owner counts, for reports. */
+#define ARCH_LOCK_OWNER "CPU"
