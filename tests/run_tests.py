@@ -834,6 +834,40 @@ def fast_path_instructions(opts):
     return checks
 
 
+ASSERT_FAILURE = "spin_assert_failed"
+
+
+def lock_assertions_built(opts):
+    """The lock assertions (spinlock.h) are in the test builds' arena.o and
+    slab.o, which call their panic, and out of libkmem.a's, which do not:
+    KMEM_RELEASE compiles them to nothing."""
+    builds = [("release", False), ("asan", True), ("tsan", True)]
+    if not opts.host_only:
+        builds.append(("kernel", True))
+    checks = []
+    for build, want in builds:
+        top = os.path.join(ROOT, "build", "kernel" if build == "kernel"
+                           else os.path.join("host", build))
+        objs = [os.path.join(top, "kern", "src", f)
+                for f in ("arena.o", "slab.o")]
+        calls, failed = {}, ""
+        for o in objs:
+            r = subprocess.run(["nm", "-u", o], capture_output=True,
+                               text=True)
+            failed += r.stderr
+            calls[os.path.basename(o)] = r.returncode == 0 and re.search(
+                r"\bU %s$" % ASSERT_FAILURE, r.stdout, re.M) is not None
+        ok = not failed and all(v == want for v in calls.values())
+        checks.append(Check("build: %s arena.o and slab.o %s %s (lock "
+                            "assertions %s)" % (build, "call" if want else
+                                                "never call", ASSERT_FAILURE,
+                                                "on" if want else "off"),
+                            "pass" if ok else "fail",
+                            "" if ok else "calls: %s" % calls,
+                            failed[-2000:]))
+    return checks
+
+
 BUILT = ("build/kernel.elf", "build/host/ktest", "build/host/libkmem.a",
          "build/host/libkmem-asan.a", "build/host/libkmem-tsan.a")
 
@@ -1018,6 +1052,7 @@ def main():
             lambda: fuzz_test.fuzz_checks(Check),
             lambda: readme_example(opts), lambda: host_lib_programs(opts),
             lambda: fast_path_instructions(opts),
+            lambda: lock_assertions_built(opts),
             lambda: matrix.judge_checks(Check), host_none_ran]
     if not opts.host_only:
         jobs += [lambda: kernel_tests(opts, panics),

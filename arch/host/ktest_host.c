@@ -2,8 +2,8 @@
  * ktest_host.c: the host test binary's way to run a test that must panic:
  * in a forked child, whose output is read back and checked (the child's
  * own verdict, and independently the fragments the panic must hold); and
- * the tests of the host arch itself (threads as CPUs), which the kernel
- * has no threads to run.
+ * the tests of the host arch itself (threads as CPUs, and as lock
+ * owners), which the kernel has no threads to run.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -181,4 +181,100 @@ KTEST(host_cpu, more_threads_than_cpus)
 	kmem_cache_destroy(many.cache);
 	pthread_barrier_destroy(&many.all_alive);
 	pthread_barrier_destroy(&many.all_allocated);
+}
+
+/* ---- lock owners: a lock another thread holds (spinlock.h) */
+
+static struct {
+	struct spinlock lock;
+	pthread_barrier_t taken, done;
+	bool held_here, without_cpu, kept_after_cpu;
+} other;
+
+/* Take other.lock and hold it until the test thread is done looking. */
+static void *other_holds_body(void *arg)
+{
+	(void)arg;
+	spin_lock(&other.lock);
+	pthread_barrier_wait(&other.taken);
+	pthread_barrier_wait(&other.done);
+	spin_unlock(&other.lock);
+	return NULL;
+}
+
+/* Start a thread that holds other.lock; returns once it does. */
+static pthread_t other_thread_holds(void)
+{
+	pthread_t t;
+
+	other.lock = (struct spinlock)SPINLOCK_INIT;
+	pthread_barrier_init(&other.taken, NULL, 2);
+	pthread_barrier_init(&other.done, NULL, 2);
+	pthread_create(&t, NULL, other_holds_body, NULL);
+	pthread_barrier_wait(&other.taken);
+	return t;
+}
+
+static void other_thread_release(pthread_t t)
+{
+	pthread_barrier_wait(&other.done);
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&other.taken);
+	pthread_barrier_destroy(&other.done);
+}
+
+/* Held, but not by this thread: assert_not_held passes, it is not ours. */
+KTEST(host_locks, not_held_passes_when_another_thread_holds)
+{
+	pthread_t t = other_thread_holds();
+
+	KT_EXPECT_TRUE(spin_is_locked(&other.lock));
+	KT_EXPECT_FALSE(spin_held_here(&other.lock));
+	KT_EXPECT_NE(other.lock.locked, arch_lock_owner());
+	assert_not_held(&other.lock);
+	KT_EXPECT_FALSE(spin_trylock(&other.lock));
+	/* the failed trylock did not write this thread into the word */
+	KT_EXPECT_FALSE(spin_held_here(&other.lock));
+	other_thread_release(t);
+}
+
+KTEST_PANICS(host_locks, held_panics_when_another_thread_holds,
+	     "assert_held(&other.lock) failed at ",
+	     "arch/host/ktest_host.c:", "is held by thread ",
+	     ", not by this thread (")
+{
+	other_thread_holds();
+	assert_held(&other.lock);
+}
+
+/*
+ * A thread without a CPU number has a lock owner number all the same,
+ * and keeps it when it gets a CPU number while it holds a lock.
+ */
+static void *without_cpu_body(void *arg)
+{
+	struct spinlock l = SPINLOCK_INIT;
+
+	(void)arg;
+	other.without_cpu = arch_cpu_slot() == 0;
+	spin_lock(&l);
+	other.held_here = spin_held_here(&l);
+	(void)arch_cpu_id(); /* takes a number now */
+	other.kept_after_cpu = spin_held_here(&l) && arch_cpu_slot() != 0;
+	assert_held(&l);
+	spin_unlock(&l);
+	assert_not_held(&l);
+	return NULL;
+}
+
+KTEST(host_locks, thread_without_cpu_number_owns_its_locks)
+{
+	pthread_t t;
+
+	other.without_cpu = other.held_here = other.kept_after_cpu = false;
+	KT_ASSERT_EQ(pthread_create(&t, NULL, without_cpu_body, NULL), 0);
+	pthread_join(t, NULL);
+	KT_EXPECT_TRUE(other.without_cpu);
+	KT_EXPECT_TRUE(other.held_here);
+	KT_EXPECT_TRUE(other.kept_after_cpu);
 }

@@ -26,8 +26,8 @@
 #define DEBUG_ASSERTS 1
 #endif
 
-#define debug_assert(cond)                     \
-	do {                                   \
-		if (DEBUG_ASSERTS)             \
-			assert(cond);          \
+#define debug_assert(cond)            \
+	do {                          \
+		if (DEBUG_ASSERTS)    \
+			assert(cond); \
 	} while (0)

@@ -55,9 +55,9 @@ static inline bool spin_take(struct spinlock *l)
 
 	if (!DEBUG_ASSERTS)
 		return !__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE);
-	return __atomic_compare_exchange_n(&l->locked, &free,
-					   spin_owner_here(), false,
-					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+	return __atomic_compare_exchange_n(&l->locked, &free, spin_owner_here(),
+					   false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
 }
 
 /* The lock was taken: spin (reading, not writing) until it is ours. */
@@ -65,8 +65,8 @@ static __attribute__((noinline, cold)) void
 spin_lock_contended(struct spinlock *l)
 {
 	/* by this CPU: it would wait for itself forever */
-	if (DEBUG_ASSERTS && __atomic_load_n(&l->locked, __ATOMIC_RELAXED) ==
-				     spin_owner_here())
+	if (DEBUG_ASSERTS &&
+	    __atomic_load_n(&l->locked, __ATOMIC_RELAXED) == spin_owner_here())
 		spin_lock_recursive(l);
 	do {
 		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
@@ -113,12 +113,12 @@ static inline bool spin_held_here(const struct spinlock *l)
 					   __FILE__, __LINE__, __func__);    \
 	} while (0)
 
-#define assert_not_held(l)                                                 \
-	do {                                                               \
-		if (DEBUG_ASSERTS && unlikely(spin_held_here(l)))          \
-			spin_assert_failed((l), false,                     \
-					   "assert_not_held(" #l ")",      \
-					   __FILE__, __LINE__, __func__);  \
+#define assert_not_held(l)                                                \
+	do {                                                              \
+		if (DEBUG_ASSERTS && unlikely(spin_held_here(l)))         \
+			spin_assert_failed((l), false,                    \
+					   "assert_not_held(" #l ")",     \
+					   __FILE__, __LINE__, __func__); \
 	} while (0)
 
 static inline unsigned long spin_lock_irqsave(struct spinlock *l)

@@ -131,6 +131,17 @@
  * (every arena's importer lists), which a reclaim holds while it reaps
  * caches and so takes their locks and arenas'.
  *
+ * The rules are checked, not only stated (spinlock.h): a held lock's word
+ * names its owner CPU, every *_locked function begins with assert_held()
+ * of the lock it needs (a's lock; reclaim_importers_locked: importers_lock
+ * and not a's), and every place that drops the lock to call the source or
+ * base first asserts with assert_not_held() that this CPU holds it no
+ * more (and not the source's either, where it knows the source). Cheap
+ * invariants of the segment and free list helpers (the type of a tag
+ * going in or out, the links of the neighbours touched) are
+ * debug_assert()s. All of them are on in the kernel and the test builds
+ * and compile to nothing in libkmem.a.
+ *
  * 8. FAQ
  *
  * Why does arena_free need the size? So that the arena can check it: a
@@ -1866,7 +1877,8 @@ static void reclaim_importers_locked(struct arena *a, int depth)
 		return;
 	list_for_each (pos, &a->importer_arenas)
 		reclaim_importers_locked(
-			list_entry(pos, struct arena, importer_link), depth + 1);
+			list_entry(pos, struct arena, importer_link),
+			depth + 1);
 	list_for_each (pos, &a->importer_caches)
 		kmem_cache_reap(
 			list_entry(pos, struct kmem_cache, source_link));

@@ -92,6 +92,15 @@
  * inside an arena's failing allocation, cannot deadlock on a lock its
  * caller holds.
  *
+ * Checked, not only stated (spinlock.h): every *_locked function asserts
+ * the locks it needs (assert_held: the cache's for the slab layer; the
+ * CPU's for cpu_*_refill_locked, which take the depot's themselves and
+ * assert they do not hold it yet; both for the checkers), and making or
+ * unmaking a slab, growing the hash and allocating a magazine first
+ * assert that this CPU holds none of the cache's locks that would be
+ * wrong there (assert_not_held). On in the kernel and the test builds,
+ * nothing in libkmem.a; the fast paths below have no lock to assert.
+ *
  * The fast path takes no lock and no locked instruction. Its CPU stores
  * busy = 1, then loads rounds; if it is a count the pop or push can use,
  * it does it, stores the new count, then busy = 0 (release). Anyone else
