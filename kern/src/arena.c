@@ -1171,9 +1171,10 @@ static struct btag *carve_locked(struct arena *a, struct btag *t,
  * theory statement): exactly r's size (plus alignment room, or twice it
  * under nocross) on the first attempt, and the most a quantum-aligned
  * segment can lose to misalignment more on the second. Called with a's
- * lock held; drops and retakes it. Returns the free segment over the span, with *addr where r
- * fits in it and the tags to carve it at hand; or NULL if the source had
- * nothing, or its span cannot hold r (then it went straight back).
+ * lock held; drops and retakes it. Returns the free segment over the
+ * span, with *addr where r fits in it and the tags to carve it at hand;
+ * or NULL if the source had nothing, or its span cannot hold r (then it
+ * went straight back).
  */
 /*
  * Whether an import for r can push r's alignment down to the source: the

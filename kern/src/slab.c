@@ -658,15 +658,16 @@ static bool slab_fill(struct kmem_cache *cp, struct kmem_slab *s, int flags)
 	return true;
 }
 
-/* Whether this CPU holds none of cp's locks: its own, depot's, CPUs'. */
-static bool cache_unlocked_here(struct kmem_cache *cp)
+/*
+ * This CPU holds none of cp's locks (its own, the depot's, the CPUs'),
+ * as it must when it calls the source. Nothing without DEBUG_ASSERTS.
+ */
+static void assert_cache_unlocked(struct kmem_cache *cp)
 {
-	if (spin_held_here(&cp->lock) || spin_held_here(&cp->depot.lock))
-		return false;
-	for (int slot = 0; slot <= NR_CPUS; slot++)
-		if (spin_held_here(&cp->cpu[slot].lock))
-			return false;
-	return true;
+	assert_not_held(&cp->lock);
+	assert_not_held(&cp->depot.lock);
+	for (int slot = 0; DEBUG_ASSERTS && slot <= NR_CPUS; slot++)
+		assert_not_held(&cp->cpu[slot].lock);
 }
 
 /*
@@ -682,7 +683,7 @@ static struct kmem_slab *slab_create(struct kmem_cache *cp, int flags)
 	size_t colour;
 	void *base;
 
-	debug_assert(cache_unlocked_here(cp));
+	assert_cache_unlocked(cp);
 	base = (cp->flags & KMC_QCACHE) ?
 		       arena_qcache_slab_alloc(cp->source, cp->slab_size, mem) :
 		       arena_xalloc(cp->source, cp->slab_size, 0, 0, 0, NULL,
@@ -724,7 +725,7 @@ static void slab_destroy(struct kmem_cache *cp, struct kmem_slab *s)
 {
 	void *base = s->base;
 
-	debug_assert(cache_unlocked_here(cp));
+	assert_cache_unlocked(cp);
 	debug_assert(s->nr_busy == 0 && s->cache == cp);
 	slab_destruct(cp, s);
 	if (!cp->on_slab) {

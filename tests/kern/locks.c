@@ -5,8 +5,11 @@
  * host runs the tests that need a second thread (arch/host/ktest_host.c,
  * suite host_locks).
  */
+#define KTEST_NEEDS_BASE (1ul << 20) /* one arena */
 #include "ktest.h"
+#include "arena.h"
 #include "assert.h"
+#include "page.h"
 #include "spinlock.h"
 
 /* On in the kernel and the test builds: only libkmem.a leaves them out. */
@@ -84,4 +87,21 @@ KTEST_PANICS(locks, relock_panics, "spin_lock: lock ", "is held by this ",
 
 	spin_lock(&l);
 	spin_lock(&l);
+}
+
+/*
+ * The mistake the assertions are for: calling an arena while holding its
+ * lock. It panics, naming the lock, where it would have hung.
+ */
+KTEST_PANICS(locks, arena_called_with_its_lock_held_panics, "spin_lock: lock ",
+	     "is held by this ", "already: it would wait for itself forever")
+{
+	/* a range of numbers, never touched */
+	struct arena *a =
+		arena_create("locks_relock", (void *)0x100000000000, 1ul << 20,
+			     PGSIZE, NULL, NULL, NULL, 0, MEM_WAIT);
+
+	KT_ASSERT_NOT_NULL(a);
+	spin_lock(&a->lock);
+	arena_alloc(a, PGSIZE, MEM_WAIT);
 }
