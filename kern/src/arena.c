@@ -162,6 +162,8 @@
  */
 #include "arena.h"
 #include "assert.h"
+#include "bitops.h"
+#include "hash.h"
 #include "kmem_debug.h"
 #include "kprintf.h"
 #include "kstring.h"
@@ -174,7 +176,6 @@
 /* Base only: taking a page for tags from itself may split a segment. */
 #define BASE_TAG_RESERVE 2
 #define FIT_FLAGS (ARENA_INSTANTFIT | ARENA_BESTFIT | ARENA_NEXTFIT)
-#define HASH_MULTIPLIER 0x9e3779b97f4a7c15ull /* 2^64 / golden ratio */
 
 struct arena *base_arena, *kpages_arena;
 struct arena *kpages_2m_arena, *kpages_1g_arena;
@@ -225,17 +226,6 @@ static inline bool frees_need_tail(const struct arena *a)
 }
 
 /* ---- small arithmetic */
-
-/* Index of the highest set bit of x > 0. */
-static inline int highbit(uint64_t x)
-{
-	return 63 ^ __builtin_clzll(x);
-}
-
-static inline bool is_pow2(uint64_t x)
-{
-	return x && !(x & (x - 1));
-}
 
 /* x rounded up to the quantum; 0 if that would wrap. */
 static inline uintptr_t quantum_roundup(const struct arena *a, uintptr_t x)
@@ -472,7 +462,7 @@ static inline struct btag *instant_fit_from_locked(struct arena *a, size_t size,
 
 		if (!mask)
 			return NULL;
-		t = freelist_first(a, (unsigned)__builtin_ctzll(mask));
+		t = freelist_first(a, (unsigned)lowbit(mask));
 		if (likely(t->size >= size))
 			return t;
 		freelist_refile_locked(a, t);
@@ -492,7 +482,7 @@ static inline struct btag *instant_fit_locked(struct arena *a, size_t size)
 
 static inline struct btag **hash_bucket(const struct arena *a, uintptr_t addr)
 {
-	return &a->hash[(addr * HASH_MULTIPLIER) >> a->hash_shift];
+	return &a->hash[hash_index64(addr, a->hash_shift)];
 }
 
 /* Put t in its bucket; returns whether the bucket held another already. */

@@ -176,6 +176,8 @@
 #include "slab.h"
 #include "arch.h"
 #include "assert.h"
+#include "bitops.h"
+#include "hash.h"
 #include "kprintf.h"
 #include "kmem_debug.h"
 #include "kstring.h"
@@ -186,7 +188,6 @@
 #define ON_SLAB_MAX_CHUNK (PGSIZE / 8)
 #define SLAB_MAP_WORDS 8 /* busy bitmap: up to 512 objects per slab */
 #define MIN_OBJS_PER_SLAB 8
-#define HASH_MULTIPLIER 0x9e3779b97f4a7c15ull
 /* more rounds than any magazine has: the fast path's bound */
 #define NR_MAGAZINE_ROUNDS_MAX 64
 
@@ -215,16 +216,6 @@ static struct kmem_cache *magazine_caches[4];
 static const size_t magazine_sizes[4] = { 2, 6, 14, 30 };
 
 /* ---- small helpers */
-
-static inline bool is_pow2(size_t x)
-{
-	return x && !(x & (x - 1));
-}
-
-static inline int highbit(uint64_t x)
-{
-	return 63 ^ __builtin_clzll(x);
-}
 
 /* The header of the on-slab slab holding obj: no lookup. */
 static inline struct kmem_slab *on_slab_header(const void *obj)
@@ -267,7 +258,7 @@ static void busy_flip(struct kmem_slab *s, long i)
 static inline struct kmem_bufctl **bufctl_bucket(const struct kmem_cache *cp,
 						 const void *obj)
 {
-	return &cp->hash[((uintptr_t)obj * HASH_MULTIPLIER) >> cp->hash_shift];
+	return &cp->hash[hash_index64((uintptr_t)obj, cp->hash_shift)];
 }
 
 static void hash_set(struct kmem_cache *cp, struct kmem_bufctl **t, size_t n)
