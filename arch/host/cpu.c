@@ -12,7 +12,6 @@
 
 #include "arch.h"
 #include "bitops.h"
-#include "slab.h"
 
 __thread int host_cpu = -1;
 __thread unsigned int host_cpu_slot;

@@ -168,6 +168,7 @@
 #include "kprintf.h"
 #include "kstring.h"
 #include "page.h"
+#include "panic.h"
 #include "printk.h"
 #include "slab.h"
 

@@ -93,7 +93,7 @@
 #include "kprintf.h"
 #include "kstring.h"
 #include "page.h"
-#include "printk.h"
+#include "panic.h"
 #include "slab.h"
 
 #define TAG_SIZE 16 /* also the alignment of every buffer */

@@ -182,6 +182,7 @@
 #include "kmem_debug.h"
 #include "kstring.h"
 #include "page.h"
+#include "panic.h"
 #include "printk.h"
 
 #define SLAB_MAGIC 0x51ab5eedu
