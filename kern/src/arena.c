@@ -205,7 +205,7 @@ static const char *const btag_type_names[] = {
 
 #define assert_locked(a) assert(spin_is_locked(&(a)->lock))
 
-static void debug_check(const char *fn, struct arena *a);
+static void arena_debug_check(const char *fn, struct arena *a);
 
 /*
  * Under kmem_debug=check, a must be sound after fn's work (passing ret
@@ -215,7 +215,7 @@ static void debug_check(const char *fn, struct arena *a);
 static inline void *after_check(const char *fn, struct arena *a, void *ret)
 {
 	if (unlikely(kmem_debug & KMEM_DEBUG_CHECK))
-		debug_check(fn, a);
+		arena_debug_check(fn, a);
 	return ret;
 }
 
@@ -626,7 +626,7 @@ static void hash_resize(struct arena *a)
 
 /* ---- misuse */
 
-static void check_flags(const char *fn, const struct arena *a, int flags)
+static void arena_check_flags(const char *fn, const struct arena *a, int flags)
 {
 	int mem = flags & (MEM_WAIT | MEM_ATOMIC);
 	int fit = flags & FIT_FLAGS;
@@ -691,8 +691,8 @@ static bool is_source_of(const struct arena *src, const struct arena *a)
  * with that size: say exactly what it is, and panic. Called without the
  * lock held.
  */
-static __noreturn void bad_free(const char *fn, struct arena *a, uintptr_t addr,
-				size_t size)
+static __noreturn void arena_bad_free(const char *fn, struct arena *a,
+				      uintptr_t addr, size_t size)
 {
 	unsigned long irq = spin_lock_irqsave(&a->lock);
 	struct btag *t = hash_lookup_locked(a, addr);
@@ -1276,7 +1276,7 @@ static __attribute__((noinline)) void *arena_alloc_slow(struct arena *a,
 {
 	struct request r = { .size = quantum_roundup(a, size), .flags = flags };
 
-	check_flags("arena_alloc", a, flags);
+	arena_check_flags("arena_alloc", a, flags);
 	if (unlikely(!size || !r.size))
 		panic("arena_alloc: bad size: arena '%s' size %zu", a->name,
 		      size);
@@ -1358,7 +1358,7 @@ void *arena_xalloc(struct arena *a, size_t size, size_t align, size_t phase,
 		.flags = flags,
 	};
 
-	check_flags(__func__, a, flags);
+	arena_check_flags(__func__, a, flags);
 	check_xalloc(a, &r, size, align);
 	return after_check(__func__, a, arena_alloc_request(__func__, a, &r));
 }
@@ -1440,7 +1440,7 @@ arena_free_common(const char *fn, struct arena *a, void *addr, size_t size,
 		if (t)
 			hash_insert_locked(a, t);
 		spin_unlock_irqrestore(&a->lock, irq);
-		bad_free(fn, a, (uintptr_t)addr, size);
+		arena_bad_free(fn, a, (uintptr_t)addr, size);
 	}
 	t = free_segment_locked(a, t);
 	a->stats.frees++;
@@ -1632,7 +1632,7 @@ void *arena_add(struct arena *a, void *base, size_t size, int flags)
 	uintptr_t start = (uintptr_t)base;
 	unsigned long irq;
 
-	check_flags(__func__, a, flags);
+	arena_check_flags(__func__, a, flags);
 	if (!start || !size || start + size < start || start + size == 0)
 		panic("arena_add: span holds address 0, is empty, or wraps past the top: arena '%s' addr 0x%lx size %zu",
 		      a->name, start, size);
@@ -2180,7 +2180,7 @@ int arena_check(struct arena *a)
 	return -1;
 }
 
-static void debug_check(const char *fn, struct arena *a)
+static void arena_debug_check(const char *fn, struct arena *a)
 {
 	static const char why[] =
 		"kmem_debug=check: the arena is inconsistent after this call";

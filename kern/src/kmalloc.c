@@ -398,7 +398,7 @@ static inline void buffer_lookup(const char *fn, void *buf,
 		bad_buffer(fn, v);
 }
 
-static inline void check_flags(const char *fn, size_t size, int flags)
+static inline void kmalloc_check_flags(const char *fn, size_t size, int flags)
 {
 	if (unlikely(flags != MEM_WAIT && flags != MEM_ATOMIC))
 		panic("%s: bad flags 0x%x (name exactly one of MEM_WAIT and MEM_ATOMIC): size %zu",
@@ -458,7 +458,7 @@ static void *kmalloc_common(const char *fn, size_t size, int flags,
 {
 	size_t need;
 
-	check_flags(fn, size, flags);
+	kmalloc_check_flags(fn, size, flags);
 	if (unlikely(!kmalloc_caches[KMALLOC_NR_CACHES - 1]))
 		panic("%s: called before kmalloc_init: size %zu", fn, size);
 	if (unlikely(size > KMALLOC_SIZE_MAX)) {
@@ -573,7 +573,7 @@ void *krealloc(void *buf, size_t size, int flags)
 
 	if (!buf)
 		return kmalloc_common(__func__, size, flags, TAG_SIZE);
-	check_flags(__func__, size, flags);
+	kmalloc_check_flags(__func__, size, flags);
 	buffer_lookup(__func__, buf, &v);
 	if (!size) {
 		buffer_release(__func__, &v);

@@ -475,7 +475,7 @@ const char *kmem_cache_audit_text(struct kmem_cache *cp, const void *addr,
  * kmem_cache_free met an object that cp's slab layer cannot take back:
  * say what it is and panic (called without cp's lock).
  */
-static __noreturn void bad_free(struct kmem_cache *cp, const void *obj)
+static __noreturn void slab_bad_free(struct kmem_cache *cp, const void *obj)
 {
 	unsigned long irq = spin_lock_irqsave(&cp->lock);
 	struct kmem_slab *s = slab_containing_locked(cp, obj);
@@ -513,7 +513,7 @@ wrong_owner(struct kmem_cache *cp, const void *obj)
 		      cp->name, obj, s->cache->name,
 		      kmem_cache_audit_text(s->cache, obj, audit,
 					    sizeof(audit)));
-	bad_free(cp, obj);
+	slab_bad_free(cp, obj);
 }
 
 /* obj is the one this CPU freed last. */
@@ -801,7 +801,7 @@ static void slab_free(struct kmem_cache *cp, void *obj)
 
 	spin_unlock_irqrestore(&cp->lock, irq);
 	if (!ok)
-		bad_free(cp, obj);
+		slab_bad_free(cp, obj);
 }
 
 /* ---- reaching a CPU's magazines */
@@ -1018,14 +1018,15 @@ static bool cpu_free_refill_locked(struct kmem_cache *cp,
 
 static bool obj_busy_locked(struct kmem_cache *cp, void *obj);
 
-static void debug_check_now(struct kmem_cache *cp, const char *fn, void *obj);
+static void slab_debug_check_now(struct kmem_cache *cp, const char *fn,
+				 void *obj);
 
 /* Under check: cp must be sound after fn's work on obj. */
-static inline void debug_check(struct kmem_cache *cp, const char *fn,
-			       void *obj)
+static inline void slab_debug_check(struct kmem_cache *cp, const char *fn,
+				    void *obj)
 {
 	if (cp->debug & KMEM_DEBUG_CHECK)
-		debug_check_now(cp, fn, obj);
+		slab_debug_check_now(cp, fn, obj);
 }
 
 /* Under redzone: obj's redzone must hold its pattern. */
@@ -1071,7 +1072,7 @@ debug_alloc(struct kmem_cache *cp, int flags, uintptr_t caller)
 	long o;
 
 	if (!obj) {
-		debug_check(cp, "kmem_cache_alloc", NULL);
+		slab_debug_check(cp, "kmem_cache_alloc", NULL);
 		return NULL;
 	}
 	if (cp->debug & KMEM_DEBUG_POISON) {
@@ -1097,7 +1098,7 @@ debug_alloc(struct kmem_cache *cp, int flags, uintptr_t caller)
 			obj = NULL;
 		}
 	}
-	debug_check(cp, "kmem_cache_alloc", obj);
+	slab_debug_check(cp, "kmem_cache_alloc", obj);
 	return obj;
 }
 
@@ -1114,7 +1115,7 @@ debug_free(struct kmem_cache *cp, void *obj, uintptr_t caller)
 
 	spin_unlock_irqrestore(&cp->lock, irq);
 	if (!busy)
-		bad_free(cp, obj);
+		slab_bad_free(cp, obj);
 	redzone_verify(cp, "kmem_cache_free", obj);
 	if (cp->debug & KMEM_DEBUG_AUDIT)
 		audit_note(cp, obj, false, caller);
@@ -1124,7 +1125,7 @@ debug_free(struct kmem_cache *cp, void *obj, uintptr_t caller)
 		kmem_pattern_fill(obj, 0, cp->obj_size, KMEM_POISON_FREE);
 	}
 	slab_free(cp, obj);
-	debug_check(cp, "kmem_cache_free", obj);
+	slab_debug_check(cp, "kmem_cache_free", obj);
 }
 
 /* ---- the interface */
@@ -2033,7 +2034,8 @@ int kmem_cache_check(struct kmem_cache *cp)
 	return -1;
 }
 
-static void debug_check_now(struct kmem_cache *cp, const char *fn, void *obj)
+static void slab_debug_check_now(struct kmem_cache *cp, const char *fn,
+				 void *obj)
 {
 	struct slab_check c = { .cp = cp };
 
