@@ -1073,15 +1073,6 @@ static struct btag *carve_locked(struct arena *a, struct btag *t,
 /* ---- importing */
 
 /*
- * Bring a span in from the source for r (see the import_scale rule in the
- * theory statement): exactly r's size (plus alignment room, or twice it
- * under nocross) on the first attempt, and the most a quantum-aligned
- * segment can lose to misalignment more on the second. Drops and retakes
- * the lock. Returns the free segment over the span, with *addr where r
- * fits in it and the tags to carve it at hand; or NULL if the source had
- * nothing, or its span cannot hold r (then it went straight back).
- */
-/*
  * Whether an import for r can push r's alignment down to the source: the
  * arena imports with plain arena_alloc (so an arena_xalloc segment of the
  * source, freed with arena_free, is the same thing), the source's quantum
@@ -1103,6 +1094,15 @@ static bool import_aligned(const struct arena *a, const struct request *r)
 	       quantum_roundup(src, r->size) > src->qcache_max;
 }
 
+/*
+ * Bring a span in from the source for r (see the import_scale rule in the
+ * theory statement): exactly r's size (plus alignment room, or twice it
+ * under nocross) on the first attempt, and the most a quantum-aligned
+ * segment can lose to misalignment more on the second. Drops and retakes
+ * the lock. Returns the free segment over the span, with *addr where r
+ * fits in it and the tags to carve it at hand; or NULL if the source had
+ * nothing, or its span cannot hold r (then it went straight back).
+ */
 static struct btag *import_locked(struct arena *a, const struct request *r,
 				  int attempt, unsigned long *irq,
 				  uintptr_t *addr)
@@ -1178,10 +1178,6 @@ static __noreturn void out_of_space(const char *fn, struct arena *a,
 }
 
 /*
- * The allocator behind arena_alloc and arena_xalloc: find a fit, else
- * import and look again; fail (MEM_ATOMIC) or panic (MEM_WAIT).
- */
-/*
  * The allocation is about to fail: reclaim from a's importers (without
  * a's lock), once. Returns true if it did, so the caller tries again.
  */
@@ -1196,6 +1192,10 @@ static bool reclaim_once(struct arena *a, bool *reclaimed, unsigned long *irq)
 	return true;
 }
 
+/*
+ * The allocator behind arena_alloc and arena_xalloc: find a fit, else
+ * import and look again; fail (MEM_ATOMIC) or panic (MEM_WAIT).
+ */
 static void *arena_alloc_request(const char *fn, struct arena *a,
 				 struct request *r)
 {
@@ -1655,7 +1655,6 @@ void *arena_add(struct arena *a, void *base, size_t size, int flags)
 	return after_check(__func__, a, base);
 }
 
-/* List up to a few live allocations of a, for arena_destroy's panic. */
 /* What a base arena holds for itself: its tag pages and a grown hash. */
 static size_t base_own_bytes(const struct arena *a)
 {
@@ -1666,6 +1665,7 @@ static size_t base_own_bytes(const struct arena *a)
 	return bytes;
 }
 
+/* List up to a few live allocations of a, for arena_destroy's panic. */
 static __noreturn void destroy_busy(struct arena *a)
 {
 	/* room for 4 of the longest " 0x%lx+%zu": the list is never cut */
