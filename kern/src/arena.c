@@ -172,8 +172,13 @@
 #include "printk.h"
 #include "slab.h"
 
-/* Worst case of one step: a split into three (2 tags), or a span (2). */
-#define TAGS_PER_STEP 3
+/*
+ * Tags one step may take, at most: carving a fit out of the middle of a
+ * free segment makes a lead and a trail (2, carve_locked); adding a span
+ * makes its span tag and its free segment (2, span_add_locked). An import
+ * is both, so it asks for TAGS_PER_STEP + 2.
+ */
+#define TAGS_PER_STEP 2
 /* Base only: taking a page for tags from itself may split a segment. */
 #define BASE_TAG_RESERVE 2
 #define FIT_FLAGS (ARENA_INSTANTFIT | ARENA_BESTFIT | ARENA_NEXTFIT)
