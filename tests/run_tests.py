@@ -1075,10 +1075,10 @@ def main():
     panics = []
     jobs = [host_tests, host_selftest, repeated_options_host, boot_log_selftest,
             lambda: host_lib_no_libc_symbols(opts),
+            lambda: host_header_drift(opts),
             lambda: fuzz_test.fuzz_checks(Check),
             lambda: readme_example(opts), lambda: host_lib_programs(opts),
             lambda: fast_path_instructions(opts),
-            lambda: host_header_drift(opts),
             lambda: matrix.judge_checks(Check), host_none_ran]
     if not opts.host_only:
         jobs += [lambda: kernel_tests(opts, panics),

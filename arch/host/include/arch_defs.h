@@ -25,6 +25,16 @@ static inline void arch_irq_restore(unsigned long flags)
 	(void)flags;
 }
 
+/* A hint inside a spin loop: the CPU's own where the compiler knows it. */
+static inline void arch_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
+
 /*
  * Each thread is a CPU: its number lives in thread-local storage, -1
  * until it first asks, -2 when all NR_CPUS numbers were taken; its slot
@@ -52,14 +62,4 @@ static inline int arch_cpu_id(void)
 	if (__builtin_expect(cpu >= 0, 1))
 		return cpu;
 	return cpu == -1 ? host_cpu_assign() : -1;
-}
-
-/* A hint inside a spin loop: the CPU's own where the compiler knows it. */
-static inline void arch_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield" ::: "memory");
-#endif
 }

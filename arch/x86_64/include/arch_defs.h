@@ -35,6 +35,12 @@ static inline void arch_irq_restore(unsigned long flags)
 		__asm__ volatile("sti" : : : "memory");
 }
 
+/* A hint inside a spin loop: pause. */
+static inline void arch_cpu_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
 /* One CPU until SMP is switched on. */
 static inline int arch_cpu_id(void)
 {
@@ -45,10 +51,4 @@ static inline int arch_cpu_id(void)
 static inline unsigned int arch_cpu_slot(void)
 {
 	return 1;
-}
-
-/* A hint inside a spin loop: pause. */
-static inline void arch_cpu_relax(void)
-{
-	__builtin_ia32_pause();
 }
