@@ -44,9 +44,10 @@
  * arena_free(addr, size) finds the tag in O(1) and checks the size. The
  * table starts with ARENA_HASH_INITIAL buckets inside the arena and grows
  * (x4) past 2 segments per bucket (the fast path looks when an insert
- * collides, the slow path every time), shrinks (/4) below 1 per 8. The most recent allocation waits in
- * hash_last and enters its bucket when the next one comes: a free right
- * after its allocation, the commonest pattern, never touches a bucket.
+ * collides, the slow path every time), shrinks (/4) below 1 per 8. The most
+ * recent allocation waits in hash_last and enters its bucket when the next
+ * one comes: a free right after its allocation, the commonest pattern, never
+ * touches a bucket.
  *
  * 3. Allocation policies
  *
@@ -96,13 +97,14 @@
  * page with base_alloc(); the base arena carves it from the end of its
  * largest free segment, so tag pages gather at the top instead of breaking
  * up RAM (and, when a span is added with too few spare tags, it takes the
- * span's first page). Spare tags are kept for reuse, not given back. Every operation first makes sure the pool holds
- * what its worst case needs (TAGS_PER_STEP; an import, two more for the
- * span), before changing anything, so it can never fail or recurse
- * half-way, and an imported span is carved before the lock is dropped; the fast path of arena_alloc
- * needs one tag and only looks whether the stack of spares is empty. The
- * base arena keeps BASE_TAG_RESERVE tags apart: taking a page for tags
- * from itself needs a tag.
+ * span's first page). Spare tags are kept for reuse, not given back. Every
+ * operation first makes sure the pool holds what its worst case needs
+ * (TAGS_PER_STEP; an import, two more for the span), before changing
+ * anything, so it can never fail or recurse half-way, and an imported span is
+ * carved before the lock is dropped; the fast path of arena_alloc needs one
+ * tag and only looks whether the stack of spares is empty. The base arena
+ * keeps BASE_TAG_RESERVE tags apart: taking a page for tags from itself needs
+ * a tag.
  *
  * 6. Invariants (arena_check verifies them all)
  *
