@@ -1849,18 +1849,27 @@ static bool check_slab_free(struct slab_check *c, struct kmem_slab *s,
 	return true;
 }
 
-/* One list of slabs: each in the right list, counts summed. */
+/* The list a slab belongs on, by how many of its objects are out. */
+enum slab_list { SLAB_LIST_EMPTY, SLAB_LIST_PARTIAL, SLAB_LIST_FULL };
+
+static enum slab_list slab_list_for(const struct kmem_cache *cp,
+				    const struct kmem_slab *s)
+{
+	if (s->nr_busy == 0)
+		return SLAB_LIST_EMPTY;
+	return s->nr_busy == cp->objs_per_slab ? SLAB_LIST_FULL :
+						 SLAB_LIST_PARTIAL;
+}
+
+/* One list of slabs, cp's list which: each slab in it belongs there. */
 static bool check_slab_list(struct slab_check *c, struct list_head *list,
-			    int which, size_t *slabs, size_t *busy)
+			    enum slab_list which, size_t *slabs, size_t *busy)
 {
 	struct kmem_cache *cp = c->cp;
 	struct list_head *pos;
 
 	list_for_each (pos, list) {
 		struct kmem_slab *s = list_entry(pos, struct kmem_slab, link);
-		int should = s->nr_busy == 0		     ? 0 :
-			     s->nr_busy == cp->objs_per_slab ? 2 :
-							       1;
 		size_t nr_free;
 
 		if (++*slabs > cp->nr_slabs)
@@ -1871,7 +1880,7 @@ static bool check_slab_list(struct slab_check *c, struct list_head *list,
 			return slab_violation(
 				c, s,
 				"a slab header with a bad magic or another cache");
-		if (should != which)
+		if (slab_list_for(cp, s) != which)
 			return slab_violation(
 				c, s, "a slab on the wrong list for its count");
 		if (!check_slab_free(c, s, &nr_free))
@@ -1973,9 +1982,10 @@ static bool check_cache_locked(struct slab_check *c)
 	struct kmem_cache *cp = c->cp;
 	size_t slabs = 0, busy = 0;
 
-	if (!check_slab_list(c, &cp->empty, 0, &slabs, &busy) ||
-	    !check_slab_list(c, &cp->partial, 1, &slabs, &busy) ||
-	    !check_slab_list(c, &cp->full, 2, &slabs, &busy))
+	if (!check_slab_list(c, &cp->empty, SLAB_LIST_EMPTY, &slabs, &busy) ||
+	    !check_slab_list(c, &cp->partial, SLAB_LIST_PARTIAL, &slabs,
+			     &busy) ||
+	    !check_slab_list(c, &cp->full, SLAB_LIST_FULL, &slabs, &busy))
 		return false;
 	if (slabs != cp->nr_slabs)
 		return slab_violation(c, NULL,
