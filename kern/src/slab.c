@@ -1982,10 +1982,9 @@ static bool check_cache_locked(struct slab_check *c)
 	struct kmem_cache *cp = c->cp;
 	size_t slabs = 0, busy = 0;
 
-	if (!check_slab_list(c, &cp->empty, SLAB_LIST_EMPTY, &slabs, &busy) ||
-	    !check_slab_list(c, &cp->partial, SLAB_LIST_PARTIAL, &slabs,
-			     &busy) ||
-	    !check_slab_list(c, &cp->full, SLAB_LIST_FULL, &slabs, &busy))
+	if (!check_slab_list(c, &cp->empty, 0, &slabs, &busy) ||
+	    !check_slab_list(c, &cp->partial, 1, &slabs, &busy) ||
+	    !check_slab_list(c, &cp->full, 2, &slabs, &busy))
 		return false;
 	if (slabs != cp->nr_slabs)
 		return slab_violation(c, NULL,
