@@ -842,6 +842,30 @@ def host_header_drift(opts):
             checks.append(Check(name, "pass" if ok else "fail",
                                 "" if ok else "compiled: the drift went unseen",
                                 r.stderr[-2000:]))
+        # the other way: each function it declares is in libkmem.a (the
+        # unit sits apart from the changed copies, which it must not see)
+        unit = os.path.join(tmp, "decls", "decls.c")
+        os.mkdir(os.path.dirname(unit))
+        with open(unit, "w") as f:
+            f.write('#include "kmem_host.h"\n')
+        aux = os.path.join(tmp, "decls.txt")
+        subprocess.run(cmd + ["-aux-info", aux, "-Iinclude", unit], cwd=ROOT,
+                       capture_output=True, timeout=60)
+        with open(aux) as f:
+            declared = {m.group(1) for m in
+                        re.finditer(r"kmem_host\.h:\d+:\w+ \*/ extern .*?(\w+) \(",
+                                    f.read())}
+    lib = subprocess.run(["nm", "-g", "--defined-only",
+                          os.path.join(ROOT, "build", "host", "libkmem.a")],
+                         capture_output=True, text=True).stdout
+    defined = {l.split()[-1] for l in lib.splitlines()
+               if len(l.split()) == 3 and l.split()[1] == "T"}
+    missing = sorted(declared - defined)
+    ok = len(declared) > 25 and not missing
+    checks.append(Check("host lib: every function kmem_host.h declares (%d) "
+                        "is defined in libkmem.a" % len(declared),
+                        "pass" if ok else "fail",
+                        "" if ok else "missing: %s" % missing[:10]))
     return checks
 
 
