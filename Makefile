@@ -74,7 +74,11 @@ HOST_LIB_OBJS := $(patsubst %.c,$(BUILD)/host/release/%.o,$(HOST_LIB_SRCS))
 HOST_ASAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/host/asan/%.o,$(HOST_LIB_SRCS))
 HOST_TEST_OBJS := $(patsubst %.c,$(BUILD)/host/asan/%.o,$(HOST_TEST_SRCS))
 HOST_TSAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/host/tsan/%.o,$(HOST_LIB_SRCS))
+# include/kmem_host.h checked against the kernel's headers: compiled with
+# the library, never linked (a prototype that drifted fails the build)
+HOST_HEADER_CHECK := $(BUILD)/host/check/arch/host/kmem_host_check.o
 HOBJS := $(HOST_LIB_OBJS) $(HOST_ASAN_LIB_OBJS) $(HOST_TEST_OBJS) \
+	$(HOST_HEADER_CHECK) \
 	$(HOST_TSAN_LIB_OBJS)
 HOST_LIB := $(BUILD)/host/libkmem.a
 HOST_ASAN_LIB := $(BUILD)/host/libkmem-asan.a
@@ -201,7 +205,11 @@ $(BUILD)/host/asan/%.o: %.c $(BUILD)/host/flags
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -c $< -o $@
 
-$(HOST_LIB): $(HOST_LIB_OBJS) $(BUILD)/host/objects
+$(HOST_HEADER_CHECK): arch/host/kmem_host_check.c $(BUILD)/host/flags
+	@mkdir -p $(@D)
+	$(CC) $(HOST_RELEASE_CFLAGS) -c $< -o $@
+
+$(HOST_LIB): $(HOST_LIB_OBJS) $(HOST_HEADER_CHECK) $(BUILD)/host/objects
 	rm -f $@
 	ar rcs $@ $(HOST_LIB_OBJS)
 

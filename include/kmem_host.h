@@ -10,9 +10,10 @@
  * a line starting with "panic:" on stderr, then abort().
  *
  * This header is self-contained: it repeats the declarations of the
- * kernel's arena.h, slab.h, kmalloc.h and pmem.h (arch/host/kmem_host.c
- * includes them all, so the build fails if they drift apart). What each
- * function does is said there.
+ * kernel's arena.h, slab.h, kmalloc.h, pmem.h and mem_range.h
+ * (arch/host/kmem_host_check.c compares them with this in every host
+ * build, so the build fails if they drift apart). What each function does
+ * is said there.
  */
 #ifndef KMEM_HOST_H
 #define KMEM_HOST_H

@@ -32,6 +32,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -785,6 +786,89 @@ def host_lib_programs(opts):
     return checks
 
 
+# Changes to include/kmem_host.h that arch/host/kmem_host_check.c must
+# refuse: (what drifted, the text in kmem_host.h, what it becomes).
+HEADER_DRIFTS = [
+    ("a parameter's type", "void kfree(void *buf);",
+     "void kfree(const void *buf);"),
+    ("a size's type", "void *kmalloc(size_t size, int flags);",
+     "void *kmalloc(unsigned int size, int flags);"),
+    ("a parameter more", "void arena_xfree(struct arena *arena, void *addr, size_t size);",
+     "void arena_xfree(struct arena *arena, void *addr, size_t size, int f);"),
+    ("a return type", "int kmem_cache_check(struct kmem_cache *cp);",
+     "long kmem_cache_check(struct kmem_cache *cp);"),
+    ("a typedef", "typedef void (*arena_ffunc_t)(struct arena *source, void *addr, size_t size);",
+     "typedef void (*arena_ffunc_t)(struct arena *source, void *addr, int size);"),
+    ("an extern", "extern struct arena *base_arena, *kpages_arena;",
+     "extern struct arena *base_arena;\nextern void *kpages_arena;"),
+    ("a flag's value", "#define MEM_ATOMIC (1 << 1)", "#define MEM_ATOMIC (1 << 2)"),
+    ("struct mem_range's field type", "\tuint64_t size;\n};", "\tuint32_t size;\n};"),
+    ("struct mem_range's field name", "\tuint64_t size;\n};", "\tuint64_t len;\n};"),
+]
+
+
+def host_header_drift(opts):
+    """include/kmem_host.h repeats the kernel's declarations; the host build
+    compiles arch/host/kmem_host_check.c, which sees both. Prove it fails
+    for each drift of HEADER_DRIFTS (and passes on the header as it is)."""
+    with open(os.path.join(ROOT, "include", "kmem_host.h")) as f:
+        header = f.read()
+    cmd = ["gcc", "-std=gnu11", "-Wall", "-Wextra", "-Werror",
+           "-fsyntax-only"]
+    includes = ["-Ikern/include", "-Ilib/include", "-Iarch/host/include",
+                "-Iinclude"]
+    checks = []
+    with tempfile.TemporaryDirectory() as tmp:
+        def compile_with(text):
+            with open(os.path.join(tmp, "kmem_host.h"), "w") as f:
+                f.write(text)
+            return subprocess.run(cmd + ["-I" + tmp] + includes +
+                                  ["arch/host/kmem_host_check.c"], cwd=ROOT,
+                                  capture_output=True, text=True, timeout=60)
+        r = compile_with(header)
+        checks.append(Check("host lib: kmem_host.h agrees with the kernel's "
+                            "headers (kmem_host_check.c)",
+                            "pass" if r.returncode == 0 else "fail",
+                            "" if r.returncode == 0 else "does not compile",
+                            r.stderr[-3000:]))
+        for what, old, new in HEADER_DRIFTS:
+            name = "host lib: kmem_host.h drifting in %s fails the build" % what
+            if header.count(old) != 1:
+                checks.append(Check(name, "fail", "kmem_host.h holds %r %d "
+                                    "times, not once" % (old, header.count(old))))
+                continue
+            r = compile_with(header.replace(old, new))
+            ok = r.returncode != 0 and "error" in r.stderr
+            checks.append(Check(name, "pass" if ok else "fail",
+                                "" if ok else "compiled: the drift went unseen",
+                                r.stderr[-2000:]))
+        # the other way: each function it declares is in libkmem.a (the
+        # unit sits apart from the changed copies, which it must not see)
+        unit = os.path.join(tmp, "decls", "decls.c")
+        os.mkdir(os.path.dirname(unit))
+        with open(unit, "w") as f:
+            f.write('#include "kmem_host.h"\n')
+        aux = os.path.join(tmp, "decls.txt")
+        subprocess.run(cmd + ["-aux-info", aux, "-Iinclude", unit], cwd=ROOT,
+                       capture_output=True, timeout=60)
+        with open(aux) as f:
+            declared = {m.group(1) for m in
+                        re.finditer(r"kmem_host\.h:\d+:\w+ \*/ extern .*?(\w+) \(",
+                                    f.read())}
+    lib = subprocess.run(["nm", "-g", "--defined-only",
+                          os.path.join(ROOT, "build", "host", "libkmem.a")],
+                         capture_output=True, text=True).stdout
+    defined = {l.split()[-1] for l in lib.splitlines()
+               if len(l.split()) == 3 and l.split()[1] == "T"}
+    missing = sorted(declared - defined)
+    ok = len(declared) > 25 and not missing
+    checks.append(Check("host lib: every function kmem_host.h declares (%d) "
+                        "is defined in libkmem.a" % len(declared),
+                        "pass" if ok else "fail",
+                        "" if ok else "missing: %s" % missing[:10]))
+    return checks
+
+
 FAST_PATHS = ("kmem_cache_alloc", "kmem_cache_free")
 # (xchg %ax,%ax is a two-byte nop, padding)
 LOCKED_RE = re.compile(r"\s(lock\b|xchg(?!\s+%ax,%ax$)|mfence|cmpxchg)")
@@ -1049,6 +1133,7 @@ def main():
     panics = []
     jobs = [host_tests, host_selftest, repeated_options_host, boot_log_selftest,
             lambda: host_lib_no_libc_symbols(opts),
+            lambda: host_header_drift(opts),
             lambda: fuzz_test.fuzz_checks(Check),
             lambda: readme_example(opts), lambda: host_lib_programs(opts),
             lambda: fast_path_instructions(opts),

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "arch.h"
-#include "slab.h"
+#include "bitops.h"
 
 __thread int host_cpu = -1;
 __thread unsigned int host_cpu_slot;
@@ -55,12 +55,12 @@ int host_cpu_assign(void)
 	for (;;) {
 		int cpu;
 
-		/* all taken: ~taken is 0, whose ctz is undefined */
+		/* all taken: ~taken is 0, whose lowbit is undefined */
 		if (taken == ~0ull) {
 			host_cpu = -2;
 			return -1;
 		}
-		cpu = __builtin_ctzll(~taken);
+		cpu = lowbit(~taken);
 		if (__atomic_compare_exchange_n(
 			    &cpus_taken, &taken, taken | (1ull << cpu), false,
 			    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {

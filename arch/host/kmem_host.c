@@ -16,7 +16,7 @@
 #include "page.h"
 #include "pmem.h"
 #include "slab.h"
-#include "printk.h"
+#include "panic.h"
 
 /* Less than this cannot hold the arenas' own structures. */
 #define KMEM_HOST_MIN_RAM (64 * PGSIZE)

@@ -145,7 +145,7 @@ static void *many_threads_body(void *arg)
 /*
  * More live threads than NR_CPUS: the ones beyond get no number (-1) and
  * the cache's locked path, never a panic (nor, under UBSan, the
- * undefined __builtin_ctzll(0) of a full bitmap).
+ * undefined lowbit(0) of a full bitmap).
  */
 KTEST(host_cpu, more_threads_than_cpus)
 {

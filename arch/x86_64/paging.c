@@ -79,6 +79,7 @@
 #include "kstring.h"
 #include "memmap.h"
 #include "page.h"
+#include "panic.h"
 #include "printk.h"
 
 /* Page-table entry bits (Intel SDM vol. 3A, section 4.5). */

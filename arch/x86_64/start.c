@@ -9,6 +9,7 @@
 #include "cpu.h"
 #include "multiboot2.h"
 #include "paging.h"
+#include "panic.h"
 #include "printk.h"
 #include "serial.h"
 #include "trap.h"

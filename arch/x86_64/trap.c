@@ -12,7 +12,7 @@
 #include "trap.h"
 #include "cpu.h"
 #include "kprintf.h"
-#include "printk.h"
+#include "panic.h"
 #include "ksyms.h"
 
 #define GDT_CODE 0x08

@@ -9,7 +9,11 @@
 #pragma once
 
 #include "compiler.h"
-#include "arch_defs.h" /* from arch/<arch>/include: constants, inlines */
+/*
+ * From arch/<arch>/include: constants (NR_CPUS, at least 64) and inlines
+ * (arch_irq_save/restore, arch_cpu_id/slot, arch_cpu_relax).
+ */
+#include "arch_defs.h"
 
 struct ktest;
 struct mem_range;
@@ -88,7 +92,7 @@ int arch_libc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 
 /*
  * arch_cpu_id() (inline, arch_defs.h) is this CPU's number below NR_CPUS
- * (kern/include/slab.h), or -1 when it has none; arch_cpu_slot() is that
+ * (arch_defs.h), or -1 when it has none; arch_cpu_slot() is that
  * number plus one, without asking for a number: 0 where there is none
  * yet (the first arch_cpu_id() would hand one out) or none at all, so a
  * fast path indexes by it with no test. On the host each thread
@@ -132,10 +136,4 @@ static inline void *KADDR(uint64_t pa)
 static inline uint64_t PADDR(const void *va)
 {
 	return (uint64_t)(uintptr_t)va - ARCH_DIRECT_MAP_BASE;
-}
-
-/* A hint inside a spin loop. */
-static inline void arch_cpu_relax(void)
-{
-	__builtin_ia32_pause();
 }

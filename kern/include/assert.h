@@ -1,7 +1,7 @@
 /* assert.h: invariants that must hold; a failure panics with its place. */
 #pragma once
 
-#include "printk.h"
+#include "panic.h"
 
 #define assert(cond)                                                          \
 	do {                                                                  \

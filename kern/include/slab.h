@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include "arch.h" /* NR_CPUS */
 #include "arena.h"
 #include "list.h"
 #include "spinlock.h"
@@ -17,7 +18,6 @@
 #define KMC_CREATE_ATOMIC (1 << 9)
 
 #define KMEM_NAME_MAX 32
-#define NR_CPUS 64
 #define KMEM_HASH_INITIAL 16
 
 struct kmem_cache;

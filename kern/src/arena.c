@@ -44,9 +44,10 @@
  * arena_free(addr, size) finds the tag in O(1) and checks the size. The
  * table starts with ARENA_HASH_INITIAL buckets inside the arena and grows
  * (x4) past 2 segments per bucket (the fast path looks when an insert
- * collides, the slow path every time), shrinks (/4) below 1 per 8. The most recent allocation waits in
- * hash_last and enters its bucket when the next one comes: a free right
- * after its allocation, the commonest pattern, never touches a bucket.
+ * collides, the slow path every time), shrinks (/4) below 1 per 8. The most
+ * recent allocation waits in hash_last and enters its bucket when the next
+ * one comes: a free right after its allocation, the commonest pattern, never
+ * touches a bucket.
  *
  * 3. Allocation policies
  *
@@ -96,13 +97,14 @@
  * page with base_alloc(); the base arena carves it from the end of its
  * largest free segment, so tag pages gather at the top instead of breaking
  * up RAM (and, when a span is added with too few spare tags, it takes the
- * span's first page). Spare tags are kept for reuse, not given back. Every operation first makes sure the pool holds
- * what its worst case needs (TAGS_PER_STEP; an import, two more for the
- * span), before changing anything, so it can never fail or recurse
- * half-way, and an imported span is carved before the lock is dropped; the fast path of arena_alloc
- * needs one tag and only looks whether the stack of spares is empty. The
- * base arena keeps BASE_TAG_RESERVE tags apart: taking a page for tags
- * from itself needs a tag.
+ * span's first page). Spare tags are kept for reuse, not given back. Every
+ * operation first makes sure the pool holds what its worst case needs
+ * (TAGS_PER_STEP; an import, two more for the span), before changing
+ * anything, so it can never fail or recurse half-way, and an imported span is
+ * carved before the lock is dropped; the fast path of arena_alloc needs one
+ * tag and only looks whether the stack of spares is empty. The base arena
+ * keeps BASE_TAG_RESERVE tags apart: taking a page for tags from itself needs
+ * a tag.
  *
  * 6. Invariants (arena_check verifies them all)
  *
@@ -173,19 +175,26 @@
  */
 #include "arena.h"
 #include "assert.h"
+#include "bitops.h"
+#include "hash.h"
 #include "kmem_debug.h"
 #include "kprintf.h"
 #include "kstring.h"
 #include "page.h"
+#include "panic.h"
 #include "printk.h"
 #include "slab.h"
 
-/* Worst case of one step: a split into three (2 tags), or a span (2). */
-#define TAGS_PER_STEP 3
+/*
+ * Tags one step may take, at most: carving a fit out of the middle of a
+ * free segment makes a lead and a trail (2, carve_locked); adding a span
+ * makes its span tag and its free segment (2, span_add_locked). An import
+ * is both, so it asks for TAGS_PER_STEP + 2.
+ */
+#define TAGS_PER_STEP 2
 /* Base only: taking a page for tags from itself may split a segment. */
 #define BASE_TAG_RESERVE 2
 #define FIT_FLAGS (ARENA_INSTANTFIT | ARENA_BESTFIT | ARENA_NEXTFIT)
-#define HASH_MULTIPLIER 0x9e3779b97f4a7c15ull /* 2^64 / golden ratio */
 
 struct arena *base_arena, *kpages_arena;
 struct arena *kpages_2m_arena, *kpages_1g_arena;
@@ -212,7 +221,7 @@ static const char *const btag_type_names[] = {
 	[BTAG_SPARE] = "spare",
 };
 
-static void debug_check(const char *fn, struct arena *a);
+static void arena_debug_check(const char *fn, struct arena *a);
 
 /*
  * Under kmem_debug=check, a must be sound after fn's work (passing ret
@@ -222,7 +231,7 @@ static void debug_check(const char *fn, struct arena *a);
 static inline void *after_check(const char *fn, struct arena *a, void *ret)
 {
 	if (unlikely(kmem_debug & KMEM_DEBUG_CHECK))
-		debug_check(fn, a);
+		arena_debug_check(fn, a);
 	return ret;
 }
 
@@ -234,17 +243,6 @@ static inline bool frees_need_tail(const struct arena *a)
 }
 
 /* ---- small arithmetic */
-
-/* Index of the highest set bit of x > 0. */
-static inline int highbit(uint64_t x)
-{
-	return 63 ^ __builtin_clzll(x);
-}
-
-static inline bool is_pow2(uint64_t x)
-{
-	return x && !(x & (x - 1));
-}
 
 /* x rounded up to the quantum; 0 if that would wrap. */
 static inline uintptr_t quantum_roundup(const struct arena *a, uintptr_t x)
@@ -521,7 +519,7 @@ static inline struct btag *instant_fit_from_locked(struct arena *a, size_t size,
 
 		if (!mask)
 			return NULL;
-		t = freelist_first(a, (unsigned)__builtin_ctzll(mask));
+		t = freelist_first(a, (unsigned)lowbit(mask));
 		if (likely(t->size >= size))
 			return t;
 		freelist_refile_locked(a, t);
@@ -542,7 +540,7 @@ static inline struct btag *instant_fit_locked(struct arena *a, size_t size)
 
 static inline struct btag **hash_bucket(const struct arena *a, uintptr_t addr)
 {
-	return &a->hash[(addr * HASH_MULTIPLIER) >> a->hash_shift];
+	return &a->hash[hash_index64(addr, a->hash_shift)];
 }
 
 /*
@@ -698,7 +696,7 @@ static void hash_resize(struct arena *a)
 
 /* ---- misuse */
 
-static void check_flags(const char *fn, const struct arena *a, int flags)
+static void arena_check_flags(const char *fn, const struct arena *a, int flags)
 {
 	int mem = flags & (MEM_WAIT | MEM_ATOMIC);
 	int fit = flags & FIT_FLAGS;
@@ -765,8 +763,8 @@ static bool is_source_of(const struct arena *src, const struct arena *a)
  * with that size: say exactly what it is, and panic. Called without the
  * lock held.
  */
-static __noreturn void bad_free(const char *fn, struct arena *a, uintptr_t addr,
-				size_t size)
+static __noreturn void arena_bad_free(const char *fn, struct arena *a,
+				      uintptr_t addr, size_t size)
 {
 	unsigned long irq = spin_lock_irqsave(&a->lock);
 	struct btag *t = hash_lookup_locked(a, addr);
@@ -1167,16 +1165,6 @@ static struct btag *carve_locked(struct arena *a, struct btag *t,
 /* ---- importing */
 
 /*
- * Bring a span in from the source for r (see the import_scale rule in the
- * theory statement): exactly r's size (plus alignment room, or twice it
- * under nocross) on the first attempt, and the most a quantum-aligned
- * segment can lose to misalignment more on the second. Called with a's
- * lock held; drops and retakes it. Returns the free segment over the
- * span, with *addr where r fits in it and the tags to carve it at hand;
- * or NULL if the source had nothing, or its span cannot hold r (then it
- * went straight back).
- */
-/*
  * Whether an import for r can push r's alignment down to the source: the
  * arena imports with plain arena_alloc (so an arena_xalloc segment of the
  * source, freed with arena_free, is the same thing), the source's quantum
@@ -1198,6 +1186,16 @@ static bool import_aligned(const struct arena *a, const struct request *r)
 	       quantum_roundup(src, r->size) > src->qcache_max;
 }
 
+/*
+ * Bring a span in from the source for r (see the import_scale rule in the
+ * theory statement): exactly r's size (plus alignment room, or twice it
+ * under nocross) on the first attempt, and the most a quantum-aligned
+ * segment can lose to misalignment more on the second. Called with a's
+ * lock held; drops and retakes it. Returns the free segment over the
+ * span, with *addr where r fits in it and the tags to carve it at hand;
+ * or NULL if the source had nothing, or its span cannot hold r (then it
+ * went straight back).
+ */
 static struct btag *import_locked(struct arena *a, const struct request *r,
 				  int attempt, unsigned long *irq,
 				  uintptr_t *addr)
@@ -1278,10 +1276,6 @@ static __noreturn void out_of_space(const char *fn, struct arena *a,
 }
 
 /*
- * The allocator behind arena_alloc and arena_xalloc: find a fit, else
- * import and look again; fail (MEM_ATOMIC) or panic (MEM_WAIT).
- */
-/*
  * The allocation is about to fail: reclaim from a's importers (without
  * a's lock), once. Returns true if it did, so the caller tries again.
  */
@@ -1297,6 +1291,10 @@ static bool reclaim_once(struct arena *a, bool *reclaimed, unsigned long *irq)
 	return true;
 }
 
+/*
+ * The allocator behind arena_alloc and arena_xalloc: find a fit, else
+ * import and look again; fail (MEM_ATOMIC) or panic (MEM_WAIT).
+ */
 static void *arena_alloc_request(const char *fn, struct arena *a,
 				 struct request *r)
 {
@@ -1378,7 +1376,7 @@ static __attribute__((noinline)) void *arena_alloc_slow(struct arena *a,
 {
 	struct request r = { .size = quantum_roundup(a, size), .flags = flags };
 
-	check_flags("arena_alloc", a, flags);
+	arena_check_flags("arena_alloc", a, flags);
 	if (unlikely(!size || !r.size))
 		panic("arena_alloc: bad size: arena '%s' size %zu", a->name,
 		      size);
@@ -1460,7 +1458,7 @@ void *arena_xalloc(struct arena *a, size_t size, size_t align, size_t phase,
 		.flags = flags,
 	};
 
-	check_flags(__func__, a, flags);
+	arena_check_flags(__func__, a, flags);
 	check_xalloc(a, &r, size, align);
 	return after_check(__func__, a, arena_alloc_request(__func__, a, &r));
 }
@@ -1545,7 +1543,7 @@ arena_free_common(const char *fn, struct arena *a, void *addr, size_t size,
 		if (t)
 			hash_insert_locked(a, t);
 		spin_unlock_irqrestore(&a->lock, irq);
-		bad_free(fn, a, (uintptr_t)addr, size);
+		arena_bad_free(fn, a, (uintptr_t)addr, size);
 	}
 	t = free_segment_locked(a, t);
 	a->stats.frees++;
@@ -1737,7 +1735,7 @@ void *arena_add(struct arena *a, void *base, size_t size, int flags)
 	uintptr_t start = (uintptr_t)base;
 	unsigned long irq;
 
-	check_flags(__func__, a, flags);
+	arena_check_flags(__func__, a, flags);
 	if (!start || !size || start + size < start || start + size == 0)
 		panic("arena_add: span holds address 0, is empty, or wraps past the top: arena '%s' addr 0x%lx size %zu",
 		      a->name, start, size);
@@ -1760,7 +1758,6 @@ void *arena_add(struct arena *a, void *base, size_t size, int flags)
 	return after_check(__func__, a, base);
 }
 
-/* List up to a few live allocations of a, for arena_destroy's panic. */
 /* What a base arena holds for itself: its tag pages and a grown hash. */
 static size_t base_own_bytes(const struct arena *a)
 {
@@ -1771,6 +1768,7 @@ static size_t base_own_bytes(const struct arena *a)
 	return bytes;
 }
 
+/* List up to a few live allocations of a, for arena_destroy's panic. */
 static __noreturn void destroy_busy(struct arena *a)
 {
 	/* room for 4 of the longest " 0x%lx+%zu": the list is never cut */
@@ -2293,7 +2291,7 @@ int arena_check(struct arena *a)
 	return -1;
 }
 
-static void debug_check(const char *fn, struct arena *a)
+static void arena_debug_check(const char *fn, struct arena *a)
 {
 	static const char why[] =
 		"kmem_debug=check: the arena is inconsistent after this call";

@@ -87,11 +87,13 @@
  */
 #include "kmalloc.h"
 #include "assert.h"
+#include "bitops.h"
+#include "hash.h"
 #include "kmem_debug.h"
 #include "kprintf.h"
 #include "kstring.h"
 #include "page.h"
-#include "printk.h"
+#include "panic.h"
 #include "slab.h"
 
 #define TAG_SIZE 16 /* also the alignment of every buffer */
@@ -110,7 +112,6 @@
 /* The states of a tag (xor the hash): kmalloc writes LIVE, kfree FREED. */
 #define KMALLOC_LIVE 0x6b6c6976u  /* "kliv" */
 #define KMALLOC_FREED 0x6b667265u /* "kfre" */
-#define TAG_HASH_MULTIPLIER 0x9e3779b97f4a7c15ull
 
 struct kmalloc_tag {
 	void *owner;
@@ -149,16 +150,6 @@ static struct kmem_cache *kmalloc_caches[KMALLOC_NR_CACHES];
 
 /* ---- tags */
 
-static inline int highbit(uint64_t x)
-{
-	return 63 ^ __builtin_clzll(x);
-}
-
-static inline bool is_pow2(size_t x)
-{
-	return x && !(x & (x - 1));
-}
-
 static inline struct kmalloc_tag *tag_of(uintptr_t buf)
 {
 	return (struct kmalloc_tag *)(buf - TAG_SIZE);
@@ -172,7 +163,7 @@ static inline struct kmalloc_large *large_of(uintptr_t buf)
 /* The check word of a tag in state at buf with offset/class word info. */
 static inline uint32_t tag_check(uintptr_t buf, uint32_t info, uint32_t state)
 {
-	uint64_t h = (buf ^ (uint64_t)info << 32) * TAG_HASH_MULTIPLIER;
+	uint64_t h = hash_mix64(buf ^ (uint64_t)info << 32);
 
 	return state ^ (uint32_t)(h >> 32);
 }
@@ -407,7 +398,7 @@ static inline void buffer_lookup(const char *fn, void *buf,
 		bad_buffer(fn, v);
 }
 
-static inline void check_flags(const char *fn, size_t size, int flags)
+static inline void kmalloc_check_flags(const char *fn, size_t size, int flags)
 {
 	if (unlikely(flags != MEM_WAIT && flags != MEM_ATOMIC))
 		panic("%s: bad flags 0x%x (name exactly one of MEM_WAIT and MEM_ATOMIC): size %zu",
@@ -467,7 +458,7 @@ static void *kmalloc_common(const char *fn, size_t size, int flags,
 {
 	size_t need;
 
-	check_flags(fn, size, flags);
+	kmalloc_check_flags(fn, size, flags);
 	if (unlikely(!kmalloc_caches[KMALLOC_NR_CACHES - 1]))
 		panic("%s: called before kmalloc_init: size %zu", fn, size);
 	if (unlikely(size > KMALLOC_SIZE_MAX)) {
@@ -582,7 +573,7 @@ void *krealloc(void *buf, size_t size, int flags)
 
 	if (!buf)
 		return kmalloc_common(__func__, size, flags, TAG_SIZE);
-	check_flags(__func__, size, flags);
+	kmalloc_check_flags(__func__, size, flags);
 	buffer_lookup(__func__, buf, &v);
 	if (!size) {
 		buffer_release(__func__, &v);

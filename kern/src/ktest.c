@@ -30,6 +30,7 @@
 #include "kmem_debug.h"
 #include "kprintf.h"
 #include "kstring.h"
+#include "panic.h"
 #include "printk.h"
 
 extern const struct ktest __start_ktests[], __stop_ktests[];

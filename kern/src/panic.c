@@ -9,8 +9,9 @@
  * the backtrace (ARCH_TEXT_MAX, whose bound is below). A panic while
  * panicking prints one line and stops at once.
  */
-#include "printk.h"
+#include "panic.h"
 #include "arch.h"
+#include "printk.h"
 #include "kprintf.h"
 #include "kstring.h"
 

@@ -20,6 +20,7 @@
 #include "kmem_debug.h"
 #include "page.h"
 #include "kstring.h"
+#include "panic.h"
 #include "printk.h"
 #include "slab.h"
 

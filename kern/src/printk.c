@@ -7,6 +7,7 @@
  * line it prints becomes a KTAP diagnostic, "    # ...") and a capture
  * (a test keeps a copy of what is printed, to check a report's text).
  */
+#include "panic.h"
 #include "printk.h"
 #include "arch.h"
 #include "kprintf.h"

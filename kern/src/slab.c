@@ -185,17 +185,19 @@
 #include "slab.h"
 #include "arch.h"
 #include "assert.h"
+#include "bitops.h"
+#include "hash.h"
 #include "kprintf.h"
 #include "kmem_debug.h"
 #include "kstring.h"
 #include "page.h"
+#include "panic.h"
 #include "printk.h"
 
 #define SLAB_MAGIC 0x51ab5eedu
 #define ON_SLAB_MAX_CHUNK (PGSIZE / 8)
 #define SLAB_MAP_WORDS 8 /* busy bitmap: up to 512 objects per slab */
 #define MIN_OBJS_PER_SLAB 8
-#define HASH_MULTIPLIER 0x9e3779b97f4a7c15ull
 /* more rounds than any magazine has: the fast path's bound */
 #define NR_MAGAZINE_ROUNDS_MAX 64
 
@@ -224,16 +226,6 @@ static struct kmem_cache *magazine_caches[4];
 static const size_t magazine_sizes[4] = { 2, 6, 14, 30 };
 
 /* ---- small helpers */
-
-static inline bool is_pow2(size_t x)
-{
-	return x && !(x & (x - 1));
-}
-
-static inline int highbit(uint64_t x)
-{
-	return 63 ^ __builtin_clzll(x);
-}
 
 /* The header of the on-slab slab holding obj: no lookup. */
 static inline struct kmem_slab *on_slab_header(const void *obj)
@@ -276,7 +268,7 @@ static void busy_flip(struct kmem_slab *s, long i)
 static inline struct kmem_bufctl **bufctl_bucket(const struct kmem_cache *cp,
 						 const void *obj)
 {
-	return &cp->hash[((uintptr_t)obj * HASH_MULTIPLIER) >> cp->hash_shift];
+	return &cp->hash[hash_index64((uintptr_t)obj, cp->hash_shift)];
 }
 
 static void hash_set(struct kmem_cache *cp, struct kmem_bufctl **t, size_t n)
@@ -500,7 +492,7 @@ const char *kmem_cache_audit_text(struct kmem_cache *cp, const void *addr,
  * kmem_cache_free met an object that cp's slab layer cannot take back:
  * say what it is and panic (called without cp's lock).
  */
-static __noreturn void bad_free(struct kmem_cache *cp, const void *obj)
+static __noreturn void slab_bad_free(struct kmem_cache *cp, const void *obj)
 {
 	unsigned long irq = spin_lock_irqsave(&cp->lock);
 	struct kmem_slab *s = slab_containing_locked(cp, obj);
@@ -538,7 +530,7 @@ wrong_owner(struct kmem_cache *cp, const void *obj)
 		      cp->name, obj, s->cache->name,
 		      kmem_cache_audit_text(s->cache, obj, audit,
 					    sizeof(audit)));
-	bad_free(cp, obj);
+	slab_bad_free(cp, obj);
 }
 
 /* obj is the one this CPU freed last. */
@@ -853,7 +845,7 @@ static void slab_free(struct kmem_cache *cp, void *obj)
 
 	spin_unlock_irqrestore(&cp->lock, irq);
 	if (!ok)
-		bad_free(cp, obj);
+		slab_bad_free(cp, obj);
 }
 
 /* ---- reaching a CPU's magazines */
@@ -1076,14 +1068,15 @@ static bool cpu_free_refill_locked(struct kmem_cache *cp,
 
 static bool obj_busy_locked(struct kmem_cache *cp, void *obj);
 
-static void debug_check_now(struct kmem_cache *cp, const char *fn, void *obj);
+static void slab_debug_check_now(struct kmem_cache *cp, const char *fn,
+				 void *obj);
 
 /* Under check: cp must be sound after fn's work on obj. */
-static inline void debug_check(struct kmem_cache *cp, const char *fn,
-			       void *obj)
+static inline void slab_debug_check(struct kmem_cache *cp, const char *fn,
+				    void *obj)
 {
 	if (cp->debug & KMEM_DEBUG_CHECK)
-		debug_check_now(cp, fn, obj);
+		slab_debug_check_now(cp, fn, obj);
 }
 
 /* Under redzone: obj's redzone must hold its pattern. */
@@ -1129,7 +1122,7 @@ debug_alloc(struct kmem_cache *cp, int flags, uintptr_t caller)
 	long o;
 
 	if (!obj) {
-		debug_check(cp, "kmem_cache_alloc", NULL);
+		slab_debug_check(cp, "kmem_cache_alloc", NULL);
 		return NULL;
 	}
 	if (cp->debug & KMEM_DEBUG_POISON) {
@@ -1155,7 +1148,7 @@ debug_alloc(struct kmem_cache *cp, int flags, uintptr_t caller)
 			obj = NULL;
 		}
 	}
-	debug_check(cp, "kmem_cache_alloc", obj);
+	slab_debug_check(cp, "kmem_cache_alloc", obj);
 	return obj;
 }
 
@@ -1172,7 +1165,7 @@ debug_free(struct kmem_cache *cp, void *obj, uintptr_t caller)
 
 	spin_unlock_irqrestore(&cp->lock, irq);
 	if (!busy)
-		bad_free(cp, obj);
+		slab_bad_free(cp, obj);
 	redzone_verify(cp, "kmem_cache_free", obj);
 	if (cp->debug & KMEM_DEBUG_AUDIT)
 		audit_note(cp, obj, false, caller);
@@ -1182,7 +1175,7 @@ debug_free(struct kmem_cache *cp, void *obj, uintptr_t caller)
 		kmem_pattern_fill(obj, 0, cp->obj_size, KMEM_POISON_FREE);
 	}
 	slab_free(cp, obj);
-	debug_check(cp, "kmem_cache_free", obj);
+	slab_debug_check(cp, "kmem_cache_free", obj);
 }
 
 /* ---- the interface */
@@ -1908,18 +1901,27 @@ static bool check_slab_free(struct slab_check *c, struct kmem_slab *s,
 	return true;
 }
 
-/* One list of slabs: each in the right list, counts summed. */
+/* The list a slab belongs on, by how many of its objects are out. */
+enum slab_list { SLAB_LIST_EMPTY, SLAB_LIST_PARTIAL, SLAB_LIST_FULL };
+
+static enum slab_list slab_list_for(const struct kmem_cache *cp,
+				    const struct kmem_slab *s)
+{
+	if (s->nr_busy == 0)
+		return SLAB_LIST_EMPTY;
+	return s->nr_busy == cp->objs_per_slab ? SLAB_LIST_FULL :
+						 SLAB_LIST_PARTIAL;
+}
+
+/* One list of slabs, cp's list which: each slab in it belongs there. */
 static bool check_slab_list(struct slab_check *c, struct list_head *list,
-			    int which, size_t *slabs, size_t *busy)
+			    enum slab_list which, size_t *slabs, size_t *busy)
 {
 	struct kmem_cache *cp = c->cp;
 	struct list_head *pos;
 
 	list_for_each (pos, list) {
 		struct kmem_slab *s = list_entry(pos, struct kmem_slab, link);
-		int should = s->nr_busy == 0		     ? 0 :
-			     s->nr_busy == cp->objs_per_slab ? 2 :
-							       1;
 		size_t nr_free;
 
 		if (++*slabs > cp->nr_slabs)
@@ -1930,7 +1932,7 @@ static bool check_slab_list(struct slab_check *c, struct list_head *list,
 			return slab_violation(
 				c, s,
 				"a slab header with a bad magic or another cache");
-		if (should != which)
+		if (slab_list_for(cp, s) != which)
 			return slab_violation(
 				c, s, "a slab on the wrong list for its count");
 		if (!check_slab_free(c, s, &nr_free))
@@ -2042,9 +2044,10 @@ static bool check_cache_locked(struct slab_check *c)
 	size_t slabs = 0, busy = 0;
 
 	assert_held(&cp->lock);
-	if (!check_slab_list(c, &cp->empty, 0, &slabs, &busy) ||
-	    !check_slab_list(c, &cp->partial, 1, &slabs, &busy) ||
-	    !check_slab_list(c, &cp->full, 2, &slabs, &busy))
+	if (!check_slab_list(c, &cp->empty, SLAB_LIST_EMPTY, &slabs, &busy) ||
+	    !check_slab_list(c, &cp->partial, SLAB_LIST_PARTIAL, &slabs,
+			     &busy) ||
+	    !check_slab_list(c, &cp->full, SLAB_LIST_FULL, &slabs, &busy))
 		return false;
 	if (slabs != cp->nr_slabs)
 		return slab_violation(c, NULL,
@@ -2103,7 +2106,8 @@ int kmem_cache_check(struct kmem_cache *cp)
 	return -1;
 }
 
-static void debug_check_now(struct kmem_cache *cp, const char *fn, void *obj)
+static void slab_debug_check_now(struct kmem_cache *cp, const char *fn,
+				 void *obj)
 {
 	struct slab_check c = { .cp = cp };
 

@@ -15,6 +15,7 @@
 #define KTEST_NEEDS_BASE (1ul << 20)
 #include "ktest.h"
 #include "arena.h"
+#include "bitops.h"
 #include "kstring.h"
 #include "page.h"
 #include "pmem.h"
@@ -740,7 +741,7 @@ static size_t largest_free(struct arena *a)
 
 	if (!a->free_bitmap)
 		return 0;
-	head = &a->free_lists[63 - __builtin_clzll(a->free_bitmap)];
+	head = &a->free_lists[highbit(a->free_bitmap)];
 	for (l = head->next; l != head; l = l->next)
 		best = MAX(best, container_of(l, struct btag, free)->size);
 	return best;

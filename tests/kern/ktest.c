@@ -8,7 +8,7 @@
  */
 #include "ktest.h"
 #include "kstring.h"
-#include "printk.h"
+#include "panic.h"
 
 KTEST(ktest, compare_mixed_signs)
 {

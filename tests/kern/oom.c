@@ -18,6 +18,7 @@
 #define KTEST_NEEDS_BASE (1ul << 20)
 #include "ktest.h"
 #include "arena.h"
+#include "bitops.h"
 #include "kmalloc.h"
 #include "kprintf.h"
 #include "kstring.h"
@@ -941,7 +942,7 @@ static size_t largest_free(struct arena *a)
 	size_t best = 0;
 
 	if (a->free_bitmap) {
-		int top = 63 - __builtin_clzll(a->free_bitmap);
+		int top = highbit(a->free_bitmap);
 
 		for (int i = top; i >= 0 && i >= top - 1; i--) {
 			struct btag_link *head = &a->free_lists[i], *l;

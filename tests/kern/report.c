@@ -11,6 +11,7 @@
 #include "kprintf.h"
 #include "kstring.h"
 #include "page.h"
+#include "panic.h"
 #include "printk.h"
 #include "slab.h"
 

@@ -22,7 +22,7 @@ NR_CPUS = 64
 ROUNDS_HELD = -2
 # Where a magazine's rounds start: after its link and its NULL floor.
 MAGAZINE_ROUNDS = 16
-HASH_MULTIPLIER = 0x9e3779b97f4a7c15
+HASH_MULTIPLIER = 0x9e3779b97f4a7c15  # HASH_GOLDEN_64 of lib/include/hash.h
 MASK64 = (1 << 64) - 1
 BASE_TAG_RESERVE = 2
 BTAG_SENTINEL, BTAG_SPAN, BTAG_FREE, BTAG_ALLOC, BTAG_SPARE = range(5)

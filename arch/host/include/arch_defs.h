@@ -9,6 +9,9 @@
 
 #define ARCH_DIRECT_MAP_BASE 0ull
 
+/* Threads that get a CPU number of their own; later ones share a slow path. */
+#define NR_CPUS 64
+
 /* Boot memory may lie anywhere: the process maps its own (memmap.h). */
 #define ARCH_BOOT_MEMORY_END (~0ull)
 
@@ -20,6 +23,16 @@ static inline unsigned long arch_irq_save(void)
 static inline void arch_irq_restore(unsigned long flags)
 {
 	(void)flags;
+}
+
+/* A hint inside a spin loop: the CPU's own where the compiler knows it. */
+static inline void arch_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
 }
 
 /*

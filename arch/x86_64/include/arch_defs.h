@@ -10,6 +10,9 @@
 /* All RAM is mapped here: KADDR(pa) = pa + ARCH_DIRECT_MAP_BASE. */
 #define ARCH_DIRECT_MAP_BASE 0xffff800000000000ull
 
+/* The most CPUs the per-CPU arrays hold (DESIGN.md: at least 64). */
+#define NR_CPUS 64
+
 /*
  * arch_memory_init takes the direct map's page tables from RAM below
  * this, which the boot page tables map; memreserve= must leave some
@@ -30,6 +33,12 @@ static inline void arch_irq_restore(unsigned long flags)
 {
 	if (flags & (1ul << 9)) /* RFLAGS.IF */
 		__asm__ volatile("sti" : : : "memory");
+}
+
+/* A hint inside a spin loop: pause. */
+static inline void arch_cpu_relax(void)
+{
+	__builtin_ia32_pause();
 }
 
 /* One CPU until SMP is switched on. */
