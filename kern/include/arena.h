@@ -138,8 +138,9 @@ struct arena {
 	/* every arena: the global list (arena_print_stats, gdb) */
 	struct arena *all_next;
 
-	/* who imports from this arena (reclaim asks them to give back) */
-	struct list_head importer_arenas, importer_caches;
+	/* who imports from this arena (reclaim asks them to give back):
+	 * importing arenas, and the callbacks registered on it */
+	struct list_head importer_arenas, reclaimers;
 	struct list_head importer_link; /* on the source's importer_arenas */
 };
 
@@ -244,24 +245,26 @@ void arena_print_segments(struct arena *arena);
 int arena_whatis(uintptr_t addr);
 
 /*
- * The slab layer takes and gives back its quantum caches' slabs with
- * these (arena_xalloc/xfree that mark the segment), so that a free of a
- * wrong size that happens to match a slab is caught, not obeyed.
+ * A reclaim callback: arena_reclaim(arena) calls fn(arg) for each one
+ * registered on arena (the slab layer registers each cache's reap with
+ * its source). The caller owns the storage (the slab layer embeds it in
+ * the cache), so registering never allocates.
  */
-void *arena_qcache_slab_alloc(struct arena *arena, size_t size, int flags);
-void arena_qcache_slab_free(struct arena *arena, void *addr, size_t size);
+struct arena_reclaimer {
+	struct list_head link; /* on the arena's reclaimers */
+	void (*fn)(void *arg);
+	void *arg;
+};
 
-/*
- * Register a cache importing from arena (the slab layer does it), so that
- * reclaim can ask it to give back; and remove it.
- */
-void arena_add_importer_cache(struct arena *arena, struct list_head *link);
-void arena_remove_importer_cache(struct arena *arena, struct list_head *link);
+/* Register r (fn(arg)) with arena's reclaim; and remove it. */
+void arena_add_reclaim(struct arena *arena, struct arena_reclaimer *r,
+		       void (*fn)(void *arg), void *arg);
+void arena_remove_reclaim(struct arena *arena, struct arena_reclaimer *r);
 
 /*
  * Ask everything that imports from arena to give back what it holds:
- * its caches reap (magazines, depot, empty slabs), its importing arenas
- * do the same for theirs. An allocation that fails calls it and tries
+ * its reclaim callbacks run (a cache's reaps its magazines, depot and
+ * empty slabs), its importing arenas do the same for theirs. An allocation that fails calls it and tries
  * once more before it returns NULL or panics.
  */
 void arena_reclaim(struct arena *arena);

@@ -12,10 +12,13 @@
 
 /* Cache flags (kmem_cache_create). */
 #define KMC_NOTOUCH (1 << 0)	/* never write into objects: maybe not memory */
-#define KMC_QCACHE (1 << 1)	/* an arena's quantum cache */
+#define KMC_QCACHE (1 << 1)	/* an arena's quantum cache (a label only) */
 #define KMC_NOMAGAZINE (1 << 8) /* internal: no per-CPU layer (metadata) */
 /* internal: the cache's own structure with MEM_ATOMIC (arena_create's) */
 #define KMC_CREATE_ATOMIC (1 << 9)
+/* every flag kmem_cache_create takes */
+#define KMC_VALID_FLAGS \
+	(KMC_NOTOUCH | KMC_QCACHE | KMC_NOMAGAZINE | KMC_CREATE_ATOMIC)
 
 #define KMEM_NAME_MAX 32
 #define KMEM_HASH_INITIAL 16
@@ -118,8 +121,12 @@ struct kmem_cache {
 	uint64_t slab_allocs, slab_frees, fails, slabs_created;
 	uint64_t slabs_destroyed;
 
-	struct list_head all_link;    /* every cache */
-	struct list_head source_link; /* caches importing from source */
+	/* how slabs come from source and go back */
+	arena_afunc_t slab_alloc;
+	arena_ffunc_t slab_free;
+
+	struct list_head all_link;	  /* every cache */
+	struct arena_reclaimer reclaimer; /* source's reclaim reaps it */
 };
 
 /*

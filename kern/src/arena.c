@@ -172,6 +172,17 @@
  * Why a hash for allocated segments but lists for free ones? Free needs to
  * find a segment by address, allocation needs one by size: each structure
  * answers one question in O(1).
+ *
+ * Which way do calls go between arenas and caches? Down: a cache takes
+ * its slabs through the source pair it was created with, and reclaim
+ * runs the callbacks registered on an arena (arena_add_reclaim; each
+ * cache registers its reap with its source), so this file never names a
+ * cache's reap or its slabs. The single exception is the paper's own
+ * upward call: arena_alloc/arena_free serve small sizes from the arena's
+ * quantum caches (kmem_cache_alloc/free), which arena_create and
+ * arena_destroy make and unmake (kmem_cache_create_sourced, giving them
+ * qcache_slab_alloc/free, and kmem_cache_destroy). make test checks it
+ * (nm -u of arena.o names no other slab symbol).
  */
 #include "arena.h"
 #include "assert.h"
@@ -184,6 +195,7 @@
 #include "panic.h"
 #include "printk.h"
 #include "slab.h"
+#include "slab_sourced.h"
 
 /*
  * Tags one step may take, at most: carving a fit out of the middle of a
@@ -1597,7 +1609,12 @@ static void qslab_mark(struct arena *a, void *addr, bool on)
 	spin_unlock_irqrestore(&a->lock, irq);
 }
 
-void *arena_qcache_slab_alloc(struct arena *a, size_t size, int flags)
+/*
+ * The source pair of a's quantum caches: their slabs are segments of a
+ * (arena_xalloc/xfree, never a's quantum caches), marked so that a free
+ * of a wrong size that happens to match a slab is caught, not obeyed.
+ */
+static void *qcache_slab_alloc(struct arena *a, size_t size, int flags)
 {
 	void *p = arena_xalloc(a, size, 0, 0, 0, NULL, NULL, flags);
 
@@ -1606,7 +1623,7 @@ void *arena_qcache_slab_alloc(struct arena *a, size_t size, int flags)
 	return p;
 }
 
-void arena_qcache_slab_free(struct arena *a, void *addr, size_t size)
+static void qcache_slab_free(struct arena *a, void *addr, size_t size)
 {
 	qslab_mark(a, addr, false);
 	arena_free_common("arena_xfree", a, addr, size, false);
@@ -1625,7 +1642,7 @@ static void arena_setup(struct arena *a, const char *name, size_t quantum)
 				1ul << 62 :
 				0;
 	list_init(&a->importer_arenas);
-	list_init(&a->importer_caches);
+	list_init(&a->reclaimers);
 	list_init(&a->importer_link);
 	a->seg_head.type = BTAG_SENTINEL;
 	a->seg_head.seg_next = a->seg_head.seg_prev = &a->seg_head;
@@ -1681,8 +1698,9 @@ static bool qcaches_create(struct arena *a, size_t qcache_max, int flags)
 	for (size_t i = 0; i < n; i++) {
 		ksnprintf(name, sizeof(name), "%s_%zu", a->name,
 			  (i + 1) * a->quantum);
-		a->qcache[i] = kmem_cache_create(name, (i + 1) * a->quantum, 0,
-						 cflags, a, NULL, NULL, NULL);
+		a->qcache[i] = kmem_cache_create_sourced(
+			name, (i + 1) * a->quantum, 0, cflags, a,
+			qcache_slab_alloc, qcache_slab_free, NULL, NULL, NULL);
 		if (!a->qcache[i])
 			return false;
 	}
@@ -1811,7 +1829,7 @@ void arena_destroy(struct arena *a)
 	arena_list_remove(a);
 	irq = spin_lock_irqsave(&importers_lock);
 	if (!list_empty(&a->importer_arenas) ||
-	    !list_empty(&a->importer_caches)) {
+	    !list_empty(&a->reclaimers)) {
 		spin_unlock_irqrestore(&importers_lock, irq);
 		panic("arena_destroy: arenas or caches still import from it: arena '%s'",
 		      a->name);
@@ -1843,27 +1861,32 @@ void arena_destroy(struct arena *a)
 
 /* ---- reclaim */
 
-void arena_add_importer_cache(struct arena *a, struct list_head *link)
+void arena_add_reclaim(struct arena *a, struct arena_reclaimer *r,
+		       void (*fn)(void *arg), void *arg)
 {
-	unsigned long irq = spin_lock_irqsave(&importers_lock);
+	unsigned long irq;
 
-	list_add_tail(link, &a->importer_caches);
+	r->fn = fn;
+	r->arg = arg;
+	irq = spin_lock_irqsave(&importers_lock);
+	list_add_tail(&r->link, &a->reclaimers);
 	spin_unlock_irqrestore(&importers_lock, irq);
 }
 
-void arena_remove_importer_cache(struct arena *a, struct list_head *link)
+void arena_remove_reclaim(struct arena *a, struct arena_reclaimer *r)
 {
 	unsigned long irq = spin_lock_irqsave(&importers_lock);
 
-	assert(!list_empty(&a->importer_caches));
-	list_del(link);
+	assert(!list_empty(&a->reclaimers));
+	list_del(&r->link);
 	spin_unlock_irqrestore(&importers_lock, irq);
 }
 
 /*
- * Reap a's caches, then its importers', deepest first. Called with
- * importers_lock held, never a's lock: the reaps take the caches' locks
- * and give slabs back to their sources, a among them.
+ * Run a's importers' reclaim callbacks, deepest first, then a's own
+ * (its caches' reaps). Called with importers_lock held, never a's lock:
+ * the reaps take the caches' locks and give slabs back to their sources,
+ * a among them.
  */
 static void reclaim_importers_locked(struct arena *a, int depth)
 {
@@ -1878,9 +1901,12 @@ static void reclaim_importers_locked(struct arena *a, int depth)
 		reclaim_importers_locked(
 			list_entry(pos, struct arena, importer_link),
 			depth + 1);
-	list_for_each (pos, &a->importer_caches)
-		kmem_cache_reap(
-			list_entry(pos, struct kmem_cache, source_link));
+	list_for_each (pos, &a->reclaimers) {
+		struct arena_reclaimer *r =
+			list_entry(pos, struct arena_reclaimer, link);
+
+		r->fn(r->arg);
+	}
 }
 
 void arena_reclaim(struct arena *a)

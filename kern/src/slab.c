@@ -183,6 +183,7 @@
  * already clear, or its bufctl is not in the hash).
  */
 #include "slab.h"
+#include "slab_sourced.h"
 #include "arch.h"
 #include "assert.h"
 #include "bitops.h"
@@ -547,10 +548,13 @@ freed_twice(struct kmem_cache *cp, const void *obj)
 static void slab_memory_free(struct kmem_cache *cp, void *base)
 {
 	assert_not_held(&cp->lock);
-	if (cp->flags & KMC_QCACHE)
-		arena_qcache_slab_free(cp->source, base, cp->slab_size);
-	else
-		arena_xfree(cp->source, base, cp->slab_size);
+	cp->slab_free(cp->source, base, cp->slab_size);
+}
+
+/* The source pair of an ordinary cache: plain segments of its source. */
+static void *slab_memory_xalloc(struct arena *source, size_t size, int flags)
+{
+	return arena_xalloc(source, size, 0, 0, 0, NULL, NULL, flags);
 }
 
 /*
@@ -676,10 +680,7 @@ static struct kmem_slab *slab_create(struct kmem_cache *cp, int flags)
 	void *base;
 
 	assert_cache_unlocked(cp);
-	base = (cp->flags & KMC_QCACHE) ?
-		       arena_qcache_slab_alloc(cp->source, cp->slab_size, mem) :
-		       arena_xalloc(cp->source, cp->slab_size, 0, 0, 0, NULL,
-				    NULL, mem);
+	base = cp->slab_alloc(cp->source, cp->slab_size, mem);
 	if (!base)
 		return NULL;
 	s = cp->on_slab ?
@@ -1477,8 +1478,7 @@ static size_t cache_align(const char *name, size_t obj_size, size_t align,
 {
 	if (!obj_size)
 		panic("kmem_cache_create: object size 0: cache '%s'", name);
-	if (flags &
-	    ~(KMC_NOTOUCH | KMC_QCACHE | KMC_NOMAGAZINE | KMC_CREATE_ATOMIC))
+	if (flags & ~KMC_VALID_FLAGS)
 		panic("kmem_cache_create: bad flags 0x%x: cache '%s'", flags,
 		      name);
 	if (align && !is_pow2(align))
@@ -1533,13 +1533,16 @@ static void debug_layout(struct kmem_cache *cp)
 
 static void cache_setup(struct kmem_cache *cp, const char *name,
 			size_t obj_size, size_t align, int flags,
-			struct arena *source, bool has_ctor)
+			struct arena *source, arena_afunc_t slab_alloc,
+			arena_ffunc_t slab_free, bool has_ctor)
 {
 	kstrlcpy(cp->name, name, sizeof(cp->name));
 	cp->obj_size = obj_size;
 	cp->align = align;
 	cp->flags = flags;
 	cp->source = source;
+	cp->slab_alloc = slab_alloc;
+	cp->slab_free = slab_free;
 	cp->debug = cache_debug_modes(flags);
 	/*
 	 * A free on-slab object holds a link: in its first word, or after
@@ -1578,11 +1581,17 @@ static void cache_setup(struct kmem_cache *cp, const char *name,
 	}
 }
 
-struct kmem_cache *kmem_cache_create(const char *name, size_t obj_size,
-				     size_t align, int flags,
-				     struct arena *source,
-				     int (*ctor)(void *, void *, int),
-				     void (*dtor)(void *, void *), void *priv)
+/* An arena's reclaim reaps the caches that import from it. */
+static void cache_reclaim(void *cp)
+{
+	kmem_cache_reap(cp);
+}
+
+struct kmem_cache *
+kmem_cache_create_sourced(const char *name, size_t obj_size, size_t align,
+			  int flags, struct arena *source, arena_afunc_t afunc,
+			  arena_ffunc_t ffunc, int (*ctor)(void *, void *, int),
+			  void (*dtor)(void *, void *), void *priv)
 {
 	struct kmem_cache *cp;
 	unsigned long irq;
@@ -1601,15 +1610,27 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t obj_size,
 	if (!cp)
 		return NULL;
 	flags &= ~KMC_CREATE_ATOMIC;
-	cache_setup(cp, name, obj_size, align, flags, source, ctor != NULL);
+	cache_setup(cp, name, obj_size, align, flags, source, afunc, ffunc,
+		    ctor != NULL);
 	cp->ctor = ctor;
 	cp->dtor = dtor;
 	cp->priv = priv;
 	irq = spin_lock_irqsave(&caches_lock);
 	list_add_tail(&cp->all_link, &all_caches);
 	spin_unlock_irqrestore(&caches_lock, irq);
-	arena_add_importer_cache(source, &cp->source_link);
+	arena_add_reclaim(source, &cp->reclaimer, cache_reclaim, cp);
 	return cp;
+}
+
+struct kmem_cache *kmem_cache_create(const char *name, size_t obj_size,
+				     size_t align, int flags,
+				     struct arena *source,
+				     int (*ctor)(void *, void *, int),
+				     void (*dtor)(void *, void *), void *priv)
+{
+	return kmem_cache_create_sourced(name, obj_size, align, flags, source,
+					 slab_memory_xalloc, arena_xfree, ctor,
+					 dtor, priv);
 }
 
 void kmem_cache_destroy(struct kmem_cache *cp)
@@ -1620,7 +1641,7 @@ void kmem_cache_destroy(struct kmem_cache *cp)
 	if (cp->nr_busy)
 		panic("kmem_cache_destroy: %zu objects still live: cache '%s' object size %zu",
 		      cp->nr_busy, cp->name, cp->obj_size);
-	arena_remove_importer_cache(cp->source, &cp->source_link);
+	arena_remove_reclaim(cp->source, &cp->reclaimer);
 	irq = spin_lock_irqsave(&caches_lock);
 	list_del(&cp->all_link);
 	spin_unlock_irqrestore(&caches_lock, irq);
@@ -1636,9 +1657,9 @@ static struct kmem_cache *internal_cache(const char *name, size_t size)
 	struct kmem_cache *cp = base_zalloc(NULL, sizeof(*cp), MEM_WAIT);
 
 	cache_setup(cp, name, size, sizeof(void *), KMC_NOMAGAZINE, base_arena,
-		    false);
+		    slab_memory_xalloc, arena_xfree, false);
 	list_add_tail(&cp->all_link, &all_caches);
-	arena_add_importer_cache(base_arena, &cp->source_link);
+	arena_add_reclaim(base_arena, &cp->reclaimer, cache_reclaim, cp);
 	return cp;
 }
 
