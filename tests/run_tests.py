@@ -952,6 +952,58 @@ def lock_assertions_built(opts):
     return checks
 
 
+# The paper's one upward call between the layers (arena.c's theory
+# statement, FAQ): arena_alloc/arena_free into the quantum caches, which
+# arena_create/arena_destroy make and unmake.
+ARENA_SLAB_CALLS = ("kmem_cache_alloc", "kmem_cache_free",
+                    "kmem_cache_create_sourced", "kmem_cache_destroy")
+
+
+def nm_names(args, path):
+    """The symbol names nm prints with args for path, or None on failure."""
+    r = subprocess.run(["nm"] + args + [path], capture_output=True,
+                       text=True)
+    if r.returncode:
+        return None
+    return {l.split()[-1] for l in r.stdout.splitlines() if l.split()}
+
+
+def layer_direction(opts, root=ROOT):
+    """Calls go down between the layers: arena.o names no symbol of slab.o
+    (its defined globals, so the list cannot go stale) but the quantum
+    caches' ARENA_SLAB_CALLS, and slab.c does not branch on who created a
+    cache (no KMC_QCACHE)."""
+    builds = ["release", "asan"] + ([] if opts.host_only else ["kernel"])
+    checks = []
+    for build in builds:
+        top = os.path.join(root, "build", "kernel" if build == "kernel"
+                           else os.path.join("host", build), "kern", "src")
+        arena_o = os.path.join(top, "arena.o")
+        slab_o = os.path.join(top, "slab.o")
+        undefined = nm_names(["-u"], arena_o)
+        slab = nm_names(["-g", "--defined-only"], slab_o)
+        if undefined is None or not slab:
+            checks.append(Check("layers: %s arena.o calls slab.o only for "
+                                "its quantum caches" % build, "fail",
+                                "nm failed on %s or %s" % (arena_o, slab_o)))
+            continue
+        used = undefined & slab
+        extra = sorted(used - set(ARENA_SLAB_CALLS))
+        ok = not extra and "kmem_cache_alloc" in used
+        checks.append(Check("layers: %s arena.o calls slab.o only for its "
+                            "quantum caches (%s)" % (build,
+                                                     ", ".join(sorted(used))),
+                            "pass" if ok else "fail",
+                            "" if ok else "arena.o also names: %s" %
+                            ", ".join(extra)))
+    with open(os.path.join(root, "kern", "src", "slab.c")) as f:
+        hits = [n + 1 for n, l in enumerate(f) if "KMC_QCACHE" in l]
+    checks.append(Check("layers: kern/src/slab.c does not mention KMC_QCACHE",
+                        "fail" if hits else "pass",
+                        "lines %s" % hits if hits else ""))
+    return checks
+
+
 BUILT = ("build/kernel.elf", "build/host/ktest", "build/host/libkmem.a",
          "build/host/libkmem-asan.a", "build/host/libkmem-tsan.a")
 
@@ -1138,6 +1190,7 @@ def main():
             lambda: readme_example(opts), lambda: host_lib_programs(opts),
             lambda: fast_path_instructions(opts),
             lambda: lock_assertions_built(opts),
+            lambda: layer_direction(opts),
             lambda: matrix.judge_checks(Check), host_none_ran]
     if not opts.host_only:
         jobs += [lambda: kernel_tests(opts, panics),

@@ -1828,8 +1828,7 @@ void arena_destroy(struct arena *a)
 	spin_unlock_irqrestore(&a->lock, irq);
 	arena_list_remove(a);
 	irq = spin_lock_irqsave(&importers_lock);
-	if (!list_empty(&a->importer_arenas) ||
-	    !list_empty(&a->reclaimers)) {
+	if (!list_empty(&a->importer_arenas) || !list_empty(&a->reclaimers)) {
 		spin_unlock_irqrestore(&importers_lock, irq);
 		panic("arena_destroy: arenas or caches still import from it: arena '%s'",
 		      a->name);
