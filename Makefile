@@ -91,7 +91,7 @@ KERNEL := $(BUILD)/kernel.elf
 HOST_TEST := $(BUILD)/host/ktest
 
 .PHONY: all kernel host deps run test test-host test-matrix debug gdb \
-	stress clean help compile_commands.json iso
+	stress clean help compile_commands.json iso format
 .DEFAULT_GOAL := all
 
 all: $(KERNEL) $(HOST_TEST) $(HOST_LIB) $(HOST_PROGS)
@@ -128,13 +128,15 @@ help:
 	@echo "make debug       boot QEMU stopped, gdb stub on port $(GDB_PORT)"
 	@echo "make gdb         attach gdb to 'make debug', stop at kmain"
 	@echo "make deps        install the Debian packages the build needs"
+	@echo "make format      clang-format -i every tracked .c and .h (.clang-format)"
 	@echo "make compile_commands.json   for editors (uses bear)"
 	@echo "make clean       remove $(BUILD)/"
 
 # ---- installing what the build needs (Debian)
 
 DEB_PACKAGES := qemu-system-x86 grub-pc-bin grub-common xorriso mtools nasm \
-	gdb python3 clang libclang-rt-14-dev ovmf grub-efi-amd64-bin valgrind
+	gdb python3 clang libclang-rt-14-dev ovmf grub-efi-amd64-bin valgrind \
+	clang-format
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \
@@ -148,6 +150,21 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 			--no-install-recommends $$missing; \
 	fi
+
+# ---- the style: clang-format, as the root .clang-format says, on every
+# tracked .c and .h (every one found outside build/ when this is no git
+# checkout); make test checks that it would change nothing.
+CLANG_FORMAT ?= clang-format
+format:
+	@command -v $(CLANG_FORMAT) >/dev/null || { \
+		echo "make format: $(CLANG_FORMAT) is missing: make deps installs it"; \
+		exit 1; }
+	@files=$$(git ls-files '*.c' '*.h' 2>/dev/null | \
+		while read f; do [ -f "$$f" ] && echo "$$f"; done); \
+	[ -n "$$files" ] || files=$$(find . -path ./build -prune -o \
+		\( -name '*.c' -o -name '*.h' \) -type f -print); \
+	echo "$(CLANG_FORMAT) -i: $$(echo "$$files" | wc -l) files"; \
+	$(CLANG_FORMAT) -i $$files
 
 # ---- the kernel
 

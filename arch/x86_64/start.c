@@ -52,9 +52,9 @@ void arch_start64(uint64_t info_pa)
 		(uint64_t)__kernel_start_pa,
 		(uint64_t)(__kernel_end_pa - __kernel_start_pa), "kernel image"
 	};
-	boot_info.reserved[1] = (struct boot_reserved){
-		info_pa, boot_info.info_size, "multiboot2 information"
-	};
+	boot_info.reserved[1] =
+		(struct boot_reserved){ info_pa, boot_info.info_size,
+					"multiboot2 information" };
 	boot_info.nr_reserved = 2;
 	kmain(&boot_info);
 }

@@ -40,7 +40,7 @@ struct memmap_entry {
 struct boot_reserved {
 	uint64_t base;
 	uint64_t size;
-	const char *what;	/* "kernel image", "multiboot2 information" */
+	const char *what; /* "kernel image", "multiboot2 information" */
 };
 
 struct boot_info {

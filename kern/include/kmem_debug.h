@@ -23,7 +23,7 @@
 #define KMEM_DEBUG_POISON (1 << 1)
 #define KMEM_DEBUG_AUDIT (1 << 2)
 #define KMEM_DEBUG_CHECK (1 << 3)
-#define KMEM_DEBUG_ALL                                            \
+#define KMEM_DEBUG_ALL                                               \
 	(KMEM_DEBUG_REDZONE | KMEM_DEBUG_POISON | KMEM_DEBUG_AUDIT | \
 	 KMEM_DEBUG_CHECK)
 

@@ -323,8 +323,8 @@ static bool find_enclosing(uintptr_t p, struct kmalloc_view *around)
 static void poisoned_buffer(const char *fn, uintptr_t buf)
 {
 	void *start;
-	struct kmem_cache *cp = kmem_cache_owner((void *)(buf - TAG_SIZE),
-						 &start);
+	struct kmem_cache *cp =
+		kmem_cache_owner((void *)(buf - TAG_SIZE), &start);
 	uintptr_t obj = (uintptr_t)start;
 	char audit[KMEM_AUDIT_TEXT_MAX];
 
@@ -480,8 +480,7 @@ static void *kmalloc_common(const char *fn, size_t size, int flags,
 }
 
 /* Under redzone, the bytes after large buffer v must be untouched. */
-static void large_redzone_verify(const char *fn,
-				 const struct kmalloc_view *v)
+static void large_redzone_verify(const char *fn, const struct kmalloc_view *v)
 {
 	long o;
 

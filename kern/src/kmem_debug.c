@@ -176,8 +176,8 @@ void kmem_audit_record(uintptr_t *pcs, uintptr_t caller)
 }
 
 /* One line of at most KMEM_AUDIT_LINE_MAX characters (kmem_debug.h). */
-static void format_stack(char *buf, size_t len, size_t *used,
-			 const char *what, const uintptr_t *pcs)
+static void format_stack(char *buf, size_t len, size_t *used, const char *what,
+			 const uintptr_t *pcs)
 {
 	static_assert(sizeof("allocated") >= sizeof("freed"),
 		      "KMEM_AUDIT_LINE_MAX counts the longer word");

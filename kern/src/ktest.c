@@ -177,7 +177,8 @@ bool ktest_skip_under_check(void)
 {
 	if (!(kmem_debug & KMEM_DEBUG_CHECK))
 		return false;
-	ktest_skip("holds tens of thousands of live objects: too slow under kmem_debug=check");
+	ktest_skip(
+		"holds tens of thousands of live objects: too slow under kmem_debug=check");
 	return true;
 }
 

@@ -105,7 +105,8 @@ static void *visitor(void *arg)
 		++*visits;
 	} while (!__atomic_load_n(&workers_done, __ATOMIC_ACQUIRE));
 	if (bad) {
-		fprintf(stderr, "threads: a cache failed its check while in use\n");
+		fprintf(stderr,
+			"threads: a cache failed its check while in use\n");
 		exit(1);
 	}
 	return NULL;

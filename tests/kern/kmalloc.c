@@ -497,8 +497,8 @@ KTEST(kmalloc, align_1g)
 	KT_EXPECT_EQ((uintptr_t)p % GiB, 0);
 	usable = kmalloc_size(p);
 	/* a redzone, if on, takes another page, all but its 16 bytes */
-	KT_EXPECT_EQ(usable, large_redzone() ? GiB + PGSIZE - large_redzone() :
-					       GiB);
+	KT_EXPECT_EQ(usable,
+		     large_redzone() ? GiB + PGSIZE - large_redzone() : GiB);
 	KT_EXPECT_EQ(kpages_arena->in_use - in_use,
 		     GiB + (large_redzone() ? 2 : 1) * PGSIZE);
 	/* touch only the ends: the host's RAM is lazily backed */

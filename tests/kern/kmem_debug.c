@@ -26,7 +26,8 @@
  * inlined, so their names show in the kernel's symbols and in the host
  * test binary's dynamic ones.
  */
-__attribute__((noinline)) void *kmem_debug_test_alloc_site(struct kmem_cache *cp)
+__attribute__((noinline)) void *
+kmem_debug_test_alloc_site(struct kmem_cache *cp)
 {
 	void *obj = kmem_cache_alloc(cp, MEM_WAIT);
 
@@ -121,15 +122,11 @@ KTEST(kmem_debug, patterns)
 	KT_EXPECT_EQ(b[8], 0xce);
 	KT_EXPECT_EQ(b[44], 0xce);
 	KT_EXPECT_EQ(words[2], KMEM_REDZONE_PATTERN);
-	KT_EXPECT_EQ(kmem_pattern_find(words, 3, 45, KMEM_REDZONE_PATTERN),
-		     -1);
-	KT_EXPECT_EQ(kmem_pattern_find(words, 2, 45, KMEM_REDZONE_PATTERN),
-		     2);
+	KT_EXPECT_EQ(kmem_pattern_find(words, 3, 45, KMEM_REDZONE_PATTERN), -1);
+	KT_EXPECT_EQ(kmem_pattern_find(words, 2, 45, KMEM_REDZONE_PATTERN), 2);
 	b[30] ^= 1;
-	KT_EXPECT_EQ(kmem_pattern_find(words, 3, 45, KMEM_REDZONE_PATTERN),
-		     30);
-	KT_EXPECT_EQ(kmem_pattern_find(words, 3, 30, KMEM_REDZONE_PATTERN),
-		     -1);
+	KT_EXPECT_EQ(kmem_pattern_find(words, 3, 45, KMEM_REDZONE_PATTERN), 30);
+	KT_EXPECT_EQ(kmem_pattern_find(words, 3, 30, KMEM_REDZONE_PATTERN), -1);
 	b[44] = 0;
 	KT_EXPECT_EQ(kmem_pattern_find(words, 31, 45, KMEM_REDZONE_PATTERN),
 		     44);
@@ -140,8 +137,8 @@ KTEST(kmem_debug, patterns)
 
 KTEST_DEBUG(kmem_debug, caches_take_the_modes, "redzone,poison,audit")
 {
-	struct kmem_cache *cp = kmem_cache_create(TEST_NAME, 24, 0, 0, NULL,
-						  NULL, NULL, NULL);
+	struct kmem_cache *cp =
+		kmem_cache_create(TEST_NAME, 24, 0, 0, NULL, NULL, NULL, NULL);
 	struct kmem_cache *qc = kpages_arena->qcache[0];
 	uint8_t *obj;
 
@@ -176,14 +173,13 @@ KTEST_DEBUG(kmem_debug, caches_take_the_modes, "redzone,poison,audit")
 KTEST_DEBUG(kmem_debug, notouch_never_written, "redzone,poison,audit")
 {
 	/* room for a slab (8 objects) of each of the 4 quantum caches */
-	struct arena *a = arena_create(TEST_NAME, (void *)FAKE_BASE,
-				       256 * PGSIZE, PGSIZE, NULL, NULL, NULL,
-				       4 * PGSIZE, MEM_WAIT);
+	struct arena *a =
+		arena_create(TEST_NAME, (void *)FAKE_BASE, 256 * PGSIZE, PGSIZE,
+			     NULL, NULL, NULL, 4 * PGSIZE, MEM_WAIT);
 	void *p[16];
 
 	for (int i = 0; i < 16; i++) {
-		p[i] = arena_alloc(a, (size_t)(i % 4 + 1) * PGSIZE,
-				   MEM_ATOMIC);
+		p[i] = arena_alloc(a, (size_t)(i % 4 + 1) * PGSIZE, MEM_ATOMIC);
 		KT_ASSERT_NOT_NULL(p[i]);
 	}
 	for (int i = 0; i < 16; i++)
@@ -198,21 +194,21 @@ KTEST_DEBUG(kmem_debug, notouch_never_written, "redzone,poison,audit")
 /* The callers of the last allocation and free, with their names. */
 KTEST_DEBUG(kmem_debug, audit_names_callers, "audit")
 {
-	struct kmem_cache *cp = kmem_cache_create(TEST_NAME, 64, 0, 0, NULL,
-						  NULL, NULL, NULL);
+	struct kmem_cache *cp =
+		kmem_cache_create(TEST_NAME, 64, 0, 0, NULL, NULL, NULL, NULL);
 	struct kmem_cache *qc = kpages_arena->qcache[1];
 	char text[512];
 	void *obj = kmem_debug_test_alloc_site(cp), *pages;
 
 	KT_ASSERT_NOT_NULL(obj);
 	kmem_cache_audit_text(cp, obj, text, sizeof(text));
-	KT_EXPECT_NOT_NULL(
-		kstrstr(text, "last allocated by: kmem_debug_test_alloc_site+0x"));
+	KT_EXPECT_NOT_NULL(kstrstr(
+		text, "last allocated by: kmem_debug_test_alloc_site+0x"));
 	KT_EXPECT_NOT_NULL(kstrstr(text, "last freed by: (never)"));
 	kmem_debug_test_free_site(cp, obj);
 	kmem_cache_audit_text(cp, obj, text, sizeof(text));
-	KT_EXPECT_NOT_NULL(
-		kstrstr(text, "last allocated by: kmem_debug_test_alloc_site+0x"));
+	KT_EXPECT_NOT_NULL(kstrstr(
+		text, "last allocated by: kmem_debug_test_alloc_site+0x"));
 	KT_EXPECT_NOT_NULL(
 		kstrstr(text, "last freed by: kmem_debug_test_free_site+0x"));
 	/* an address inside the object names the same record */
@@ -225,8 +221,8 @@ KTEST_DEBUG(kmem_debug, audit_names_callers, "audit")
 	pages = kmem_debug_test_alloc_site(qc);
 	KT_ASSERT_NOT_NULL(pages);
 	kmem_cache_audit_text(qc, pages, text, sizeof(text));
-	KT_EXPECT_NOT_NULL(
-		kstrstr(text, "last allocated by: kmem_debug_test_alloc_site+0x"));
+	KT_EXPECT_NOT_NULL(kstrstr(
+		text, "last allocated by: kmem_debug_test_alloc_site+0x"));
 	kmem_debug_test_free_site(qc, pages);
 	kmem_cache_audit_text(qc, pages, text, sizeof(text));
 	KT_EXPECT_NOT_NULL(
@@ -291,9 +287,10 @@ KTEST_DEBUG(kmem_debug, poison_constructs_on_alloc, "poison")
 
 /* ---- the errors each mode catches (each panics in a boot of its own) */
 
-KTEST_DEBUG_PANICS(kmem_debug, redzone_overrun_by_one, "redzone",
-		   "kmem_cache_free: redzone violation: cache 'rz_overrun' obj 0x",
-		   "offset 24 (object size 24): byte 0x00, expected 0xce")
+KTEST_DEBUG_PANICS(
+	kmem_debug, redzone_overrun_by_one, "redzone",
+	"kmem_cache_free: redzone violation: cache 'rz_overrun' obj 0x",
+	"offset 24 (object size 24): byte 0x00, expected 0xce")
 {
 	struct kmem_cache *cp = kmem_cache_create("rz_overrun", 24, 0, 0, NULL,
 						  NULL, NULL, NULL);
@@ -303,9 +300,10 @@ KTEST_DEBUG_PANICS(kmem_debug, redzone_overrun_by_one, "redzone",
 	kmem_cache_free(cp, obj);
 }
 
-KTEST_DEBUG_PANICS(kmem_debug, redzone_kmalloc_overrun, "redzone",
-		   "kmem_cache_free: redzone violation: cache 'kmalloc_128' obj 0x",
-		   "offset 128 (object size 128): byte 0x78, expected 0xce")
+KTEST_DEBUG_PANICS(
+	kmem_debug, redzone_kmalloc_overrun, "redzone",
+	"kmem_cache_free: redzone violation: cache 'kmalloc_128' obj 0x",
+	"offset 128 (object size 128): byte 0x78, expected 0xce")
 {
 	uint8_t *buf = kmalloc(112, MEM_WAIT);
 
@@ -324,9 +322,10 @@ KTEST_DEBUG_PANICS(kmem_debug, redzone_kmalloc_large_overrun, "redzone",
 	kfree(buf);
 }
 
-KTEST_DEBUG_PANICS(kmem_debug, poison_write_after_free, "poison",
-		   "kmem_cache_alloc: modified after free: cache 'poison_uaf' obj 0x",
-		   "offset 9 (object size 64): byte 0x11, expected 0xbe")
+KTEST_DEBUG_PANICS(
+	kmem_debug, poison_write_after_free, "poison",
+	"kmem_cache_alloc: modified after free: cache 'poison_uaf' obj 0x",
+	"offset 9 (object size 64): byte 0x11, expected 0xbe")
 {
 	struct kmem_cache *cp = kmem_cache_create("poison_uaf", 64, 0, 0, NULL,
 						  NULL, NULL, NULL);
@@ -343,10 +342,11 @@ KTEST_DEBUG_PANICS(kmem_debug, poison_write_after_free, "poison",
  * and be caught only when the object reaches the slab layer; with any
  * mode it is caught at the call, and audit names both earlier calls.
  */
-KTEST_DEBUG_PANICS(kmem_debug, audit_double_free_deep_in_magazine, "audit",
-		   "kmem_cache_free: double free (object not allocated): cache 'audit_deep' obj 0x",
-		   "last allocated by: kmem_debug_test_alloc_site+0x",
-		   "last freed by: kmem_debug_test_free_site+0x")
+KTEST_DEBUG_PANICS(
+	kmem_debug, audit_double_free_deep_in_magazine, "audit",
+	"kmem_cache_free: double free (object not allocated): cache 'audit_deep' obj 0x",
+	"last allocated by: kmem_debug_test_alloc_site+0x",
+	"last freed by: kmem_debug_test_free_site+0x")
 {
 	struct kmem_cache *cp = kmem_cache_create("audit_deep", 64, 0, 0, NULL,
 						  NULL, NULL, NULL);
@@ -360,9 +360,10 @@ KTEST_DEBUG_PANICS(kmem_debug, audit_double_free_deep_in_magazine, "audit",
 	kmem_cache_free(cp, a); /* a sits under b and c */
 }
 
-KTEST_DEBUG_PANICS(kmem_debug, audit_kfree_twice, "poison,audit",
-		   "kfree: double free (its tag holds the free poison): cache 'kmalloc_64' addr 0x",
-		   " size 48", "last allocated by: ", "last freed by: ")
+KTEST_DEBUG_PANICS(
+	kmem_debug, audit_kfree_twice, "poison,audit",
+	"kfree: double free (its tag holds the free poison): cache 'kmalloc_64' addr 0x",
+	" size 48", "last allocated by: ", "last freed by: ")
 {
 	void *buf = kmalloc(40, MEM_WAIT);
 
@@ -375,9 +376,10 @@ KTEST_DEBUG_PANICS(kmem_debug, audit_kfree_twice, "poison,audit",
  * check, the call that next takes an object finds it at once (without,
  * a later allocation would follow the bad link).
  */
-KTEST_DEBUG_PANICS(kmem_debug, check_finds_broken_free_list, "check",
-		   "kmem_cache_alloc: kmem_debug=check: cache 'check_list' is inconsistent after this call",
-		   "a slab's free list leaves the slab or loops")
+KTEST_DEBUG_PANICS(
+	kmem_debug, check_finds_broken_free_list, "check",
+	"kmem_cache_alloc: kmem_debug=check: cache 'check_list' is inconsistent after this call",
+	"a slab's free list leaves the slab or loops")
 {
 	struct kmem_cache *cp = kmem_cache_create("check_list", 64, 0, 0, NULL,
 						  NULL, NULL, NULL);
@@ -385,17 +387,18 @@ KTEST_DEBUG_PANICS(kmem_debug, check_finds_broken_free_list, "check",
 	void **b = kmem_cache_alloc(cp, MEM_WAIT);
 
 	kmem_cache_free(cp, b);
-	*b = (void *)0x1234; /* b's free-list link, after its free */
+	*b = (void *)0x1234;		/* b's free-list link, after its free */
 	kmem_cache_alloc(cp, MEM_WAIT); /* b again: its link becomes the head */
 	kmem_cache_free(cp, a);
 }
 
-KTEST_DEBUG_PANICS(kmem_debug, check_finds_broken_arena, "check",
-		   "arena_alloc: kmem_debug=check: the arena is inconsistent after this call: arena 'check_arena': byte totals disagree")
+KTEST_DEBUG_PANICS(
+	kmem_debug, check_finds_broken_arena, "check",
+	"arena_alloc: kmem_debug=check: the arena is inconsistent after this call: arena 'check_arena': byte totals disagree")
 {
-	struct arena *a = arena_create("check_arena", (void *)FAKE_BASE,
-				       16 * PGSIZE, PGSIZE, NULL, NULL, NULL,
-				       0, MEM_WAIT);
+	struct arena *a =
+		arena_create("check_arena", (void *)FAKE_BASE, 16 * PGSIZE,
+			     PGSIZE, NULL, NULL, NULL, 0, MEM_WAIT);
 
 	KT_ASSERT_NOT_NULL(arena_alloc(a, PGSIZE, MEM_WAIT));
 	a->in_use += PGSIZE; /* a counter gone wrong */

@@ -1561,7 +1561,8 @@ KTEST(oom, off_slab_bookkeeping_runs_dry)
 KTEST_PANICS(
 	oom, wait_cache_over_bounded_arena,
 	"panic: arena_xalloc: out of space: arena 'oom_wait_cache' size 4096 align 0 phase 0 nocross 0",
-	"(after reclaiming from its importers)", "arena             quantum         in use          total",
+	"(after reclaiming from its importers)",
+	"arena             quantum         in use          total",
 	"oom_wait_cache       4096          32768          32768")
 {
 	void *mem = arena_alloc(kpages_arena, 8 * PGSIZE, MEM_WAIT);
@@ -1578,7 +1579,8 @@ KTEST_PANICS(
 KTEST_PANICS(
 	oom, wait_import_from_a_dry_source,
 	"panic: arena_alloc: out of space: arena 'oom_wait_source' size 8192",
-	"(after reclaiming from its importers)", "arena             quantum         in use          total",
+	"(after reclaiming from its importers)",
+	"arena             quantum         in use          total",
 	"oom_wait_source       4096          12288          16384",
 	"oom_wait_importer       4096          12288          12288")
 {
@@ -1596,7 +1598,8 @@ KTEST_PANICS(
 /* kmalloc with base dry: the page its slab needs is not in base. */
 KTEST_PANICS(oom, wait_kmalloc_when_base_is_dry,
 	     "panic: arena_alloc: out of space: arena 'base' size 4096",
-	     "(after reclaiming from its importers)", "arena             quantum         in use          total")
+	     "(after reclaiming from its importers)",
+	     "arena             quantum         in use          total")
 {
 	global_exhaust();
 	kmalloc(100, MEM_WAIT);

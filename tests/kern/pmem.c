@@ -35,8 +35,8 @@ KTEST(pmem, kpages_imports_from_base)
 	size_t base_free, kpages_total = arena_amt_total(kpages_arena);
 
 	/* once, so that kpages has its tag page already */
-	arena_free(kpages_arena, arena_alloc(kpages_arena, 9 * PGSIZE, MEM_WAIT),
-		   9 * PGSIZE);
+	arena_free(kpages_arena,
+		   arena_alloc(kpages_arena, 9 * PGSIZE, MEM_WAIT), 9 * PGSIZE);
 	base_free = arena_amt_free(base_arena);
 	p = arena_alloc(kpages_arena, 9 * PGSIZE, MEM_WAIT);
 	KT_ASSERT_NOT_NULL(p);
