@@ -1279,12 +1279,12 @@ static __noreturn void out_of_space(const char *fn, struct arena *a,
 				    const struct request *r, bool reclaimed)
 {
 	/* the arena table follows the message, inside the report */
-	panic_details(arena_print_stats,
-		      "%s: out of space: arena '%s' size %zu align %zu phase %zu nocross %zu window 0x%lx-0x%lx%s",
-		      fn, a->name, r->size, r->align, r->phase, r->nocross,
-		      r->min, r->max,
-		      reclaimed ? " (after reclaiming from its importers)" :
-				  "");
+	panic_details(
+		arena_print_stats,
+		"%s: out of space: arena '%s' size %zu align %zu phase %zu nocross %zu window 0x%lx-0x%lx%s",
+		fn, a->name, r->size, r->align, r->phase, r->nocross, r->min,
+		r->max,
+		reclaimed ? " (after reclaiming from its importers)" : "");
 }
 
 /*
@@ -1991,8 +1991,7 @@ static void print_one(struct arena *a, void *arg)
 	printk("%-14s %10zu %14zu %14zu %9llu %9llu %6llu %7llu %8zu  %s\n",
 	       a->name, a->quantum, in_use, total,
 	       (unsigned long long)stats.allocs,
-	       (unsigned long long)stats.frees,
-	       (unsigned long long)stats.fails,
+	       (unsigned long long)stats.frees, (unsigned long long)stats.fails,
 	       (unsigned long long)stats.imports, segs,
 	       a->source ? a->source->name : "-");
 }

@@ -907,7 +907,7 @@ static unsigned long cpu_cache_enter(struct kmem_cpu_cache *cc, long *rounds)
 {
 	unsigned long irq = spin_lock_irqsave(&cc->lock);
 	long held = __atomic_exchange_n(&cc->rounds, KMEM_ROUNDS_HELD,
-				       __ATOMIC_ACQ_REL);
+					__ATOMIC_ACQ_REL);
 
 	for (;;) {
 		long now;
@@ -1092,8 +1092,7 @@ static void redzone_verify(struct kmem_cache *cp, const char *fn, void *obj)
 			      KMEM_REDZONE_PATTERN);
 	if (o >= 0)
 		panic("%s: redzone violation: cache '%s' obj %p offset %ld (object size %zu): byte 0x%02x, expected 0x%02x%s",
-		      fn, cp->name, obj, o, cp->obj_size,
-		      ((uint8_t *)obj)[o],
+		      fn, cp->name, obj, o, cp->obj_size, ((uint8_t *)obj)[o],
 		      kmem_pattern_byte(KMEM_REDZONE_PATTERN, (size_t)o),
 		      kmem_cache_audit_text(cp, obj, audit, sizeof(audit)));
 }
@@ -1115,8 +1114,8 @@ static void debug_unalloc(struct kmem_cache *cp, void *obj)
  * layer: check what poison and redzone promise, note the caller, and
  * under poison construct the object now.
  */
-static __attribute__((noinline)) void *
-debug_alloc(struct kmem_cache *cp, int flags, uintptr_t caller)
+static __attribute__((noinline)) void *debug_alloc(struct kmem_cache *cp,
+						   int flags, uintptr_t caller)
 {
 	void *obj = slab_alloc(cp, flags);
 	char audit[KMEM_AUDIT_TEXT_MAX];
@@ -1158,8 +1157,8 @@ debug_alloc(struct kmem_cache *cp, int flags, uintptr_t caller)
  * sees any double free at the call: check the redzone, note the caller,
  * and under poison destroy the object and fill it with the pattern.
  */
-static __attribute__((noinline)) void
-debug_free(struct kmem_cache *cp, void *obj, uintptr_t caller)
+static __attribute__((noinline)) void debug_free(struct kmem_cache *cp,
+						 void *obj, uintptr_t caller)
 {
 	unsigned long irq = spin_lock_irqsave(&cp->lock);
 	bool busy = obj_busy_locked(cp, obj);
@@ -1679,9 +1678,9 @@ void kmem_init(void)
 	slab_cache = internal_cache("kmem_slab", sizeof(struct kmem_slab));
 	bufctl_audit = kmem_debug & KMEM_DEBUG_AUDIT;
 	bufctl_cache = internal_cache(
-		"kmem_bufctl", sizeof(struct kmem_bufctl) +
-				       (bufctl_audit ? sizeof(struct kmem_audit) :
-						       0));
+		"kmem_bufctl",
+		sizeof(struct kmem_bufctl) +
+			(bufctl_audit ? sizeof(struct kmem_audit) : 0));
 	arch_set_cpu_exit_hook(kmem_cpu_exit);
 }
 
@@ -1856,9 +1855,9 @@ static void whatis_cache(struct kmem_cache *cp, void *arg)
 	if (cp->debug & KMEM_DEBUG_AUDIT) {
 		char audit[KMEM_AUDIT_TEXT_MAX];
 
-		printk("  audit:%s\n", kmem_cache_audit_text(cp, (void *)obj,
-							     audit,
-							     sizeof(audit)));
+		printk("  audit:%s\n",
+		       kmem_cache_audit_text(cp, (void *)obj, audit,
+					     sizeof(audit)));
 	}
 }
 
@@ -2104,8 +2103,9 @@ static bool cache_check(struct kmem_cache *cp, struct slab_check *c)
 	}
 	/* slot 0, for threads without a number, never has magazines */
 	if (ok && (cp->cpu[0].loaded || cp->cpu[0].previous))
-		ok = slab_violation(c, &cp->cpu[0],
-				    "the slot of CPUs without a number has magazines");
+		ok = slab_violation(
+			c, &cp->cpu[0],
+			"the slot of CPUs without a number has magazines");
 	if (ok && cp->mag_size) {
 		irq = spin_lock_irqsave(&cp->depot.lock);
 		spin_lock(&cp->lock);
