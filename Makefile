@@ -270,9 +270,10 @@ debug: deps $(KERNEL)
 iso: deps $(KERNEL)
 	@$(PYTHON) tests/qemu.py iso --cmdline='$(CMDLINE)'
 
-# First, whether anything listens on the port (read from /proc/net, not by
-# connecting, which would reach QEMU's gdb stub): without make debug, say
-# so at once instead of gdb's long time-out.
+# make gdb first looks in /proc/net for a socket listening on GDB_PORT (a
+# test connection would reach QEMU's gdb stub). When nothing listens (no
+# make debug running), it says so at once, instead of gdb's 12-second
+# time-out about hardware breakpoints.
 gdb: $(KERNEL)
 	@awk -v port=$$(printf ':%04X' $(GDB_PORT)) \
 		'$$4 == "0A" && substr($$2, length($$2) - 4) == port { found = 1 } \

@@ -40,6 +40,9 @@ void memmap_print(const struct mem_range *ranges, size_t nr, size_t dropped);
 /* The sum of the sizes of ranges. */
 uint64_t memmap_total(const struct mem_range *ranges, size_t nr);
 
+/* Write size readably into buf: "3 MiB", "1 MiB 12 KiB" or "8 KiB". */
+void memmap_format_size(char *buf, size_t len, uint64_t size);
+
 /*
  * Memory options of the kernel command line, for experiments and tests:
  *

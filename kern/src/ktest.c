@@ -30,6 +30,7 @@
 #include "kmem_debug.h"
 #include "kprintf.h"
 #include "kstring.h"
+#include "memmap.h"
 #include "panic.h"
 #include "printk.h"
 
@@ -200,16 +201,6 @@ void ktest_skipf(const char *fmt, ...)
 	current.skip_reason = skip_text;
 }
 
-/* A size as "N KiB", or "N MiB" when a whole number of MiB (never 0 MiB). */
-static const char *size_text(char *buf, size_t n, size_t bytes)
-{
-	if (bytes >= (1ul << 20) && bytes % (1ul << 20) == 0)
-		ksnprintf(buf, n, "%zu MiB", bytes >> 20);
-	else
-		ksnprintf(buf, n, "%zu KiB", bytes >> 10);
-	return buf;
-}
-
 /* Whether base has @bytes free, reclaiming once if not; else *why says. */
 static bool base_has(size_t bytes, char *why, size_t n)
 {
@@ -220,9 +211,10 @@ static bool base_has(size_t bytes, char *why, size_t n)
 	arena_reclaim(base_arena);
 	if (arena_amt_free(base_arena) >= bytes)
 		return true;
-	ksnprintf(why, n, "needs %s free in arena 'base', it has %s",
-		  size_text(need, sizeof(need), bytes),
-		  size_text(have, sizeof(have), arena_amt_free(base_arena)));
+	memmap_format_size(need, sizeof(need), bytes);
+	memmap_format_size(have, sizeof(have), arena_amt_free(base_arena));
+	ksnprintf(why, n, "needs %s free in arena 'base', it has %s", need,
+		  have);
 	return false;
 }
 

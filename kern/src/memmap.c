@@ -145,8 +145,7 @@ size_t memmap_sanitize(const struct memmap_entry *raw, size_t nr_raw,
 	return o.nr;
 }
 
-/* Write size readably into buf: "3 MiB", "1 MiB 12 KiB" or "8 KiB". */
-static void format_size(char *buf, size_t len, uint64_t size)
+void memmap_format_size(char *buf, size_t len, uint64_t size)
 {
 	unsigned long long mib = size / MIB, kib = size % MIB / KIB;
 
@@ -163,7 +162,7 @@ static void print_range(const struct mem_range *r)
 {
 	char readable[48];
 
-	format_size(readable, sizeof(readable), r->size);
+	memmap_format_size(readable, sizeof(readable), r->size);
 	printk("  0x%016llx 0x%016llx 0x%016llx %s\n",
 	       (unsigned long long)r->base,
 	       (unsigned long long)(r->base + r->size),

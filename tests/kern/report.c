@@ -136,14 +136,15 @@ static void many_lines(void)
 }
 
 /*
- * A message longer than the buffer panic once formatted it into, and
- * details longer than the report it kept: the end of each is there.
+ * A message longer than the buffer panic once formatted it into (8,999
+ * filler dots, then a tail), and details longer than the report it kept:
+ * the end of each is there.
  */
-KTEST_PANICS(report, panic_is_never_cut, "xxxx: the end of a long message",
+KTEST_PANICS(report, panic_is_never_cut, "....: the end of a long message",
 	     "number 199 of 200", "backtrace:")
 {
 	static char filler[9000];
 
-	kmemset(filler, 'x', sizeof(filler) - 1);
+	kmemset(filler, '.', sizeof(filler) - 1);
 	panic_details(many_lines, "%s: the end of a long message", filler);
 }
