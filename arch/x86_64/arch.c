@@ -115,6 +115,30 @@ static uint64_t read_cr(int which)
 	return v;
 }
 
+/* The general registers in the order a register dump prints them. */
+static const struct {
+	char name[4];
+	unsigned short offset;
+} dump_regs[] = {
+	{ "rax", offsetof(struct arch_regs, rax) },
+	{ "rbx", offsetof(struct arch_regs, rbx) },
+	{ "rcx", offsetof(struct arch_regs, rcx) },
+	{ "rdx", offsetof(struct arch_regs, rdx) },
+	{ "rsi", offsetof(struct arch_regs, rsi) },
+	{ "rdi", offsetof(struct arch_regs, rdi) },
+	{ "rbp", offsetof(struct arch_regs, rbp) },
+	{ "rsp", offsetof(struct arch_regs, rsp) },
+	{ "r8", offsetof(struct arch_regs, r8) },
+	{ "r9", offsetof(struct arch_regs, r9) },
+	{ "r10", offsetof(struct arch_regs, r10) },
+	{ "r11", offsetof(struct arch_regs, r11) },
+	{ "r12", offsetof(struct arch_regs, r12) },
+	{ "r13", offsetof(struct arch_regs, r13) },
+	{ "r14", offsetof(struct arch_regs, r14) },
+	{ "r15", offsetof(struct arch_regs, r15) },
+	{ "rip", offsetof(struct arch_regs, rip) },
+};
+
 size_t arch_format_registers(char *buf, size_t len, const struct arch_regs *r)
 {
 	struct text t = { buf, len, 0 };
@@ -122,32 +146,23 @@ size_t arch_format_registers(char *buf, size_t len, const struct arch_regs *r)
 	if (len)
 		buf[0] = 0;
 	if (r) {
-		text_add(&t, "rax %016llx rbx %016llx rcx %016llx\n",
-			 (unsigned long long)r->rax, (unsigned long long)r->rbx,
-			 (unsigned long long)r->rcx);
-		text_add(&t, "rdx %016llx rsi %016llx rdi %016llx\n",
-			 (unsigned long long)r->rdx, (unsigned long long)r->rsi,
-			 (unsigned long long)r->rdi);
-		text_add(&t, "rbp %016llx rsp %016llx r8  %016llx\n",
-			 (unsigned long long)r->rbp, (unsigned long long)r->rsp,
-			 (unsigned long long)r->r8);
-		text_add(&t, "r9  %016llx r10 %016llx r11 %016llx\n",
-			 (unsigned long long)r->r9, (unsigned long long)r->r10,
-			 (unsigned long long)r->r11);
-		text_add(&t, "r12 %016llx r13 %016llx r14 %016llx\n",
-			 (unsigned long long)r->r12, (unsigned long long)r->r13,
-			 (unsigned long long)r->r14);
-		text_add(&t, "r15 %016llx rip %016llx rflags %08llx\n",
-			 (unsigned long long)r->r15, (unsigned long long)r->rip,
-			 (unsigned long long)r->rflags);
-		text_add(&t, "cs %04llx ss %04llx ", (unsigned long long)r->cs,
-			 (unsigned long long)r->ss);
+		/* three to a line: "rax 0000000000000001 rbx ..." */
+		for (size_t i = 0; i < ARRAY_SIZE(dump_regs); i++) {
+			const uint64_t *v = (const void *)((const char *)r +
+							   dump_regs[i].offset);
+
+			text_add(&t, "%-3s %016llx%s", dump_regs[i].name,
+				 (unsigned long long)*v,
+				 i % 3 == 2 ? "\n" : " ");
+		}
+		text_add(&t, "rflags %08llx\ncs %04llx ss %04llx ",
+			 (unsigned long long)r->rflags,
+			 (unsigned long long)r->cs, (unsigned long long)r->ss);
 	} else {
+		uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+
 		text_add(&t, "rsp %016llx rbp %016llx rflags %08llx\n",
-			 (unsigned long long)(uintptr_t)__builtin_frame_address(
-				 0),
-			 (unsigned long long)(uintptr_t)__builtin_frame_address(
-				 0),
+			 (unsigned long long)frame, (unsigned long long)frame,
 			 (unsigned long long)read_rflags());
 	}
 	text_add(&t, "cr0 %08llx cr2 %016llx cr3 %016llx cr4 %08llx\n",
