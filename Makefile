@@ -331,9 +331,13 @@ fuzz-build: $(FUZZ_BINS)
 $(BUILD)/fuzz/flags: FORCE
 	$(call stamp,$(FUZZ_CC) $(FUZZ_CFLAGS))
 
-$(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/fuzz/flags
+# What the fuzzer runs but does not steer by: tests/fuzz/coverage-ignore.
+FUZZ_IGNORE := tests/fuzz/coverage-ignore
+
+$(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/fuzz/flags $(FUZZ_IGNORE)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+		-fsanitize-coverage-ignorelist=$(FUZZ_IGNORE) -c $< -o $@
 
 $(FUZZ_BINS): $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SANITIZE) -rdynamic -o $@ $^ \

@@ -209,11 +209,10 @@ static void op_kmalloc(struct cursor *c)
 		p = kmalloc_align(size, MEM_ATOMIC, align);
 	} else if (b & 2) {
 		p = kzmalloc(size, MEM_ATOMIC);
-		if (p)
-			for (size_t i = 0; i < kmalloc_size(p); i++)
-				if (p[i])
-					fail("kzmalloc(%zu): byte %zu of %p is 0x%02x",
-					     size, i, (void *)p, p[i]);
+		for (size_t i = 0, n = p ? kmalloc_size(p) : 0; i < n; i++)
+			if (p[i])
+				fail("kzmalloc(%zu): byte %zu of %p is 0x%02x",
+				     size, i, (void *)p, p[i]);
 	} else {
 		p = kmalloc(size, MEM_ATOMIC);
 	}
