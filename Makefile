@@ -387,3 +387,70 @@ bench-instr: $(BENCH)
 		total=$$(sed -n 's/^summary: //p' $$out); \
 		echo "$$w $$total" | awk '{ printf "%-16s %14.1f\n", $$1, $$2 / $(BENCH_INSTR_COUNT) }'; \
 	done
+
+# ---- coverage (gcc's gcov, reported by gcovr): make coverage
+
+# The host side built once more with gcc --coverage at -O0, no sanitizers,
+# under build/coverage/ (its own objects), and everything the host can run
+# run there into one set of counters (tests/coverage.py): the test binary
+# with every test (the panic tests in their children) and the debug modes,
+# the monitor fed a script on stdin, the library's programs (threads with
+# several workers, a misuse that aborts), and the fuzz corpora replayed
+# without libFuzzer (tests/fuzz/replay_main.c). It prints a table per file
+# of kern/ and lib/, writes build/coverage/html/index.html, and ends with
+# the allocators' figure less the lines tests/coverage-exempt names.
+# KMEM_COVERAGE: a panic writes the counters before it aborts (arch/host).
+DEB_PACKAGES += gcovr
+COV := $(BUILD)/coverage
+COV_CFLAGS := -std=gnu11 -O0 -g $(WARNINGS) -MMD -MP $(COMMON_INCLUDES) \
+	-Iarch/host/include -Iinclude -Iarch/x86_64/include \
+	--coverage -fprofile-update=atomic -DKMEM_COVERAGE
+# tests/host/*.c see only include/, as a program over libkmem.a does
+COV_PROG_CFLAGS := -std=gnu11 -O0 -g $(WARNINGS) -MMD -MP -Iinclude --coverage
+COV_LDFLAGS := --coverage -rdynamic -lpthread
+COV_LIB_OBJS := $(patsubst %.c,$(COV)/obj/%.o,$(HOST_LIB_SRCS))
+COV_TEST_OBJS := $(patsubst %.c,$(COV)/obj/%.o,$(HOST_TEST_SRCS))
+COV_HOST_PROGS := $(patsubst tests/host/%.c,$(COV)/%,$(wildcard tests/host/*.c))
+COV_FUZZ := $(addprefix $(COV)/fuzz_,$(FUZZ_TARGETS))
+COV_OBJS := $(sort $(COV_LIB_OBJS) $(COV_TEST_OBJS) \
+	$(COV)/obj/arch/x86_64/multiboot2.o $(COV)/obj/tests/fuzz/replay_main.o \
+	$(patsubst %,$(COV)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_TARGETS)))
+COV_PROGS := $(COV)/ktest $(COV_HOST_PROGS) $(COV_FUZZ)
+
+.PHONY: coverage coverage-build
+coverage: deps coverage-build
+	$(PYTHON) tests/coverage.py --build $(COV)
+coverage-build: $(COV_PROGS)
+
+$(COV)/flags: FORCE
+	$(call stamp,$(COV_CFLAGS) $(COV_PROG_CFLAGS) $(COV_LDFLAGS) -Wno-sign-compare)
+$(COV)/objects: FORCE
+	$(call stamp,$(COV_OBJS) $(COV_HOST_PROGS))
+
+$(COV)/obj/%.o: %.c $(COV)/flags
+	@mkdir -p $(@D)
+	$(CC) $(COV_CFLAGS) -c $< -o $@
+
+# The fuzz targets are written for clang; gcc 12 also warns of the
+# signedness of one ?: in fuzz_slab.c (an int and a uint64_t)
+$(COV)/obj/tests/fuzz/fuzz_%.o: tests/fuzz/fuzz_%.c $(COV)/flags
+	@mkdir -p $(@D)
+	$(CC) $(COV_CFLAGS) -Wno-sign-compare -c $< -o $@
+
+$(COV)/obj/tests/host/%.o: tests/host/%.c $(COV)/flags
+	@mkdir -p $(@D)
+	$(CC) $(COV_PROG_CFLAGS) -c $< -o $@
+
+$(COV)/ktest: $(COV_TEST_OBJS) $(COV_LIB_OBJS) $(COV)/objects
+	$(CC) -o $@ $(COV_TEST_OBJS) $(COV_LIB_OBJS) $(COV_LDFLAGS)
+
+$(COV_HOST_PROGS): $(COV)/%: $(COV)/obj/tests/host/%.o $(COV_LIB_OBJS) \
+		$(COV)/objects
+	$(CC) -o $@ $< $(COV_LIB_OBJS) $(COV_LDFLAGS)
+
+$(COV_FUZZ): $(COV)/fuzz_%: $(COV)/obj/tests/fuzz/fuzz_%.o \
+		$(COV)/obj/tests/fuzz/replay_main.o \
+		$(COV)/obj/arch/x86_64/multiboot2.o $(COV_LIB_OBJS) $(COV)/objects
+	$(CC) -o $@ $(filter %.o,$^) $(COV_LDFLAGS)
+
+-include $(COV_OBJS:.o=.d) $(COV_HOST_PROGS:$(COV)/%=$(COV)/obj/tests/host/%.d)
