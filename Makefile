@@ -124,6 +124,8 @@ help:
 	@echo "make fuzz        run each FUZZ_SECONDS (60) on its corpus"
 	@echo "make bench       time the arena workloads (ns and ops per second)"
 	@echo "make bench-instr instructions per operation, under callgrind"
+	@echo "make coverage    gcov of all the host runs: a table per file, the"
+	@echo "                 allocators' figure, build/coverage/html/index.html"
 	@echo "make iso         build the GRUB ISO for CMDLINE and print its path"
 	@echo "make debug       boot QEMU stopped, gdb stub on port $(GDB_PORT)"
 	@echo "make gdb         attach gdb to 'make debug', stop at kmain"

@@ -1204,6 +1204,18 @@ def clang_format_clean(opts):
     return checks
 
 
+def coverage_tooling():
+    """make coverage's counting (tests/coverage.py) on a fixed example,
+    its refusal of bad exempt entries, and tests/coverage-exempt against
+    the sources: no build, no run (make coverage itself is too slow)."""
+    import coverage
+    problems = coverage.self_test()
+    return [Check("coverage: tests/coverage.py counts a fixed example, "
+                  "reports bad exempt entries; tests/coverage-exempt names "
+                  "only what exists", "fail" if problems else "pass",
+                  "; ".join(problems)[:300], "\n".join(problems))]
+
+
 def report(check, verbose):
     label = {"pass": "ok  ", "fail": "FAIL", "skip": "skip"}[check.status]
     if check.status != "fail" and not verbose:
@@ -1277,7 +1289,8 @@ def main():
             lambda: clang_format_clean(opts),
             lambda: lock_assertions_built(opts),
             lambda: layer_direction(opts),
-            lambda: matrix.judge_checks(Check), host_none_ran]
+            lambda: matrix.judge_checks(Check), host_none_ran,
+            coverage_tooling]
     if not opts.host_only:
         jobs += [lambda: kernel_tests(opts, panics),
                  lambda: kernel_selftest(opts)]
