@@ -229,7 +229,8 @@ MONITOR_SCRIPT = "\n".join([
     "free kpages $ 0", "alloc base 1M", "whatis $", "alloc kpages_2m 2M",
     "whatis $", "alloc kpages_1g 1G", "alloc nosuch 4K", "alloc kpages 0",
     "alloc kpages 1x", "alloc kpages 100T", "alloc base 60T",
-    "kmalloc 100", "whatis $", "kfree $", "kfree $", "kfree 0x1234",
+    "kmalloc 100", "whatis $", "kfree $", "whatis $", "kfree $",
+    "kfree 0x1234",
     "kfree zz", "kmalloc 64K", "whatis $", "kmalloc 0", "kmalloc 60T",
     "whatis 0x10", "whatis zz", "whatis 0x", "check", "test string.*",
     "test nosuch.*", "frobnicate", "arenas extra", "alloc kpages",
@@ -268,9 +269,13 @@ def runs(build):
         ("monitor script", [ktest, "ktest=nomatch.*", "monitor"], None,
          MONITOR_SCRIPT, lambda rc, out: rc == 2 and "kmem> " in out and
          "monitor: leaving" in out and "panic:" not in out),
-        ("monitor to end of input", [ktest, "ktest=printk.*", "monitor"],
-         None, "help\r\nmeminfo", lambda rc, out: rc == 0 and
-         "monitor: end of input" in out),
+        ("monitor, debug modes, to end of input",
+         [ktest, "ktest=printk.*", "monitor"],
+         {"KMEM_DEBUG": "redzone,poison,audit"},
+         "kmalloc 100\r\nwhatis $\r\nkfree $\r\nwhatis $\r\n"
+         "alloc kpages 8K\r\nwhatis $\r\ncheck\r\nmeminfo",
+         lambda rc, out: rc == 0 and "monitor: end of input" in out and
+         "audit:" in out and "panic:" not in out),
     ]
     for w in (1, 2, 4, 8):
         out.append(("threads %d" % w, [os.path.join(build, "threads"), str(w)],
