@@ -335,6 +335,9 @@ def gcovr(build, jobs):
            "--html-title", "kmem: make coverage"]
     for f in REPORTED:
         cmd += ["--filter", f]
+    if not shutil.which("gcovr"):
+        sys.stderr.write("coverage: gcovr is missing (make deps installs it)\n")
+        return None
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if r.returncode:
         sys.stderr.write(r.stdout + r.stderr)
