@@ -9,7 +9,8 @@ build/coverage/ (gcc --coverage, -O0, no sanitizers).
      arch/host/arch.c), under each of run_tests.py's DEBUG_MODES, its
      self-tests and options, the serial monitor fed scripts on stdin, the
      library's programs (threads with 1, 2, 4 and 8 workers, a double free
-     that aborts) and each fuzz corpus replayed (tests/fuzz/replay_main.c);
+     that aborts) and each fuzz corpus and tests/fuzz/crashes/ input
+     replayed (tests/fuzz/replay_main.c);
   3. asks gcovr for a JSON report and an HTML one (build/coverage/html/);
   4. prints lines and branches covered per file of kern/ and lib/, then
      the allocators' figure, less the lines tests/coverage-exempt names,
@@ -285,9 +286,11 @@ def runs(build):
                 None, lambda rc, out: rc == -6 and "panic:" in out))
     for f in sorted(glob.glob(os.path.join(build, "fuzz_*"))):
         t = os.path.basename(f)[len("fuzz_"):]
-        out.append(("fuzz %s corpus" % t,
-                    [f, os.path.join(ROOT, "tests", "fuzz", "corpus", t)],
-                    None, None, ok(0)))
+        crashes = sorted(glob.glob(os.path.join(ROOT, "tests", "fuzz",
+                                                "crashes", t + "-*")))
+        out.append(("fuzz %s: corpus, %d of crashes/" % (t, len(crashes)),
+                    [f, os.path.join(ROOT, "tests", "fuzz", "corpus", t)] +
+                    crashes, None, None, ok(0)))
     return out
 
 
