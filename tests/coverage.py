@@ -495,7 +495,7 @@ def main():
         for name, good, rc, secs, output in pool.map(
                 lambda r: run_one(*r),
                 [] if opts.report_only else runs(build)):
-            print("run: %-28s exit %-4s %5.1f s%s" % (
+            print("run: %-40s exit %-4s %5.1f s%s" % (
                 name, rc, secs, "" if good else "  UNEXPECTED"))
             if not good:
                 failed.append(name)
