@@ -131,7 +131,7 @@ struct kmem_cache {
 	struct arena_reclaimer reclaimer; /* source's reclaim reaps it */
 };
 
-/* A slab's header: at the end of the slab (on-slab) or in kmem_slab_cache. */
+/* A slab's header: at the end of the slab (on-slab) or in cache kmem_slab. */
 struct kmem_slab {
 	uint32_t magic;
 	uint32_t nr_busy;
@@ -174,8 +174,8 @@ static inline void **obj_link(const struct kmem_cache *cp, void *obj)
 }
 
 /* Index of obj in its slab, or -1 if it is not at an object boundary. */
-static inline long obj_index(const struct kmem_cache *cp, const struct kmem_slab *s,
-		      const void *obj)
+static inline long obj_index(const struct kmem_cache *cp,
+			     const struct kmem_slab *s, const void *obj)
 {
 	uintptr_t off = (uintptr_t)obj - (uintptr_t)s->first;
 

@@ -14,8 +14,13 @@
 #include "page.h"
 #include "panic.h"
 
+/* on-slab chunks: an eighth of a page at most, so 7 or more objects fit
+ * beside the 128-byte header */
 #define ON_SLAB_MAX_CHUNK (PGSIZE / 8)
-#define MIN_OBJS_PER_SLAB 8
+#define MIN_OBJS_PER_SLAB 8 /* off-slab: chunks per slab, at least */
+static_assert(
+	sizeof(struct kmem_slab) == 128,
+	"the header ON_SLAB_MAX_CHUNK allows for, and kmem.py's SLAB_FMT");
 
 static struct spinlock caches_lock = SPINLOCK_INIT;
 static struct list_head all_caches = LIST_HEAD_INIT(all_caches);
@@ -28,10 +33,11 @@ static struct list_head all_caches = LIST_HEAD_INIT(all_caches);
  * rounds. kmem_init makes the caches in this order; the last row has the
  * most rounds, KMEM_MAGAZINE_ROUNDS_MAX, the fast path's bound.
  */
-#define MAGAZINE_TYPE(r, max)                                              \
-	{                                                                  \
-		.rounds = (r), .chunk_max = (max),                          \
-		.size = sizeof(struct kmem_magazine) + (1 + (r)) * sizeof(void *) \
+#define MAGAZINE_TYPE(r, max)                          \
+	{                                              \
+		.rounds = (r), .chunk_max = (max),     \
+		.size = sizeof(struct kmem_magazine) + \
+			(1 + (r)) * sizeof(void *)     \
 	}
 
 static struct kmem_magazine_type {

@@ -46,6 +46,7 @@ static inline struct kmem_bufctl **bufctl_bucket(const struct kmem_cache *cp,
 	return &cp->hash[hash_index64((uintptr_t)obj, cp->hash_shift)];
 }
 
+/* Make t, of n buckets (a power of two), cp's hash. */
 void bufctl_hash_set(struct kmem_cache *cp, struct kmem_bufctl **t, size_t n)
 {
 	cp->hash = t;
@@ -136,13 +137,12 @@ static void bufctl_hash_grow(struct kmem_cache *cp)
 /* ---- finding an object's slab */
 
 /* Whether obj lies inside one of cp's slabs (cp's lock; error paths). */
-struct kmem_slab *slab_containing_locked(struct kmem_cache *cp,
-						const void *obj)
+struct kmem_slab *slab_containing_locked(struct kmem_cache *cp, const void *obj)
 {
 	struct list_head *lists[] = { &cp->full, &cp->partial, &cp->empty };
 
 	assert_held(&cp->lock);
-	for (int i = 0; i < 3; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
 		struct list_head *pos;
 
 		list_for_each (pos, lists[i]) {
@@ -169,7 +169,6 @@ bool slab_obj_busy_locked(struct kmem_cache *cp, void *obj)
 	}
 	return bufctl_hash_lookup_locked(cp, obj) != NULL;
 }
-
 
 /* ---- making and unmaking slabs */
 
@@ -465,4 +464,3 @@ void slab_free(struct kmem_cache *cp, void *obj)
 	if (!ok)
 		slab_bad_free(cp, obj);
 }
-

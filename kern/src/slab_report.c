@@ -19,7 +19,7 @@ struct owner_search {
 	void *start; /* of the object holding obj, or NULL */
 };
 
-
+/* kmem_cache_owner's visit: does one of cp's slabs hold s->obj? */
 static void find_cache_owner(struct kmem_cache *cp, void *arg)
 {
 	struct owner_search *s = arg;
@@ -147,6 +147,7 @@ size_t kmem_cache_nr_live(struct kmem_cache *cp)
 	return busy - c.in_magazines;
 }
 
+/* One row of kmem_cache_print_all's table. */
 static void print_cache(struct kmem_cache *cp, void *arg)
 {
 	struct cache_counts c;
