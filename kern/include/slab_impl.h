@@ -211,7 +211,7 @@ void cpu_cache_leave(struct kmem_cpu_cache *cc, long rounds, unsigned long irq);
 /*
  * The owner's fast path: it enters with a plain store of busy, then
  * loads rounds, which another CPU may have set to KMEM_ROUNDS_HELD (no
- * locked instruction: see the theory statement, 6).
+ * locked instruction: see slab.c's theory statement, 6).
  */
 static inline void fast_enter(struct kmem_cpu_cache *cc)
 {
@@ -236,9 +236,9 @@ static inline void fast_leave(struct kmem_cpu_cache *cc)
 
 /*
  * The fast path's pop: an object of this CPU's loaded magazine into *obj,
- * with no lock and no locked instruction (theory statement, 6); false if
- * the magazine is empty, missing or held by another CPU, for the caller's
- * slow path.
+ * with no lock and no locked instruction (slab.c's theory statement, 6);
+ * false if the magazine is empty, missing or held by another CPU, for the
+ * caller's slow path.
  */
 static inline bool kmem_magazine_pop(struct kmem_cache *cp, void **obj)
 {
@@ -280,7 +280,7 @@ static inline bool kmem_magazine_push(struct kmem_cache *cp, void *obj)
 	r = (unsigned long)fast_rounds(cc); /* -1 or -2 (see pop): huge */
 	if (unlikely(r >= cp->mag_size))
 		goto leave; /* full, none, or held by another CPU */
-	/* only now is loaded ours to read (theory statement, 6) */
+	/* only now is loaded ours to read (slab.c's theory statement, 6) */
 	m = cc->loaded;
 	if (unlikely(m->round[r] == obj))
 		goto leave; /* on top already: reported slowly */

@@ -311,7 +311,7 @@ static void magazine_drain(struct kmem_cache *cp, struct kmem_magazine *m,
 /* What a CPU wants of its magazines: rounds to allocate, room to free. */
 enum magazine_fill { MAGAZINE_EMPTY, MAGAZINE_FULL };
 
-/* A magazine off the depot's full or empty list, or NULL (its lock). */
+/* A magazine off the depot's full or empty list, or NULL (d->lock held). */
 static struct kmem_magazine *depot_take_locked(struct kmem_depot *d,
 					       enum magazine_fill fill)
 {
@@ -330,7 +330,7 @@ static struct kmem_magazine *depot_take_locked(struct kmem_depot *d,
 	return m;
 }
 
-/* Put magazine m, full or empty, on the depot's list (its lock). */
+/* Put magazine m, full or empty, on the depot's list (d->lock held). */
 static void depot_give_locked(struct kmem_depot *d, struct kmem_magazine *m,
 			      enum magazine_fill fill)
 {

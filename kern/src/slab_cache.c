@@ -1,8 +1,8 @@
 /*
- * slab_cache.c: making and unmaking caches, §9 of the theory statement in
- * slab.c: the magazine types, a cache's geometry (slab size, objects per
- * slab, colour, on- or off-slab: §2), kmem_cache_create and destroy, the
- * slab layer's own caches (kmem_init), and the list of every cache.
+ * slab_cache.c: making a cache, §9 of the theory statement in slab.c: the
+ * magazine types, a cache's geometry (slab size, objects per slab, colour,
+ * on- or off-slab: §2), kmem_cache_create and destroy, the slab layer's
+ * own caches (kmem_init), and the list of every cache.
  */
 #include "slab_impl.h"
 #include "slab_sourced.h"

@@ -1,7 +1,7 @@
 /*
- * slab_layer.c: the slab layer, §2 (slabs) and §3 (constructors) of the
- * theory statement in slab.c. Slabs taken from the source and given back,
- * their headers and bufctls, the off-slab hash of allocated objects, and
+ * slab_layer.c: the slab layer, §2 and §3 of the theory statement in slab.c
+ * (slabs, constructors). Slabs taken from the source and given back, their
+ * headers and bufctls, the off-slab hash of allocated objects, and
  * slab_alloc/slab_free, where the magazine layer (slab.c) sends what it
  * cannot serve. Everything here is cp's lock's (theory statement, 6).
  */

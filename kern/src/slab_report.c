@@ -1,9 +1,9 @@
 /*
- * slab_report.c: what the slab layer tells, §10 of the theory statement in
- * slab.c: the misuse kmem_cache_free meets, classified and reported with
- * the audit trail (§7); the owner of an address; the slabinfo-style
- * table; and whatis, for the monitor. All cold: the hot paths in slab.c
- * only call in here to panic.
+ * slab_report.c: the reports, §10 of the theory statement in slab.c: the
+ * misuse kmem_cache_free meets, classified and reported with the audit
+ * trail (§7); the owner of an address; the slabinfo-style table; and
+ * whatis, for the monitor. All cold: the hot paths in slab.c only call in
+ * here to panic.
  */
 #include "slab_impl.h"
 #include "kmem_debug.h"
