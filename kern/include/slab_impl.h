@@ -310,7 +310,7 @@ struct kmem_bufctl *bufctl_hash_lookup_locked(struct kmem_cache *cp,
 					      const void *obj);
 struct kmem_slab *slab_containing_locked(struct kmem_cache *cp,
 					 const void *obj);
-bool slab_obj_busy_locked(struct kmem_cache *cp, void *obj);
+bool obj_busy_locked(struct kmem_cache *cp, void *obj);
 void *slab_memory_xalloc(struct arena *source, size_t size, int flags);
 void slab_destroy(struct kmem_cache *cp, struct kmem_slab *s);
 void *slab_alloc(struct kmem_cache *cp, int flags);

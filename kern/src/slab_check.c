@@ -117,7 +117,7 @@ static bool check_magazine(struct slab_check *c, struct kmem_magazine *m,
 	if (m->round[0])
 		return slab_violation(c, m, "a magazine's floor is not NULL");
 	for (long i = 1; i <= n; i++) {
-		if (!slab_obj_busy_locked(c->cp, m->round[i]))
+		if (!obj_busy_locked(c->cp, m->round[i]))
 			return slab_violation(
 				c, m->round[i],
 				"an object in a magazine is free in its slab (a double free?)");

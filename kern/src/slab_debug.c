@@ -225,7 +225,7 @@ void *slab_debug_alloc(struct kmem_cache *cp, int flags, uintptr_t caller)
 void slab_debug_free(struct kmem_cache *cp, void *obj, uintptr_t caller)
 {
 	unsigned long irq = spin_lock_irqsave(&cp->lock);
-	bool busy = slab_obj_busy_locked(cp, obj);
+	bool busy = obj_busy_locked(cp, obj);
 
 	spin_unlock_irqrestore(&cp->lock, irq);
 	if (!busy)

@@ -158,7 +158,7 @@ struct kmem_slab *slab_containing_locked(struct kmem_cache *cp, const void *obj)
 }
 
 /* Whether obj is out of cp's slab layer (busy there; cp's lock held). */
-bool slab_obj_busy_locked(struct kmem_cache *cp, void *obj)
+bool obj_busy_locked(struct kmem_cache *cp, void *obj)
 {
 	assert_held(&cp->lock);
 	if (cp->on_slab) {
