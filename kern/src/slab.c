@@ -5,10 +5,10 @@
  *
  * ---- Theory statement
  *
- * The layer lives in rooms, one part of this statement each, named after
- * each heading: slab.c keeps this statement and the hot paths (the
- * magazine layer: §1, §4, §6); the structures are in slab_impl.h, what
- * callers use in slab.h.
+ * The layer's code lives in rooms (files), each holding the parts of this
+ * statement whose headings name it: slab.c keeps the statement and the
+ * hot paths, the magazine layer (§1, §4, §6). The structures are in
+ * slab_impl.h, what callers use in slab.h.
  *
  * 1. Two layers (slab.c)
  *
@@ -203,8 +203,8 @@
  * after illumos's kmem_magtype[]): the bigger the objects, the fewer the
  * rounds. kmem_init makes the magazine caches and the slab layer's own
  * (kmem_slab, kmem_bufctl) before any other cache. Every cache is on one
- * list, all_caches, which the tables, whatis, the checkers and a leaving
- * CPU walk (kmem_cache_for_each).
+ * list, all_caches, which the tables, whatis, the monitor's check and a
+ * leaving CPU walk (kmem_cache_for_each).
  *
  * 10. Reports (slab_report.c)
  *
@@ -219,7 +219,6 @@
  * says, and read slab headers, never objects.
  */
 #include "slab_impl.h"
-#include "assert.h"
 #include "panic.h"
 
 /* ---- reaching a CPU's magazines */

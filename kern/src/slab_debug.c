@@ -6,8 +6,6 @@
  * free of a cache with modes, which always reach the slab layer.
  */
 #include "slab_impl.h"
-#include "assert.h"
-#include "bitops.h"
 #include "kmem_debug.h"
 #include "kstring.h"
 #include "panic.h"
