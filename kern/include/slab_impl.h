@@ -185,6 +185,7 @@ static inline long obj_index(const struct kmem_cache *cp,
 	return (long)(off / cp->chunk);
 }
 
+/* Whether object i of on-slab slab s is out of the slab layer. */
 static inline bool busy_test(const struct kmem_slab *s, long i)
 {
 	return s->busy[i / 64] & (1ull << (i % 64));
@@ -219,16 +220,19 @@ static inline void fast_enter(struct kmem_cpu_cache *cc)
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
+/* The loaded magazine's count, for the owner (acquire: theory 6). */
 static inline long fast_rounds(struct kmem_cpu_cache *cc)
 {
 	return __atomic_load_n(&cc->rounds, __ATOMIC_ACQUIRE);
 }
 
+/* The owner's new count after its push or pop. */
 static inline void fast_set_rounds(struct kmem_cpu_cache *cc, long rounds)
 {
 	__atomic_store_n(&cc->rounds, rounds, __ATOMIC_RELAXED);
 }
 
+/* The owner leaves its fast path (release: theory 6). */
 static inline void fast_leave(struct kmem_cpu_cache *cc)
 {
 	__atomic_store_n(&cc->busy, 0, __ATOMIC_RELEASE);

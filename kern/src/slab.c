@@ -281,6 +281,7 @@ static unsigned long cpu_cache_own(struct kmem_cpu_cache *cc)
 	return spin_lock_irqsave(&cc->lock);
 }
 
+/* Give cc back after cpu_cache_own. */
 static void cpu_cache_unown(struct kmem_cpu_cache *cc, unsigned long irq)
 {
 	spin_unlock_irqrestore(&cc->lock, irq);

@@ -15,6 +15,7 @@ struct slab_check {
 	const char *what;
 };
 
+/* Note the first violation c found, and say the cache is not sound. */
 static bool slab_violation(struct slab_check *c, const void *where,
 			   const char *what)
 {
@@ -59,9 +60,10 @@ static bool check_slab_free(struct slab_check *c, struct kmem_slab *s,
 	return true;
 }
 
-/* The list a slab belongs on, by how many of its objects are out. */
+/* A cache's lists of slabs. */
 enum slab_list { SLAB_LIST_EMPTY, SLAB_LIST_PARTIAL, SLAB_LIST_FULL };
 
+/* The list a slab belongs on, by how many of its objects are out. */
 static enum slab_list slab_list_for(const struct kmem_cache *cp,
 				    const struct kmem_slab *s)
 {

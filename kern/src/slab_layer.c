@@ -33,6 +33,7 @@ void slab_layer_init(void)
 
 /* ---- small helpers */
 
+/* Mark object i of s out of the slab layer, or back in. */
 static void busy_flip(struct kmem_slab *s, long i)
 {
 	s->busy[i / 64] ^= 1ull << (i % 64);
@@ -40,6 +41,7 @@ static void busy_flip(struct kmem_slab *s, long i)
 
 /* ---- the off-slab hash of allocated objects */
 
+/* The hash chain obj's bufctl is on while obj is allocated. */
 static inline struct kmem_bufctl **bufctl_bucket(const struct kmem_cache *cp,
 						 const void *obj)
 {
@@ -54,7 +56,10 @@ void bufctl_hash_set(struct kmem_cache *cp, struct kmem_bufctl **t, size_t n)
 	cp->hash_shift = 64 - highbit(n);
 }
 
-/* The hash is cp's lock's, as everything of the slab layer. */
+/*
+ * Put allocated object bc in cp's hash (cp's lock held: the hash is that
+ * lock's, as everything of the slab layer).
+ */
 static void bufctl_hash_insert_locked(struct kmem_cache *cp,
 				      struct kmem_bufctl *bc)
 {
@@ -66,6 +71,7 @@ static void bufctl_hash_insert_locked(struct kmem_cache *cp,
 	cp->nr_hashed++;
 }
 
+/* Take obj's bufctl out of cp's hash, or NULL if not there (cp's lock). */
 static struct kmem_bufctl *bufctl_hash_remove_locked(struct kmem_cache *cp,
 						     const void *obj)
 {
@@ -82,6 +88,7 @@ static struct kmem_bufctl *bufctl_hash_remove_locked(struct kmem_cache *cp,
 	return NULL;
 }
 
+/* obj's bufctl if obj is allocated, else NULL (cp's lock held). */
 struct kmem_bufctl *bufctl_hash_lookup_locked(struct kmem_cache *cp,
 					      const void *obj)
 {
@@ -209,6 +216,7 @@ static bool slab_construct(struct kmem_cache *cp, struct kmem_slab *s,
 	return true;
 }
 
+/* Run the destructor on every object of s (under poison: at each free). */
 static void slab_destruct(struct kmem_cache *cp, struct kmem_slab *s)
 {
 	if (cp->debug & KMEM_DEBUG_POISON)

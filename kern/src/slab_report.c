@@ -187,6 +187,7 @@ struct obj_whatis {
 	int found;
 };
 
+/* Whether m, holding rounds objects, holds obj. */
 static bool magazine_holds(struct kmem_magazine *m, long rounds, void *obj)
 {
 	for (long i = 1; m && i <= rounds; i++) {
