@@ -94,7 +94,7 @@
 #include "kstring.h"
 #include "page.h"
 #include "panic.h"
-#include "slab.h"
+#include "slab_impl.h"
 
 #define TAG_SIZE 16 /* also the alignment of every buffer */
 #define KMALLOC_MIN_SHIFT 5
@@ -295,7 +295,7 @@ static const char *owner_kind(const struct kmalloc_view *v)
 static const char *owner_name(const struct kmalloc_view *v)
 {
 	return v->size_class < KMALLOC_NR_CACHES ?
-		       kmalloc_caches[v->size_class]->name :
+		       kmem_cache_name(kmalloc_caches[v->size_class]) :
 		       kpages_arena->name;
 }
 
@@ -331,7 +331,7 @@ static void poisoned_buffer(const char *fn, uintptr_t buf)
 	for (unsigned c = 0; cp && obj && c < KMALLOC_NR_CACHES; c++) {
 		if (kmalloc_caches[c] != cp)
 			continue;
-		if (buf - obj > cp->obj_size ||
+		if (buf - obj > kmem_cache_obj_size(cp) ||
 		    kmem_pattern_find((void *)obj, buf - TAG_SIZE - obj,
 				      buf - obj, KMEM_POISON_FREE) >= 0)
 			return;
@@ -339,7 +339,8 @@ static void poisoned_buffer(const char *fn, uintptr_t buf)
 		      fn,
 		      kstrcmp(fn, "kfree") ? "buffer already freed" :
 					     "double free",
-		      cp->name, (void *)buf, cp->obj_size - (buf - obj),
+		      kmem_cache_name(cp), (void *)buf,
+		      kmem_cache_obj_size(cp) - (buf - obj),
 		      kmem_cache_audit_text(cp, (void *)obj, audit,
 					    sizeof(audit)));
 	}

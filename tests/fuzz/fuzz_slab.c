@@ -21,7 +21,7 @@
 #include "arena.h"
 #include "kmalloc.h"
 #include "kmem_host.h"
-#include "slab.h"
+#include "slab_impl.h"
 
 #define NR_CACHES 4
 #define MAX_LIVE 256

@@ -20,7 +20,7 @@
 #include "page.h"
 #include "pmem.h"
 #include "printk.h"
-#include "slab.h"
+#include "slab_impl.h"
 
 /* A fake range: never memory, never touched. */
 #define FAKE_BASE 0x100000000000ul

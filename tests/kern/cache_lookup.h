@@ -6,7 +6,7 @@
 
 #include "kprintf.h"
 #include "kstring.h"
-#include "slab.h"
+#include "slab_impl.h"
 
 struct cache_search {
 	const char *name;

@@ -18,7 +18,7 @@
 #include "kprintf.h"
 #include "kstring.h"
 #include "page.h"
-#include "slab.h"
+#include "slab_impl.h"
 #include "cache_lookup.h"
 
 #define KiB (1ul << 10)

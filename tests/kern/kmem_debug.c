@@ -14,7 +14,7 @@
 #include "kmem_debug.h"
 #include "kstring.h"
 #include "page.h"
-#include "slab.h"
+#include "slab_impl.h"
 
 /* the test's name, less "ktest_" (at most 31 characters are kept) */
 #define TEST_NAME (__func__ + 6)

@@ -24,7 +24,7 @@
 #include "kstring.h"
 #include "page.h"
 #include "printk.h"
-#include "slab.h"
+#include "slab_impl.h"
 #include "cache_lookup.h"
 
 #define KiB (1ul << 10)

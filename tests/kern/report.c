@@ -13,7 +13,7 @@
 #include "page.h"
 #include "panic.h"
 #include "printk.h"
-#include "slab.h"
+#include "slab_impl.h"
 
 /* Names of the longest length an arena or a cache may have. */
 #define LONG_ARENA_NAME "report_arena_with_longest_name_"

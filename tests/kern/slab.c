@@ -15,7 +15,7 @@
 #include "kstring.h"
 #include "page.h"
 #include "printk.h"
-#include "slab.h"
+#include "slab_impl.h"
 
 #define MiB (1ul << 20)
 /* A fake range: never memory; in QEMU, any touch would page-fault. */
