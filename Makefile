@@ -425,19 +425,13 @@ coverage: deps coverage-build
 coverage-build: $(COV_PROGS)
 
 $(COV)/flags: FORCE
-	$(call stamp,$(COV_CFLAGS) $(COV_PROG_CFLAGS) $(COV_LDFLAGS) -Wno-sign-compare)
+	$(call stamp,$(COV_CFLAGS) $(COV_PROG_CFLAGS) $(COV_LDFLAGS))
 $(COV)/objects: FORCE
 	$(call stamp,$(COV_OBJS) $(COV_HOST_PROGS))
 
 $(COV)/obj/%.o: %.c $(COV)/flags
 	@mkdir -p $(@D)
 	$(CC) $(COV_CFLAGS) -c $< -o $@
-
-# The fuzz targets are written for clang; gcc 12 also warns of the
-# signedness of one ?: in fuzz_slab.c (an int and a uint64_t)
-$(COV)/obj/tests/fuzz/fuzz_%.o: tests/fuzz/fuzz_%.c $(COV)/flags
-	@mkdir -p $(@D)
-	$(CC) $(COV_CFLAGS) -Wno-sign-compare -c $< -o $@
 
 $(COV)/obj/tests/host/%.o: tests/host/%.c $(COV)/flags
 	@mkdir -p $(@D)

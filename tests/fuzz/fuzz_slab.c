@@ -257,7 +257,8 @@ static void create_caches(struct cursor *c)
 		char name[KMEM_NAME_MAX];
 
 		*cc = (struct cache){ 0 };
-		cc->size = b & 0x80 ? get(c, 2) % 9000 + 1 : (b & 0x7f) + 1;
+		cc->size = b & 0x80 ? get(c, 2) % 9000 + 1 :
+				      (uint64_t)(b & 0x7f) + 1;
 		cc->align = aligns[get(c, 1) & 7];
 		/* caches 2 and 3 construct their objects, 3 fails sometimes */
 		cc->ctor = i >= 2;

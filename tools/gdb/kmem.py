@@ -30,7 +30,8 @@ BTAG_NAMES = {BTAG_SENTINEL: "sentinel", BTAG_SPAN: "span",
               BTAG_FREE: "free", BTAG_ALLOC: "allocated",
               BTAG_SPARE: "spare"}
 
-# struct kmem_slab is private to kern/src/slab.c; its layout, copied:
+# struct kmem_slab is private to the slab layer (kern/include/slab_impl.h,
+# which asserts its size); its layout, copied:
 #   u32 magic; u32 nr_busy; cache*; list_head link {next, prev}; void *base;
 #   void *first; void *free; kmem_bufctl *free_bufctls; u64 busy[8];
 SLAB_MAGIC = 0x51ab5eed
@@ -293,7 +294,7 @@ class KmemArena(gdb.Command):
 
 def caches():
     """Every cache, on all_caches through all_link (bounded)."""
-    head_v = static_var("all_caches", ["slab.c", "kern/src/slab.c"])
+    head_v = static_var("all_caches", ["slab_cache.c", "kern/src/slab_cache.c"])
     head = u64(head_v.address)
     off = offset_of("struct kmem_cache", "all_link")
     out, seen = [], set()
@@ -324,7 +325,7 @@ def warn_cache_lock(c):
 
 
 class Slab:
-    """A slab header (struct kmem_slab, layout copied from slab.c)."""
+    """A slab header (struct kmem_slab, layout copied from slab_impl.h)."""
 
     def __init__(self, addr):
         """Read the slab header at addr."""
