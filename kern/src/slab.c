@@ -353,8 +353,9 @@ static void depot_give_locked(struct kmem_depot *d, struct kmem_magazine *m,
  * or there is none). Swap in the previous one if it can serve (for an
  * allocation: if it has rounds); else put the previous one in the depot
  * (an empty one on the empty list; a full one, prev_rounds mag_size, on
- * the full list) and load the magazine wanted from the depot, or spare
- * for a free that brings one. The depot's exchanges count the full
+ * the full list) and load the magazine wanted from the depot, or *spare
+ * for a free that brings one (then *spare becomes NULL: cc owns it; a
+ * swap leaves it to the caller, who frees it). The depot's exchanges count the full
  * magazines that change hands. Returns false, with nothing changed, if
  * the depot has none: an allocation then goes to the slab layer, a free
  * gets an empty magazine without cc's lock. Called with cc's lock held
@@ -363,7 +364,7 @@ static void depot_give_locked(struct kmem_depot *d, struct kmem_magazine *m,
  */
 static inline __attribute__((always_inline)) bool
 cpu_exchange_locked(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
-		    enum magazine_fill want, struct kmem_magazine *spare)
+		    enum magazine_fill want, struct kmem_magazine **spare)
 {
 	bool full = want == MAGAZINE_FULL;
 	struct kmem_magazine *m;
@@ -381,7 +382,12 @@ cpu_exchange_locked(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
 		return true;
 	}
 	spin_lock(&cp->depot.lock);
-	m = spare ? spare : depot_take_locked(&cp->depot, want);
+	if (spare && *spare) {
+		m = *spare;
+		*spare = NULL;
+	} else {
+		m = depot_take_locked(&cp->depot, want);
+	}
 	if (!m) {
 		spin_unlock(&cp->depot.lock);
 		return false;
@@ -464,10 +470,8 @@ cpu_free_slow(struct kmem_cache *cp, struct kmem_cpu_cache *cc, void *obj)
 		irq = cpu_cache_own(cc);
 		if (cc->rounds >= 0 && cc->rounds < (long)cp->mag_size)
 			break;
-		if (cpu_exchange_locked(cp, cc, MAGAZINE_EMPTY, spare)) {
-			spare = NULL;
+		if (cpu_exchange_locked(cp, cc, MAGAZINE_EMPTY, &spare))
 			break;
-		}
 		cpu_cache_unown(cc, irq);
 		/* no empty magazine: make one without holding cc */
 		assert_not_held(&cc->lock);
