@@ -43,8 +43,15 @@ extern struct arena *kpages_2m_arena, *kpages_1g_arena;
  */
 extern struct arena base_arena_storage;
 
-/* @arena's name, as arena_create was given it. */
-const char *arena_name(const struct arena *arena);
+/*
+ * @arena's name, as arena_create was given it. The name comes right after
+ * the lock at the start of the layer's struct arena (arena_impl.h asserts
+ * it), so reading it costs no call.
+ */
+static inline const char *arena_name(const struct arena *arena)
+{
+	return (const char *)arena + sizeof(struct spinlock);
+}
 
 /* @arena's quantum: every size and start it hands out is a multiple. */
 size_t arena_quantum(const struct arena *arena);

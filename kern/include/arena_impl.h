@@ -141,6 +141,9 @@ struct arena {
 	struct list_head importer_link; /* on the source's importer_arenas */
 };
 
+_Static_assert(offsetof(struct arena, name) == sizeof(struct spinlock),
+	       "arena_name (arena.h) finds the name right after the lock");
+
 /* The constraints of one request, as arena_xalloc takes them. */
 struct request {
 	size_t size;
@@ -164,7 +167,7 @@ static inline size_t arena_nr_alloc_segs(const struct arena *a)
 /* ---- shared between the files of the layer (each names its file) */
 
 /* arena_tags.c: the tag supply, spans and the allocation hash */
-bool arena_tags_ensure_locked(struct arena *a, size_t need, int flags,
+bool arena_tags_refill_locked(struct arena *a, size_t need, int flags,
 			      unsigned long *irq);
 struct btag *arena_span_add_locked(struct arena *a, uintptr_t start,
 				   size_t size, bool imported);
@@ -172,7 +175,6 @@ void arena_span_remove_locked(struct arena *a, struct btag *seg,
 			      uintptr_t *start, size_t *size);
 bool arena_span_overlaps_locked(struct arena *a, uintptr_t start, size_t size);
 struct btag *arena_hash_lookup_locked(const struct arena *a, uintptr_t addr);
-size_t arena_hash_target_locked(const struct arena *a);
 void arena_hash_set_size(struct arena *a, struct btag **table, size_t n);
 void arena_hash_resize(struct arena *a);
 struct arena *arena_root_base(struct arena *a);
@@ -280,6 +282,44 @@ static inline void tag_put_locked(struct arena *a, struct btag *t)
 	t->type = BTAG_SPARE;
 	t->spare_next = a->spare_tags;
 	a->spare_tags = t;
+}
+
+/* Whether a has at least n spare tags (looks at n of them at most). */
+static inline bool spares_at_least(const struct arena *a, size_t n)
+{
+	const struct btag *t = a->spare_tags;
+
+	for (; n && t; n--)
+		t = t->spare_next;
+	return n == 0;
+}
+
+/* Base only: whether its spares and reserve cover a step of need tags. */
+static inline bool base_tags_ready(const struct arena *a, size_t need)
+{
+	return a->nr_reserve_tags == BASE_TAG_RESERVE &&
+	       spares_at_least(a, need);
+}
+
+/* Whether a has need spare tags (base: and its full reserve). */
+static inline bool tags_ready(const struct arena *a, size_t need)
+{
+	return a->is_base ? base_tags_ready(a, need) : spares_at_least(a, need);
+}
+
+/*
+ * Make sure a has need spare tags (base: plus its reserve), without
+ * changing anything else. Called with a's lock held, and returns with it
+ * (arena_tags_refill_locked may drop it). Returns false when no page
+ * could be had.
+ */
+static inline bool tags_ensure_locked(struct arena *a, size_t need, int flags,
+				      unsigned long *irq)
+{
+	assert_held(&a->lock);
+	if (likely(tags_ready(a, need)))
+		return true;
+	return arena_tags_refill_locked(a, need, flags, irq);
 }
 
 /*
@@ -487,4 +527,19 @@ static inline struct btag *hash_remove_locked(struct arena *a, uintptr_t addr)
 		}
 	}
 	return NULL;
+}
+
+/* The bucket count the hash should have now, or 0 if it is right. */
+static inline size_t hash_target_locked(const struct arena *a)
+{
+	size_t n = arena_nr_alloc_segs(a), buckets = a->hash_buckets;
+
+	assert_held(&a->lock);
+	if (a->hash_resizing)
+		return 0;
+	if (n > a->hash_grow_at)
+		return buckets * 4;
+	if (n < a->hash_shrink_at)
+		return MAX(buckets / 4, (size_t)ARENA_HASH_INITIAL);
+	return 0;
 }

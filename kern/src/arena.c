@@ -399,7 +399,7 @@ static struct btag *import_locked(struct arena *a, const struct request *r,
 	 * makes next, all before the span goes in: from here to the carve
 	 * the lock is not dropped, so no one can take the span first.
 	 */
-	if (!arena_tags_ensure_locked(a, TAGS_PER_STEP + 2, r->flags, irq) ||
+	if (!tags_ensure_locked(a, TAGS_PER_STEP + 2, r->flags, irq) ||
 	    quantum_roundup(a, start) >= quantum_rounddown(a, start + size)) {
 		spin_unlock_irqrestore(&a->lock, *irq);
 		assert_not_held(&a->lock);
@@ -454,8 +454,7 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 	size_t resize;
 
 	for (int attempt = 0;; attempt++) {
-		if (!arena_tags_ensure_locked(a, TAGS_PER_STEP, r->flags,
-					      &irq)) {
+		if (!tags_ensure_locked(a, TAGS_PER_STEP, r->flags, &irq)) {
 			if (reclaim_once(a, &reclaimed, &irq)) {
 				attempt = -1;
 				continue;
@@ -470,7 +469,7 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 			if (policy == ARENA_NEXTFIT)
 				a->rotor = seg->seg_next;
 			a->stats.allocs++;
-			resize = arena_hash_target_locked(a);
+			resize = hash_target_locked(a);
 			spin_unlock_irqrestore(&a->lock, irq);
 			if (unlikely(resize))
 				arena_hash_resize(a);

@@ -117,8 +117,7 @@ void *arena_add(struct arena *a, void *base, size_t size, int flags)
 		panic("arena_add: span too small for one quantum %zu: arena '%s' addr 0x%lx size %zu",
 		      a->quantum, a->name, start, size);
 	irq = spin_lock_irqsave(&a->lock);
-	if (!a->is_base &&
-	    !arena_tags_ensure_locked(a, TAGS_PER_STEP, flags, &irq)) {
+	if (!a->is_base && !tags_ensure_locked(a, TAGS_PER_STEP, flags, &irq)) {
 		spin_unlock_irqrestore(&a->lock, irq);
 		return NULL;
 	}
@@ -225,11 +224,6 @@ size_t arena_amt_total(struct arena *a)
 
 	spin_unlock_irqrestore(&a->lock, irq);
 	return n;
-}
-
-const char *arena_name(const struct arena *a)
-{
-	return a->name;
 }
 
 size_t arena_quantum(const struct arena *a)

@@ -10,23 +10,6 @@
 
 /* ---- spare tags */
 
-/* Whether a has at least n spare tags (looks at n of them at most). */
-static bool spares_at_least(const struct arena *a, size_t n)
-{
-	const struct btag *t = a->spare_tags;
-
-	for (; n && t; n--)
-		t = t->spare_next;
-	return n == 0;
-}
-
-/* Base only: whether its spares and reserve cover a step of need tags. */
-static bool base_tags_ready(const struct arena *a, size_t need)
-{
-	return a->nr_reserve_tags == BASE_TAG_RESERVE &&
-	       spares_at_least(a, need);
-}
-
 /* Base only: top the reserve up from the spares (a's lock held). */
 static void reserve_fill_locked(struct arena *a)
 {
@@ -115,17 +98,16 @@ static bool base_tag_page_locked(struct arena *a)
 }
 
 /*
- * Make sure a has need spare tags (base: plus its reserve), without
- * changing anything else. Called with a's lock held, and returns with it.
- * An ordinary arena drops its lock to get a page from base; base carves
- * one from its own free segments. Returns false when no page could be had.
+ * The slow part of tags_ensure_locked: while a has too few tags, an
+ * ordinary arena drops its lock to get a page from base; base carves one
+ * from its own free segments. Returns false when no page could be had.
+ * a's lock held; returns with it.
  */
-bool arena_tags_ensure_locked(struct arena *a, size_t need, int flags,
+bool arena_tags_refill_locked(struct arena *a, size_t need, int flags,
 			      unsigned long *irq)
 {
 	assert_held(&a->lock);
-	while (a->is_base ? !base_tags_ready(a, need) :
-			    !spares_at_least(a, need)) {
+	while (!tags_ready(a, need)) {
 		void *page;
 
 		if (a->is_base) {
@@ -256,21 +238,6 @@ struct btag *arena_hash_lookup_locked(const struct arena *a, uintptr_t addr)
 	return NULL;
 }
 
-/* The bucket count the hash should have now, or 0 if it is right. */
-size_t arena_hash_target_locked(const struct arena *a)
-{
-	size_t n = arena_nr_alloc_segs(a), buckets = a->hash_buckets;
-
-	assert_held(&a->lock);
-	if (a->hash_resizing)
-		return 0;
-	if (n > a->hash_grow_at)
-		return buckets * 4;
-	if (n < a->hash_shrink_at)
-		return MAX(buckets / 4, (size_t)ARENA_HASH_INITIAL);
-	return 0;
-}
-
 /*
  * Use table of n buckets. It should grow past 2 segments per bucket and
  * shrink below 1 per 8; the fast paths compare against these thresholds.
@@ -302,7 +269,7 @@ void arena_hash_resize(struct arena *a)
 {
 	struct arena *base = arena_root_base(a);
 	unsigned long irq = spin_lock_irqsave(&a->lock);
-	size_t n = arena_hash_target_locked(a), old_n = a->hash_buckets;
+	size_t n = hash_target_locked(a), old_n = a->hash_buckets;
 	struct btag **table, **old = a->hash;
 
 	if (n)
