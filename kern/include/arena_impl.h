@@ -365,7 +365,7 @@ static inline void freelist_link_locked(struct arena *a, struct btag *t, int i)
 	a->free_bitmap |= 1ull << i;
 }
 
-/* Take t off its free list. */
+/* Take t off its free list (a's lock held). */
 static inline void freelist_unlink_locked(struct arena *a, struct btag *t)
 {
 	struct list_head *l = &t->free;
@@ -378,7 +378,7 @@ static inline void freelist_unlink_locked(struct arena *a, struct btag *t)
 		a->free_bitmap &= ~(1ull << i);
 }
 
-/* File t, a new tag or an allocated segment, as free. */
+/* File t, a new tag or an allocated segment, as free (a's lock held). */
 static inline void freelist_insert_locked(struct arena *a, struct btag *t)
 {
 	assert_held(&a->lock);
@@ -388,7 +388,7 @@ static inline void freelist_insert_locked(struct arena *a, struct btag *t)
 	a->nr_free_segs++;
 }
 
-/* Take free segment t off its list. */
+/* Take free segment t off its list (a's lock held). */
 static inline void freelist_remove_locked(struct arena *a, struct btag *t)
 {
 	assert_held(&a->lock);
@@ -397,7 +397,7 @@ static inline void freelist_remove_locked(struct arena *a, struct btag *t)
 	a->nr_free_segs--;
 }
 
-/* File t on the list of its exact size class. */
+/* File t on the list of its exact size class (a's lock held). */
 static inline void freelist_refile_locked(struct arena *a, struct btag *t)
 {
 	assert_held(&a->lock);
@@ -461,6 +461,7 @@ static inline struct btag *instant_fit_from_locked(struct arena *a, size_t size,
 	}
 }
 
+/* Instant fit of size, from its own class up (a's lock held). */
 static inline struct btag *instant_fit_locked(struct arena *a, size_t size)
 {
 	unsigned i = highbit(size) + !is_pow2(size);
@@ -495,7 +496,7 @@ static inline bool hash_bucket_insert_locked(struct arena *a, struct btag *t)
 /*
  * Record allocated segment t: it takes the hash_last slot, and the one
  * that was there goes into its bucket. Returns whether that bucket held
- * another already (a sign the table may be too small).
+ * another already (a sign the table may be too small). a's lock held.
  */
 static inline bool hash_insert_locked(struct arena *a, struct btag *t)
 {
@@ -507,7 +508,7 @@ static inline bool hash_insert_locked(struct arena *a, struct btag *t)
 	return last && hash_bucket_insert_locked(a, last);
 }
 
-/* Take the allocated segment starting at addr out of the hash. */
+/* Take the allocated segment starting at addr out of the hash (a's lock). */
 static inline struct btag *hash_remove_locked(struct arena *a, uintptr_t addr)
 {
 	struct btag **pp, *t = a->hash_last;
@@ -529,7 +530,10 @@ static inline struct btag *hash_remove_locked(struct arena *a, uintptr_t addr)
 	return NULL;
 }
 
-/* The bucket count the hash should have now, or 0 if it is right. */
+/*
+ * The bucket count the hash should have now, or 0 if it is right (a's
+ * lock held).
+ */
 static inline size_t hash_target_locked(const struct arena *a)
 {
 	size_t n = arena_nr_alloc_segs(a), buckets = a->hash_buckets;

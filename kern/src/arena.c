@@ -427,7 +427,8 @@ static struct btag *import_locked(struct arena *a, const struct request *r,
  * The allocation is about to fail: reclaim from a's importers (without
  * a's lock), once. Returns true if it did, so the caller tries again.
  */
-static bool reclaim_once(struct arena *a, bool *reclaimed, unsigned long *irq)
+static bool arena_reclaim_once(struct arena *a, bool *reclaimed,
+			       unsigned long *irq)
 {
 	if (*reclaimed)
 		return false;
@@ -455,7 +456,7 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 
 	for (int attempt = 0;; attempt++) {
 		if (!tags_ensure_locked(a, TAGS_PER_STEP, r->flags, &irq)) {
-			if (reclaim_once(a, &reclaimed, &irq)) {
+			if (arena_reclaim_once(a, &reclaimed, &irq)) {
 				attempt = -1;
 				continue;
 			}
@@ -478,7 +479,7 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 		/* the exact import failed: once more, with the quantum slack */
 		if (a->source && attempt == 0)
 			continue;
-		if (reclaim_once(a, &reclaimed, &irq)) {
+		if (arena_reclaim_once(a, &reclaimed, &irq)) {
 			attempt = -1;
 			continue;
 		}

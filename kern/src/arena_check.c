@@ -14,7 +14,8 @@ struct check {
 	const char *what;
 };
 
-static bool violation(struct check *c, const struct btag *t, const char *what)
+static bool arena_violation(struct check *c, const struct btag *t,
+			    const char *what)
 {
 	c->tag = t;
 	c->what = what;
@@ -22,7 +23,7 @@ static bool violation(struct check *c, const struct btag *t, const char *what)
 }
 
 /* The free lists and the bitmap; counts free tags into *n. */
-static bool check_freelists(struct check *c, size_t *n)
+static bool arena_check_freelists(struct check *c, size_t *n)
 {
 	struct arena *a = c->a;
 	size_t limit = a->nr_free_segs + 1;
@@ -32,28 +33,28 @@ static bool check_freelists(struct check *c, size_t *n)
 		struct list_head *head = &a->free_lists[i], *l;
 
 		if (!!(a->free_bitmap & (1ull << i)) != (head->next != head))
-			return violation(
+			return arena_violation(
 				c, NULL,
 				"free_bitmap disagrees with the free lists");
 		list_for_each (l, head) {
 			struct btag *t = free_tag(l);
 
 			if (++*n > limit)
-				return violation(
+				return arena_violation(
 					c, t,
 					"free lists longer than the free segment count (a cycle?)");
 			if (t->type != BTAG_FREE)
-				return violation(
+				return arena_violation(
 					c, t,
 					"a tag on a free list is not free");
 			/* its class, or one above (lazy reclassification) */
 			if (t->freelist != i || (highbit(t->size) != i &&
 						 highbit(t->size) + 1 != i))
-				return violation(
+				return arena_violation(
 					c, t,
 					"a free segment is on the wrong free list");
 			if (l->next->prev != l)
-				return violation(
+				return arena_violation(
 					c, t,
 					"a free list's back link is wrong");
 		}
@@ -62,14 +63,14 @@ static bool check_freelists(struct check *c, size_t *n)
 }
 
 /* The hash: only allocated segments, each in its bucket; counts them. */
-static bool check_hash(struct check *c, size_t *n)
+static bool arena_check_hash(struct check *c, size_t *n)
 {
 	struct arena *a = c->a;
 
 	*n = 0;
 	if (a->hash_last) {
 		if (a->hash_last->type != BTAG_ALLOC)
-			return violation(
+			return arena_violation(
 				c, a->hash_last,
 				"the hash's last-allocated slot holds a tag that is not allocated");
 		*n = 1;
@@ -77,15 +78,15 @@ static bool check_hash(struct check *c, size_t *n)
 	for (size_t i = 0; i < a->hash_buckets; i++) {
 		for (struct btag *t = a->hash[i]; t; t = t->hash_next) {
 			if (++*n > arena_nr_alloc_segs(a) + 1)
-				return violation(
+				return arena_violation(
 					c, t,
 					"hash chains longer than the allocation count (a cycle?)");
 			if (t->type != BTAG_ALLOC)
-				return violation(
+				return arena_violation(
 					c, t,
 					"a tag in the hash is not allocated");
 			if (hash_bucket(a, t->start) != &a->hash[i])
-				return violation(
+				return arena_violation(
 					c, t,
 					"an allocated segment is in the wrong hash bucket");
 		}
@@ -99,8 +100,8 @@ struct walk_totals {
 };
 
 /* One span and its segments; *next gets the tag after them. */
-static bool check_span(struct check *c, const struct btag *span,
-		       struct walk_totals *w, const struct btag **next)
+static bool arena_check_span(struct check *c, const struct btag *span,
+			     struct walk_totals *w, const struct btag **next)
 {
 	struct arena *a = c->a;
 	uintptr_t pos = quantum_roundup(a, span->start);
@@ -115,19 +116,19 @@ static bool check_span(struct check *c, const struct btag *span,
 	     t = t->seg_next) {
 		w->rotor_seen |= t == a->rotor;
 		if (t->start != pos || !t->size || t->size % a->quantum)
-			return violation(
+			return arena_violation(
 				c, t,
 				"segments do not tile their span (gap, overlap or unaligned size)");
 		if (t->seg_next->seg_prev != t)
-			return violation(
+			return arena_violation(
 				c, t, "the segment list's back link is wrong");
 		if (t->type == BTAG_FREE && prev_free)
-			return violation(
+			return arena_violation(
 				c, t,
 				"two adjacent free segments (not coalesced)");
 		if (t->type == BTAG_ALLOC &&
 		    arena_hash_lookup_locked(a, t->start) != t)
-			return violation(
+			return arena_violation(
 				c, t,
 				"an allocated segment is not in the hash");
 		w->nr_free += t->type == BTAG_FREE;
@@ -138,13 +139,14 @@ static bool check_span(struct check *c, const struct btag *span,
 		pos += t->size;
 	}
 	if (pos != end)
-		return violation(c, span, "segments do not cover their span");
+		return arena_violation(c, span,
+				       "segments do not cover their span");
 	*next = t;
 	return true;
 }
 
 /* No two spans overlap: every pair, O(spans^2), fine for a checker. */
-static bool check_span_overlaps(struct check *c)
+static bool arena_check_span_overlaps(struct check *c)
 {
 	struct arena *a = c->a;
 	const struct btag *s, *u;
@@ -156,62 +158,65 @@ static bool check_span_overlaps(struct check *c)
 			if (u->type == BTAG_SPAN &&
 			    u->start < s->start + s->size &&
 			    s->start < u->start + u->size)
-				return violation(c, u, "two spans overlap");
+				return arena_violation(c, u,
+						       "two spans overlap");
 		}
 	}
 	return true;
 }
 
-static bool check_walk(struct check *c)
+static bool arena_check_walk(struct check *c)
 {
 	struct arena *a = c->a;
 	struct walk_totals w = { 0 };
 	size_t nr_free_listed, nr_hashed, nr_spare = 0;
 	const struct btag *t = a->seg_head.seg_next;
 
-	if (!check_freelists(c, &nr_free_listed) || !check_hash(c, &nr_hashed))
+	if (!arena_check_freelists(c, &nr_free_listed) ||
+	    !arena_check_hash(c, &nr_hashed))
 		return false;
 	while (t != &a->seg_head) {
 		if (t->type != BTAG_SPAN)
-			return violation(c, t, "a segment outside any span");
+			return arena_violation(c, t,
+					       "a segment outside any span");
 		w.rotor_seen |= t == a->rotor;
-		if (!check_span(c, t, &w, &t))
+		if (!arena_check_span(c, t, &w, &t))
 			return false;
 	}
 	if (w.nr_free != nr_free_listed || w.nr_free != a->nr_free_segs)
-		return violation(
+		return arena_violation(
 			c, NULL,
 			"free segment counts disagree (walk, lists, counter)");
 	if (w.nr_alloc != nr_hashed || w.nr_alloc != arena_nr_alloc_segs(a))
-		return violation(
+		return arena_violation(
 			c, NULL,
 			"allocated segment counts disagree (walk, hash, counter)");
 	if (w.total != a->total || w.in_use != a->in_use)
-		return violation(c, NULL,
-				 "byte totals disagree with the segments");
+		return arena_violation(
+			c, NULL, "byte totals disagree with the segments");
 	if (w.nr_spans != a->nr_spans || w.imported != a->imported_bytes)
-		return violation(c, NULL,
-				 "span count or imported bytes disagree");
+		return arena_violation(c, NULL,
+				       "span count or imported bytes disagree");
 	if (a->rotor && a->rotor != &a->seg_head && !w.rotor_seen)
-		return violation(
+		return arena_violation(
 			c, a->rotor,
 			"the next-fit rotor is not on the segment list");
 	for (struct btag *s = a->spare_tags; s; s = s->spare_next) {
 		if (s->type != BTAG_SPARE)
-			return violation(
+			return arena_violation(
 				c, s, "a tag in the spare pool is not spare");
 	}
 	for (struct btag *s = a->reserve_tags; s; s = s->spare_next) {
 		if (++nr_spare > a->nr_reserve_tags || s->type != BTAG_SPARE)
-			return violation(
+			return arena_violation(
 				c, s,
 				"the tag reserve disagrees with its count");
 	}
 	if (nr_spare != a->nr_reserve_tags ||
 	    (a->is_base && a->total && nr_spare != BASE_TAG_RESERVE))
-		return violation(c, NULL,
-				 "the tag reserve disagrees with its count");
-	return check_span_overlaps(c);
+		return arena_violation(
+			c, NULL, "the tag reserve disagrees with its count");
+	return arena_check_span_overlaps(c);
 }
 
 /*
@@ -231,7 +236,7 @@ static bool check_walk(struct check *c)
 static bool arena_check_copy(struct arena *a, struct check *c, struct btag *tag)
 {
 	unsigned long irq = spin_lock_irqsave(&a->lock);
-	bool ok = check_walk(c);
+	bool ok = arena_check_walk(c);
 
 	*tag = c->tag ? *c->tag : (struct btag){ 0 };
 	spin_unlock_irqrestore(&a->lock, irq);

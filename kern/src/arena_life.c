@@ -19,6 +19,7 @@ static struct arena *all_arenas;
 
 /* ---- creating and destroying */
 
+/* Set a up empty: no spans, empty lists, the hash's first buckets. */
 static void arena_setup(struct arena *a, const char *name, size_t quantum)
 {
 	kstrlcpy(a->name, name, sizeof(a->name));
@@ -35,11 +36,11 @@ static void arena_setup(struct arena *a, const char *name, size_t quantum)
 	a->seg_head.type = BTAG_SENTINEL;
 	a->seg_head.seg_next = a->seg_head.seg_prev = &a->seg_head;
 	for (int i = 0; i < ARENA_NR_FREELISTS; i++)
-		a->free_lists[i].next = a->free_lists[i].prev =
-			&a->free_lists[i];
+		list_init(&a->free_lists[i]);
 	arena_hash_set_size(a, a->hash_initial, ARENA_HASH_INITIAL);
 }
 
+/* Put a on the list of all arenas. */
 static void arena_list_add(struct arena *a)
 {
 	unsigned long irq = spin_lock_irqsave(&arenas_lock);
@@ -49,6 +50,7 @@ static void arena_list_add(struct arena *a)
 	spin_unlock_irqrestore(&arenas_lock, irq);
 }
 
+/* Take a off the list of all arenas, if it is on it. */
 static void arena_list_remove(struct arena *a)
 {
 	unsigned long irq = spin_lock_irqsave(&arenas_lock);

@@ -90,9 +90,8 @@ void arena_importers_add(struct arena *a)
  */
 void arena_importers_remove(struct arena *a)
 {
-	unsigned long irq;
+	unsigned long irq = spin_lock_irqsave(&importers_lock);
 
-	irq = spin_lock_irqsave(&importers_lock);
 	if (!list_empty(&a->importer_arenas) || !list_empty(&a->reclaimers)) {
 		spin_unlock_irqrestore(&importers_lock, irq);
 		panic("arena_destroy: arenas or caches still import from it: arena '%s'",

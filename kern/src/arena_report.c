@@ -60,7 +60,7 @@ struct owner_search {
 	struct arena *owner;
 };
 
-static void find_owner(struct arena *a, void *arg)
+static void arena_find_owner(struct arena *a, void *arg)
 {
 	struct owner_search *s = arg;
 	unsigned long irq = spin_lock_irqsave(&a->lock);
@@ -71,7 +71,7 @@ static void find_owner(struct arena *a, void *arg)
 }
 
 /* Whether src is a's source, or its source's, and so on. */
-static bool is_source_of(const struct arena *src, const struct arena *a)
+static bool arena_is_source_of(const struct arena *src, const struct arena *a)
 {
 	for (a = a->source; a; a = a->source) {
 		if (a == src)
@@ -111,8 +111,8 @@ __noreturn void arena_bad_free(const char *fn, struct arena *a, uintptr_t addr,
 	if (type == BTAG_FREE)
 		panic("%s: not allocated (a double free, or never allocated): arena '%s' addr 0x%lx size %zu (free segment 0x%lx-0x%lx)",
 		      fn, a->name, addr, size, seg_start, seg_end);
-	arena_for_each(find_owner, &owner);
-	if (owner.owner && is_source_of(owner.owner, a))
+	arena_for_each(arena_find_owner, &owner);
+	if (owner.owner && arena_is_source_of(owner.owner, a))
 		panic("%s: not allocated (a double free, or never allocated): arena '%s' addr 0x%lx size %zu (its span is back in the source, arena '%s')",
 		      fn, a->name, addr, size, owner.owner->name);
 	if (owner.owner && owner.owner != a)
@@ -162,7 +162,7 @@ __noreturn void arena_destroy_busy(struct arena *a)
  * One row of the table: the counts are read under the arena's lock (not
  * the whole struct: its lock word changes under other CPUs' hands).
  */
-static void print_one(struct arena *a, void *arg)
+static void arena_print_one(struct arena *a, void *arg)
 {
 	unsigned long irq = spin_lock_irqsave(&a->lock);
 	size_t in_use = a->in_use, total = a->total;
@@ -184,11 +184,11 @@ void arena_print_stats(void)
 	printk("%-14s %10s %14s %14s %9s %9s %6s %7s %8s  %s\n", "arena",
 	       "quantum", "in use", "total", "allocs", "frees", "fails",
 	       "imports", "segments", "source");
-	arena_for_each(print_one, NULL);
+	arena_for_each(arena_print_one, NULL);
 }
 
 /* One tag of a's segment list, as the monitor's `arena NAME` shows it. */
-static void print_tag(const struct btag *t)
+static void arena_print_tag(const struct btag *t)
 {
 	if (t->type == BTAG_SPAN) {
 		printk("span  [0x%lx, 0x%lx) %zu bytes, %s\n", t->start,
@@ -209,7 +209,7 @@ void arena_print_segments(struct arena *a)
 	       a->name, a->quantum, a->nr_spans, a->in_use, a->total);
 	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
 	     t = t->seg_next)
-		print_tag(t);
+		arena_print_tag(t);
 	spin_unlock_irqrestore(&a->lock, irq);
 }
 
@@ -219,7 +219,7 @@ struct whatis {
 };
 
 /* Say which span and segment of a hold w->addr (numbers only: no reads). */
-static void whatis_one(struct arena *a, void *arg)
+static void arena_whatis_one(struct arena *a, void *arg)
 {
 	struct whatis *w = arg;
 	unsigned long irq = spin_lock_irqsave(&a->lock);
@@ -248,6 +248,6 @@ int arena_whatis(uintptr_t addr)
 {
 	struct whatis w = { addr, 0 };
 
-	arena_for_each(whatis_one, &w);
+	arena_for_each(arena_whatis_one, &w);
 	return w.found;
 }
