@@ -194,6 +194,8 @@ void arena_importers_remove(struct arena *a);
 /* arena_report.c: misuse, and the tables */
 extern const char *const arena_btag_type_names[];
 void arena_check_flags(const char *fn, const struct arena *a, int flags);
+void arena_check_xalloc(struct arena *a, const struct request *r, size_t size,
+			size_t align);
 struct btag *arena_span_containing_locked(struct arena *a, uintptr_t addr);
 struct btag *arena_segment_containing_locked(struct arena *a, uintptr_t addr);
 __noreturn void arena_bad_free(const char *fn, struct arena *a, uintptr_t addr,

@@ -573,27 +573,6 @@ void *arena_alloc(struct arena *a, size_t size, int flags)
 	return arena_alloc_slow(a, size, flags);
 }
 
-/* Check arena_xalloc's arguments against the rules of arena.h. */
-static void check_xalloc(struct arena *a, const struct request *r, size_t size,
-			 size_t align)
-{
-	const char *n = a->name;
-
-	if (!size || !r->size)
-		panic("arena_xalloc: bad size: arena '%s' size %zu", n, size);
-	if (align && align != a->quantum &&
-	    (!is_pow2(align) || align % a->quantum))
-		panic("arena_xalloc: align %zu is not a power of two multiple of the quantum %zu: arena '%s' size %zu",
-		      align, a->quantum, n, size);
-	if (r->phase &&
-	    (r->phase % a->quantum || !r->align || r->phase >= r->align))
-		panic("arena_xalloc: phase %zu is not a multiple of the quantum %zu below align %zu: arena '%s' size %zu",
-		      r->phase, a->quantum, align, n, size);
-	if (r->nocross && (!is_pow2(r->nocross) || r->nocross < r->size))
-		panic("arena_xalloc: nocross %zu is not a power of two at least the size %zu: arena '%s'",
-		      r->nocross, r->size, n);
-}
-
 void *arena_xalloc(struct arena *a, size_t size, size_t align, size_t phase,
 		   size_t nocross, void *minaddr, void *maxaddr, int flags)
 {
@@ -608,7 +587,7 @@ void *arena_xalloc(struct arena *a, size_t size, size_t align, size_t phase,
 	};
 
 	arena_check_flags(__func__, a, flags);
-	check_xalloc(a, &r, size, align);
+	arena_check_xalloc(a, &r, size, align);
 	return after_check(__func__, a, arena_alloc_request(__func__, a, &r));
 }
 /* ---- freeing */
@@ -681,6 +660,10 @@ free_tail_slow(struct arena *a, struct btag *seg, unsigned long irq)
 	after_check("arena_free", a, NULL);
 }
 
+/*
+ * The free behind arena_free and arena_xfree (fn names which): take the
+ * segment at addr out of the hash, check its size, and free it.
+ */
 static inline __attribute__((always_inline)) void
 arena_free_common(const char *fn, struct arena *a, void *addr, size_t size,
 		  bool qcached)

@@ -14,6 +14,7 @@ struct check {
 	const char *what;
 };
 
+/* Record the first violation, at tag t (or NULL), and fail. */
 static bool arena_violation(struct check *c, const struct btag *t,
 			    const char *what)
 {
@@ -165,6 +166,7 @@ static bool arena_check_span_overlaps(struct check *c)
 	return true;
 }
 
+/* Every invariant of theory statement 8, in turn (a's lock held). */
 static bool arena_check_walk(struct check *c)
 {
 	struct arena *a = c->a;
@@ -220,10 +222,8 @@ static bool arena_check_walk(struct check *c)
 }
 
 /*
- * Check a: true if sound, else false with the first violation in *c and
- * a copy of its tag (if it names one) in *tag, taken under the lock. The
- * report is said by printk or panic with these formats, never formatted
- * into a buffer first: no name or address can cut it.
+ * A violation is said by printk or panic with these formats, never
+ * formatted into a buffer first: no name or address can cut it.
  */
 #define CHECK_FMT "arena '%s': %s"
 #define CHECK_TAG_FMT CHECK_FMT ": %s tag %p [0x%lx, 0x%lx)"
@@ -233,6 +233,10 @@ static bool arena_check_walk(struct check *c)
 					   "bad",                              \
 		(c_)->tag, (t_)->start, (t_)->start + (t_)->size
 
+/*
+ * Check a: true if sound, else false with the first violation in *c and
+ * a copy of its tag (if it names one) in *tag, taken under the lock.
+ */
 static bool arena_check_copy(struct arena *a, struct check *c, struct btag *tag)
 {
 	unsigned long irq = spin_lock_irqsave(&a->lock);

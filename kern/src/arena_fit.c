@@ -60,6 +60,7 @@ uintptr_t arena_fit_in_segment(const struct arena *a, const struct btag *t,
 	return 0;
 }
 
+/* Whether r asks for nothing beyond its size. */
 static bool request_is_plain(const struct request *r)
 {
 	return !r->align && !r->nocross && !r->min && !r->max;

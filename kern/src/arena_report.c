@@ -10,6 +10,7 @@
 #include "panic.h"
 #include "printk.h"
 
+/* Each tag type's name, for the reports, the tables and the checker. */
 const char *const arena_btag_type_names[] = {
 	[BTAG_SENTINEL] = "sentinel", [BTAG_SPAN] = "span",
 	[BTAG_FREE] = "free",	      [BTAG_ALLOC] = "allocated",
@@ -18,6 +19,10 @@ const char *const arena_btag_type_names[] = {
 
 /* ---- misuse */
 
+/*
+ * fn's flags must name exactly one of MEM_WAIT and MEM_ATOMIC and at most
+ * one fit policy; anything else is a misuse, and panics.
+ */
 void arena_check_flags(const char *fn, const struct arena *a, int flags)
 {
 	int mem = flags & (MEM_WAIT | MEM_ATOMIC);
@@ -27,6 +32,27 @@ void arena_check_flags(const char *fn, const struct arena *a, int flags)
 	    (flags & ~(MEM_WAIT | MEM_ATOMIC | FIT_FLAGS)))
 		panic("%s: bad flags 0x%x (name exactly one of MEM_WAIT and MEM_ATOMIC, at most one fit policy): arena '%s'",
 		      fn, flags, a->name);
+}
+
+/* Check arena_xalloc's arguments against the rules of arena.h. */
+void arena_check_xalloc(struct arena *a, const struct request *r, size_t size,
+			size_t align)
+{
+	const char *n = a->name;
+
+	if (!size || !r->size)
+		panic("arena_xalloc: bad size: arena '%s' size %zu", n, size);
+	if (align && align != a->quantum &&
+	    (!is_pow2(align) || align % a->quantum))
+		panic("arena_xalloc: align %zu is not a power of two multiple of the quantum %zu: arena '%s' size %zu",
+		      align, a->quantum, n, size);
+	if (r->phase &&
+	    (r->phase % a->quantum || !r->align || r->phase >= r->align))
+		panic("arena_xalloc: phase %zu is not a multiple of the quantum %zu below align %zu: arena '%s' size %zu",
+		      r->phase, a->quantum, align, n, size);
+	if (r->nocross && (!is_pow2(r->nocross) || r->nocross < r->size))
+		panic("arena_xalloc: nocross %zu is not a power of two at least the size %zu: arena '%s'",
+		      r->nocross, r->size, n);
 }
 
 /* The span of a holding addr, or NULL (a's lock held). Error paths only. */
@@ -60,6 +86,7 @@ struct owner_search {
 	struct arena *owner;
 };
 
+/* arena_for_each callback: whether a has a span holding s->addr. */
 static void arena_find_owner(struct arena *a, void *arg)
 {
 	struct owner_search *s = arg;
@@ -122,6 +149,10 @@ __noreturn void arena_bad_free(const char *fn, struct arena *a, uintptr_t addr,
 	      fn, a->name, addr, size);
 }
 
+/*
+ * r cannot be met (reclaimed: even after a reclaim) and the caller may not
+ * fail (MEM_WAIT): panic, with the table of all arenas.
+ */
 __noreturn void arena_out_of_space(const char *fn, struct arena *a,
 				   const struct request *r, bool reclaimed)
 {
