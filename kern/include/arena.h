@@ -3,6 +3,8 @@
  * ("Magazines and Vmem", USENIX 2001): allocators of integer ranges
  * (addresses, most often) with boundary tags, that import from a source
  * arena and give back to it. kern/src/arena.c opens with the theory.
+ * This is what callers use; the structures are the layer's own
+ * (arena_impl.h), so a caller reads an arena through the functions here.
  */
 #pragma once
 
@@ -24,8 +26,6 @@
 
 #define ARENA_NAME_MAX 32
 #define ARENA_QCACHE_MAX 16 /* quantum caches per arena, at most */
-#define ARENA_NR_FREELISTS 64
-#define ARENA_HASH_INITIAL 16
 
 struct arena;
 struct kmem_cache;
@@ -33,128 +33,21 @@ struct kmem_cache;
 typedef void *(*arena_afunc_t)(struct arena *source, size_t size, int flags);
 typedef void (*arena_ffunc_t)(struct arena *source, void *addr, size_t size);
 
-/* What a boundary tag stands for. */
-enum btag_type {
-	BTAG_SENTINEL, /* the head of an arena's segment list */
-	BTAG_SPAN,
-	BTAG_FREE,
-	BTAG_ALLOC,
-	BTAG_SPARE, /* in the arena's pool of spare tags */
-};
-
-/* A link of a circular doubly linked list (free lists: headed in the arena). */
-struct btag_link {
-	struct btag_link *next, *prev;
-};
-
-/*
- * A boundary tag: one per span (what an arena was given) and one per
- * segment (a free or allocated piece of a span). See arena.c.
- */
-struct btag {
-	uintptr_t start;
-	size_t size;
-	/* all tags of the arena in address order, spans before their segments */
-	struct btag *seg_next, *seg_prev;
-	union {
-		/* BTAG_FREE: on free list highbit(size) */
-		struct btag_link free;
-		/* BTAG_ALLOC: chain of its allocation-hash bucket */
-		struct btag *hash_next;
-		/* unused tags: the arena's pool of spare tags */
-		struct btag *spare_next;
-	};
-	uint8_t type;
-	uint8_t imported; /* BTAG_SPAN: came from the source (else added) */
-	uint8_t freelist; /* BTAG_FREE: the free list it is on */
-	uint8_t qslab;	  /* BTAG_ALLOC: a slab of one of the quantum caches */
-};
-
-/* Per-arena counters, in the spirit of illumos' vmem_kstat. */
-struct arena_stats {
-	uint64_t allocs; /* successful allocations */
-	uint64_t frees;
-	uint64_t fails;	       /* allocations that returned NULL */
-	uint64_t imports;      /* spans taken from the source */
-	uint64_t span_returns; /* spans given back to the source */
-	uint64_t hash_resizes;
-};
-
-struct arena {
-	struct spinlock lock;
-	char name[ARENA_NAME_MAX];
-	size_t quantum;
-	int quantum_shift; /* log2(quantum), or -1 if not a power of two */
-	/* arena_alloc's fast path takes sizes 1..fast_limit (0: none) */
-	size_t fast_limit;
-	size_t qcache_max; /* sizes up to this go to the quantum caches */
-	struct kmem_cache *qcache[ARENA_QCACHE_MAX]; /* of 1..n quanta */
-	struct arena *source;
-	arena_afunc_t afunc;
-	arena_ffunc_t ffunc;
-	bool is_base;	/* takes its tags from its own pages */
-	bool allocated; /* this struct came from base_alloc */
-
-	/* the address-ordered list of every tag: a circular list headed here */
-	struct btag seg_head;
-	/* next fit continues from here (a tag of seg_head's list, or NULL) */
-	struct btag *rotor;
-
-	/* free segments by size class: list i holds sizes [2^i, 2^(i+1)) */
-	uint64_t free_bitmap;
-	struct btag_link free_lists[ARENA_NR_FREELISTS];
-
-	/*
-	 * allocated segments by start address: the most recent one waits in
-	 * hash_last and goes into its bucket when the next one comes, so a
-	 * free right after its alloc never touches the buckets
-	 */
-	struct btag *hash_last;
-	struct btag **hash;
-	size_t hash_buckets; /* a power of two */
-	int hash_shift;	     /* 64 - log2(hash_buckets) */
-	size_t hash_grow_at; /* resize when the allocations pass these */
-	size_t hash_shrink_at;
-	bool hash_resizing;
-	/* frees need more than the fast tail: a source, or a big hash */
-	bool free_slow;
-	struct btag *hash_initial[ARENA_HASH_INITIAL];
-
-	/* spare tags, and the pages they were carved from (non-base arenas) */
-	struct btag *spare_tags; /* a stack, through spare_next */
-	/* base only: tags kept back for taking a page for tags from itself */
-	struct btag *reserve_tags;
-	size_t nr_reserve_tags;
-	void *tag_pages; /* list through the first word of each page */
-	size_t nr_tag_pages;
-
-	/* bytes of segments (free + allocated), of allocated ones */
-	size_t total;
-	size_t in_use;
-	size_t nr_free_segs, nr_spans;
-	size_t imported_bytes; /* bytes of spans taken from the source */
-	struct arena_stats stats;
-
-	/* every arena: the global list (arena_print_stats, gdb) */
-	struct arena *all_next;
-
-	/* who imports from this arena (reclaim asks them to give back):
-	 * importing arenas, and the callbacks registered on it */
-	struct list_head importer_arenas, reclaimers;
-	struct list_head importer_link; /* on the source's importer_arenas */
-};
-
-/*
- * Allocated segments of a: every allocation, the base arena's own tag and
- * hash pages included, is counted in stats.allocs until stats.frees.
- */
-static inline size_t arena_nr_alloc_segs(const struct arena *a)
-{
-	return (size_t)(a->stats.allocs - a->stats.frees);
-}
-
 extern struct arena *base_arena, *kpages_arena;
 extern struct arena *kpages_2m_arena, *kpages_1g_arena;
+
+/*
+ * The storage of the system's base arena, which pmem_init makes
+ * base_arena with arena_init_base (the type is the layer's own: callers
+ * take its address only).
+ */
+extern struct arena base_arena_storage;
+
+/* @arena's name, as arena_create was given it. */
+const char *arena_name(const struct arena *arena);
+
+/* @arena's quantum: every size and start it hands out is a multiple. */
+size_t arena_quantum(const struct arena *arena);
 
 /*
  * Create an arena called @name over [@base, @base + @size) (no initial span

@@ -296,7 +296,7 @@ static const char *owner_name(const struct kmalloc_view *v)
 {
 	return v->size_class < KMALLOC_NR_CACHES ?
 		       kmem_cache_name(kmalloc_caches[v->size_class]) :
-		       kpages_arena->name;
+		       arena_name(kpages_arena);
 }
 
 /*
@@ -491,8 +491,8 @@ static void large_redzone_verify(const char *fn, const struct kmalloc_view *v)
 			      v->usable + LARGE_REDZONE, KMEM_REDZONE_PATTERN);
 	if (o >= 0)
 		panic("%s: redzone violation: arena '%s' buffer %p offset %ld (usable size %zu): byte 0x%02x, expected 0x%02x",
-		      fn, kpages_arena->name, (void *)v->buf, o, v->usable,
-		      ((uint8_t *)v->buf)[o],
+		      fn, arena_name(kpages_arena), (void *)v->buf, o,
+		      v->usable, ((uint8_t *)v->buf)[o],
 		      kmem_pattern_byte(KMEM_REDZONE_PATTERN, (size_t)o));
 }
 

@@ -225,7 +225,7 @@ static void match_arena(struct arena *a, void *arg)
 {
 	struct arena_search *s = arg;
 
-	if (!s->found && kstrcmp(a->name, s->name) == 0)
+	if (!s->found && kstrcmp(arena_name(a), s->name) == 0)
 		s->found = a;
 }
 
@@ -295,7 +295,7 @@ static void whatis_owned(uintptr_t addr)
 			printk("monitor: its own %s of %zu bytes%s%s\n",
 			       o->arena ? "alloc" : "kmalloc", o->size,
 			       o->arena ? " from arena " : "",
-			       o->arena ? o->arena->name : "");
+			       o->arena ? arena_name(o->arena) : "");
 	}
 }
 
@@ -324,12 +324,12 @@ static void cmd_alloc(char **argv)
 	p = arena_alloc(a, size, MEM_ATOMIC);
 	if (!p) {
 		error("arena '%s' cannot give %zu bytes now (MEM_ATOMIC)",
-		      a->name, size);
+		      arena_name(a), size);
 		return;
 	}
 	*o = (struct owned){ a, p, size };
 	last_addr = (uintptr_t)p;
-	printk("alloc: arena '%s' addr %p size %zu\n", a->name, p, size);
+	printk("alloc: arena '%s' addr %p size %zu\n", arena_name(a), p, size);
 }
 
 static void cmd_free(char **argv)
@@ -344,16 +344,17 @@ static void cmd_free(char **argv)
 	o = owned_find(a, addr);
 	if (!o) {
 		error("0x%lx is not an allocation the monitor made from arena '%s' (whatis says what it is)",
-		      addr, a->name);
+		      addr, arena_name(a));
 		return;
 	}
 	if (o->size != size) {
 		error("wrong size: arena '%s' addr 0x%lx was allocated with size %zu, not %zu (see whatis)",
-		      a->name, addr, o->size, size);
+		      arena_name(a), addr, o->size, size);
 		return;
 	}
 	arena_free(a, o->addr, o->size);
-	printk("free: arena '%s' addr 0x%lx size %zu\n", a->name, addr, size);
+	printk("free: arena '%s' addr 0x%lx size %zu\n", arena_name(a), addr,
+	       size);
 	*o = (struct owned){ 0 };
 }
 
@@ -440,7 +441,7 @@ static void meminfo_arena(struct arena *a, void *arg)
 	size_t total = arena_amt_total(a), free = arena_amt_free(a);
 
 	(void)arg;
-	printk("  %-14s total %14zu  in use %14zu  free %14zu\n", a->name,
+	printk("  %-14s total %14zu  in use %14zu  free %14zu\n", arena_name(a),
 	       total, total - free, free);
 }
 

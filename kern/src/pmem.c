@@ -26,8 +26,6 @@
 
 uint64_t pmem_init_cycles;
 
-static struct arena base_arena_storage;
-
 static void *import_2m(struct arena *source, size_t size, int flags)
 {
 	return arena_xalloc(source, size, PGSIZE_2M, 0, 0, NULL, NULL, flags);

@@ -67,7 +67,7 @@ static const struct kmem_magazine_type *magazine_type_for(size_t chunk)
 /* Choose slab size, objects per slab, colour range, on- or off-slab. */
 static void cache_geometry(struct kmem_cache *cp)
 {
-	size_t q = cp->source->quantum, room;
+	size_t q = arena_quantum(cp->source), room;
 
 	cp->on_slab = !(cp->flags & KMC_NOTOUCH) && q == PGSIZE &&
 		      cp->chunk <= ON_SLAB_MAX_CHUNK &&
@@ -137,9 +137,12 @@ static void cache_setup(struct kmem_cache *cp, const char *name,
 			MAX(obj_size, cp->link_offset + sizeof(void *)), align);
 	if ((cp->debug & ~KMEM_DEBUG_CHECK) && !(flags & KMC_NOTOUCH))
 		slab_debug_layout(cp);
-	if ((flags & KMC_NOTOUCH) && cp->chunk % source->quantum)
-		cp->chunk = (cp->chunk + source->quantum - 1) /
-			    source->quantum * source->quantum;
+	if (flags & KMC_NOTOUCH) {
+		/* a whole number of quanta, which need not be a power of two */
+		size_t q = arena_quantum(source);
+
+		cp->chunk = (cp->chunk + q - 1) / q * q;
+	}
 	cp->lock = (struct spinlock)SPINLOCK_INIT;
 	cp->depot.lock = (struct spinlock)SPINLOCK_INIT;
 	list_init(&cp->full);

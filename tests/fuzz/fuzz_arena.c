@@ -79,7 +79,7 @@ static size_t get_quantum(struct cursor *c)
 static void add_span(struct model *m, struct cursor *c, struct arena *a,
 		     bool to_source)
 {
-	size_t q = a->quantum;
+	size_t q = arena_quantum(a);
 	uintptr_t start = m->next_free + get(c, 1) * q + get(c, 1) % 4 * 0x11;
 	size_t size = (get(c, 1) % 64 + 1) * q + get(c, 1) % 4 * 0x11;
 	uintptr_t lo = roundup(start, q), hi = rounddown(start + size, q);

@@ -15,6 +15,7 @@
 #define KTEST_NEEDS_BASE (1ul << 20)
 #include "ktest.h"
 #include "arena.h"
+#include "arena_impl.h"
 #include "bitops.h"
 #include "kstring.h"
 #include "page.h"
@@ -736,7 +737,7 @@ static size_t hash_bytes(const struct arena *a)
 /* The size of the largest free segment of a (tests only: unlocked peek). */
 static size_t largest_free(struct arena *a)
 {
-	struct btag_link *head, *l;
+	struct list_head *head, *l;
 	size_t best = 0;
 
 	if (!a->free_bitmap)

@@ -13,6 +13,7 @@
 #define KTEST_NEEDS_BASE (4ul << 20)
 #include "ktest.h"
 #include "arena.h"
+#include "arena_impl.h"
 #include "kmalloc.h"
 #include "kmem_debug.h"
 #include "kprintf.h"

@@ -10,6 +10,7 @@
 #define KTEST_NEEDS_BASE (1ul << 20)
 #include "ktest.h"
 #include "arena.h"
+#include "arena_impl.h"
 #include "kmalloc.h"
 #include "kmem_debug.h"
 #include "kstring.h"

@@ -8,6 +8,7 @@
 #define KTEST_NEEDS_BASE (1ul << 20) /* one arena */
 #include "ktest.h"
 #include "arena.h"
+#include "arena_impl.h"
 #include "assert.h"
 #include "page.h"
 #include "spinlock.h"

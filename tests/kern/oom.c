@@ -18,6 +18,7 @@
 #define KTEST_NEEDS_BASE (1ul << 20)
 #include "ktest.h"
 #include "arena.h"
+#include "arena_impl.h"
 #include "bitops.h"
 #include "kmalloc.h"
 #include "kprintf.h"
@@ -945,7 +946,7 @@ static size_t largest_free(struct arena *a)
 		int top = highbit(a->free_bitmap);
 
 		for (int i = top; i >= 0 && i >= top - 1; i--) {
-			struct btag_link *head = &a->free_lists[i], *l;
+			struct list_head *head = &a->free_lists[i], *l;
 
 			for (l = head->next; l != head; l = l->next)
 				best = MAX(best,

@@ -2,6 +2,7 @@
 #define KTEST_NEEDS_BASE (1ul << 20)
 #include "ktest.h"
 #include "arena.h"
+#include "arena_impl.h"
 #include "kstring.h"
 #include "page.h"
 #include "pmem.h"

@@ -7,6 +7,7 @@
 #define KTEST_NEEDS_BASE (1ul << 20) /* an arena and a cache each */
 #include "ktest.h"
 #include "arena.h"
+#include "arena_impl.h"
 #include "assert.h"
 #include "kprintf.h"
 #include "kstring.h"

@@ -10,6 +10,7 @@
 #define KTEST_NEEDS_BASE (5ul << 20)
 #include "ktest.h"
 #include "arena.h"
+#include "arena_impl.h"
 #include "kmem_debug.h"
 #include "kprintf.h"
 #include "kstring.h"

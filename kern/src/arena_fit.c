@@ -1,0 +1,144 @@
+/*
+ * arena_fit.c: the allocation policies, section 3 of the theory statement
+ * in arena.c: instant, best and next fit over the free lists, under
+ * arena_xalloc's constraints (fit_in_segment). The free lists' links,
+ * and the instant fit that arena_alloc's fast path inlines, are in
+ * arena_impl.h.
+ */
+#include "arena_impl.h"
+
+/* The greatest common divisor of a and b. */
+size_t arena_gcd(size_t a, size_t b)
+{
+	while (b) {
+		size_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* ---- finding a fit */
+
+/*
+ * The lowest address in free segment t that meets r, or 0 if there is
+ * none (no arena holds address 0, so 0 cannot be an answer).
+ */
+uintptr_t arena_fit_in_segment(const struct arena *a, const struct btag *t,
+			       const struct request *r)
+{
+	uintptr_t lo = MAX(t->start, r->min), end = t->start + t->size;
+	uintptr_t addr;
+	size_t passes = 2;
+
+	if (r->max && r->max < end)
+		end = r->max;
+	/*
+	 * Past a nocross boundary the first quantum-aligned address is the
+	 * same each time for a power-of-two quantum (two passes settle it);
+	 * otherwise it repeats every quantum / arena_gcd(quantum, nocross)
+	 * boundaries. Look at that many, up to 64.
+	 */
+	if (r->nocross && a->quantum_shift < 0)
+		passes = MIN(a->quantum / arena_gcd(a->quantum, r->nocross) + 1,
+			     (size_t)64);
+	addr = quantum_roundup(a, lo);
+	for (size_t pass = 0; pass < passes; pass++) {
+		if (r->align)
+			addr += (r->phase - addr) & (r->align - 1);
+		if (addr < lo || addr >= end || end - addr < r->size)
+			return 0;
+		if (!r->nocross ||
+		    !((addr ^ (addr + r->size - 1)) & ~(r->nocross - 1)))
+			return addr;
+		/* crosses: try from the next boundary */
+		addr = quantum_roundup(a, (addr | (r->nocross - 1)) + 1);
+		if (!addr)
+			return 0;
+	}
+	return 0;
+}
+
+/* Whether r asks for nothing beyond its size. */
+static bool request_is_plain(const struct request *r)
+{
+	return !r->align && !r->nocross && !r->min && !r->max;
+}
+
+/*
+ * Next fit: the first fitting free segment from the rotor on, wrapping
+ * (a's lock held).
+ */
+static struct btag *
+find_next_fit_locked(struct arena *a, const struct request *r, uintptr_t *addr)
+{
+	struct btag *first = a->rotor, *t;
+
+	assert_held(&a->lock);
+	if (!first || first == &a->seg_head)
+		first = a->seg_head.seg_next;
+	if (first == &a->seg_head)
+		return NULL;
+	t = first;
+	do {
+		if (t->type == BTAG_FREE &&
+		    (*addr = arena_fit_in_segment(a, t, r)))
+			return t;
+		t = t->seg_next;
+		if (t == &a->seg_head)
+			t = t->seg_next;
+	} while (t != first);
+	return NULL;
+}
+
+/*
+ * Find a free segment for r under policy, and the address in it. Instant
+ * fit of a plain request is O(1); the rest searches list by list from the
+ * request's size class up. Every segment big enough for r is filed there
+ * or above (theory statement 3). Best fit takes the smallest fit of the
+ * first list that has one and of the list after it (where segments of the
+ * same class may be filed), which is the smallest of all. a's lock held.
+ */
+struct btag *arena_find_fit_locked(struct arena *a, const struct request *r,
+				   int policy, uintptr_t *addr)
+{
+	int stop = ARENA_NR_FREELISTS;
+	struct btag *best = NULL;
+	struct list_head *l;
+	uintptr_t best_addr = 0;
+
+	assert_held(&a->lock);
+	if (policy == ARENA_NEXTFIT)
+		return find_next_fit_locked(a, r, addr);
+	if (policy != ARENA_BESTFIT && request_is_plain(r)) {
+		struct btag *t = instant_fit_locked(a, r->size);
+
+		if (t) {
+			*addr = t->start;
+			return t;
+		}
+	}
+	for (int i = highbit(r->size); i < stop; i++) {
+		if (!(a->free_bitmap & (1ull << i)))
+			continue;
+		list_for_each (l, &a->free_lists[i]) {
+			struct btag *t = free_tag(l);
+			uintptr_t at = arena_fit_in_segment(a, t, r);
+
+			if (!at || (best && best->size <= t->size))
+				continue;
+			best = t;
+			best_addr = at;
+			if (policy != ARENA_BESTFIT)
+				goto found;
+		}
+		if (best && stop == ARENA_NR_FREELISTS)
+			stop = MIN(i + 2, ARENA_NR_FREELISTS);
+	}
+	if (!best)
+		return NULL;
+found:
+	*addr = best_addr;
+	return best;
+}

@@ -1,0 +1,284 @@
+/*
+ * arena_report.c: misuse reports and the tables, section 10 of the theory
+ * statement in arena.c: the checks of the flags, the panics that say what
+ * a bad free was given, ran out of space or destroyed a busy arena, and
+ * the table of all arenas, one arena's segments and whatis. Cold code,
+ * apart from the hot paths.
+ */
+#include "arena_impl.h"
+#include "kprintf.h"
+#include "panic.h"
+#include "printk.h"
+
+/* Each tag type's name, for the reports, the tables and the checker. */
+const char *const arena_btag_type_names[] = {
+	[BTAG_SENTINEL] = "sentinel", [BTAG_SPAN] = "span",
+	[BTAG_FREE] = "free",	      [BTAG_ALLOC] = "allocated",
+	[BTAG_SPARE] = "spare",
+};
+
+/* ---- misuse */
+
+/*
+ * fn's flags must name exactly one of MEM_WAIT and MEM_ATOMIC and at most
+ * one fit policy; anything else is a misuse, and panics.
+ */
+void arena_check_flags(const char *fn, const struct arena *a, int flags)
+{
+	int mem = flags & (MEM_WAIT | MEM_ATOMIC);
+	int fit = flags & FIT_FLAGS;
+
+	if ((mem != MEM_WAIT && mem != MEM_ATOMIC) || (fit && !is_pow2(fit)) ||
+	    (flags & ~(MEM_WAIT | MEM_ATOMIC | FIT_FLAGS)))
+		panic("%s: bad flags 0x%x (name exactly one of MEM_WAIT and MEM_ATOMIC, at most one fit policy): arena '%s'",
+		      fn, flags, a->name);
+}
+
+/* Check arena_xalloc's arguments against the rules of arena.h. */
+void arena_check_xalloc(struct arena *a, const struct request *r, size_t size,
+			size_t align)
+{
+	const char *n = a->name;
+
+	if (!size || !r->size)
+		panic("arena_xalloc: bad size: arena '%s' size %zu", n, size);
+	if (align && align != a->quantum &&
+	    (!is_pow2(align) || align % a->quantum))
+		panic("arena_xalloc: align %zu is not a power of two multiple of the quantum %zu: arena '%s' size %zu",
+		      align, a->quantum, n, size);
+	if (r->phase &&
+	    (r->phase % a->quantum || !r->align || r->phase >= r->align))
+		panic("arena_xalloc: phase %zu is not a multiple of the quantum %zu below align %zu: arena '%s' size %zu",
+		      r->phase, a->quantum, align, n, size);
+	if (r->nocross && (!is_pow2(r->nocross) || r->nocross < r->size))
+		panic("arena_xalloc: nocross %zu is not a power of two at least the size %zu: arena '%s'",
+		      r->nocross, r->size, n);
+}
+
+/* The span of a holding addr, or NULL (a's lock held). Error paths only. */
+struct btag *arena_span_containing_locked(struct arena *a, uintptr_t addr)
+{
+	assert_held(&a->lock);
+	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
+	     t = t->seg_next) {
+		if (t->type == BTAG_SPAN && addr >= t->start &&
+		    addr - t->start < t->size)
+			return t;
+	}
+	return NULL;
+}
+
+/* The segment of a holding addr, or NULL (a's lock held). Error paths. */
+struct btag *arena_segment_containing_locked(struct arena *a, uintptr_t addr)
+{
+	assert_held(&a->lock);
+	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
+	     t = t->seg_next) {
+		if ((t->type == BTAG_FREE || t->type == BTAG_ALLOC) &&
+		    addr >= t->start && addr - t->start < t->size)
+			return t;
+	}
+	return NULL;
+}
+
+struct owner_search {
+	uintptr_t addr;
+	struct arena *owner;
+};
+
+/* arena_for_each callback: whether a has a span holding s->addr. */
+static void arena_find_owner(struct arena *a, void *arg)
+{
+	struct owner_search *s = arg;
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+
+	if (!s->owner && arena_span_containing_locked(a, s->addr))
+		s->owner = a;
+	spin_unlock_irqrestore(&a->lock, irq);
+}
+
+/* Whether src is a's source, or its source's, and so on. */
+static bool arena_is_source_of(const struct arena *src, const struct arena *a)
+{
+	for (a = a->source; a; a = a->source) {
+		if (a == src)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * arena_free/xfree was given something that is not an allocation of a
+ * with that size: say exactly what it is, and panic. Called without the
+ * lock held.
+ */
+__noreturn void arena_bad_free(const char *fn, struct arena *a, uintptr_t addr,
+			       size_t size)
+{
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	struct btag *t = arena_hash_lookup_locked(a, addr);
+	struct btag *seg = t ? t : arena_segment_containing_locked(a, addr);
+	uintptr_t seg_start = seg ? seg->start : 0, seg_end = 0;
+	int type = seg ? seg->type : BTAG_SENTINEL;
+	struct owner_search owner = { addr, NULL };
+
+	if (seg)
+		seg_end = seg->start + seg->size;
+	spin_unlock_irqrestore(&a->lock, irq);
+
+	if (t && t->qslab)
+		panic("%s: address is the slab of a quantum cache, not an allocation of this size: arena '%s' addr 0x%lx size %zu (slab of %zu)",
+		      fn, a->name, addr, size, seg_end - seg_start);
+	if (t)
+		panic("%s: wrong size: arena '%s' addr 0x%lx size %zu expected %zu",
+		      fn, a->name, addr, size, seg_end - seg_start);
+	if (type == BTAG_ALLOC)
+		panic("%s: address inside an allocated segment, not its start: arena '%s' addr 0x%lx size %zu (segment 0x%lx-0x%lx)",
+		      fn, a->name, addr, size, seg_start, seg_end);
+	if (type == BTAG_FREE)
+		panic("%s: not allocated (a double free, or never allocated): arena '%s' addr 0x%lx size %zu (free segment 0x%lx-0x%lx)",
+		      fn, a->name, addr, size, seg_start, seg_end);
+	arena_for_each(arena_find_owner, &owner);
+	if (owner.owner && arena_is_source_of(owner.owner, a))
+		panic("%s: not allocated (a double free, or never allocated): arena '%s' addr 0x%lx size %zu (its span is back in the source, arena '%s')",
+		      fn, a->name, addr, size, owner.owner->name);
+	if (owner.owner && owner.owner != a)
+		panic("%s: address of another arena: arena '%s' addr 0x%lx size %zu belongs to arena '%s'",
+		      fn, a->name, addr, size, owner.owner->name);
+	panic("%s: address outside the arena: arena '%s' addr 0x%lx size %zu",
+	      fn, a->name, addr, size);
+}
+
+/*
+ * r cannot be met (reclaimed: even after a reclaim) and the caller may not
+ * fail (MEM_WAIT): panic, with the table of all arenas.
+ */
+__noreturn void arena_out_of_space(const char *fn, struct arena *a,
+				   const struct request *r, bool reclaimed)
+{
+	/* the arena table follows the message, inside the report */
+	panic_details(
+		arena_print_stats,
+		"%s: out of space: arena '%s' size %zu align %zu phase %zu nocross %zu window 0x%lx-0x%lx%s",
+		fn, a->name, r->size, r->align, r->phase, r->nocross, r->min,
+		r->max,
+		reclaimed ? " (after reclaiming from its importers)" : "");
+}
+
+/* List up to a few live allocations of a, for arena_destroy's panic. */
+__noreturn void arena_destroy_busy(struct arena *a)
+{
+	/* room for 4 of the longest " 0x%lx+%zu": the list is never cut */
+	char list[4 * sizeof(" 0xffffffffffffffff+18446744073709551615")];
+	size_t used = 0, shown = 0;
+
+	list[0] = 0;
+	for (struct btag *t = a->seg_head.seg_next;
+	     t != &a->seg_head && shown < 4; t = t->seg_next) {
+		if (t->type != BTAG_ALLOC)
+			continue;
+		used += (size_t)ksnprintf(list + used, sizeof(list) - used,
+					  " 0x%lx+%zu", t->start, t->size);
+		used = MIN(used, sizeof(list) - 1);
+		shown++;
+	}
+	panic("arena_destroy: %zu allocations still live: arena '%s' in use %zu:%s%s",
+	      arena_nr_alloc_segs(a), a->name, a->in_use, list,
+	      arena_nr_alloc_segs(a) > shown ? " ..." : "");
+}
+
+/* ---- tables */
+
+/*
+ * One row of the table: the counts are read under the arena's lock (not
+ * the whole struct: its lock word changes under other CPUs' hands).
+ */
+static void arena_print_one(struct arena *a, void *arg)
+{
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	size_t in_use = a->in_use, total = a->total;
+	struct arena_stats stats = a->stats;
+	size_t segs = a->nr_free_segs + arena_nr_alloc_segs(a);
+
+	(void)arg;
+	spin_unlock_irqrestore(&a->lock, irq);
+	printk("%-14s %10zu %14zu %14zu %9llu %9llu %6llu %7llu %8zu  %s\n",
+	       a->name, a->quantum, in_use, total,
+	       (unsigned long long)stats.allocs,
+	       (unsigned long long)stats.frees, (unsigned long long)stats.fails,
+	       (unsigned long long)stats.imports, segs,
+	       a->source ? a->source->name : "-");
+}
+
+void arena_print_stats(void)
+{
+	printk("%-14s %10s %14s %14s %9s %9s %6s %7s %8s  %s\n", "arena",
+	       "quantum", "in use", "total", "allocs", "frees", "fails",
+	       "imports", "segments", "source");
+	arena_for_each(arena_print_one, NULL);
+}
+
+/* One tag of a's segment list, as the monitor's `arena NAME` shows it. */
+static void arena_print_tag(const struct btag *t)
+{
+	if (t->type == BTAG_SPAN) {
+		printk("span  [0x%lx, 0x%lx) %zu bytes, %s\n", t->start,
+		       t->start + t->size, t->size,
+		       t->imported ? "imported" : "added");
+		return;
+	}
+	printk("  %-9s [0x%lx, 0x%lx) %zu bytes%s\n",
+	       arena_btag_type_names[t->type], t->start, t->start + t->size,
+	       t->size, t->qslab ? " (quantum cache slab)" : "");
+}
+
+void arena_print_segments(struct arena *a)
+{
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+
+	printk("arena '%s': quantum %zu, %zu spans, %zu bytes in use of %zu\n",
+	       a->name, a->quantum, a->nr_spans, a->in_use, a->total);
+	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
+	     t = t->seg_next)
+		arena_print_tag(t);
+	spin_unlock_irqrestore(&a->lock, irq);
+}
+
+struct whatis {
+	uintptr_t addr;
+	int found;
+};
+
+/* Say which span and segment of a hold w->addr (numbers only: no reads). */
+static void arena_whatis_one(struct arena *a, void *arg)
+{
+	struct whatis *w = arg;
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	struct btag *span = arena_span_containing_locked(a, w->addr);
+	struct btag *seg =
+		span ? arena_segment_containing_locked(a, w->addr) : NULL;
+	struct btag sp = span ? *span : (struct btag){ 0 };
+	struct btag sg = seg ? *seg : (struct btag){ 0 };
+
+	spin_unlock_irqrestore(&a->lock, irq);
+	if (!span)
+		return;
+	w->found++;
+	printk("arena '%s': span [0x%lx, 0x%lx)", a->name, sp.start,
+	       sp.start + sp.size);
+	if (seg)
+		printk(", %s segment [0x%lx, 0x%lx) +0x%lx%s\n",
+		       arena_btag_type_names[sg.type], sg.start,
+		       sg.start + sg.size, w->addr - sg.start,
+		       sg.qslab ? " (quantum cache slab)" : "");
+	else
+		printk(", outside its segments (span slack)\n");
+}
+
+int arena_whatis(uintptr_t addr)
+{
+	struct whatis w = { addr, 0 };
+
+	arena_for_each(arena_whatis_one, &w);
+	return w.found;
+}
