@@ -27,7 +27,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOM_MAX = 800
 LAYERS = ("arena", "slab")
 SECTION_RE = re.compile(r"^ \* (\d+)\. \S", re.M)
-ROOM_RE = re.compile(r"§(\d+) of the theory statement in (\w+)\.c")
+ROOM_RE = re.compile(r"(?:§|section )(\d+)(?: and (?:§|section )?\d+)* of the theory "
+                     r"statement in (\w+)\.c")
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
 # a definition of a *_locked function: its name at the start of a line or
 # after its return type, its parameters, then the opening brace
@@ -44,17 +45,26 @@ def rel(path):
     return os.path.relpath(path, ROOT)
 
 
-def opening_comment(text):
-    """The first comment of a file, if the file opens with one."""
+def raw_opening_comment(text):
+    """The first comment of a file as written, if the file opens with one."""
     m = re.match(r"\s*/\*(.*?)\*/", text, re.S)
     return m.group(1) if m else None
 
 
+def opening_comment(text):
+    """The first comment of a file as one line of prose, or None."""
+    raw = raw_opening_comment(text)
+    if raw is None:
+        return None
+    # one line of prose: no comment stars, no line breaks
+    return " ".join(re.sub(r"^\s*\* ?", "", l)
+                    for l in raw.splitlines()).strip()
+
+
 def theory_sections(text):
     """The section numbers of the theory statement that opens text."""
-    comment = opening_comment(text) or ""
-    if "theory statement" not in comment.lower() and \
-            "theory" not in comment.lower():
+    comment = raw_opening_comment(text) or ""
+    if "theory" not in comment.lower():
         return set()
     return {int(n) for n in SECTION_RE.findall(comment)}
 
