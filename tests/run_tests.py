@@ -27,6 +27,7 @@ failure. Serial logs of every boot are kept under build/test-logs/.
 import argparse
 import concurrent.futures
 import contextlib
+import glob
 import io
 import os
 import re
@@ -39,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qemu  # noqa: E402
 import docs_test  # noqa: E402
 import fuzz_test  # noqa: E402
+import layout_test  # noqa: E402
 import matrix  # noqa: E402
 import stress  # noqa: E402
 from gdb_helpers_test import gdb_helpers_checks  # noqa: E402
@@ -921,19 +923,29 @@ def fast_path_instructions(opts):
 ASSERT_FAILURE = "spin_assert_failed"
 
 
+def layer_objects(top, layer):
+    """The objects of a layer's files in a build's kern/src: arena.o and
+    arena_*.o, or slab.o and slab_*.o."""
+    return sorted(glob.glob(os.path.join(top, layer + ".o")) +
+                  glob.glob(os.path.join(top, layer + "_*.o")))
+
+
+def build_top(build, root=ROOT):
+    return os.path.join(root, "build", "kernel" if build == "kernel"
+                        else os.path.join("host", build), "kern", "src")
+
+
 def lock_assertions_built(opts):
-    """The lock assertions (spinlock.h) are in the test builds' arena.o and
-    slab.o, which call their panic, and out of libkmem.a's, which do not:
-    KMEM_RELEASE compiles them to nothing."""
+    """The lock assertions (spinlock.h) are in the test builds' arena and
+    slab objects, whose main files call their panic, and out of libkmem.a's,
+    where no object does: KMEM_RELEASE compiles them to nothing."""
     builds = [("release", False), ("asan", True), ("tsan", True)]
     if not opts.host_only:
         builds.append(("kernel", True))
     checks = []
     for build, want in builds:
-        top = os.path.join(ROOT, "build", "kernel" if build == "kernel"
-                           else os.path.join("host", build))
-        objs = [os.path.join(top, "kern", "src", f)
-                for f in ("arena.o", "slab.o")]
+        top = build_top(build)
+        objs = layer_objects(top, "arena") + layer_objects(top, "slab")
         calls, failed = {}, ""
         for o in objs:
             r = subprocess.run(["nm", "-u", o], capture_output=True,
@@ -941,11 +953,16 @@ def lock_assertions_built(opts):
             failed += r.stderr
             calls[os.path.basename(o)] = r.returncode == 0 and re.search(
                 r"\bU %s$" % ASSERT_FAILURE, r.stdout, re.M) is not None
-        ok = not failed and all(v == want for v in calls.values())
-        checks.append(Check("build: %s arena.o and slab.o %s %s (lock "
-                            "assertions %s)" % (build, "call" if want else
-                                                "never call", ASSERT_FAILURE,
-                                                "on" if want else "off"),
+        if want:  # the main files hold the *_locked helpers of the hot paths
+            ok = calls.get("arena.o") and calls.get("slab.o")
+        else:
+            ok = len(calls) >= 2 and not any(calls.values())
+        ok = ok and not failed
+        checks.append(Check("build: %s arena and slab objects (%d) %s %s "
+                            "(lock assertions %s)" % (
+                                build, len(objs),
+                                "call" if want else "never call",
+                                ASSERT_FAILURE, "on" if want else "off"),
                             "pass" if ok else "fail",
                             "" if ok else "calls: %s" % calls,
                             failed[-2000:]))
@@ -968,39 +985,70 @@ def nm_names(args, path):
     return {l.split()[-1] for l in r.stdout.splitlines() if l.split()}
 
 
+def layer_symbols(objs, args):
+    """The union of nm's names over objs, or None if nm failed on one."""
+    out = set()
+    for o in objs:
+        names = nm_names(args, o)
+        if names is None:
+            return None
+        out |= names
+    return out
+
+
+def arena_public_names(root=ROOT):
+    """The functions and variables kern/include/arena.h declares."""
+    with open(os.path.join(root, "kern", "include", "arena.h")) as f:
+        text = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
+    names = set(re.findall(r"\b(\w+)\s*\([^()]*(?:\([^()]*\)[^()]*)*\)\s*;",
+                           text))
+    names |= set(re.findall(r"^extern\s+[^;]*?\b(\w+)\s*;", text, re.M))
+    for decl in re.findall(r"^extern\s+([^;]*);", text, re.M):
+        names |= set(re.findall(r"\*\s*(\w+)", decl))
+    return names
+
+
 def layer_direction(opts, root=ROOT):
-    """Calls go down between the layers: arena.o names no symbol of slab.o
-    (its defined globals, so the list cannot go stale) but the quantum
-    caches' ARENA_SLAB_CALLS, and slab.c does not branch on who created a
-    cache (no KMC_QCACHE)."""
+    """Calls go down between the layers. The arena objects name no global
+    the slab objects define (so the list cannot go stale) but the quantum
+    caches' ARENA_SLAB_CALLS; the slab objects name no arena global that
+    arena.h does not declare."""
     builds = ["release", "asan"] + ([] if opts.host_only else ["kernel"])
+    public = arena_public_names(root)
     checks = []
     for build in builds:
-        top = os.path.join(root, "build", "kernel" if build == "kernel"
-                           else os.path.join("host", build), "kern", "src")
-        arena_o = os.path.join(top, "arena.o")
-        slab_o = os.path.join(top, "slab.o")
-        undefined = nm_names(["-u"], arena_o)
-        slab = nm_names(["-g", "--defined-only"], slab_o)
-        if undefined is None or not slab:
-            checks.append(Check("layers: %s arena.o calls slab.o only for "
-                                "its quantum caches" % build, "fail",
-                                "nm failed on %s or %s" % (arena_o, slab_o)))
+        top = build_top(build, root)
+        arena_objs = layer_objects(top, "arena")
+        slab_objs = layer_objects(top, "slab")
+        arena_u = layer_symbols(arena_objs, ["-u"])
+        arena_def = layer_symbols(arena_objs, ["-g", "--defined-only"])
+        slab_u = layer_symbols(slab_objs, ["-u"])
+        slab_def = layer_symbols(slab_objs, ["-g", "--defined-only"])
+        if None in (arena_u, arena_def, slab_u, slab_def) or \
+                not arena_def or not slab_def:
+            checks.append(Check("layers: %s arena objects call the slab "
+                                "objects only for the quantum caches" % build,
+                                "fail", "nm failed in %s" % top))
             continue
-        used = undefined & slab
+        used = arena_u & slab_def
         extra = sorted(used - set(ARENA_SLAB_CALLS))
         ok = not extra and "kmem_cache_alloc" in used
-        checks.append(Check("layers: %s arena.o calls slab.o only for its "
-                            "quantum caches (%s)" % (build,
-                                                     ", ".join(sorted(used))),
+        checks.append(Check("layers: %s arena objects (%d) call the slab "
+                            "objects only for the quantum caches (%s)" % (
+                                build, len(arena_objs),
+                                ", ".join(sorted(used))),
                             "pass" if ok else "fail",
-                            "" if ok else "arena.o also names: %s" %
+                            "" if ok else "the arena objects also name: %s" %
                             ", ".join(extra)))
-    with open(os.path.join(root, "kern", "src", "slab.c")) as f:
-        hits = [n + 1 for n, l in enumerate(f) if "KMC_QCACHE" in l]
-    checks.append(Check("layers: kern/src/slab.c does not mention KMC_QCACHE",
-                        "fail" if hits else "pass",
-                        "lines %s" % hits if hits else ""))
+        down = slab_u & arena_def
+        private = sorted(down - public)
+        ok = not private and "arena_alloc" in public and bool(down)
+        checks.append(Check("layers: %s slab objects (%d) use the arena "
+                            "layer only through arena.h (%s)" % (
+                                build, len(slab_objs), ", ".join(sorted(down))),
+                            "pass" if ok else "fail",
+                            "" if ok else "not in arena.h: %s" %
+                            ", ".join(private)))
     return checks
 
 
@@ -1289,6 +1337,7 @@ def main():
             lambda: clang_format_clean(opts),
             lambda: lock_assertions_built(opts),
             lambda: layer_direction(opts),
+            lambda: layout_test.layout_checks(Check),
             lambda: matrix.judge_checks(Check), host_none_ran,
             coverage_tooling]
     if not opts.host_only:
