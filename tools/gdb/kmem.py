@@ -135,7 +135,7 @@ def lock_held(v):
 def arenas():
     """Every arena, on all_arenas through all_next (bounded)."""
     out, seen = [], set()
-    p = u64(static_var("all_arenas", ["arena.c", "kern/src/arena.c"]))
+    p = u64(static_var("all_arenas", ["arena_life.c", "kern/src/arena_life.c"]))
     while p:
         if p in seen or len(out) >= WALK_CAP:
             gdb.write("warning: all_arenas loops or is too long; stopped\n")
