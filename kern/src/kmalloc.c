@@ -480,8 +480,12 @@ static void *kmalloc_common(const char *fn, size_t size, int flags,
 	return large_alloc(size, align, flags);
 }
 
-/* Under redzone, the bytes after large buffer v must be untouched. */
-static void large_redzone_verify(const char *fn, const struct kmalloc_view *v)
+/*
+ * Under redzone, the bytes after large buffer v must be untouched. Out of
+ * line: inlined, it would make kfree's small-buffer path save registers.
+ */
+static __attribute__((noinline)) void
+large_redzone_verify(const char *fn, const struct kmalloc_view *v)
 {
 	long o;
 
