@@ -289,17 +289,7 @@ void arena_hash_resize(struct arena *a)
 	if (table) {
 		kmemset(table, 0, n * sizeof(*table));
 		arena_hash_set_size(a, table, n);
-		for (size_t i = 0; i < old_n; i++) {
-			struct btag *t, *next;
-
-			for (t = old[i]; t; t = next) {
-				struct btag **b = hash_bucket(a, t->start);
-
-				next = t->hash_next;
-				t->hash_next = *b;
-				*b = t;
-			}
-		}
+		hash_move_chains(old, old_n, hash_next, start, hash_bucket, a);
 		a->stats.hash_resizes++;
 	}
 	a->hash_resizing = false;

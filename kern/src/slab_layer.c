@@ -124,17 +124,7 @@ static void bufctl_hash_grow(struct kmem_cache *cp)
 		return;
 	}
 	bufctl_hash_set(cp, t, n);
-	for (size_t i = 0; i < old_n; i++) {
-		struct kmem_bufctl *bc, *next;
-
-		for (bc = old[i]; bc; bc = next) {
-			struct kmem_bufctl **b = bufctl_bucket(cp, bc->obj);
-
-			next = bc->next;
-			bc->next = *b;
-			*b = bc;
-		}
-	}
+	hash_move_chains(old, old_n, next, obj, bufctl_bucket, cp);
 	spin_unlock_irqrestore(&cp->lock, irq);
 	assert_not_held(&cp->lock);
 	if (old != cp->hash_initial)
