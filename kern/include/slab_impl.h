@@ -8,6 +8,7 @@
 #pragma once
 
 #include "arch.h" /* NR_CPUS */
+#include "bitops.h"
 #include "list.h"
 #include "page.h"
 #include "slab.h"
@@ -193,12 +194,22 @@ static inline bool busy_test(const struct kmem_slab *s, long i)
 
 /* ---- reaching a CPU's magazines (slab.c) */
 
-/* Whether CPU slot ever had a magazine of cp (others need no visit). */
-static inline bool cpu_used(struct kmem_cache *cp, int slot)
+/*
+ * The first CPU slot after slot that ever had a magazine of cp, or 0:
+ * only those need a visit (bit slot - 1 of cpus_used).
+ */
+static inline int cpu_next_used(struct kmem_cache *cp, int slot)
 {
-	return __atomic_load_n(&cp->cpus_used, __ATOMIC_ACQUIRE) &
-	       (1ull << (slot - 1));
+	uint64_t used = __atomic_load_n(&cp->cpus_used, __ATOMIC_ACQUIRE);
+	uint64_t later = slot < 64 ? used & (~0ull << slot) : 0;
+
+	return later ? lowbit(later) + 1 : 0;
 }
+
+/* Each CPU slot that ever had a magazine of cp, in increasing order. */
+#define for_each_used_cpu(cp, slot)                       \
+	for ((slot) = cpu_next_used((cp), 0); (slot) > 0; \
+	     (slot) = cpu_next_used((cp), (slot)))
 
 /*
  * Take cc from anywhere but its owner's fast path, and return its rounds

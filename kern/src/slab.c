@@ -586,11 +586,13 @@ void kmem_cache_reap(struct kmem_cache *cp)
 	struct list_head doomed, *pos, *n;
 	unsigned long irq;
 
-	for (int slot = 1; cp->mag_size && slot <= NR_CPUS; slot++)
-		if (cpu_used(cp, slot))
+	if (cp->mag_size) {
+		int slot;
+
+		for_each_used_cpu (cp, slot)
 			cpu_flush(cp, slot, false);
-	if (cp->mag_size)
 		depot_flush(cp);
+	}
 	list_init(&doomed);
 	irq = spin_lock_irqsave(&cp->lock);
 	list_for_each_safe (pos, n, &cp->empty) {

@@ -214,14 +214,15 @@ static bool cache_check(struct kmem_cache *cp, struct slab_check *c)
 {
 	unsigned long irq = spin_lock_irqsave(&cp->lock);
 	bool ok = check_cache_locked(c);
+	int slot;
 
 	spin_unlock_irqrestore(&cp->lock, irq);
 	/* lock order: a CPU's lock, then the depot's, then the cache's */
-	for (int slot = 1; ok && cp->mag_size && slot <= NR_CPUS; slot++) {
+	for_each_used_cpu (cp, slot) {
 		long rounds;
 
-		if (!cpu_used(cp, slot))
-			continue;
+		if (!ok)
+			break;
 		irq = cpu_cache_enter(&cp->cpu[slot], &rounds);
 		spin_lock(&cp->lock);
 		ok = check_cpu_locked(c, &cp->cpu[slot], rounds);

@@ -113,14 +113,13 @@ struct cache_counts {
 static void count_magazines(struct kmem_cache *cp, struct cache_counts *c)
 {
 	unsigned long irq;
+	int slot;
 
 	*c = (struct cache_counts){ 0 };
-	for (int slot = 1; slot <= NR_CPUS; slot++) {
+	for_each_used_cpu (cp, slot) {
 		struct kmem_cpu_cache *cc = &cp->cpu[slot];
 		long rounds;
 
-		if (!cpu_used(cp, slot))
-			continue;
 		irq = cpu_cache_enter(cc, &rounds);
 		c->in_magazines += (size_t)MAX(rounds, 0) +
 				   (size_t)MAX(cc->prev_rounds, 0);
@@ -202,13 +201,14 @@ static bool obj_in_magazines(struct kmem_cache *cp, void *obj)
 {
 	bool found = false;
 	unsigned long irq;
+	int slot;
 
-	for (int slot = 1; !found && cp->mag_size && slot <= NR_CPUS; slot++) {
+	for_each_used_cpu (cp, slot) {
 		struct kmem_cpu_cache *cc = &cp->cpu[slot];
 		long rounds;
 
-		if (!cpu_used(cp, slot))
-			continue;
+		if (found)
+			break;
 		irq = cpu_cache_enter(cc, &rounds);
 		found = magazine_holds(cc->loaded, rounds, obj) ||
 			magazine_holds(cc->previous, cc->prev_rounds, obj);
