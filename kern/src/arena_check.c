@@ -1,5 +1,5 @@
 /*
- * arena_check.c: the invariants, section 8 of the theory statement in
+ * arena_check.c: the invariants, §8 of the theory statement in
  * arena.c: arena_check walks an arena and verifies every one of them,
  * and kmem_debug=check runs it after each operation (after_check in
  * arena_impl.h), panicking at the first violation.

@@ -1,5 +1,5 @@
 /*
- * arena_fit.c: the allocation policies, section 3 of the theory statement
+ * arena_fit.c: the allocation policies, §3 of the theory statement
  * in arena.c: instant, best and next fit over the free lists, under
  * arena_xalloc's constraints (fit_in_segment). The free lists' links,
  * and the instant fit that arena_alloc's fast path inlines, are in

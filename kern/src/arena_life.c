@@ -1,5 +1,5 @@
 /*
- * arena_life.c: the life of an arena, section 6 of the theory statement
+ * arena_life.c: the life of an arena, §6 of the theory statement
  * in arena.c: creating one (arena_setup, arena_create, arena_init_base),
  * giving it spans (arena_add), destroying it, the list of all arenas, the
  * base arena's service to the others (base_alloc), and the queries.

@@ -1,5 +1,5 @@
 /*
- * arena_qcache.c: the quantum caches and reclaim, section 7 of the theory
+ * arena_qcache.c: the quantum caches and reclaim, §7 of the theory
  * statement in arena.c: the object caches in front of an arena for its
  * small sizes, the source pair through which they take their slabs, and
  * the importer lists and callbacks a reclaim walks.

@@ -1,5 +1,5 @@
 /*
- * arena_report.c: misuse reports and the tables, section 10 of the theory
+ * arena_report.c: misuse reports and the tables, §10 of the theory
  * statement in arena.c: the checks of the flags, the panics that say what
  * a bad free was given, ran out of space or destroyed a busy arena, and
  * the table of all arenas, one arena's segments and whatis. Cold code,

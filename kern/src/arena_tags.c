@@ -1,6 +1,6 @@
 /*
- * arena_tags.c: where boundary tags come from, section 5 of the theory
- * statement in arena.c; and the structures of section 2 the tags make
+ * arena_tags.c: where boundary tags come from, §5 of the theory
+ * statement in arena.c; and the structures of §2 the tags make
  * up beyond the links arena_impl.h keeps: the spans, and the allocation
  * hash (its lookup and its resizing).
  */
