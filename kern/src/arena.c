@@ -223,7 +223,9 @@
  * quantum caches (kmem_cache_alloc/free), which arena_create and
  * arena_destroy make and unmake (kmem_cache_create_sourced, giving them
  * qcache_slab_alloc/free, and kmem_cache_destroy). make test checks it
- * (nm -u of arena.o names no other slab symbol).
+ * with nm: the arena_*.o objects name no other symbol of the slab_*.o
+ * objects, and the slab objects name nothing of the arena layer that
+ * arena.h does not declare.
  *
  * 12. The files
  *
