@@ -999,6 +999,49 @@ KTEST(arena, check_finds_corruption)
 	arena_destroy(a);
 }
 
+/*
+ * Move span (a span with one free segment) to start at start: both tags
+ * move together, so the span still tiles, and only its place is wrong.
+ */
+static void move_free_span(struct btag *span, uintptr_t start)
+{
+	struct btag *free_seg = span->seg_next;
+
+	free_seg->start = start + (free_seg->start - span->start);
+	span->start = start;
+}
+
+/*
+ * Two spans that overlap are found whichever order they came in: in
+ * address order (one pass), and out of it (every pair compared).
+ */
+KTEST(arena, check_finds_overlapping_spans)
+{
+	for (int upward = 0; upward < 2; upward++) {
+		uintptr_t first = upward ? FAKE_BASE : FAKE_BASE + 8 * MiB;
+		uintptr_t second = upward ? FAKE_BASE + 8 * MiB : FAKE_BASE;
+		struct arena *a =
+			fake_arena(TEST_ARENA_NAME, first, MiB, PGSIZE);
+		struct btag *span;
+		char got[256];
+
+		KT_ASSERT_EQ(arena_add(a, (void *)second, MiB, MEM_WAIT),
+			     (void *)second);
+		KT_EXPECT_EQ(arena_check(a), 0);
+		span = a->seg_head.seg_prev->seg_prev; /* the second one */
+		KT_ASSERT_EQ(span->type, BTAG_SPAN);
+		KT_ASSERT_EQ(span->start, second);
+		move_free_span(span, first + MiB / 2);
+		printk_capture_begin(got, sizeof(got));
+		KT_EXPECT_EQ(arena_check(a), -1);
+		printk_capture_end();
+		KT_EXPECT_NOT_NULL(kstrstr(got, "two spans overlap"));
+		move_free_span(span, second);
+		KT_EXPECT_EQ(arena_check(a), 0);
+		arena_destroy(a);
+	}
+}
+
 /* ---- misuse: each panics, naming the function, arena, address, sizes */
 
 KTEST_PANICS(
