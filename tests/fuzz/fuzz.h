@@ -1,6 +1,9 @@
 /*
  * fuzz.h: what the fuzz targets share: reading the input and failing
- * loudly. A target defines FUZZ_TARGET (its name) before including this.
+ * loudly. A target defines FUZZ_TARGET (its name) before including this,
+ * and FUZZ_QUIET if its inputs make the kernel print (lines about bad
+ * option values), which would flood the terminal: this then defines its
+ * LLVMFuzzerInitialize, which silences the console.
  */
 #pragma once
 
@@ -31,3 +34,17 @@ static inline uint64_t get(struct cursor *c, int bytes)
 		v |= (uint64_t)*c->p++ << (8 * i);
 	return v;
 }
+
+#ifdef FUZZ_QUIET
+#include <stdbool.h>
+
+#include "host.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	host_console_quiet(true);
+	return 0;
+}
+#endif

@@ -15,12 +15,12 @@
  * is intersected with it. Inputs are small, so O(n^2) is fine.
  */
 #define FUZZ_TARGET "fuzz_memmap"
+#define FUZZ_QUIET /* the options' lines about bad values */
 #include "fuzz.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "host.h"
 #include "memmap.h"
 #include "multiboot2.h"
 #include "page.h"
@@ -333,15 +333,6 @@ static void fuzz_multiboot2(const uint8_t *data, size_t size)
 		boot_pipeline(bi.cmdline, bi.memmap, bi.nr_memmap, res, 2);
 	}
 	free(block);
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	/* the options' lines about bad values would flood the terminal */
-	host_console_quiet(true);
-	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
