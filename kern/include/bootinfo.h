@@ -35,6 +35,8 @@ struct memmap_entry {
 #define BOOTINFO_CMDLINE_QUOTE 40
 #define BOOTINFO_MAX_LOADER 128
 #define BOOTINFO_MAX_RESERVED 8
+/* The longest ACPI RSDP copy kept (revision 2 has 36 bytes). */
+#define BOOTINFO_MAX_RSDP 64
 
 /* A physical range the kernel must not hand out (see memmap.h). */
 struct boot_reserved {
@@ -59,6 +61,13 @@ struct boot_info {
 	/* what the arch says is in use already (kernel image, this block) */
 	struct boot_reserved reserved[BOOTINFO_MAX_RESERVED];
 	size_t nr_reserved;
+	/*
+	 * A copy of the ACPI RSDP, from the multiboot2 "ACPI new" tag (RSDP
+	 * revision 2) if there is one, else the "ACPI old" tag (revision 0):
+	 * rsdp_len bytes, 0 when the loader gave neither.
+	 */
+	uint8_t rsdp[BOOTINFO_MAX_RSDP];
+	size_t rsdp_len;
 };
 
 /* The name of a memory map type ("usable", "reserved", ... "unknown"). */
