@@ -43,6 +43,7 @@ GDT_DATA64       equ 0x10
 
 extern arch_start64                 ; arch/x86_64/start.c (higher half)
 global _start
+global boot_stack
 global boot_stack_top
 
 section .multiboot2 align=8

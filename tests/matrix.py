@@ -8,8 +8,9 @@ own boots are run_tests.py's business, once), under TCG:
   firmware  SeaBIOS with -m 16M (the smallest the kernel accepts), 32M,
             128M, 4G, 64G; OVMF (UEFI) with -m 128M, 4G, 64G (OVMF needs
             64 MiB; both boot the same hybrid GRUB ISO)
-  CPUs      each of those with -smp 1 and -smp 4 (the kernel starts no
-            other CPU: the firmware leaves them parked)
+  CPUs      each of those with -smp 1 and -smp 4, and 128M with -smp 2
+            and -smp 8; the kernel must start every CPU ("smp: N CPUs
+            online" with N the -smp given)
   CPU model -cpu max (1 GiB pages), and one boot on qemu64 (none)
 
 64G is lazily backed (qemu.memory_args): the host needs no 64 GiB.
@@ -79,7 +80,9 @@ class Config:
 CONFIGS = [Config(fw, mem, smp)
            for fw, mems in (("bios", ("16M", "32M", "128M", "4G", "64G")),
                             ("uefi", ("128M", "4G", "64G")))
-           for mem in mems for smp in (1, 4)] + [Config("bios", "4G", 1, "qemu64")]
+           for mem in mems for smp in (1, 4)] + [
+               Config(fw, "128M", smp) for fw in ("bios", "uefi")
+               for smp in (2, 8)] + [Config("bios", "4G", 1, "qemu64")]
 # What make test runs: UEFI at its smallest and largest (one with 4 CPUs),
 # BIOS at its smallest (16M), at 32M and at 64G with 4 CPUs, and the CPU
 # without 1 GiB pages at 4G (the jumbo 1 GiB tests run there on a 2 MiB
@@ -185,8 +188,14 @@ def judge(outcome):
     m = re.search(r"^\s+usable total: \d+ MiB \((\d+) bytes\)$", boot_part, re.M)
     outcome.usable = int(m.group(1)) if m else None
     m = re.search(r"^direct map: (\d+) x 1 GiB, (\d+) x 2 MiB, (\d+) x 4 KiB "
-                  r"pages, (\d+) page-table pages$", boot_part, re.M)
+                  r"pages, (\d+) page-table pages(?: \(\d+ spare\))?$",
+                  boot_part, re.M)
     outcome.direct_map = tuple(int(x) for x in m.groups()) if m else None
+    m = re.search(r"^smp: (\d+) CPUs? online", boot_part, re.M)
+    if not m:
+        problems.append("no 'smp: N CPUs online' line")
+    elif int(m.group(1)) != c.smp:
+        problems.append("%s CPUs online with -smp %d" % (m.group(1), c.smp))
     if not (outcome.pmem and outcome.usable and outcome.direct_map):
         problems.append("no pmem_init, usable total or direct map line")
         return
@@ -213,8 +222,10 @@ def run_config(config, kvm=False):
     """Boot one configuration; an Outcome with its problems."""
     outcome = Outcome(config)
     try:
+        # a vCPU may wait for a host core: more CPUs, more time
+        limit = UEFI_TIMEOUT if config.firmware == "uefi" else BIOS_TIMEOUT
         outcome.boot = qemu.boot(
-            "", UEFI_TIMEOUT if config.firmware == "uefi" else BIOS_TIMEOUT,
+            "", limit * max(1, config.smp // 2),
             mem=config.mem, cpu=config.cpu, kvm=kvm, smp=config.smp,
             uefi=config.firmware == "uefi",
             log=os.path.join(run_tests.LOGS, "matrix-%s.log" % config.name))
@@ -288,6 +299,7 @@ def synthetic_output(passed=MIN_PASSED, skips=(), fails=0, closing=None,
     """A green-looking serial log of a 32M boot, to show what judge() sees."""
     lines = ["  usable total: %d MiB (%d bytes)" % (usable // MIB, usable),
              "direct map: %s, 9 page-table pages" % direct_map,
+             "smp: 1 CPU online (xAPIC, 1 in the MADT)",
              "pmem_init: 2 ranges, %d MiB usable, 12345 cycles" % (usable // MIB),
              "KTAP version 1", "1..1", "    KTAP version 1",
              "    # Subtest: demo"]

@@ -137,3 +137,21 @@ int host_lock_owner_assign(void)
 		__atomic_add_fetch(&lock_owners_given, 1, __ATOMIC_RELAXED);
 	return host_lock_owner;
 }
+
+/* ---- starting CPUs: the host's are its threads, started by the tests */
+
+void arch_cpus_init(const struct boot_info *bi)
+{
+	(void)bi;
+}
+
+void arch_panic_others(void)
+{
+}
+
+/* Another thread reports a panic and ends the process: wait for that. */
+void arch_halt_cpu(void)
+{
+	for (;;)
+		pause();
+}

@@ -260,12 +260,7 @@ void arch_set_cpu_exit_hook(void (*fn)(int cpu))
 	(void)fn; /* the kernel's CPUs never exit */
 }
 
-/*
- * One CPU: every other path runs between this CPU's fast paths (which
- * keep interrupts off), so a compiler barrier is enough. SMP will need an
- * IPI here.
- */
-void arch_cpu_barrier(void)
+void arch_halt_cpu(void)
 {
-	__asm__ volatile("" : : : "memory");
+	halt_forever();
 }

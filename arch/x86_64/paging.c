@@ -71,6 +71,18 @@
  * built. No page reaches past its range, so holes, MMIO and the
  * reserved ranges (the first MiB, the kernel image, the multiboot2 block:
  * the caller took them out) are not in the direct map.
+ *
+ * ---- After the switch
+ *
+ * Some physical pages outside RAM must still be reached: the local and
+ * I/O APICs' registers, the ACPI tables, and the page the other CPUs
+ * start from. paging_map_phys maps them at the same place the direct map
+ * would, KADDR(pa), with 4 KiB pages (uncached for MMIO, read-only for
+ * tables), and paging_map_identity maps the start page at its own
+ * address for the moment a CPU turns paging on. Their tables come from
+ * PAGING_SPARE_TABLES pages the bump allocator keeps below the ones it
+ * used, cut out of RAM with them: a few mappings, made at boot, never
+ * undone but for the identity page.
  */
 #include "paging.h"
 #include "arch.h"
@@ -81,10 +93,13 @@
 #include "page.h"
 #include "panic.h"
 #include "printk.h"
+#include "spinlock.h"
 
 /* Page-table entry bits (Intel SDM vol. 3A, section 4.5). */
 #define PTE_P (1ull << 0)	       /* present */
 #define PTE_W (1ull << 1)	       /* writable */
+#define PTE_PWT (1ull << 3)	       /* write-through */
+#define PTE_PCD (1ull << 4)	       /* cache disabled: with PWT, uncached */
 #define PTE_PS (1ull << 7)	       /* a 2 MiB or 1 GiB leaf (PD, PDPT) */
 #define PTE_NX (1ull << 63)	       /* no instruction fetch (EFER.NXE) */
 #define PTE_ADDR 0x000ffffffffff000ull /* the next table, or the page */
@@ -93,6 +108,8 @@
 enum { LEVEL_PT, LEVEL_PD, LEVEL_PDPT, LEVEL_PML4 };
 
 #define TABLE_ENTRIES 512
+/* Table pages kept for paging_map_phys and paging_map_identity. */
+#define PAGING_SPARE_TABLES 16
 #define PML4_SLOT_SHIFT 39
 #define IDENTITY_MAP_END (4ull << 30) /* what the boot tables map */
 /* The direct map's slots (256..510) end where the kernel image's begins. */
@@ -151,6 +168,8 @@ static uint64_t *table_at(uint64_t pa)
 static uint64_t table_alloc(void)
 {
 	assert(bump.top - bump.floor >= PGSIZE);
+	if (switched)
+		stats.nr_spare--;
 	bump.top -= PGSIZE;
 	kmemset(table_at(bump.top), 0, PGSIZE);
 	return bump.top;
@@ -284,10 +303,10 @@ static size_t bump_pick(const struct mem_range *ranges, size_t nr,
 	      (unsigned long long)(need / PGSIZE));
 }
 
-/* Take the pages the bump allocator used off the top of ranges[i]. */
+/* Take the bump allocator's pages, used and spare, off ranges[i]'s top. */
 static void bump_cut(struct mem_range *ranges, size_t *nr, size_t i)
 {
-	ranges[i].size -= bump.end - bump.top;
+	ranges[i].size -= bump.end - bump.floor;
 	if (ranges[i].size)
 		return;
 	kmemmove(&ranges[i], &ranges[i + 1], (*nr - i - 1) * sizeof(ranges[0]));
@@ -357,7 +376,9 @@ void arch_memory_init(struct mem_range *ranges, size_t *nr, size_t max)
 	assert(*nr <= max);
 	check_ranges(ranges, *nr);
 	cpu_features();
-	chosen = bump_pick(ranges, *nr, tables_needed(ranges, *nr));
+	chosen = bump_pick(ranges, *nr,
+			   tables_needed(ranges, *nr) +
+				   PAGING_SPARE_TABLES * PGSIZE);
 	bump.floor = ranges[chosen].base;
 	bump.top = bump.end = ranges[chosen].base + ranges[chosen].size;
 
@@ -367,12 +388,16 @@ void arch_memory_init(struct mem_range *ranges, size_t *nr, size_t max)
 	map_kernel_image(pml4);
 	switch_tables(pml4);
 
-	stats.nr_tables = (bump.end - bump.top) / PGSIZE;
-	stats.tables_base = bump.top;
+	/* the spare pages stay below the used ones; both are cut out */
+	bump.floor = bump.top - PAGING_SPARE_TABLES * PGSIZE;
+	stats.nr_tables = (bump.end - bump.floor) / PGSIZE;
+	stats.tables_base = bump.floor;
 	stats.tables_end = bump.end;
+	stats.nr_spare = PAGING_SPARE_TABLES;
 	bump_cut(ranges, nr, chosen);
-	printk("direct map: %zu x 1 GiB, %zu x 2 MiB, %zu x 4 KiB pages, %zu page-table pages\n",
-	       stats.nr_1g, stats.nr_2m, stats.nr_4k, stats.nr_tables);
+	printk("direct map: %zu x 1 GiB, %zu x 2 MiB, %zu x 4 KiB pages, %zu page-table pages (%zu spare)\n",
+	       stats.nr_1g, stats.nr_2m, stats.nr_4k, stats.nr_tables,
+	       stats.nr_spare);
 }
 
 /* ---- walking the live tables */
@@ -396,4 +421,71 @@ bool paging_translate(uint64_t va, uint64_t *pa, uint64_t *page_size)
 	*pa = (e & PTE_ADDR & ~(size - 1)) + (va & (size - 1));
 	*page_size = size;
 	return true;
+}
+
+/* ---- mapping more after the switch */
+
+static struct spinlock map_lock = SPINLOCK_INIT;
+
+/* Whether one more page at va may need a new table of each level. */
+static bool spare_enough(void)
+{
+	return stats.nr_spare >= LEVEL_PML4;
+}
+
+void *paging_map_phys(uint64_t pa, size_t len, enum paging_kind kind)
+{
+	uint64_t first = ALIGN_DOWN(pa, PGSIZE), end, flags, pml4, got, size;
+
+	if (!switched || len == 0 || pa >= DIRECT_MAP_END_PA ||
+	    len > DIRECT_MAP_END_PA - pa)
+		return NULL;
+	end = ALIGN_UP(pa + len, PGSIZE);
+	flags = kind == PAGING_MMIO ? PTE_W | PTE_PCD | PTE_PWT | nx_flag() :
+				      nx_flag();
+	pml4 = read_cr3() & PTE_ADDR;
+	spin_lock(&map_lock);
+	for (uint64_t p = first; p < end; p += PGSIZE) {
+		uint64_t va = (uint64_t)(uintptr_t)KADDR(p);
+
+		if (paging_translate(va, &got, &size))
+			continue; /* RAM of the direct map, or mapped before */
+		if (!spare_enough()) {
+			spin_unlock(&map_lock);
+			printk("paging: no spare page tables left to map 0x%llx (%zu bytes at 0x%llx asked)\n",
+			       (unsigned long long)p, len,
+			       (unsigned long long)pa);
+			return NULL;
+		}
+		map_page(pml4, va, p, LEVEL_PT, flags);
+		stats.nr_mapped++;
+	}
+	spin_unlock(&map_lock);
+	return KADDR(pa);
+}
+
+void paging_map_identity(uint64_t pa)
+{
+	uint64_t got, size;
+
+	assert(switched && IS_ALIGNED(pa, PGSIZE) && pa < IDENTITY_MAP_END);
+	spin_lock(&map_lock);
+	if (!paging_translate(pa, &got, &size)) {
+		if (!spare_enough())
+			panic("paging: no spare page tables left to map page 0x%llx at its own address",
+			      (unsigned long long)pa);
+		map_page(read_cr3() & PTE_ADDR, pa, pa, LEVEL_PT, PTE_W);
+	}
+	spin_unlock(&map_lock);
+}
+
+void paging_unmap_identity(uint64_t pa)
+{
+	uint64_t *e;
+
+	spin_lock(&map_lock);
+	e = entry_create(read_cr3() & PTE_ADDR, pa, LEVEL_PT);
+	*e = 0;
+	__asm__ volatile("invlpg (%0)" : : "r"(pa) : "memory");
+	spin_unlock(&map_lock);
 }

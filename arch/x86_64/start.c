@@ -9,6 +9,7 @@
 #include "cpu.h"
 #include "multiboot2.h"
 #include "paging.h"
+#include "percpu.h"
 #include "panic.h"
 #include "printk.h"
 #include "serial.h"
@@ -39,9 +40,8 @@ void arch_start64(uint64_t info_pa)
 {
 	char err[160];
 
+	smp_boot_cpu_early(); /* GS base first: arch_cpu_id() reads it */
 	serial_init();
-	gdt_init();
-	idt_init();
 	if (info_pa == 0 || info_pa + 16 > IDENTITY_MAP_END)
 		panic("multiboot2: information block at 0x%llx is outside the boot identity map (0..4 GiB)",
 		      (unsigned long long)info_pa);

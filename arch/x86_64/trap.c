@@ -1,35 +1,23 @@
 /*
  * trap.c: the GDT, the IDT and the report of a CPU exception.
  *
- * The kernel runs in ring 0 only, with interrupts off, so every exception
- * is a bug: trap_handler() names it, gives the error code, RIP and (for a
- * page fault) CR2 with what the error code means, and panics with the
- * trap's registers, so the backtrace starts at the faulting instruction.
+ * The kernel runs in ring 0 only, so every exception is a bug:
+ * trap_handler() names it and the CPU it happened on, gives the error
+ * code, RIP and (for a page fault) CR2 with what the error code means, and
+ * panics with the trap's registers, so the backtrace starts at the
+ * faulting instruction. Vectors 32 and up are interrupts (apic.c).
  *
- * A double fault has a stack of its own (IST1 in the TSS): when the
- * kernel stack overflows, the report still gets printed.
+ * A double fault has a stack of its own (IST1 in each CPU's TSS): when
+ * the kernel stack overflows, the report still gets printed.
  */
 #include "trap.h"
 #include "cpu.h"
 #include "kprintf.h"
 #include "panic.h"
 #include "ksyms.h"
+#include "percpu.h"
 
-#define GDT_CODE 0x08
-#define GDT_DATA 0x10
-#define GDT_TSS 0x18
 #define IST_DOUBLE_FAULT 1
-#define IST_STACK_SIZE 8192
-
-struct tss {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-} __attribute__((packed));
 
 struct idt_gate {
 	uint16_t offset_low;
@@ -46,20 +34,18 @@ struct descriptor_pointer {
 	uint64_t base;
 } __attribute__((packed));
 
-static struct tss tss;
-static uint8_t double_fault_stack[IST_STACK_SIZE] __aligned(16);
-static uint64_t gdt[5];
-static struct idt_gate idt[32];
-extern const uint64_t trap_stubs[32];
+static struct idt_gate idt[NR_VECTORS];
+extern const uint64_t trap_stubs[NR_VECTORS];
 
-void gdt_init(void)
+void gdt_init(struct cpu *c)
 {
-	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
-	struct descriptor_pointer p = { sizeof(gdt) - 1, (uint64_t)gdt };
+	struct tss *tss = &c->tss;
+	uint64_t *gdt = c->gdt;
+	uint64_t base = (uint64_t)tss, limit = sizeof(*tss) - 1;
+	struct descriptor_pointer p = { sizeof(c->gdt) - 1, (uint64_t)gdt };
 
-	tss.ist[IST_DOUBLE_FAULT - 1] =
-		(uint64_t)(double_fault_stack + IST_STACK_SIZE);
-	tss.iomap_base = sizeof(tss);
+	tss->ist[IST_DOUBLE_FAULT - 1] = (uint64_t)c->double_fault_stack;
+	tss->iomap_base = sizeof(*tss);
 	gdt[0] = 0;
 	gdt[1] = 0x00209a0000000000; /* 64-bit code, ring 0 */
 	gdt[2] = 0x0000920000000000; /* data */
@@ -86,9 +72,10 @@ void gdt_init(void)
 
 void idt_init(void)
 {
+	static bool built;
 	struct descriptor_pointer p = { sizeof(idt) - 1, (uint64_t)idt };
 
-	for (int v = 0; v < 32; v++) {
+	for (int v = 0; !built && v < NR_VECTORS; v++) {
 		uint64_t a = trap_stubs[v];
 
 		idt[v] = (struct idt_gate){
@@ -100,6 +87,7 @@ void idt_init(void)
 			.offset_high = a >> 32,
 		};
 	}
+	built = true;
 	__asm__ volatile("lidt %0" : : "m"(p));
 }
 
@@ -158,8 +146,17 @@ void trap_handler(struct arch_regs *regs)
 	/* ", cr2 0x<16 digits> (" and what, with every flag: under 128 */
 	char detail[128] = "";
 	uint64_t offset = 0;
-	const char *fn = ksym_lookup(regs->rip, &offset);
+	const char *fn;
 
+	if (regs->vector >= VECTOR_FIRST_IRQ) {
+		irq_handler(regs);
+		return;
+	}
+	if (regs->vector == VECTOR_NMI) {
+		smp_nmi(regs);
+		return;
+	}
+	fn = ksym_lookup(regs->rip, &offset);
 	if (regs->vector == VECTOR_PAGE_FAULT) {
 		/* all five parts: 77 characters */
 		char what[96];
@@ -168,8 +165,10 @@ void trap_handler(struct arch_regs *regs)
 		ksnprintf(detail, sizeof(detail), ", cr2 0x%llx (%s)",
 			  (unsigned long long)read_cr2(), what);
 	}
-	panic_regs(regs, "%s at rip 0x%llx (%s+0x%llx), error code 0x%llx%s",
-		   trap_name(regs->vector), (unsigned long long)regs->rip,
-		   fn ? fn : "?", (unsigned long long)offset,
-		   (unsigned long long)regs->error, detail);
+	panic_regs(regs,
+		   "CPU %d: %s at rip 0x%llx (%s+0x%llx), error code 0x%llx%s",
+		   arch_cpu_id(), trap_name(regs->vector),
+		   (unsigned long long)regs->rip, fn ? fn : "?",
+		   (unsigned long long)offset, (unsigned long long)regs->error,
+		   detail);
 }

@@ -1,4 +1,5 @@
-; trap_entry.asm: entry stubs for the 32 CPU exceptions.
+; trap_entry.asm: entry stubs for all 256 vectors: the 32 CPU exceptions,
+; then the interrupts (32..255, none with an error code).
 ;
 ; Each stub makes the stack look the same: it pushes a 0 where the CPU
 ; pushes no error code, then the vector number, and jumps to trap_common,
@@ -103,12 +104,17 @@ STUB_NOERR 28
 STUB_ERR   29
 STUB_ERR   30
 STUB_NOERR 31
+%assign i 32
+%rep 224
+STUB_NOERR %[i]
+%assign i i + 1
+%endrep
 
 section .rodata
 align 8
 trap_stubs:
 %assign i 0
-%rep 32
+%rep 256
 	dq trap_stub_ %+ i
 %assign i i + 1
 %endrep

@@ -17,6 +17,7 @@
 
 struct ktest;
 struct mem_range;
+struct boot_info;
 
 /*
  * Registers captured at a trap or a panic. Opaque to kern/: only the arch
@@ -53,6 +54,15 @@ bool arch_on_hardware(void);
 
 /* Stop after a panic report: QEMU exits with its panic code; host aborts. */
 __noreturn void arch_panic_stop(void);
+
+/*
+ * The CPU that panics first stops the others before it reports (kernel:
+ * an NMI each; host: nothing, the report ends the process), so the
+ * report is the machine's only output. A CPU that panics while another
+ * reports stops for good with arch_halt_cpu.
+ */
+void arch_panic_others(void);
+__noreturn void arch_halt_cpu(void);
 
 /*
  * Format the registers (regs, or the caller's own when NULL) and a
@@ -110,6 +120,14 @@ void arch_set_cpu_exit_hook(void (*fn)(int cpu));
  * magazine layer). Costly: for rare paths only.
  */
 void arch_cpu_barrier(void);
+
+/*
+ * Start every CPU the firmware describes (as the command line allows:
+ * `nosmp`, `maxcpus=N`), turn interrupts on, and print what runs. Called
+ * once, after pmem_init (the CPUs' stacks come from kpages). The host
+ * does nothing: its threads are its CPUs.
+ */
+void arch_cpus_init(const struct boot_info *bi);
 
 /* Time stamp counter (cycles on the kernel, a monotonic count on host). */
 uint64_t arch_cycles(void);

@@ -43,6 +43,7 @@ void kmain(const struct boot_info *bi)
 	say_repeated(bi->cmdline);
 	bootinfo_print_memmap(bi);
 	pmem_init_from_boot(bi);
+	arch_cpus_init(bi);
 
 	failed = ktest_main(bi->cmdline);
 	if (cmdline_has(bi->cmdline, "monitor"))

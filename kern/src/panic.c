@@ -80,14 +80,19 @@ static __noreturn void vpanic_regs(const struct arch_regs *regs,
 	static char buf[ARCH_TEXT_MAX];
 	struct kfmt_sink nested = { nested_put }, sink = { report_put };
 	size_t n;
+	int me = arch_lock_owner(), first;
 
 	arch_irq_save();
-	if (__atomic_exchange_n(&panicking, 1, __ATOMIC_ACQ_REL)) {
+	first = __atomic_exchange_n(&panicking, me, __ATOMIC_ACQ_REL);
+	if (first == me) {
 		arch_panic_write("panic: nested panic: ", 21);
 		kvformat(&nested, fmt, ap);
 		arch_panic_write("\n", 1);
 		arch_panic_stop();
 	}
+	if (first) /* another CPU reports: one report, one exit status */
+		arch_halt_cpu();
+	arch_panic_others();
 	report_add("panic: ", 7);
 	kvformat(&sink, fmt, ap);
 	report_add("\n", 1);

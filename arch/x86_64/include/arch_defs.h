@@ -41,16 +41,32 @@ static inline void arch_cpu_relax(void)
 	__builtin_ia32_pause();
 }
 
-/* One CPU until SMP is switched on. */
+/*
+ * Per-CPU data (percpu.h) is reached through the GS base: each CPU's
+ * struct cpu holds its number at this offset and its slot at the next.
+ */
+#define ARCH_CPU_OFFSET_ID 8
+#define ARCH_CPU_OFFSET_SLOT 12
+
+/*
+ * This CPU's number: one load. Not volatile, so the compiler may reuse
+ * it: code never moves to another CPU while it runs (no preemption).
+ */
 static inline int arch_cpu_id(void)
 {
-	return 0;
+	int id;
+
+	__asm__("movl %%gs:%c1, %0" : "=r"(id) : "i"(ARCH_CPU_OFFSET_ID));
+	return id;
 }
 
 /* arch_cpu_id() + 1: the CPU's slot in per-CPU arrays (0: no number). */
 static inline unsigned int arch_cpu_slot(void)
 {
-	return 1;
+	unsigned int slot;
+
+	__asm__("movl %%gs:%c1, %0" : "=r"(slot) : "i"(ARCH_CPU_OFFSET_SLOT));
+	return slot;
 }
 
 /* Who holds a spinlock (spinlock.h): this CPU's number plus one. */

@@ -24,6 +24,10 @@ struct paging_stats {
 	/* page-table pages, PML4 included: [tables_base, tables_end) */
 	size_t nr_tables;
 	uint64_t tables_base, tables_end;
+	/* of them, spare pages left for paging_map_phys/_identity */
+	size_t nr_spare;
+	/* 4 KiB pages paging_map_phys mapped outside the direct map */
+	size_t nr_mapped;
 };
 
 /* What arch_memory_init built (counts are zero before it ran). */
@@ -38,6 +42,28 @@ const struct paging_stats *paging_stats(void);
  * map) and reads the tables through the direct map after it.
  */
 bool paging_translate(uint64_t va, uint64_t *pa, uint64_t *page_size);
+
+/* What paging_map_phys maps: device registers, or firmware tables. */
+enum paging_kind {
+	PAGING_MMIO,	  /* writable, uncached (PCD, PWT), no-execute */
+	PAGING_READ_ONLY, /* read-only, cached, no-execute */
+};
+
+/*
+ * Make [pa, pa + len) reachable at KADDR(pa) after arch_memory_init: the
+ * 4 KiB pages of it the direct map lacks are mapped as kind says; pages
+ * already mapped (RAM) stay as they are. Returns KADDR(pa), or NULL (with
+ * a line saying why) when the spare tables run out or the range lies
+ * beyond the direct map's reach.
+ */
+void *paging_map_phys(uint64_t pa, size_t len, enum paging_kind kind);
+
+/*
+ * Map the page at pa (below 4 GiB) at its own address, writable and
+ * executable, for a CPU's start (smp.c); and take that away again.
+ */
+void paging_map_identity(uint64_t pa);
+void paging_unmap_identity(uint64_t pa);
 
 /*
  * The boot loader's information as start.c read it (memory map, reserved
