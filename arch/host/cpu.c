@@ -6,6 +6,9 @@
  */
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -154,4 +157,50 @@ void arch_halt_cpu(void)
 {
 	for (;;)
 		pause();
+}
+
+/* ---- arch_cpu_call: a thread per other CPU */
+
+/* How many CPUs the host pretends to have for arch_cpu_call. */
+#define HOST_CPUS 4
+
+struct host_call {
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int arch_cpus_online(void)
+{
+	return HOST_CPUS;
+}
+
+static void *host_call_thread(void *p)
+{
+	const struct host_call *c = p;
+
+	c->fn(c->arg);
+	return NULL;
+}
+
+void arch_cpu_call(void (*fn)(void *arg), void *arg)
+{
+	struct host_call c = { fn, arg };
+	pthread_t threads[HOST_CPUS - 1];
+
+	pthread_mutex_lock(&call_lock);
+	for (int i = 0; i < HOST_CPUS - 1; i++) {
+		int e = pthread_create(&threads[i], NULL, host_call_thread, &c);
+
+		if (e) { /* every CPU must run fn: callers count on it */
+			fprintf(stderr, "arch_cpu_call: pthread_create: %s\n",
+				strerror(e));
+			abort();
+		}
+	}
+	fn(arg);
+	for (int i = 0; i < HOST_CPUS - 1; i++)
+		pthread_join(threads[i], NULL);
+	pthread_mutex_unlock(&call_lock);
 }

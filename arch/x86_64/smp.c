@@ -43,6 +43,7 @@
 #include "percpu.h"
 #include "printk.h"
 #include "serial.h"
+#include "spinlock.h"
 #include "trap.h"
 
 #define AP_STACK_SIZE (16 * 1024)
@@ -120,8 +121,72 @@ void smp_timer_tick(struct cpu *c)
 		      c->id, c->stack_base, c->stack_top);
 }
 
+/* ---- arch_cpu_call */
+
+/*
+ * One request at a time: the caller takes call.lock, publishes fn and
+ * arg, bumps call.seq and sends each other CPU a VECTOR_CALL interrupt,
+ * which only wakes it from hlt: its idle loop sees the new seq, runs
+ * fn(arg) as ordinary code with interrupts on, and counts itself done.
+ */
+static struct {
+	struct spinlock lock;
+	void (*fn)(void *arg);
+	void *arg;
+	uint64_t seq;
+	int pending;
+} call = { .lock = SPINLOCK_INIT };
+
 void smp_call_interrupt(void)
 {
+	/* the wake-up is all: the idle loop does the work */
+}
+
+int arch_cpus_online(void)
+{
+	return __atomic_load_n(&nr_cpus_online, __ATOMIC_ACQUIRE);
+}
+
+void arch_cpu_call(void (*fn)(void *arg), void *arg)
+{
+	int n = arch_cpus_online(), me = arch_cpu_id();
+
+	spin_lock(&call.lock);
+	call.fn = fn;
+	call.arg = arg;
+	__atomic_store_n(&call.pending, n - 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&call.seq, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < n; i++)
+		if (i != me)
+			lapic_send(cpus[i].apic_id, VECTOR_CALL);
+	fn(arg);
+	while (__atomic_load_n(&call.pending, __ATOMIC_ACQUIRE))
+		arch_cpu_relax();
+	spin_unlock(&call.lock);
+}
+
+/*
+ * An AP's life once online: run each new request, else halt until an
+ * interrupt. The test of seq runs with interrupts off and "sti; hlt"
+ * enables them and halts in one go, so a request whose interrupt comes
+ * between the test and the hlt still wakes it.
+ */
+static __noreturn void ap_idle(struct cpu *c)
+{
+	for (;;) {
+		uint64_t seq;
+
+		cli();
+		seq = __atomic_load_n(&call.seq, __ATOMIC_ACQUIRE);
+		if (seq == c->calls_done) {
+			__asm__ volatile("sti; hlt" ::: "memory");
+			continue;
+		}
+		sti();
+		c->calls_done = seq;
+		call.fn(call.arg);
+		__atomic_sub_fetch(&call.pending, 1, __ATOMIC_RELEASE);
+	}
 }
 
 /* ---- the barrier and the panic stop: NMIs */
@@ -151,8 +216,7 @@ void smp_nmi(struct arch_regs *regs)
 	asked = __atomic_load_n(&c->barrier_requests, __ATOMIC_ACQUIRE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (asked != c->barrier_answered)
-		__atomic_store_n(&c->barrier_answered, asked,
-				 __ATOMIC_RELEASE);
+		__atomic_store_n(&c->barrier_answered, asked, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
@@ -175,8 +239,8 @@ static void send_nmi(struct cpu *c)
  */
 void arch_cpu_barrier(void)
 {
-	int me = arch_cpu_id(), n = __atomic_load_n(&nr_cpus_online,
-						    __ATOMIC_ACQUIRE);
+	int me = arch_cpu_id(),
+	    n = __atomic_load_n(&nr_cpus_online, __ATOMIC_ACQUIRE);
 	uint64_t want[NR_CPUS];
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -201,8 +265,8 @@ void arch_cpu_barrier(void)
 
 void arch_panic_others(void)
 {
-	int me = arch_cpu_id(), n = __atomic_load_n(&nr_cpus_online,
-						    __ATOMIC_ACQUIRE);
+	int me = arch_cpu_id(),
+	    n = __atomic_load_n(&nr_cpus_online, __ATOMIC_ACQUIRE);
 
 	__atomic_store_n(&panic_stopping, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < n; i++)
@@ -229,9 +293,9 @@ __noreturn void ap_start64(struct cpu *c)
 	if (c->id == __atomic_load_n(&silent_cpu, __ATOMIC_ACQUIRE))
 		halt_forever();
 	lapic_init_cpu();
+	c->calls_done = __atomic_load_n(&call.seq, __ATOMIC_ACQUIRE);
 	__atomic_store_n(&c->online, true, __ATOMIC_RELEASE);
-	for (;;)
-		__asm__ volatile("sti; hlt" ::: "memory");
+	ap_idle(c);
 }
 
 /* ---- the boot CPU, starting the others */
@@ -243,11 +307,13 @@ static uint64_t trampoline_page(const struct boot_info *bi)
 
 	for (size_t i = 0; i < bi->nr_memmap; i++) {
 		const struct memmap_entry *e = &bi->memmap[i];
-		uint64_t end = MIN(e->base + e->length, (uint64_t)LOW_MEMORY_END);
+		uint64_t end =
+			MIN(e->base + e->length, (uint64_t)LOW_MEMORY_END);
 
 		if (e->type != MEMMAP_USABLE)
 			continue;
-		for (uint64_t pa = MAX(ALIGN_UP(e->base, PGSIZE), (uint64_t)PGSIZE);
+		for (uint64_t pa =
+			     MAX(ALIGN_UP(e->base, PGSIZE), (uint64_t)PGSIZE);
 		     pa + PGSIZE <= end; pa += PGSIZE) {
 			if (pa + PGSIZE > bi->info_base && pa < info_end)
 				continue;
@@ -275,8 +341,8 @@ static void ap_stacks_free(struct cpu *c)
 static bool ap_stacks(struct cpu *c)
 {
 	uint8_t *stack = arena_alloc(kpages_arena, AP_STACK_SIZE, MEM_ATOMIC);
-	uint8_t *df = arena_alloc(kpages_arena, DOUBLE_FAULT_STACK_SIZE,
-				  MEM_ATOMIC);
+	uint8_t *df =
+		arena_alloc(kpages_arena, DOUBLE_FAULT_STACK_SIZE, MEM_ATOMIC);
 
 	if (!stack || !df) {
 		if (stack)
@@ -331,13 +397,15 @@ static void trampoline_fill(uint64_t page)
 	if (cr3 >= (4ull << 30))
 		panic("smp: the kernel's page tables start at 0x%llx, above 4 GiB, where a starting CPU cannot load them",
 		      (unsigned long long)cr3);
-	kmemcpy(t, trampoline_start, (size_t)(trampoline_end - trampoline_start));
+	kmemcpy(t, trampoline_start,
+		(size_t)(trampoline_end - trampoline_start));
 	p->gdt[0] = 0;
 	p->gdt[1] = 0x00209a0000000000; /* 64-bit code, ring 0 */
 	p->gdt[2] = 0x0000920000000000; /* data */
 	p->gdt_limit = sizeof(p->gdt) - 1;
-	p->gdt_base = (uint32_t)(page + offsetof(struct trampoline_params, gdt) +
-				 TRAMPOLINE_PARAMS_OFFSET);
+	p->gdt_base =
+		(uint32_t)(page + offsetof(struct trampoline_params, gdt) +
+			   TRAMPOLINE_PARAMS_OFFSET);
 	p->long_entry = (uint32_t)(page + (uint64_t)(trampoline_long -
 						     trampoline_start));
 	p->long_cs = GDT_CODE;
@@ -357,7 +425,8 @@ static void route_serial(const struct acpi_info *info)
 		if (gsi >= info->ioapics[i].gsi_base)
 			io = &info->ioapics[i];
 	if (!io || !ioapic_init(io->pa, io->gsi_base) ||
-	    !ioapic_route(gsi, (flags & ACPI_POLARITY_MASK) == ACPI_POLARITY_LOW,
+	    !ioapic_route(gsi,
+			  (flags & ACPI_POLARITY_MASK) == ACPI_POLARITY_LOW,
 			  (flags & ACPI_TRIGGER_MASK) == ACPI_TRIGGER_LEVEL,
 			  VECTOR_SERIAL, cpus[0].apic_id)) {
 		printk("smp: no I/O APIC takes the serial line's interrupt (GSI %u); the console polls\n",
@@ -386,9 +455,9 @@ static void silent_option(const char *cmdline)
 
 static void print_cpus(const struct acpi_info *info, size_t limit)
 {
-	printk("smp: %d CPU%s online (%s, %zu in the MADT%s)\n",
-	       nr_cpus_online, nr_cpus_online == 1 ? "" : "s", apic_mode(),
-	       info->nr_cpus, limit < info->nr_cpus ? ", limited" : "");
+	printk("smp: %d CPU%s online (%s, %zu in the MADT%s)\n", nr_cpus_online,
+	       nr_cpus_online == 1 ? "" : "s", apic_mode(), info->nr_cpus,
+	       limit < info->nr_cpus ? ", limited" : "");
 	printk("  cpu  apic id  stack\n");
 	for (int i = 0; i < nr_cpus_online; i++)
 		printk("  %3d  %7u  %p\n", cpus[i].id, cpus[i].apic_id,
@@ -405,9 +474,8 @@ void arch_cpus_init(const struct boot_info *bi)
 
 	if (msg[0])
 		printk("%s\n", msg);
-	tables = bi->rsdp_len && acpi_read(bi->rsdp, bi->rsdp_len,
-					   acpi_map, NULL, &info, err,
-					   sizeof(err));
+	tables = bi->rsdp_len && acpi_read(bi->rsdp, bi->rsdp_len, acpi_map,
+					   NULL, &info, err, sizeof(err));
 	if (!bi->rsdp_len)
 		printk("smp: the boot loader gave no ACPI RSDP; one CPU\n");
 	else if (!tables)
@@ -454,7 +522,8 @@ void arch_cpus_init(const struct boot_info *bi)
 			printk("smp: the CPU with APIC ID %u did not answer in %d ms; left out\n",
 			       id, AP_ANSWER_MS);
 			lapic_send_init(id);
-			apic_delay_us(10000); /* INIT done: its stacks are free */
+			apic_delay_us(
+				10000); /* INIT done: its stacks are free */
 			ap_stacks_free(c);
 			__atomic_store_n(&silent_cpu, -1, __ATOMIC_RELEASE);
 			continue;

@@ -129,6 +129,22 @@ void arch_cpu_barrier(void);
  */
 void arch_cpus_init(const struct boot_info *bi);
 
+/*
+ * How many CPUs run this kernel: those arch_cpus_init started (host:
+ * HOST_CPUS, the threads arch_cpu_call starts).
+ */
+int arch_cpus_online(void);
+
+/*
+ * Run fn(arg) on every online CPU, this one included, and return when all
+ * have returned. fn runs as ordinary code with interrupts on (kernel: an
+ * interrupt wakes each other CPU's idle loop, which calls it; host: a
+ * thread per other CPU, each a CPU of its own while it runs). One call
+ * at a time: a second caller waits. Not from interrupt context, and not
+ * while holding a lock fn or the other CPUs may need.
+ */
+void arch_cpu_call(void (*fn)(void *arg), void *arg);
+
 /* Time stamp counter (cycles on the kernel, a monotonic count on host). */
 uint64_t arch_cycles(void);
 

@@ -194,6 +194,16 @@ void ktest_quiesce(void);
  */
 bool ktest_skip_under_check(void);
 
+/*
+ * Run body(arg) on every online CPU at once (arch_cpu_call): each CPU
+ * waits until all have arrived, then runs it; returns when all have
+ * returned, with how many ran it (arch_cpus_online()). On one CPU it
+ * runs once, here. A failing check in the body counts against the test
+ * and names its CPU; KT_ASSERT_* return from the body on that CPU only.
+ * Results a body wants to compare go in arg, indexed by arch_cpu_id().
+ */
+int ktest_on_each_cpu(void (*body)(void *arg), void *arg);
+
 /* What a failed check does next: KT_ASSERT_* return, KT_EXPECT_* go on. */
 #define KT_AFTER_FAILURE_FATAL return
 #define KT_AFTER_FAILURE_NONFATAL (void)0

@@ -26,6 +26,9 @@ __noreturn void panic_details(void (*details)(void), const char *fmt, ...)
 /* While panic_details prints details: add s to the report (true). */
 bool panic_capture(const char *s, size_t n);
 
+/* Whether this CPU is writing a panic report (the console lock yields). */
+bool panic_on_this_cpu(void);
+
 /*
  * Have text(s, n) called with each piece of a panic report as it is
  * written, and end() after the last, before the kernel stops (the test

@@ -24,6 +24,7 @@
  * is written (ktest_on_panic_text, then ktest_on_panic) for the verdict.
  */
 #include "ktest.h"
+#include "spinlock.h"
 #include "arch.h"
 #include "arena.h"
 #include "cmdline.h"
@@ -100,10 +101,22 @@ bool ktest_compare(enum ktest_op op, uint64_t a, bool a_signed, uint64_t b,
  * Begin a diagnostic line about the current test's failure at file:line
  * (printk's line prefix makes it a diagnostic: the test is running).
  */
+static struct spinlock fail_lock = SPINLOCK_INIT;
+/* ktest_on_each_cpu runs: failures name their CPU */
+static bool on_each_cpu;
+
 static void fail_begin(const char *file, int line)
 {
-	current.failures++;
+	spin_lock(&fail_lock); /* one failure's line at a time */
+	__atomic_add_fetch(&current.failures, 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&on_each_cpu, __ATOMIC_RELAXED))
+		printk("CPU %d: ", arch_cpu_id());
 	printk("%s:%d: ", file, line);
+}
+
+static void fail_end(void)
+{
+	spin_unlock(&fail_lock);
 }
 
 static void print_value(const char *text, uint64_t v, bool is_signed)
@@ -128,6 +141,7 @@ void ktest_fail_compare(const char *file, int line, const char *a_text,
 	printk(", ");
 	print_value(b_text, b, b_signed);
 	printk("\n");
+	fail_end();
 }
 
 void ktest_fail_bool(const char *file, int line, const char *text,
@@ -136,6 +150,7 @@ void ktest_fail_bool(const char *file, int line, const char *text,
 	fail_begin(file, line);
 	printk("expected %s to be %s, but it is %s\n", text,
 	       expected ? "true" : "false", expected ? "false" : "true");
+	fail_end();
 }
 
 void ktest_fail_pointer(const char *file, int line, const char *text,
@@ -144,6 +159,7 @@ void ktest_fail_pointer(const char *file, int line, const char *text,
 	fail_begin(file, line);
 	printk("expected %s to be %s, but it is %p\n", text,
 	       expected_null ? "NULL" : "non-NULL", p);
+	fail_end();
 }
 
 bool ktest_check_streq(const char *file, int line, const char *a_text,
@@ -154,6 +170,7 @@ bool ktest_check_streq(const char *file, int line, const char *a_text,
 	fail_begin(file, line);
 	printk("expected %s == %s, but %s = \"%s\", %s = \"%s\"\n", a_text,
 	       b_text, a_text, a, b_text, b);
+	fail_end();
 	return false;
 }
 
@@ -171,6 +188,7 @@ bool ktest_check_memeq(const char *file, int line, const char *a_text,
 	fail_begin(file, line);
 	printk("expected %zu bytes of %s and %s equal, but at offset %zu %s has 0x%02x and %s has 0x%02x\n",
 	       n, a_text, b_text, i, a_text, x[i], b_text, y[i]);
+	fail_end();
 	return false;
 }
 
@@ -224,6 +242,36 @@ bool ktest_need_base(size_t bytes)
 		return true;
 	current.skip_reason = skip_text;
 	return false;
+}
+
+/* ---- one body on every CPU */
+
+struct each_cpu {
+	void (*body)(void *arg);
+	void *arg;
+	int cpus, arrived, ran;
+};
+
+static void each_cpu_run(void *p)
+{
+	struct each_cpu *e = p;
+
+	/* start together: the body's races are the point */
+	__atomic_add_fetch(&e->arrived, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&e->arrived, __ATOMIC_ACQUIRE) < e->cpus)
+		arch_cpu_relax();
+	e->body(e->arg);
+	__atomic_add_fetch(&e->ran, 1, __ATOMIC_ACQ_REL);
+}
+
+int ktest_on_each_cpu(void (*body)(void *arg), void *arg)
+{
+	struct each_cpu e = { body, arg, arch_cpus_online(), 0, 0 };
+
+	__atomic_store_n(&on_each_cpu, true, __ATOMIC_RELAXED);
+	arch_cpu_call(each_cpu_run, &e);
+	__atomic_store_n(&on_each_cpu, false, __ATOMIC_RELAXED);
+	return e.ran;
 }
 
 void ktest_quiesce(void)

@@ -29,6 +29,12 @@ static bool capturing; /* printk writes into the report (panic_details) */
 static void (*panic_hook_text)(const char *s, size_t n);
 static void (*panic_hook_end)(void);
 
+bool panic_on_this_cpu(void)
+{
+	return __atomic_load_n(&panicking, __ATOMIC_ACQUIRE) ==
+	       arch_lock_owner();
+}
+
 void panic_set_hook(void (*text)(const char *s, size_t n), void (*end)(void))
 {
 	panic_hook_text = text;

@@ -17,6 +17,31 @@
 static struct spinlock console_lock = SPINLOCK_INIT;
 static const char *line_prefix; /* NULL: none */
 static bool mid_line;		/* the last text written ended no line */
+static int mid_line_cpu;	/* and which CPU wrote it */
+
+/*
+ * Take the console: interrupts off, then the lock. A CPU that panics
+ * writes its report while the others are stopped, wherever they are: one
+ * of them may hold the lock, so it goes on without.
+ */
+static unsigned long console_take(bool *locked)
+{
+	unsigned long flags = arch_irq_save();
+
+	while (!(*locked = spin_trylock(&console_lock))) {
+		if (panic_on_this_cpu())
+			break;
+		arch_cpu_relax();
+	}
+	return flags;
+}
+
+static void console_give(bool locked, unsigned long flags)
+{
+	if (locked)
+		spin_unlock(&console_lock);
+	arch_irq_restore(flags);
+}
 static struct {
 	char *buf;
 	size_t size, len; /* len: all captured, even past size - 1 */
@@ -44,10 +69,16 @@ static void console_write_lines(const char *s, size_t n)
 		while (nl < s + n && *nl != '\n')
 			nl++;
 		k = (size_t)(nl - s) + (nl < s + n);
+		if (mid_line && mid_line_cpu != arch_cpu_id()) {
+			/* another CPU's line is unfinished: never join it */
+			arch_console_write("\n", 1);
+			mid_line = false;
+		}
 		if (!mid_line && line_prefix)
 			arch_console_write(line_prefix, kstrlen(line_prefix));
 		arch_console_write(s, k);
 		mid_line = s[k - 1] != '\n';
+		mid_line_cpu = arch_cpu_id();
 		s += k;
 		n -= k;
 	}
@@ -65,10 +96,11 @@ static void console_put(struct kfmt_sink *sink, const char *s, size_t n)
 int vprintk(const char *fmt, va_list ap)
 {
 	struct kfmt_sink sink = { console_put };
-	unsigned long flags = spin_lock_irqsave(&console_lock);
+	bool locked;
+	unsigned long flags = console_take(&locked);
 	int n = kvformat(&sink, fmt, ap);
 
-	spin_unlock_irqrestore(&console_lock, flags);
+	console_give(locked, flags);
 	return n;
 }
 
@@ -85,32 +117,35 @@ int printk(const char *fmt, ...)
 
 void printk_set_line_prefix(const char *prefix)
 {
-	unsigned long flags = spin_lock_irqsave(&console_lock);
+	bool locked;
+	unsigned long flags = console_take(&locked);
 
 	if (mid_line)
 		console_write_lines("\n", 1);
 	line_prefix = prefix;
-	spin_unlock_irqrestore(&console_lock, flags);
+	console_give(locked, flags);
 }
 
 void printk_capture_begin(char *buf, size_t size)
 {
-	unsigned long flags = spin_lock_irqsave(&console_lock);
+	bool locked;
+	unsigned long flags = console_take(&locked);
 
 	capture.buf = size ? buf : NULL;
 	capture.size = size;
 	capture.len = 0;
 	if (size)
 		buf[0] = 0;
-	spin_unlock_irqrestore(&console_lock, flags);
+	console_give(locked, flags);
 }
 
 size_t printk_capture_end(void)
 {
-	unsigned long flags = spin_lock_irqsave(&console_lock);
+	bool locked;
+	unsigned long flags = console_take(&locked);
 	size_t len = capture.len;
 
 	capture.buf = NULL;
-	spin_unlock_irqrestore(&console_lock, flags);
+	console_give(locked, flags);
 	return len;
 }

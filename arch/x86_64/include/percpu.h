@@ -17,14 +17,14 @@
 #define GDT_ENTRIES 5
 
 struct cpu {
-	struct cpu *self; /* %gs:0 */
-	int id;		  /* %gs:8: index in cpus[], below NR_CPUS */
+	struct cpu *self;  /* %gs:0 */
+	int id;		   /* %gs:8: index in cpus[], below NR_CPUS */
 	unsigned int slot; /* %gs:12: id + 1 */
 	uint32_t apic_id;
-	bool online;	       /* it runs kernel code and takes interrupts */
-	uint64_t ticks;	       /* LAPIC timer interrupts taken */
-	uint64_t interrupts;   /* every interrupt taken (not exceptions) */
-	void *stack_base;      /* the kernel stack: [stack_base, stack_top) */
+	bool online;	     /* it runs kernel code and takes interrupts */
+	uint64_t ticks;	     /* LAPIC timer interrupts taken */
+	uint64_t interrupts; /* every interrupt taken (not exceptions) */
+	void *stack_base;    /* the kernel stack: [stack_base, stack_top) */
 	void *stack_top;
 	uint64_t gdt[GDT_ENTRIES] __aligned(8);
 	struct tss tss;
@@ -34,8 +34,9 @@ struct cpu {
 	 * and how many of them it has answered, in its NMI handler.
 	 */
 	uint64_t barrier_requests, barrier_answered;
-	uint64_t nmis; /* NMIs taken */
-	bool stopped;  /* stopped by another CPU's panic */
+	uint64_t nmis;	     /* NMIs taken */
+	bool stopped;	     /* stopped by another CPU's panic */
+	uint64_t calls_done; /* arch_cpu_call requests this CPU ran */
 };
 
 static_assert(offsetof(struct cpu, self) == 0, "this_cpu() reads %gs:0");

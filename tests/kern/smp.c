@@ -1,0 +1,393 @@
+/*
+ * smp.c: the allocators on every CPU at once (ktest_on_each_cpu). In the
+ * kernel the bodies run on each online CPU (one, when booted with -smp 1:
+ * the tests still mean something, with one runner); on the host, on
+ * HOST_CPUS threads. Every test ends with every object back and every
+ * checker sound.
+ */
+#define KTEST_NEEDS_BASE (4ul << 20)
+#include "ktest.h"
+#include "arch.h"
+#include "arena.h"
+#include "kmalloc.h"
+#include "kstring.h"
+#include "page.h"
+#include "printk.h"
+#include "slab.h"
+#include "spinlock.h"
+
+/* Results kept per CPU: a body writes only its own slot. */
+struct per_cpu_counts {
+	size_t n[NR_CPUS];
+};
+
+static size_t sum(const struct per_cpu_counts *c)
+{
+	size_t total = 0;
+
+	for (int i = 0; i < NR_CPUS; i++)
+		total += c->n[i];
+	return total;
+}
+
+/* This CPU's slot in per-CPU results (a host thread beyond NR_CPUS: 0). */
+static int me(void)
+{
+	int cpu = arch_cpu_id();
+
+	return cpu >= 0 ? cpu : 0;
+}
+
+/* ---- 64-byte pairs on all CPUs */
+
+#define PAIRS 20000
+#define HELD 64
+
+struct pairs {
+	struct kmem_cache *cp;
+	struct per_cpu_counts done, bad;
+};
+
+/*
+ * Alloc/free pairs, and runs of HELD objects held at once, each object
+ * marked with its CPU and checked before it goes back: two CPUs handed
+ * the same object would see each other's mark.
+ */
+static void pairs_body(void *arg)
+{
+	struct pairs *p = arg;
+	int cpu = me();
+	uint64_t mark = 0x5eed000000000000ull | (uint64_t)cpu;
+	uint64_t *held[HELD];
+
+	for (int i = 0; i < PAIRS; i++) {
+		uint64_t *o = kmem_cache_alloc(p->cp, MEM_WAIT);
+
+		*o = mark + ((uint64_t)i << 8);
+		if (*(volatile uint64_t *)o != mark + ((uint64_t)i << 8))
+			p->bad.n[cpu]++;
+		kmem_cache_free(p->cp, o);
+		if (i % 500 == 0) {
+			for (int k = 0; k < HELD; k++) {
+				held[k] = kmem_cache_alloc(p->cp, MEM_WAIT);
+				held[k][0] = mark;
+				held[k][7] = (uint64_t)k;
+			}
+			for (int k = HELD; k-- > 0;) {
+				if (held[k][0] != mark || held[k][7] != (uint64_t)k)
+					p->bad.n[cpu]++;
+				kmem_cache_free(p->cp, held[k]);
+			}
+		}
+		p->done.n[cpu]++;
+	}
+}
+
+KTEST(smp, pairs_64_on_every_cpu)
+{
+	static struct pairs p;
+	int cpus;
+
+	kmemset(&p, 0, sizeof(p));
+	p.cp = kmem_cache_create("smp_pairs_64", 64, 0, 0, NULL, NULL, NULL,
+				 NULL);
+	cpus = ktest_on_each_cpu(pairs_body, &p);
+	KT_EXPECT_EQ(cpus, arch_cpus_online());
+	KT_EXPECT_EQ(sum(&p.done), (size_t)cpus * PAIRS);
+	KT_EXPECT_EQ(sum(&p.bad), 0);
+	KT_EXPECT_EQ(kmem_cache_nr_live(p.cp), 0);
+	KT_EXPECT_EQ(kmem_cache_check(p.cp), 0);
+	kmem_cache_destroy(p.cp);
+}
+
+/* ---- producer and consumer across CPUs, through the depot */
+
+#define QUEUE_LEN 256
+#define PASSED 8000
+
+/* A bounded stack of objects between two CPUs. */
+struct queue {
+	struct spinlock lock;
+	void *objs[QUEUE_LEN];
+	int n;
+};
+
+struct handoff {
+	struct kmem_cache *cp;
+	int cpus;
+	struct queue q[NR_CPUS];
+	struct per_cpu_counts made, freed, foreign;
+};
+
+static bool queue_push(struct queue *q, void *o)
+{
+	bool ok;
+
+	spin_lock(&q->lock);
+	ok = q->n < QUEUE_LEN;
+	if (ok)
+		q->objs[q->n++] = o;
+	spin_unlock(&q->lock);
+	return ok;
+}
+
+static void *queue_pop(struct queue *q)
+{
+	void *o = NULL;
+
+	spin_lock(&q->lock);
+	if (q->n)
+		o = q->objs[--q->n];
+	spin_unlock(&q->lock);
+	return o;
+}
+
+/*
+ * CPU i allocates into CPU i+1's queue and frees what CPU i-1 put in its
+ * own: every object is freed on another CPU than the one that allocated
+ * it (with one CPU, the same one), so magazines fill on one side and
+ * empty on the other, and full ones travel through the depot.
+ */
+static void handoff_body(void *arg)
+{
+	struct handoff *h = arg;
+	int cpu = me(), n = h->cpus;
+	struct queue *out = &h->q[(cpu + 1) % n], *in = &h->q[cpu];
+	size_t made = 0, freed = 0;
+
+	while (made < PASSED || freed < PASSED) {
+		if (made < PASSED) {
+			uint64_t *o = kmem_cache_alloc(h->cp, MEM_WAIT);
+
+			*o = (uint64_t)cpu;
+			if (queue_push(out, o))
+				made++;
+			else
+				kmem_cache_free(h->cp, o);
+		}
+		if (freed < PASSED) {
+			uint64_t *o = queue_pop(in);
+
+			if (o) {
+				if (*o != (uint64_t)((cpu + n - 1) % n))
+					h->foreign.n[cpu]++;
+				kmem_cache_free(h->cp, o);
+				freed++;
+			}
+		}
+	}
+	h->made.n[cpu] = made;
+	h->freed.n[cpu] = freed;
+}
+
+KTEST(smp, producer_consumer_through_the_depot)
+{
+	static struct handoff h;
+
+	kmemset(&h, 0, sizeof(h));
+	h.cpus = arch_cpus_online();
+	for (int i = 0; i < NR_CPUS; i++)
+		h.q[i].lock = (struct spinlock)SPINLOCK_INIT;
+	h.cp = kmem_cache_create("smp_handoff", 64, 0, 0, NULL, NULL, NULL,
+				 NULL);
+	KT_EXPECT_EQ(ktest_on_each_cpu(handoff_body, &h), h.cpus);
+	KT_EXPECT_EQ(sum(&h.made), (size_t)h.cpus * PASSED);
+	KT_EXPECT_EQ(sum(&h.freed), (size_t)h.cpus * PASSED);
+	KT_EXPECT_EQ(sum(&h.foreign), 0);
+	KT_EXPECT_EQ(kmem_cache_nr_live(h.cp), 0);
+	KT_EXPECT_EQ(kmem_cache_check(h.cp), 0);
+	kmem_cache_destroy(h.cp);
+}
+
+/* ---- a visitor that reaps and checks while the others allocate */
+
+#define VISITS 40
+
+struct visit {
+	struct kmem_cache *cp;
+	int visitor_done;
+	struct per_cpu_counts pairs, check_failed;
+};
+
+/*
+ * CPU 0 visits: it reaps the cache (taking every CPU's magazines through
+ * the busy/HELD protocol and arch_cpu_barrier), checks it and kpages,
+ * and prints the tables once; the others run pairs and short holds until
+ * it is done, so their fast and slow paths race its visits.
+ */
+static void visit_body(void *arg)
+{
+	struct visit *v = arg;
+	int cpu = me();
+	void *held[16];
+
+	if (cpu == 0) {
+		for (int i = 0; i < VISITS; i++) {
+			kmem_cache_reap(v->cp);
+			if (kmem_cache_check(v->cp) || arena_check(kpages_arena))
+				v->check_failed.n[cpu]++;
+			if (i == VISITS / 2)
+				kmem_cache_print_all();
+		}
+		__atomic_store_n(&v->visitor_done, 1, __ATOMIC_RELEASE);
+	}
+	while (!__atomic_load_n(&v->visitor_done, __ATOMIC_ACQUIRE)) {
+		for (int k = 0; k < 16; k++)
+			held[k] = kmem_cache_alloc(v->cp, MEM_WAIT);
+		for (int k = 0; k < 16; k++)
+			kmem_cache_free(v->cp, held[k]);
+		v->pairs.n[cpu] += 16;
+	}
+}
+
+KTEST(smp, visitor_reaps_and_checks_while_others_allocate)
+{
+	static struct visit v;
+
+	kmemset(&v, 0, sizeof(v));
+	v.cp = kmem_cache_create("smp_visit", 128, 0, 0, NULL, NULL, NULL,
+				 NULL);
+	ktest_on_each_cpu(visit_body, &v);
+	KT_EXPECT_EQ(sum(&v.check_failed), 0);
+	KT_EXPECT_EQ(kmem_cache_nr_live(v.cp), 0);
+	kmem_cache_reap(v.cp);
+	KT_EXPECT_EQ(kmem_cache_check(v.cp), 0);
+	KT_EXPECT_EQ(arena_check(kpages_arena), 0);
+	kmem_cache_destroy(v.cp);
+}
+
+/* ---- kpages, imports and 2 MiB xalloc from every CPU */
+
+#define PAGE_ROUNDS 300
+
+static size_t in_use(struct arena *a)
+{
+	return arena_amt_total(a) - arena_amt_free(a);
+}
+
+struct pages {
+	struct per_cpu_counts got, jumbo, bad;
+};
+
+static void pages_body(void *arg)
+{
+	struct pages *p = arg;
+	int cpu = me();
+
+	for (int i = 0; i < PAGE_ROUNDS; i++) {
+		size_t size = PGSIZE * (1 + (size_t)(i % 9));
+		uint8_t *a = arena_alloc(kpages_arena, size, MEM_ATOMIC);
+		void *k = kmalloc(32 + (size_t)(i % 7) * 200, MEM_ATOMIC);
+
+		if (a) {
+			a[0] = (uint8_t)cpu;
+			a[size - 1] = (uint8_t)i;
+			if (a[0] != (uint8_t)cpu || a[size - 1] != (uint8_t)i)
+				p->bad.n[cpu]++;
+			arena_free(kpages_arena, a, size);
+			p->got.n[cpu]++;
+		}
+		kfree(k);
+		if (i % 30 == 0) {
+			void *j = arena_xalloc(kpages_2m_arena, PGSIZE_2M,
+					       PGSIZE_2M, 0, 0, NULL, NULL,
+					       MEM_ATOMIC);
+
+			if (j) {
+				if ((uintptr_t)j % PGSIZE_2M)
+					p->bad.n[cpu]++;
+				arena_xfree(kpages_2m_arena, j, PGSIZE_2M);
+				p->jumbo.n[cpu]++;
+			}
+		}
+	}
+}
+
+KTEST(smp, kpages_imports_and_2m_xalloc_from_every_cpu)
+{
+	static struct pages p;
+	size_t kpages_used, jumbo_used;
+
+	ktest_quiesce();
+	kpages_used = in_use(kpages_arena);
+	jumbo_used = in_use(kpages_2m_arena);
+	kmemset(&p, 0, sizeof(p));
+	ktest_on_each_cpu(pages_body, &p);
+	KT_EXPECT_EQ(sum(&p.bad), 0);
+	KT_EXPECT_GT(sum(&p.got), 0);
+	KT_EXPECT_EQ(arena_check(kpages_arena), 0);
+	KT_EXPECT_EQ(arena_check(kpages_2m_arena), 0);
+	KT_EXPECT_EQ(arena_check(base_arena), 0);
+	ktest_quiesce();
+	KT_EXPECT_EQ(in_use(kpages_arena), kpages_used);
+	KT_EXPECT_EQ(in_use(kpages_2m_arena), jumbo_used);
+}
+
+/* ---- the barrier's progress */
+
+struct spinners {
+	int spinning, release;
+	struct per_cpu_counts barriers;
+};
+
+/*
+ * Every CPU but 0 spins with interrupts off until CPU 0 says stop, as an
+ * owner waiting for a lock its visitor holds would; CPU 0 meanwhile asks
+ * for barriers. An interrupt could not reach the spinners: the barrier
+ * must get through anyway (the kernel sends NMIs), or this never ends.
+ */
+static void spinners_body(void *arg)
+{
+	struct spinners *s = arg;
+	int cpu = me(), n = arch_cpus_online();
+
+	if (cpu != 0) {
+		unsigned long flags = arch_irq_save();
+
+		__atomic_add_fetch(&s->spinning, 1, __ATOMIC_ACQ_REL);
+		while (!__atomic_load_n(&s->release, __ATOMIC_ACQUIRE))
+			arch_cpu_relax();
+		arch_irq_restore(flags);
+		return;
+	}
+	while (__atomic_load_n(&s->spinning, __ATOMIC_ACQUIRE) < n - 1)
+		arch_cpu_relax();
+	for (int i = 0; i < 100; i++) {
+		arch_cpu_barrier();
+		s->barriers.n[cpu]++;
+	}
+	__atomic_store_n(&s->release, 1, __ATOMIC_RELEASE);
+}
+
+KTEST(smp, barrier_reaches_cpus_spinning_with_interrupts_off)
+{
+	static struct spinners s;
+
+	kmemset(&s, 0, sizeof(s));
+	ktest_on_each_cpu(spinners_body, &s);
+	KT_EXPECT_EQ(s.barriers.n[0], 100);
+	KT_EXPECT_EQ(s.spinning, arch_cpus_online() - 1);
+}
+
+/* Every CPU asks for barriers at once: two visitors never wait on each other forever. */
+static void barriers_body(void *arg)
+{
+	struct per_cpu_counts *c = arg;
+	unsigned long flags = arch_irq_save();
+
+	for (int i = 0; i < 200; i++) {
+		arch_cpu_barrier();
+		c->n[me()]++;
+	}
+	arch_irq_restore(flags);
+}
+
+KTEST(smp, barriers_from_every_cpu_at_once)
+{
+	static struct per_cpu_counts c;
+	int cpus;
+
+	kmemset(&c, 0, sizeof(c));
+	cpus = ktest_on_each_cpu(barriers_body, &c);
+	KT_EXPECT_EQ(sum(&c), (size_t)cpus * 200);
+}
