@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""smp_test.py: the kernel on many CPUs, in make test.
+
+Boots of the smp.* suite at -smp 4 under SeaBIOS and OVMF, and with the
+debug modes; a boot where one CPU is made to stay silent
+(smp_silent_cpu=2): it is named, left out, and the others run; and the
+options that limit the CPUs (maxcpus=, nosmp). Each boot must report the
+CPUs it should have online ("smp: N CPUs online"), pass every test it
+runs, and exit with the tests-passed status.
+
+    smp_test.py            run them all, print each check
+"""
+import concurrent.futures
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qemu  # noqa: E402
+
+LOGS = os.path.join(qemu.ROOT, "build", "test-logs")
+# a vCPU may wait for a host core while the other boots run
+TIMEOUT = 240
+# the tests of the smp suite that must run (and pass) in each boot
+MIN_SMP_TESTS = 6
+ONLINE_RE = re.compile(r"^smp: (\d+) CPUs? online", re.M)
+CLOSING_RE = re.compile(r"^ktest: (\d+) passed, (\d+) failed, (\d+) skipped$",
+                        re.M)
+
+
+def tail(text, lines=30):
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def online(output):
+    """The number of CPUs the boot says are online, or None."""
+    m = ONLINE_RE.search(output)
+    return int(m.group(1)) if m else None
+
+
+def boot_problems(b, want_online, min_passed, lines=()):
+    """What is wrong with a boot: status, CPUs online, closing line,
+    lines it must print."""
+    problems = []
+    if b.timed_out or b.status != qemu.EXIT_PASSED:
+        problems.append(b.meaning())
+    got = online(b.output)
+    if got != want_online:
+        problems.append("%s CPUs online, expected %d" % (got, want_online))
+    m = CLOSING_RE.search(b.output)
+    if not m:
+        problems.append("no closing line")
+    elif int(m.group(2)) or int(m.group(1)) < min_passed:
+        problems.append("closing line: %s passed, %s failed (at least %d "
+                        "must pass)" % (m.group(1), m.group(2), min_passed))
+    for line in lines:
+        if line not in b.output:
+            problems.append("no line %r" % line)
+    return problems
+
+
+def smp_boot(opts, Check, name, cmdline, smp, want_online, uefi=False,
+             min_passed=MIN_SMP_TESTS, lines=()):
+    """One boot; one check."""
+    where = "smp %s (-smp %d%s): %s" % (name, smp, ", UEFI" if uefi else "",
+                                       cmdline)
+    b = qemu.boot(cmdline, TIMEOUT, smp=smp, uefi=uefi,
+                  kvm=getattr(opts, "kvm", False),
+                  log=os.path.join(LOGS, "smp-%s.log" % name))
+    problems = boot_problems(b, want_online, min_passed, lines)
+    print("%s: %d CPUs, %.1f s" % (where, online(b.output) or 0, b.seconds),
+          flush=True)
+    return [Check(where, "fail" if problems else "pass", "; ".join(problems),
+                  tail(b.output))]
+
+
+def smp_jobs(opts, Check):
+    """The boots, as jobs for run_tests.py's pool."""
+    suite = "ktest=smp.*"
+    return [
+        lambda: smp_boot(opts, Check, "bios", suite, 4, 4),
+        lambda: smp_boot(opts, Check, "uefi", suite, 4, 4, uefi=True),
+        lambda: smp_boot(opts, Check, "redzone-poison-audit",
+                         suite + " kmem_debug=redzone,poison,audit", 4, 4),
+        lambda: smp_boot(opts, Check, "check", suite + " kmem_debug=check",
+                         4, 4),
+        lambda: smp_boot(
+            opts, Check, "silent-cpu", "ktest=smp.barrier* smp_silent_cpu=2",
+            4, 3, min_passed=2,
+            lines=("smp: fault injection: CPU 2 will not answer",
+                   "smp: the CPU with APIC ID 2 did not answer in")),
+        lambda: smp_boot(opts, Check, "maxcpus", "ktest=smp.pairs* maxcpus=2",
+                         4, 2, min_passed=1),
+        lambda: smp_boot(opts, Check, "nosmp", "ktest=smp.pairs* nosmp",
+                         4, 1, min_passed=1),
+    ]
+
+
+class _Check:
+    def __init__(self, name, status, detail="", log=""):
+        self.name, self.status, self.detail, self.log = (name, status, detail,
+                                                         log)
+
+
+def main():
+    jobs = smp_jobs(None, _Check)
+    failed = 0
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for result in pool.map(lambda job: job(), jobs):
+            for c in result:
+                print("%s %s %s" % (c.status.upper(), c.name, c.detail))
+                if c.status == "fail":
+                    failed += 1
+                    print(c.log)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
