@@ -200,9 +200,12 @@ def judge(outcome):
         problems.append("no pmem_init, usable total or direct map line")
         return
     ranges, usable_mib, cycles = outcome.pmem
-    if usable_mib != outcome.usable // MIB:
-        problems.append("pmem_init says %d MiB usable, the table %d bytes" %
-                        (usable_mib, outcome.usable))
+    # pmem_init gets the usable ranges less the page tables' pages
+    tables = outcome.direct_map[3] * 4096
+    if usable_mib != (outcome.usable - tables) // MIB:
+        problems.append("pmem_init says %d MiB usable, the table %d bytes "
+                        "less %d of page tables" % (usable_mib, outcome.usable,
+                                                    tables))
     if not USABLE_SHARE * c.mem_bytes <= outcome.usable <= c.mem_bytes:
         problems.append("%d MiB usable of -m %s" % (usable_mib, c.mem))
     if ranges < 1 or cycles <= 0:
@@ -295,12 +298,14 @@ def config_checks(config, opts, Check):
 
 def synthetic_output(passed=MIN_PASSED, skips=(), fails=0, closing=None,
                      direct_map="0 x 1 GiB, 13 x 2 MiB, 1128 x 4 KiB pages",
-                     usable=31883264, drop_result=False):
+                     usable=31883264, drop_result=False, cpus=1):
     """A green-looking serial log of a 32M boot, to show what judge() sees."""
     lines = ["  usable total: %d MiB (%d bytes)" % (usable // MIB, usable),
              "direct map: %s, 9 page-table pages" % direct_map,
-             "smp: 1 CPU online (xAPIC, 1 in the MADT)",
-             "pmem_init: 2 ranges, %d MiB usable, 12345 cycles" % (usable // MIB),
+             "smp: %d CPU%s online (xAPIC, %d in the MADT)" % (
+                 cpus, "s" if cpus > 1 else "", cpus),
+             "pmem_init: 2 ranges, %d MiB usable, 12345 cycles" %
+             ((usable - 9 * 4096) // MIB),
              "KTAP version 1", "1..1", "    KTAP version 1",
              "    # Subtest: demo"]
     results = ["    ok %d demo.t%d" % (i + 1, i) for i in range(passed)]
@@ -365,7 +370,8 @@ def judge_checks(Check):
     checks = []
     for what, config, status, timed_out, kwargs, want in cases:
         o = Outcome(config)
-        o.boot = qemu.Boot(status, synthetic_output(**kwargs), 1.0, timed_out)
+        o.boot = qemu.Boot(status, synthetic_output(cpus=config.smp, **kwargs),
+                           1.0, timed_out)
         judge(o)
         got = "; ".join(o.problems)
         ok = (o.green and want is None) or (want is not None and want in got)
