@@ -3,8 +3,9 @@
 
 Boots of the smp.* suite at -smp 4 under SeaBIOS and OVMF, and with the
 debug modes; a boot where one CPU is made to stay silent
-(smp_silent_cpu=2): it is named, left out, and the others run; and the
-options that limit the CPUs (maxcpus=, nosmp). Each boot must report the
+(smp_silent_cpu=2): it is named, left out, and the others run; the
+options that limit the CPUs (maxcpus=, nosmp); and a fault on one CPU
+while the others spin with interrupts off (one report, all stopped). Each boot must report the
 CPUs it should have online ("smp: N CPUs online"), pass every test it
 runs, and exit with the tests-passed status.
 
@@ -22,7 +23,7 @@ LOGS = os.path.join(qemu.ROOT, "build", "test-logs")
 # a vCPU may wait for a host core while the other boots run
 TIMEOUT = 240
 # the tests of the smp suite that must run (and pass) in each boot
-MIN_SMP_TESTS = 6
+MIN_SMP_TESTS = 9
 ONLINE_RE = re.compile(r"^smp: (\d+) CPUs? online", re.M)
 CLOSING_RE = re.compile(r"^ktest: (\d+) passed, (\d+) failed, (\d+) skipped$",
                         re.M)
@@ -74,6 +75,26 @@ def smp_boot(opts, Check, name, cmdline, smp, want_online, uefi=False,
                   tail(b.output))]
 
 
+def fault_boot(opts, Check):
+    """A fault on the last of 4 CPUs while the others spin with
+    interrupts off: one report, naming CPU 3, and the machine stops."""
+    name = "smp.fault_on_one_cpu_stops_every_cpu"
+    where = "smp fault on CPU 3 of 4: one report, every CPU stopped"
+    b = qemu.boot("ktest_panic=" + name, TIMEOUT, smp=4,
+                  kvm=getattr(opts, "kvm", False),
+                  log=os.path.join(LOGS, "smp-fault.log"))
+    problems = []
+    if b.timed_out or b.status != qemu.EXIT_PASSED:
+        problems.append(b.meaning())
+    reports = [line for line in b.output.splitlines()
+               if line.startswith("panic:")]
+    if len(reports) != 1 or "CPU 3: Invalid Opcode (#UD)" not in reports[0]:
+        problems.append("panic lines %r: expected one, naming CPU 3" %
+                        reports)
+    return [Check(where, "fail" if problems else "pass", "; ".join(problems),
+                  tail(b.output))]
+
+
 def smp_jobs(opts, Check):
     """The boots, as jobs for run_tests.py's pool."""
     suite = "ktest=smp.*"
@@ -93,6 +114,7 @@ def smp_jobs(opts, Check):
                          4, 2, min_passed=1),
         lambda: smp_boot(opts, Check, "nosmp", "ktest=smp.pairs* nosmp",
                          4, 1, min_passed=1),
+        lambda: fault_boot(opts, Check),
     ]
 
 

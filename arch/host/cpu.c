@@ -204,3 +204,16 @@ void arch_cpu_call(void (*fn)(void *arg), void *arg)
 		pthread_join(threads[i], NULL);
 	pthread_mutex_unlock(&call_lock);
 }
+
+/* ---- no timer interrupts on the host */
+
+bool arch_timer_hook(void (*fn)(void *arg), void *arg)
+{
+	(void)fn, (void)arg;
+	return false;
+}
+
+uint64_t arch_timer_ticks(void)
+{
+	return 0;
+}

@@ -209,7 +209,7 @@ static void pic_disable(void)
 {
 	outb(PIC1_CMD, 0x11); /* ICW1: init, ICW4 follows */
 	outb(PIC2_CMD, 0x11);
-	outb(PIC1_DATA, VECTOR_PIC_FIRST);     /* ICW2: vector base */
+	outb(PIC1_DATA, VECTOR_PIC_FIRST); /* ICW2: vector base */
 	outb(PIC2_DATA, VECTOR_PIC_FIRST + 8);
 	outb(PIC1_DATA, 0x04); /* ICW3: the slave on line 2 */
 	outb(PIC2_DATA, 0x02);
@@ -234,8 +234,7 @@ void lapic_init_cpu(void)
 	lapic_write(LAPIC_LVT_LINT1, LVT_NMI);
 	if (apic.timer_per_ms) {
 		lapic_write(LAPIC_TIMER_DIVIDE, TIMER_DIVIDE_16);
-		lapic_write(LAPIC_LVT_TIMER,
-			    LVT_TIMER_PERIODIC | VECTOR_TIMER);
+		lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_PERIODIC | VECTOR_TIMER);
 		lapic_write(LAPIC_TIMER_INITIAL,
 			    apic.timer_per_ms * (1000 / APIC_TIMER_HZ));
 	}

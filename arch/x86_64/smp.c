@@ -92,6 +92,13 @@ void percpu_load(struct cpu *c, int id)
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
 }
 
+/* ---- the stack canary */
+
+static void stack_canary_set(struct cpu *c)
+{
+	*(volatile uint64_t *)c->stack_base = STACK_CANARY;
+}
+
 /* ---- the boot CPU, first thing */
 
 void smp_boot_cpu_early(void)
@@ -103,22 +110,36 @@ void smp_boot_cpu_early(void)
 	c->stack_top = boot_stack_top;
 	c->double_fault_stack =
 		bsp_double_fault_stack + sizeof(bsp_double_fault_stack);
+	stack_canary_set(c);
 	gdt_init(c);
 	idt_init();
 }
 
-/* ---- the stack canary */
-
-static void stack_canary_set(struct cpu *c)
-{
-	*(volatile uint64_t *)c->stack_base = STACK_CANARY;
-}
-
 void smp_timer_tick(struct cpu *c)
 {
-	if (c->id != 0 && *(volatile uint64_t *)c->stack_base != STACK_CANARY)
+	void (*hook)(void *) = c->tick_hook;
+
+	if (*(volatile uint64_t *)c->stack_base != STACK_CANARY)
 		panic("CPU %d: stack overflow: the canary at the bottom of its stack [%p, %p) was overwritten",
 		      c->id, c->stack_base, c->stack_top);
+	if (hook)
+		hook(c->tick_arg);
+}
+
+bool arch_timer_hook(void (*fn)(void *arg), void *arg)
+{
+	struct cpu *c = this_cpu();
+	unsigned long flags = arch_irq_save();
+
+	c->tick_arg = arg;
+	c->tick_hook = fn;
+	arch_irq_restore(flags);
+	return apic_timer_per_ms() != 0;
+}
+
+uint64_t arch_timer_ticks(void)
+{
+	return __atomic_load_n(&this_cpu()->ticks, __ATOMIC_RELAXED);
 }
 
 /* ---- arch_cpu_call */

@@ -145,6 +145,15 @@ int arch_cpus_online(void);
  */
 void arch_cpu_call(void (*fn)(void *arg), void *arg);
 
+/*
+ * Have fn(arg) called from this CPU's timer interrupt at every tick
+ * (fn NULL: no more), for tests of allocation in interrupt context; and
+ * this CPU's ticks so far. The host has no timer interrupt: the hook
+ * returns false and the ticks stay 0.
+ */
+bool arch_timer_hook(void (*fn)(void *arg), void *arg);
+uint64_t arch_timer_ticks(void);
+
 /* Time stamp counter (cycles on the kernel, a monotonic count on host). */
 uint64_t arch_cycles(void);
 

@@ -125,6 +125,24 @@
  * the lock: it cannot race its own fast path. In the kernel the fast
  * path also keeps interrupts off, so nothing on its CPU comes between.
  *
+ * In the kernel, arch_cpu_barrier is an NMI to every other online CPU
+ * (arch/x86_64/smp.c), answered from its NMI handler after a full fence;
+ * the caller waits for every answer. Two things make the protocol hold
+ * with it. It has the barrier's effect: the NMI lands between two
+ * instructions of whatever the CPU runs (as Linux's membarrier interrupts
+ * a thread anywhere on the host), and the handler's fence and iretq
+ * (which serialises) make the owner's earlier stores visible before its
+ * answer, and its later loads happen after it; so when the visitor goes
+ * on, an owner inside its fast path has busy = 1 visible, and one that
+ * has not yet loaded rounds will load HELD. And it always finishes: the
+ * visitor holds cpu[c].lock with interrupts off, and an owner that loaded
+ * HELD spins on that lock with interrupts off too; an ordinary interrupt
+ * would never reach it, an NMI does. Two visitors on two CPUs that ask at
+ * once each answer the other's NMI while they wait (the answer is a
+ * count per CPU, so NMIs that arrive as one still answer both).
+ * smp.barrier_reaches_cpus_spinning_with_interrupts_off and
+ * smp.barriers_from_every_cpu_at_once test both.
+ *
  * Why this is race-free in the C11 model, and why ThreadSanitizer can
  * tell. A visitor writes loaded, previous, prev_rounds and the magazines
  * only between its first exchange and the store that gives the count

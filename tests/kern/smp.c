@@ -74,7 +74,8 @@ static void pairs_body(void *arg)
 				held[k][7] = (uint64_t)k;
 			}
 			for (int k = HELD; k-- > 0;) {
-				if (held[k][0] != mark || held[k][7] != (uint64_t)k)
+				if (held[k][0] != mark ||
+				    held[k][7] != (uint64_t)k)
 					p->bad.n[cpu]++;
 				kmem_cache_free(p->cp, held[k]);
 			}
@@ -224,7 +225,8 @@ static void visit_body(void *arg)
 	if (cpu == 0) {
 		for (int i = 0; i < VISITS; i++) {
 			kmem_cache_reap(v->cp);
-			if (kmem_cache_check(v->cp) || arena_check(kpages_arena))
+			if (kmem_cache_check(v->cp) ||
+			    arena_check(kpages_arena))
 				v->check_failed.n[cpu]++;
 			if (i == VISITS / 2)
 				kmem_cache_print_all();
@@ -390,4 +392,79 @@ KTEST(smp, barriers_from_every_cpu_at_once)
 	kmemset(&c, 0, sizeof(c));
 	cpus = ktest_on_each_cpu(barriers_body, &c);
 	KT_EXPECT_EQ(sum(&c), (size_t)cpus * 200);
+}
+
+/* ---- allocation in interrupt context, beside the same CPU's own */
+
+#define IRQ_TICKS 40
+#define IRQ_SPIN_LIMIT 200000000ul
+
+struct irq_side {
+	struct kmem_cache *cp;
+	uint64_t calls, got, failed; /* the timer's side */
+};
+
+/*
+ * The timer interrupt's side: a kmalloc buffer, a cache object and a
+ * kpages page, MEM_ATOMIC (never a reclaim, never an IPI), each written
+ * and freed before it returns.
+ */
+static void irq_allocates(void *arg)
+{
+	struct irq_side *s = arg;
+	void *k = kmalloc(96, MEM_ATOMIC);
+	uint8_t *o = kmem_cache_alloc(s->cp, MEM_ATOMIC);
+	uint8_t *p = arena_alloc(kpages_arena, PGSIZE, MEM_ATOMIC);
+
+	s->calls++;
+	s->got += (k != NULL) + (o != NULL) + (p != NULL);
+	s->failed += (k == NULL) + (o == NULL) + (p == NULL);
+	if (o)
+		o[0] = 1;
+	if (p)
+		p[PGSIZE - 1] = 1;
+	kfree(k);
+	if (o)
+		kmem_cache_free(s->cp, o);
+	if (p)
+		arena_free(kpages_arena, p, PGSIZE);
+}
+
+KTEST_KERNEL(smp, timer_interrupt_allocates_beside_its_cpu)
+{
+	static struct irq_side s;
+	uint64_t mine = 0;
+	size_t kpages_used;
+	unsigned long spins = 0;
+
+	kmemset(&s, 0, sizeof(s));
+	s.cp = kmem_cache_create("smp_irq", 200, 0, 0, NULL, NULL, NULL, NULL);
+	ktest_quiesce();
+	kpages_used = in_use(kpages_arena);
+	KT_ASSERT_TRUE(arch_timer_hook(irq_allocates, &s));
+	/* the same caches from this CPU, interrupts on, until enough ticks */
+	while (__atomic_load_n(&s.calls, __ATOMIC_RELAXED) < IRQ_TICKS &&
+	       spins++ < IRQ_SPIN_LIMIT) {
+		void *k = kmalloc(96, MEM_WAIT);
+		void *o = kmem_cache_alloc(s.cp, MEM_WAIT);
+		void *p = arena_alloc(kpages_arena, PGSIZE, MEM_WAIT);
+
+		kfree(k);
+		kmem_cache_free(s.cp, o);
+		arena_free(kpages_arena, p, PGSIZE);
+		mine += 3;
+	}
+	arch_timer_hook(NULL, NULL);
+	printk("%llu timer-side allocations (%llu failed) in %llu ticks, %llu on the CPU's side\n",
+	       (unsigned long long)s.got, (unsigned long long)s.failed,
+	       (unsigned long long)s.calls, (unsigned long long)mine);
+	KT_EXPECT_GE(s.calls, IRQ_TICKS);
+	KT_EXPECT_EQ(s.got + s.failed, 3 * s.calls);
+	KT_EXPECT_GT(mine, 0);
+	KT_EXPECT_EQ(kmem_cache_nr_live(s.cp), 0);
+	KT_EXPECT_EQ(kmem_cache_check(s.cp), 0);
+	KT_EXPECT_EQ(arena_check(kpages_arena), 0);
+	kmem_cache_destroy(s.cp);
+	ktest_quiesce();
+	KT_EXPECT_EQ(in_use(kpages_arena), kpages_used);
 }

@@ -34,9 +34,11 @@ struct cpu {
 	 * and how many of them it has answered, in its NMI handler.
 	 */
 	uint64_t barrier_requests, barrier_answered;
-	uint64_t nmis;	     /* NMIs taken */
-	bool stopped;	     /* stopped by another CPU's panic */
-	uint64_t calls_done; /* arch_cpu_call requests this CPU ran */
+	uint64_t nmis;		      /* NMIs taken */
+	bool stopped;		      /* stopped by another CPU's panic */
+	uint64_t calls_done;	      /* arch_cpu_call requests this CPU ran */
+	void (*tick_hook)(void *arg); /* arch_timer_hook */
+	void *tick_arg;
 };
 
 static_assert(offsetof(struct cpu, self) == 0, "this_cpu() reads %gs:0");
