@@ -91,7 +91,7 @@ KERNEL := $(BUILD)/kernel.elf
 HOST_TEST := $(BUILD)/host/ktest
 
 .PHONY: all kernel host deps run test test-host test-matrix debug gdb \
-	stress clean help compile_commands.json iso format
+	stress stress-smp clean help compile_commands.json iso format
 .DEFAULT_GOAL := all
 
 all: $(KERNEL) $(HOST_TEST) $(HOST_LIB) $(HOST_PROGS)
@@ -115,6 +115,7 @@ help:
 	@echo "                 MATRIX=full boots every configuration of test-matrix"
 	@echo "make test-host   only the host tests (sanitizers)"
 	@echo "make stress      the ThreadSanitizer threads program STRESS_RUNS (200)"
+	@echo "make stress-smp  STRESS_BOOTS (20) boots of ktest=smp.* at -smp 4"
 	@echo "                 times, STRESS_COPIES (2) at once"
 	@echo "make test-matrix every test on 15 machines: BIOS and UEFI, 32M..64G,"
 	@echo "                 1 and 4 CPUs, qemu64; prints a table"
@@ -301,6 +302,12 @@ STRESS_RUNS ?= 200
 STRESS_COPIES ?= 2
 stress: $(BUILD)/host/progs/threads-tsan
 	$(PYTHON) tests/stress.py --runs $(STRESS_RUNS) --copies $(STRESS_COPIES)
+
+# The smp suite booted STRESS_BOOTS times at -smp 4, two boots at once;
+# ends "stress-smp: N boots, F failed".
+STRESS_BOOTS ?= 20
+stress-smp: deps $(KERNEL)
+	$(PYTHON) tests/smp_test.py --stress $(STRESS_BOOTS)
 
 compile_commands.json:
 	@command -v bear >/dev/null || { echo "bear is missing: apt-get install bear"; exit 1; }

@@ -10,7 +10,11 @@ CPUs it should have online ("smp: N CPUs online"), pass every test it
 runs, and exit with the tests-passed status.
 
     smp_test.py            run them all, print each check
+    smp_test.py --stress N boot ktest=smp.* at -smp 4 N times, two at a
+                           time (make stress-smp); ends
+                           "stress-smp: N boots, F failed"
 """
+import argparse
 import concurrent.futures
 import os
 import re
@@ -124,7 +128,33 @@ class _Check:
                                                          log)
 
 
+def stress(boots, smp=4):
+    """boots boots of the smp suite, two at a time; one line each that
+    failed, then the closing line. Returns the number that failed."""
+    def one(i):
+        b = qemu.boot("ktest=smp.*", TIMEOUT, smp=smp,
+                      log=os.path.join(LOGS, "stress-smp-%d.log" % i))
+        return i, b, boot_problems(b, smp, MIN_SMP_TESTS)
+
+    failed = 0
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for i, b, problems in pool.map(one, range(boots)):
+            if problems:
+                failed += 1
+                print("stress-smp: boot %d: %s (log: build/test-logs/"
+                      "stress-smp-%d.log)" % (i, "; ".join(problems), i),
+                      flush=True)
+    print("stress-smp: %d boots, %d failed" % (boots, failed))
+    return failed
+
+
 def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--stress", type=int, metavar="N")
+    args = p.parse_args()
+    if args.stress is not None:
+        return 1 if stress(args.stress) else 0
     jobs = smp_jobs(None, _Check)
     failed = 0
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
