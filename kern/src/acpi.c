@@ -122,7 +122,7 @@ static uint8_t acpi_checksum(const uint8_t *p, size_t n)
 	return sum;
 }
 
-/* n bytes of a signature, printable (anything else shown as '?'). */
+/* n bytes of a signature or a value, printable (others shown as '?'). */
 static void acpi_sig_text(char *dst, const uint8_t *sig, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -463,7 +463,7 @@ failed:
 static size_t acpi_maxcpus(const char *value, size_t len, char *msg,
 			   size_t msg_len)
 {
-	char text[MAXCPUS_TEXT], why[64];
+	char text[MAXCPUS_TEXT], why[64], quote[MAXCPUS_QUOTE + 1];
 	const char *end = NULL;
 	uint64_t v = 0;
 
@@ -483,9 +483,11 @@ static size_t acpi_maxcpus(const char *value, size_t len, char *msg,
 		ksnprintf(why, sizeof(why),
 			  "more than the %d CPUs the kernel keeps",
 			  ACPI_MAX_CPUS);
+	/* the quote stays on one line: words may hold any byte but a space */
+	acpi_sig_text(quote, (const uint8_t *)value,
+		      MIN(len, sizeof(quote) - 1));
 	if (msg_len)
-		ksnprintf(msg, msg_len, "maxcpus=%.*s%s: %s; ignored",
-			  (int)MIN(len, (size_t)MAXCPUS_QUOTE), value,
+		ksnprintf(msg, msg_len, "maxcpus=%s%s: %s; ignored", quote,
 			  len > MAXCPUS_QUOTE ? "..." : "", why);
 	return 0;
 }

@@ -14,6 +14,12 @@
  * address, counts within their arrays (anything dropped only once they
  * are full), no error text; on failure, one line starting "acpi: " and
  * a zeroed result.
+ *
+ * The image is also read as a kernel command line (up to its first NUL,
+ * at most CPU_LIMIT_LINE bytes: long lines are fuzz_cmdline's, and each
+ * lookup reads the line from its start) by acpi_cpu_limit: the limit is
+ * 1..ACPI_MAX_CPUS, 1 with nosmp, and its message empty or one line
+ * "maxcpus=...: ...; ignored".
  */
 #define FUZZ_TARGET "fuzz_acpi"
 #include "fuzz.h"
@@ -21,9 +27,12 @@
 
 #include "acpi.h"
 #include "bootinfo.h"
+#include "cmdline.h"
 
 /* Where the image lies: below 4 GiB, so RSDT entries reach it too. */
 #define IMAGE_BASE 0xe0000ull
+/* The longest command line given to acpi_cpu_limit. */
+#define CPU_LIMIT_LINE 256
 /* The most mappings kept per input; beyond, the map refuses. */
 #define MAX_MAPS 4096
 
@@ -94,6 +103,33 @@ static void check_failure(const struct acpi_info *info, const char *err,
 		fail("failure ('%s') left the result filled in", err);
 }
 
+static void check_cpu_limit(void)
+{
+	char line[CPU_LIMIT_LINE + 1];
+	size_t n = image_size < CPU_LIMIT_LINE ? image_size : CPU_LIMIT_LINE;
+	char msg[100];
+	size_t limit, len;
+
+	memcpy(line, image, n);
+	line[n] = 0;
+	memset(msg, 'x', sizeof(msg));
+	limit = acpi_cpu_limit(line, msg, sizeof(msg));
+	if (!limit || limit > ACPI_MAX_CPUS)
+		fail("cpu limit %zu", limit);
+	if (cmdline_has(line, "nosmp") && limit != 1)
+		fail("cpu limit %zu with nosmp", limit);
+	if (!memchr(msg, 0, sizeof(msg)))
+		fail("cpu limit message not terminated");
+	len = strlen(msg);
+	if (len &&
+	    (strncmp(msg, "maxcpus=", 8) != 0 || memchr(msg, '\n', len) ||
+	     (len < sizeof(msg) - 1 &&
+	      strcmp(msg + len - 9, "; ignored") != 0)))
+		fail("cpu limit message '%s'", msg);
+	if (len && !cmdline_count(line, "maxcpus"))
+		fail("cpu limit message '%s' without maxcpus=", msg);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct acpi_info info;
@@ -125,5 +161,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (nr_maps)
 		free(maps[--nr_maps]);
 	free(rsdp);
+	check_cpu_limit();
 	return 0;
 }

@@ -826,6 +826,15 @@ KTEST(acpi, cpu_limit_bad_values)
 		"maxcpus=12345678901234567890123456789012...: not a number; ignored");
 }
 
+KTEST(acpi, cpu_limit_message_is_one_line)
+{
+	/* words end only at spaces and tabs: a newline is part of one */
+	KT_EXPECT_EQ(limit("maxcpus=4\n5"), ACPI_MAX_CPUS);
+	KT_EXPECT_STREQ(msg, "maxcpus=4?5: not a number; ignored");
+	KT_EXPECT_EQ(limit("maxcpus=\x01\x7f\xff"), ACPI_MAX_CPUS);
+	KT_EXPECT_STREQ(msg, "maxcpus=???: not a number; ignored");
+}
+
 KTEST(acpi, cpu_limit_nosmp_wins)
 {
 	KT_EXPECT_EQ(limit("maxcpus=4 nosmp"), 1);
