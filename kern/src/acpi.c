@@ -135,7 +135,8 @@ static void acpi_sig_text(char *dst, const uint8_t *sig, size_t n)
 /*
  * Check the RSDP copy and pick the table it points to: *pa and *xsdt.
  * Revision 0 has 20 bytes; revision 2 and up add a length, the XSDT's
- * address and an extended checksum over that length (5.2.5.3).
+ * address and an extended checksum over that length (5.2.5.3). No
+ * revision 1 was ever defined: it is read as revision 0.
  */
 static bool acpi_rsdp(struct acpi_reader *r, const uint8_t *p, size_t len,
 		      uint64_t *pa, bool *xsdt)
@@ -245,10 +246,11 @@ static const uint8_t *acpi_table(struct acpi_reader *r, uint64_t pa,
  * Find the MADT among the RSDT's (4-byte) or XSDT's (8-byte) entries
  * (5.2.7, 5.2.8): the first entry whose header maps and says "APIC".
  * Entries that cannot be mapped, and other tables, are skipped (those
- * are not read further: the kernel uses none of them). Returns its
- * address, or 0 with err set.
+ * are not read further: the kernel uses none of them). Returns whether
+ * it is there, with its address in *madt, else false with err set.
  */
-static uint64_t acpi_find_madt(struct acpi_reader *r, uint64_t pa, bool xsdt)
+static bool acpi_find_madt(struct acpi_reader *r, uint64_t pa, bool xsdt,
+			   uint64_t *madt)
 {
 	const char *name = xsdt ? "XSDT" : "RSDT";
 	size_t entry = xsdt ? 8 : 4, n, unmapped = 0;
@@ -257,23 +259,24 @@ static uint64_t acpi_find_madt(struct acpi_reader *r, uint64_t pa, bool xsdt)
 
 	t = acpi_table(r, pa, name, name, &len);
 	if (!t)
-		return 0;
+		return false;
 	n = (len - SDT_HEADER_LEN) / entry;
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *e = t + SDT_HEADER_LEN + i * entry;
 		uint64_t at = xsdt ? acpi_read64(e) : acpi_read32(e);
 
 		h = r->map(at, SDT_HEADER_LEN, r->ctx);
-		if (!h)
+		if (!h) {
 			unmapped++;
-		else if (kmemcmp(h, "APIC", 4) == 0)
-			return at;
+		} else if (kmemcmp(h, "APIC", 4) == 0) {
+			*madt = at;
+			return true;
+		}
 	}
-	acpi_fail(
+	return acpi_fail(
 		r,
 		"acpi: no MADT (APIC) among the %zu %s entries (%zu of them cannot be mapped)",
 		n, name, unmapped);
-	return 0;
 }
 
 /* ---- the MADT's entries */
@@ -436,7 +439,7 @@ bool acpi_read(const void *rsdp, size_t rsdp_len, acpi_map_fn map, void *ctx,
 	       struct acpi_info *out, char *err, size_t err_len)
 {
 	struct acpi_reader r = { map, ctx, out, err, err_len };
-	uint64_t root = 0, madt;
+	uint64_t root = 0, madt = 0;
 	bool xsdt = false;
 
 	kmemset(out, 0, sizeof(*out));
@@ -444,8 +447,7 @@ bool acpi_read(const void *rsdp, size_t rsdp_len, acpi_map_fn map, void *ctx,
 		err[0] = 0;
 	if (!acpi_rsdp(&r, rsdp, rsdp_len, &root, &xsdt))
 		goto failed;
-	madt = acpi_find_madt(&r, root, xsdt);
-	if (!madt || !acpi_madt(&r, madt))
+	if (!acpi_find_madt(&r, root, xsdt, &madt) || !acpi_madt(&r, madt))
 		goto failed;
 	out->xsdt = xsdt;
 	return true;
