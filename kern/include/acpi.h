@@ -93,7 +93,8 @@ bool acpi_read(const void *rsdp, size_t rsdp_len, acpi_map_fn map, void *ctx,
 
 /*
  * How many CPUs the command line lets the kernel run: `nosmp` gives 1,
- * `maxcpus=N` gives N (1 .. ACPI_MAX_CPUS), neither gives ACPI_MAX_CPUS.
+ * `maxcpus=N` gives N (decimal or 0x-hex, 1 .. ACPI_MAX_CPUS), neither
+ * gives ACPI_MAX_CPUS.
  * A bad maxcpus value (not a number, 0, too large) writes one line to
  * msg (no newline) and is ignored; msg is empty otherwise. Given more
  * than once, the last maxcpus= counts; with nosmp, nosmp wins (1), and a
