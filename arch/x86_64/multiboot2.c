@@ -16,6 +16,7 @@ struct reader {
 	uint32_t total;
 	char *err;
 	size_t errlen;
+	bool rsdp_new; /* bi->rsdp came from an "ACPI new" tag */
 };
 
 static int fail(struct reader *r, const char *fmt, ...) __printf(2, 3);
@@ -98,6 +99,23 @@ static int read_mmap(struct reader *r, uint32_t offset, uint32_t size,
 	return 0;
 }
 
+/*
+ * Keep the RSDP copy of an "ACPI old" or "ACPI new" tag: the payload, at
+ * most BOOTINFO_MAX_RSDP bytes of it. A new one replaces any old one; an
+ * old one never replaces a new one.
+ */
+static void read_rsdp(struct reader *r, uint32_t offset, uint32_t size,
+		      bool is_new, struct boot_info *bi)
+{
+	size_t n = MIN((size_t)size - 8, (size_t)BOOTINFO_MAX_RSDP);
+
+	if (r->rsdp_new && !is_new)
+		return;
+	r->rsdp_new = is_new;
+	kmemcpy(bi->rsdp, r->base + offset + 8, n);
+	bi->rsdp_len = n;
+}
+
 static int read_tag(struct reader *r, uint32_t offset, uint32_t type,
 		    uint32_t size, struct boot_info *bi)
 {
@@ -115,6 +133,10 @@ static int read_tag(struct reader *r, uint32_t offset, uint32_t type,
 				   bi->loader, sizeof(bi->loader));
 	case MB2_TAG_MMAP:
 		return read_mmap(r, offset, size, bi);
+	case MB2_TAG_ACPI_OLD:
+	case MB2_TAG_ACPI_NEW:
+		read_rsdp(r, offset, size, type == MB2_TAG_ACPI_NEW, bi);
+		return 0;
 	default:
 		return 0; /* a tag we do not use */
 	}
@@ -123,7 +145,7 @@ static int read_tag(struct reader *r, uint32_t offset, uint32_t type,
 int multiboot2_parse(const void *info, size_t avail, struct boot_info *bi,
 		     char *err, size_t errlen)
 {
-	struct reader r = { info, 0, err, errlen };
+	struct reader r = { info, 0, err, errlen, false };
 	uint64_t offset = 8; /* 64 bits: the sums below cannot wrap */
 
 	kmemset(bi, 0, sizeof(*bi));

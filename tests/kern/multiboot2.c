@@ -278,6 +278,92 @@ KTEST(multiboot2, unterminated_string)
 		"command line tag at offset 8 (size 16) is not NUL-terminated"));
 }
 
+/* ---- the ACPI tags (RSDP copies) */
+
+/* An RSDP-like payload of n bytes: byte i is first + i. */
+static const uint8_t *rsdp_bytes(uint8_t first, size_t n)
+{
+	static uint8_t bytes[2][128];
+	static int which;
+	uint8_t *b = bytes[which ^= 1];
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(first + i);
+	return b;
+}
+
+KTEST(multiboot2, acpi_old_tag)
+{
+	blob_begin();
+	add_tag(MB2_TAG_ACPI_OLD, rsdp_bytes(1, 20), 20);
+	blob_end();
+	KT_ASSERT_EQ(parse(), 0);
+	KT_EXPECT_EQ(bi.rsdp_len, 20);
+	KT_EXPECT_MEMEQ(bi.rsdp, rsdp_bytes(1, 20), 20);
+}
+
+KTEST(multiboot2, acpi_new_wins_after_old)
+{
+	blob_begin();
+	add_tag(MB2_TAG_ACPI_OLD, rsdp_bytes(1, 20), 20);
+	add_tag(MB2_TAG_ACPI_NEW, rsdp_bytes(100, 36), 36);
+	blob_end();
+	KT_ASSERT_EQ(parse(), 0);
+	KT_EXPECT_EQ(bi.rsdp_len, 36);
+	KT_EXPECT_MEMEQ(bi.rsdp, rsdp_bytes(100, 36), 36);
+}
+
+KTEST(multiboot2, acpi_new_wins_before_old)
+{
+	blob_begin();
+	add_tag(MB2_TAG_ACPI_NEW, rsdp_bytes(100, 36), 36);
+	add_tag(MB2_TAG_ACPI_OLD, rsdp_bytes(1, 20), 20);
+	blob_end();
+	KT_ASSERT_EQ(parse(), 0);
+	KT_EXPECT_EQ(bi.rsdp_len, 36);
+	KT_EXPECT_MEMEQ(bi.rsdp, rsdp_bytes(100, 36), 36);
+	/* nothing of the old copy is left past the new one's end */
+	KT_EXPECT_EQ(bi.rsdp[36], 0);
+}
+
+KTEST(multiboot2, acpi_none)
+{
+	blob_begin();
+	add_string(MB2_TAG_CMDLINE, "nosmp");
+	blob_end();
+	KT_ASSERT_EQ(parse(), 0);
+	KT_EXPECT_EQ(bi.rsdp_len, 0);
+}
+
+KTEST(multiboot2, acpi_tag_longer_than_kept)
+{
+	/* a 100-byte copy keeps its first BOOTINFO_MAX_RSDP bytes */
+	blob_begin();
+	add_tag(MB2_TAG_ACPI_NEW, rsdp_bytes(7, 100), 100);
+	blob_end();
+	KT_ASSERT_EQ(parse(), 0);
+	KT_EXPECT_EQ(bi.rsdp_len, BOOTINFO_MAX_RSDP);
+	KT_EXPECT_MEMEQ(bi.rsdp, rsdp_bytes(7, BOOTINFO_MAX_RSDP),
+			BOOTINFO_MAX_RSDP);
+}
+
+KTEST(multiboot2, acpi_tag_short_or_empty)
+{
+	/* the copy is bounded by the tag: 5 bytes, then none at all */
+	blob_begin();
+	add_tag(MB2_TAG_ACPI_OLD, rsdp_bytes(9, 5), 5);
+	blob_end();
+	KT_ASSERT_EQ(parse(), 0);
+	KT_EXPECT_EQ(bi.rsdp_len, 5);
+	KT_EXPECT_MEMEQ(bi.rsdp, rsdp_bytes(9, 5), 5);
+	KT_EXPECT_EQ(bi.rsdp[5], 0);
+	blob_begin();
+	add_tag(MB2_TAG_ACPI_NEW, NULL, 0);
+	blob_end();
+	KT_ASSERT_EQ(parse(), 0);
+	KT_EXPECT_EQ(bi.rsdp_len, 0);
+}
+
 /* ---- long command lines (BOOTINFO_MAX_CMDLINE) */
 
 #define CMDLINE_KEEP (BOOTINFO_MAX_CMDLINE - 1)

@@ -18,6 +18,8 @@ enum {
 	MB2_TAG_CMDLINE = 1,
 	MB2_TAG_LOADER_NAME = 2,
 	MB2_TAG_MMAP = 6,
+	MB2_TAG_ACPI_OLD = 14, /* a copy of the RSDP, revision 0 */
+	MB2_TAG_ACPI_NEW = 15, /* a copy of the RSDP, revision 2 and up */
 };
 
 /* The memory map tag's header size and its entry (u64 base, len; u32 type, reserved). */
@@ -26,7 +28,9 @@ enum {
 
 /*
  * Parse the information block at info, of which at most avail bytes may
- * be read, into bi (command line, boot loader name, memory map). Returns 0
+ * be read, into bi (command line, boot loader name, memory map, the ACPI
+ * RSDP copy: the "new" tag's whatever the order, else the "old" one's,
+ * cut at BOOTINFO_MAX_RSDP bytes). Returns 0
  * on success. On a malformed block returns -1 and writes a one-line
  * reason into err (size errlen); what was read before the fault is kept
  * in bi. More memory map entries than bi holds is not an error: the
