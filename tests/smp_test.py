@@ -118,6 +118,11 @@ def smp_jobs(opts, Check):
                          4, 2, min_passed=1),
         lambda: smp_boot(opts, Check, "nosmp", "ktest=smp.pairs* nosmp",
                          4, 1, min_passed=1),
+        lambda: smp_boot(
+            opts, Check, "maxcpus-bad", "ktest=smp.pairs* maxcpus=65", 4, 4,
+            min_passed=1,
+            lines=("maxcpus=65: more than the 64 CPUs the kernel keeps; "
+                   "ignored",)),
         lambda: fault_boot(opts, Check),
     ]
 

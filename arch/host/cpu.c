@@ -217,3 +217,8 @@ uint64_t arch_timer_ticks(void)
 {
 	return 0;
 }
+
+bool arch_in_interrupt(void)
+{
+	return false;
+}

@@ -313,11 +313,25 @@ bool ioapic_route(uint32_t gsi, bool active_low, bool level, uint8_t vector,
 
 /* ---- taking interrupts */
 
+static void irq_dispatch(struct cpu *c, struct arch_regs *regs);
+
 void irq_handler(struct arch_regs *regs)
 {
 	struct cpu *c = this_cpu();
 
 	c->interrupts++;
+	c->in_interrupt++;
+	irq_dispatch(c, regs);
+	c->in_interrupt--;
+}
+
+bool arch_in_interrupt(void)
+{
+	return this_cpu()->in_interrupt != 0;
+}
+
+static void irq_dispatch(struct cpu *c, struct arch_regs *regs)
+{
 	switch (regs->vector) {
 	case VECTOR_TIMER:
 		c->ticks++;

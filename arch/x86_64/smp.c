@@ -226,6 +226,7 @@ void smp_nmi(struct arch_regs *regs)
 
 	(void)regs;
 	c->nmis++;
+	c->in_interrupt++;
 	if (__atomic_load_n(&panic_stopping, __ATOMIC_ACQUIRE)) {
 		c->stopped = true;
 		halt_forever();
@@ -239,6 +240,7 @@ void smp_nmi(struct arch_regs *regs)
 	if (asked != c->barrier_answered)
 		__atomic_store_n(&c->barrier_answered, asked, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	c->in_interrupt--;
 }
 
 static void send_nmi(struct cpu *c)
@@ -476,9 +478,11 @@ static void silent_option(const char *cmdline)
 
 static void print_cpus(const struct acpi_info *info, size_t limit)
 {
-	printk("smp: %d CPU%s online (%s, %zu in the MADT%s)\n", nr_cpus_online,
-	       nr_cpus_online == 1 ? "" : "s", apic_mode(), info->nr_cpus,
-	       limit < info->nr_cpus ? ", limited" : "");
+	printk("smp: %d CPU%s online (%s; the MADT, through the %s, lists %zu enabled, %zu not%s)\n",
+	       nr_cpus_online, nr_cpus_online == 1 ? "" : "s", apic_mode(),
+	       info->xsdt ? "XSDT" : "RSDT", info->nr_cpus,
+	       info->nr_cpus_disabled,
+	       limit < info->nr_cpus ? "; limited by the command line" : "");
 	printk("  cpu  apic id  stack\n");
 	for (int i = 0; i < nr_cpus_online; i++)
 		printk("  %3d  %7u  %p\n", cpus[i].id, cpus[i].apic_id,

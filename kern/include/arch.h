@@ -154,6 +154,9 @@ void arch_cpu_call(void (*fn)(void *arg), void *arg);
 bool arch_timer_hook(void (*fn)(void *arg), void *arg);
 uint64_t arch_timer_ticks(void);
 
+/* Whether this CPU runs an interrupt (or NMI) handler now (host: never). */
+bool arch_in_interrupt(void);
+
 /* Time stamp counter (cycles on the kernel, a monotonic count on host). */
 uint64_t arch_cycles(void);
 

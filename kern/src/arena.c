@@ -428,11 +428,14 @@ static struct btag *import_locked(struct arena *a, const struct request *r,
 /*
  * The allocation is about to fail: reclaim from a's importers (without
  * a's lock), once. Returns true if it did, so the caller tries again.
+ * Never in interrupt context (there it is MEM_ATOMIC, and fails at once):
+ * a reaping visitor sends every CPU an NMI and waits, which has no place
+ * in an interrupt handler.
  */
 static bool arena_reclaim_once(struct arena *a, bool *reclaimed,
 			       unsigned long *irq)
 {
-	if (*reclaimed)
+	if (*reclaimed || arch_in_interrupt())
 		return false;
 	*reclaimed = true;
 	spin_unlock_irqrestore(&a->lock, *irq);

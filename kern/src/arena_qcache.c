@@ -149,19 +149,35 @@ static void reclaim_importers_locked(struct arena *a, int depth)
 	}
 }
 
+/* The lock owner (arch_lock_owner) running a reclaim now, or 0. */
+static int reclaimer;
+
 void arena_reclaim(struct arena *a)
 {
-	unsigned long irq = arch_irq_save();
+	int me = arch_lock_owner();
 
 	/*
-	 * One reclaim at a time. Reaping frees memory, and a free can shrink
-	 * a hash with an allocation that fails and would reclaim again: that
-	 * one, and any on another CPU meanwhile, goes without.
+	 * One reclaim at a time. A caller that finds one running on another
+	 * CPU waits for it to end, then runs its own: memory that CPU's reaps
+	 * freed may already be taken again, and giving up would make a
+	 * MEM_WAIT allocation panic while memory was on its way back. The one
+	 * exception is a reclaim nested in this CPU's own (reaping frees
+	 * memory, and a free can shrink a hash with an allocation that fails):
+	 * that one goes without, as waiting for itself would never end.
 	 */
-	if (!spin_trylock(&importers_lock)) {
+	for (;;) {
+		unsigned long irq = arch_irq_save();
+
+		if (spin_trylock(&importers_lock)) {
+			__atomic_store_n(&reclaimer, me, __ATOMIC_RELAXED);
+			reclaim_importers_locked(a, 0);
+			__atomic_store_n(&reclaimer, 0, __ATOMIC_RELAXED);
+			spin_unlock_irqrestore(&importers_lock, irq);
+			return;
+		}
 		arch_irq_restore(irq);
-		return;
+		if (__atomic_load_n(&reclaimer, __ATOMIC_RELAXED) == me)
+			return;
+		arch_cpu_relax();
 	}
-	reclaim_importers_locked(a, 0);
-	spin_unlock_irqrestore(&importers_lock, irq);
 }

@@ -402,6 +402,7 @@ KTEST(smp, barriers_from_every_cpu_at_once)
 struct irq_side {
 	struct kmem_cache *cp;
 	uint64_t calls, got, failed; /* the timer's side */
+	uint64_t in_interrupt;	     /* calls that knew where they ran */
 };
 
 /*
@@ -417,6 +418,7 @@ static void irq_allocates(void *arg)
 	uint8_t *p = arena_alloc(kpages_arena, PGSIZE, MEM_ATOMIC);
 
 	s->calls++;
+	s->in_interrupt += arch_in_interrupt();
 	s->got += (k != NULL) + (o != NULL) + (p != NULL);
 	s->failed += (k == NULL) + (o == NULL) + (p == NULL);
 	if (o)
@@ -459,6 +461,9 @@ KTEST_KERNEL(smp, timer_interrupt_allocates_beside_its_cpu)
 	       (unsigned long long)s.got, (unsigned long long)s.failed,
 	       (unsigned long long)s.calls, (unsigned long long)mine);
 	KT_EXPECT_GE(s.calls, IRQ_TICKS);
+	/* MEM_ATOMIC there never reclaims: it knows it is in an interrupt */
+	KT_EXPECT_EQ(s.in_interrupt, s.calls);
+	KT_EXPECT_FALSE(arch_in_interrupt());
 	KT_EXPECT_EQ(s.got + s.failed, 3 * s.calls);
 	KT_EXPECT_GT(mine, 0);
 	KT_EXPECT_EQ(kmem_cache_nr_live(s.cp), 0);
@@ -467,4 +472,90 @@ KTEST_KERNEL(smp, timer_interrupt_allocates_beside_its_cpu)
 	kmem_cache_destroy(s.cp);
 	ktest_quiesce();
 	KT_EXPECT_EQ(in_use(kpages_arena), kpages_used);
+}
+
+/* ---- reclaim racing MEM_WAIT allocation */
+
+#define RECLAIM_PAGES_PER_CPU 16
+
+struct reclaim_race {
+	struct arena_reclaimer hoarder;
+	struct arena *a;
+	int cpus, filled, reclaims;
+	size_t big;
+	void *hoard[NR_CPUS];
+	struct per_cpu_counts got;
+};
+
+/*
+ * Registered on the arena: what the CPUs hoarded, given back by the
+ * first reclaim, and only at its end, so that the other CPUs, whose
+ * allocations failed meanwhile, find that reclaim running.
+ */
+static void give_back_slowly(void *arg)
+{
+	struct reclaim_race *r = arg;
+
+	r->reclaims++;
+	for (int i = 0; i < 200000; i++)
+		arch_cpu_relax();
+	for (int i = 0; i < NR_CPUS; i++) {
+		if (r->hoard[i])
+			arena_free(r->a, r->hoard[i],
+				   RECLAIM_PAGES_PER_CPU * PGSIZE);
+		r->hoard[i] = NULL;
+	}
+}
+
+/*
+ * Each CPU hoards its share of the arena, waits for the others, then
+ * asks for most of a share with MEM_WAIT, all at once. Only a reclaim can
+ * meet those requests: one CPU runs it while the others find it running.
+ * They must wait for it and try again; going without, as a reclaim once
+ * did when another was running, makes a MEM_WAIT allocation panic with
+ * the memory on its way back.
+ */
+static void reclaim_body(void *arg)
+{
+	struct reclaim_race *r = arg;
+	int cpu = me();
+	void *big;
+
+	r->hoard[cpu] =
+		arena_alloc(r->a, RECLAIM_PAGES_PER_CPU * PGSIZE, MEM_ATOMIC);
+	__atomic_add_fetch(&r->filled, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&r->filled, __ATOMIC_ACQUIRE) < r->cpus)
+		arch_cpu_relax();
+	big = arena_alloc(r->a, r->big, MEM_WAIT);
+	r->got.n[cpu] = big != NULL;
+	*(volatile uint8_t *)big = (uint8_t)cpu;
+	arena_free(r->a, big, r->big);
+}
+
+KTEST(smp, reclaim_racing_mem_wait_allocations)
+{
+	static struct reclaim_race r;
+	size_t size;
+	void *mem;
+
+	kmemset(&r, 0, sizeof(r));
+	r.cpus = arch_cpus_online();
+	size = (size_t)r.cpus * RECLAIM_PAGES_PER_CPU * PGSIZE;
+	mem = arena_alloc(kpages_arena, size, MEM_ATOMIC);
+	if (!mem) {
+		ktest_skipf("needs %zu bytes from kpages", size);
+		return;
+	}
+	r.a = arena_create("smp_reclaim", mem, size, PGSIZE, NULL, NULL, NULL,
+			   0, MEM_WAIT);
+	arena_add_reclaim(r.a, &r.hoarder, give_back_slowly, &r);
+	r.big = (RECLAIM_PAGES_PER_CPU - 1) * PGSIZE;
+	KT_EXPECT_EQ(ktest_on_each_cpu(reclaim_body, &r), r.cpus);
+	KT_EXPECT_EQ(sum(&r.got), (size_t)r.cpus);
+	KT_EXPECT_GE(r.reclaims, 1);
+	arena_remove_reclaim(r.a, &r.hoarder);
+	KT_EXPECT_EQ(arena_check(r.a), 0);
+	KT_EXPECT_EQ(arena_amt_free(r.a), size);
+	arena_destroy(r.a);
+	arena_free(kpages_arena, mem, size);
 }

@@ -14,6 +14,7 @@ struct ids {
 	int slot[NR_CPUS];
 	uint32_t apic[NR_CPUS];
 	bool seen[NR_CPUS];
+	bool in_interrupt[NR_CPUS];
 };
 
 static void ids_body(void *arg)
@@ -25,6 +26,7 @@ static void ids_body(void *arg)
 	ids->slot[c->id] = (int)arch_cpu_slot();
 	ids->apic[c->id] = c->apic_id;
 	ids->seen[c->id] = true;
+	ids->in_interrupt[c->id] = arch_in_interrupt();
 }
 
 KTEST_KERNEL(smp, each_cpu_knows_itself)
@@ -35,6 +37,8 @@ KTEST_KERNEL(smp, each_cpu_knows_itself)
 	KT_ASSERT_EQ(ktest_on_each_cpu(ids_body, &ids), n);
 	for (int i = 0; i < n; i++) {
 		KT_EXPECT_TRUE(ids.seen[i]);
+		/* a call runs as ordinary code, with no handler below it */
+		KT_EXPECT_FALSE(ids.in_interrupt[i]);
 		KT_EXPECT_EQ(ids.id[i], i);
 		KT_EXPECT_EQ(ids.slot[i], i + 1);
 		KT_EXPECT_TRUE(cpus[i].online);
@@ -49,9 +53,8 @@ KTEST_KERNEL(smp, each_cpu_knows_itself)
 	{
 		uint64_t t = arch_timer_ticks();
 
-		for (unsigned long spins = 0; arch_timer_ticks() == t &&
-					      spins < 1000000000ul;
-		     spins++)
+		for (unsigned long spins = 0;
+		     arch_timer_ticks() == t && spins < 1000000000ul; spins++)
 			__asm__ volatile("sti; hlt" ::: "memory");
 		KT_EXPECT_GT(arch_timer_ticks(), t);
 	}
