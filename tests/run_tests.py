@@ -42,6 +42,7 @@ import docs_test  # noqa: E402
 import fuzz_test  # noqa: E402
 import layout_test  # noqa: E402
 import matrix  # noqa: E402
+import idle_test  # noqa: E402
 import smp_test  # noqa: E402
 import stress  # noqa: E402
 from gdb_helpers_test import gdb_helpers_checks  # noqa: E402
@@ -1369,6 +1370,7 @@ def main():
                  for m, w, r in MINIMUM_MEMORY]
         jobs += [lambda m=m: kernel_debug_tests(opts, m) for m in DEBUG_MODES]
         jobs += smp_test.smp_jobs(opts, Check)
+        jobs.append(lambda: idle_test.idle_checks(opts, Check))
     jobs += [lambda m=m: host_tests(m) for m in DEBUG_MODES]
     if not opts.host_only:
         # before anything else reads build/: it must not be rewritten

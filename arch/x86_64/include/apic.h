@@ -13,7 +13,7 @@
 #define VECTOR_SPURIOUS 0xff
 
 /* Local APIC timer interrupts per second, on every CPU. */
-#define APIC_TIMER_HZ 100
+#define APIC_TIMER_HZ 50
 
 /* Interrupt command delivery modes (Intel SDM vol. 3A, 11.6.1). */
 #define LAPIC_DELIVER_FIXED (0u << 8)
