@@ -566,3 +566,66 @@ KTEST_PANICS(slab, bad_flags, "kmem_cache_alloc: bad flags 0x0")
 
 	kmem_cache_alloc(cp, 0);
 }
+
+/* ---- misuse of kmem_cache_create, and frees the slab layer refuses */
+
+KTEST_PANICS(slab, create_size_zero,
+	     "kmem_cache_create: object size 0: cache 'slab_create_size_zero'")
+{
+	kmem_cache_create(TEST_NAME, 0, 0, 0, NULL, NULL, NULL, NULL);
+}
+
+KTEST_PANICS(
+	slab, create_bad_flags,
+	"kmem_cache_create: bad flags 0x100000: cache 'slab_create_bad_flags'")
+{
+	kmem_cache_create(TEST_NAME, 64, 0, 1 << 20, NULL, NULL, NULL, NULL);
+}
+
+KTEST_PANICS(
+	slab, create_align_not_pow2,
+	"kmem_cache_create: align 24 is not a power of two: cache 'slab_create_align_not_pow2'")
+{
+	kmem_cache_create(TEST_NAME, 64, 24, 0, NULL, NULL, NULL, NULL);
+}
+
+/* Off-slab, no magazines: the slab layer sees the free at once. */
+static struct kmem_cache *off_slab_cache(const char *name)
+{
+	return kmem_cache_create(name, 64, 0, KMC_NOTOUCH | KMC_NOMAGAZINE,
+				 NULL, NULL, NULL, NULL);
+}
+
+KTEST_PANICS(
+	slab, offslab_wrong_cache,
+	"kmem_cache_free: object of another cache: cache 'slab_offslab_wrong_cache' obj",
+	"belongs to cache 'slab_the_owner'")
+{
+	struct kmem_cache *owner = kmem_cache_create("slab_the_owner", 64, 0, 0,
+						     NULL, NULL, NULL, NULL);
+
+	kmem_cache_free(off_slab_cache(TEST_NAME),
+			kmem_cache_alloc(owner, MEM_WAIT));
+}
+
+KTEST_PANICS(
+	slab, off_slab_free_of_no_cache,
+	"kmem_cache_free: not an object of any cache: cache 'slab_off_slab_free_of_no_cache' obj")
+{
+	static uint64_t not_an_object[8];
+
+	kmem_cache_free(off_slab_cache(TEST_NAME), not_an_object);
+}
+
+KTEST_PANICS(
+	slab, free_in_foreign_page,
+	"kmem_cache_free: not an object of any cache: cache 'slab_free_in_foreign_page' obj")
+{
+	struct kmem_cache *cp = kmem_cache_create(
+		TEST_NAME, 64, 0, KMC_NOMAGAZINE, NULL, NULL, NULL, NULL);
+	/* beyond the quantum caches: no slab of any cache holds it */
+	char *pages = arena_alloc(kpages_arena, 16 * PGSIZE, MEM_WAIT);
+
+	kmemset(pages, 0, 16 * PGSIZE); /* no slab header's magic */
+	kmem_cache_free(cp, pages + 64);
+}
