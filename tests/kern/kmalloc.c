@@ -805,3 +805,8 @@ KTEST_PANICS(
 	KT_EXPECT_NULL(kmalloc((1ul << 47) + 1, MEM_ATOMIC));
 	kmalloc((1ul << 47) + 1, MEM_WAIT);
 }
+
+KTEST_PANICS(kmalloc, init_twice, "kmalloc_init: called twice")
+{
+	kmalloc_init();
+}
