@@ -1406,3 +1406,36 @@ KTEST_PANICS(
 
 	arena_free(a, (void *)(FAKE_BASE + 16 * MiB), PGSIZE);
 }
+
+/* ---- whatis */
+
+KTEST(arena, whatis_span_and_slack)
+{
+	static char got[256];
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+	/* a span that starts and ends half a page off: slack at both ends */
+	uintptr_t odd = FAKE_BASE + 2 * MiB + PGSIZE / 2;
+	void *p = arena_alloc(a, PGSIZE, MEM_WAIT);
+
+	KT_ASSERT_EQ((uintptr_t)p, FAKE_BASE);
+	KT_ASSERT_NOT_NULL(arena_add(a, (void *)odd, 2 * PGSIZE, MEM_WAIT));
+
+	printk_capture_begin(got, sizeof(got));
+	KT_EXPECT_EQ(arena_whatis(FAKE_BASE + 0x10), 1);
+	printk_capture_end();
+	KT_EXPECT_STREQ(
+		got,
+		"arena 'arena_whatis_span_and_slack': span [0x100000000000, 0x100000100000), allocated segment [0x100000000000, 0x100000001000) +0x10\n");
+
+	printk_capture_begin(got, sizeof(got));
+	KT_EXPECT_EQ(arena_whatis(odd + 0x100), 1);
+	printk_capture_end();
+	KT_EXPECT_STREQ(
+		got,
+		"arena 'arena_whatis_span_and_slack': span [0x100000200800, 0x100000202800), outside its segments (span slack)\n");
+
+	KT_EXPECT_EQ(arena_whatis(FAKE_BASE + 4 * MiB), 0);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_free(a, p, PGSIZE);
+	arena_destroy(a);
+}
