@@ -352,6 +352,10 @@ $(FUZZ_BINS): $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SANITIZE) -rdynamic -o $@ $^ \
 		-lpthread
 
+# The monitor's target runs the monitor and, for its `test`, the runner.
+FUZZ_MONITOR_SRCS := kern/src/monitor.c kern/src/ktest.c
+$(BUILD)/fuzz/monitor: $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_MONITOR_SRCS))
+
 # Each target for FUZZ_SECONDS on its committed corpus; what it finds new
 # goes to a scratch directory under build/ (merge it by hand, see README).
 fuzz: fuzz-build
@@ -363,6 +367,7 @@ fuzz: fuzz-build
 			$(BUILD)/fuzz/new/$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
 
+-include $(patsubst %.c,$(BUILD)/fuzz/obj/%.d,$(FUZZ_MONITOR_SRCS))
 -include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_BINS:$(BUILD)/fuzz/%=$(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.d)
 
 # ---- benchmarks (bench/bench.c, over the release libkmem.a)
@@ -455,5 +460,7 @@ $(COV_FUZZ): $(COV)/fuzz_%: $(COV)/obj/tests/fuzz/fuzz_%.o \
 		$(COV)/obj/tests/fuzz/replay_main.o \
 		$(COV)/obj/arch/x86_64/multiboot2.o $(COV_LIB_OBJS) $(COV)/objects
 	$(CC) -o $@ $(filter %.o,$^) $(COV_LDFLAGS)
+
+$(COV)/fuzz_monitor: $(patsubst %.c,$(COV)/obj/%.o,$(FUZZ_MONITOR_SRCS))
 
 -include $(COV_OBJS:.o=.d) $(COV_HOST_PROGS:$(COV)/%=$(COV)/obj/tests/host/%.d)

@@ -13,8 +13,19 @@ build/coverage/ (gcc --coverage, -O0, no sanitizers).
      replayed (tests/fuzz/replay_main.c);
   3. asks gcovr for a JSON report and an HTML one (build/coverage/html/);
   4. prints lines and branches covered per file of kern/ and lib/, then
-     the allocators' figure, less the lines tests/coverage-exempt names,
-     as its last line: `coverage: allocators NN.N% lines, NN.N% branches`.
+     the allocators' figure, less the lines tests/coverage-exempt names
+     and the branches of assertions (below), as its last line:
+     `coverage: allocators NN.N% lines, NN.N% branches`.
+
+Assertions: the branches gcc counts on an assertion statement (assert,
+debug_assert, assert_held, assert_not_held: from the macro's name through
+the `;` that ends it) are left out of the branch counts of every file: one
+side of each is the panic of a broken invariant, which a sound allocator
+never takes, and the rest are the short-circuits of its condition. The
+lines themselves still count as lines, and what the invariants say is
+tested by the checkers (arena_check, kmem_cache_check) being shown planted
+corruption (tests/kern/check.c). The table says how many branches this
+leaves out.
 
 The exempt file: one entry a line, `#` starts a comment:
 
@@ -52,6 +63,7 @@ ALLOCATORS = ["kern/src/arena*.c", "kern/src/slab*.c", "kern/src/kmalloc.c",
               "kern/*/slab*.h", "kern/*/kmalloc.h", "kern/*/memmap.h",
               "kern/*/pmem.h"]
 REPORTED = ["kern/", "lib/"]
+REPORTED_SOURCES = ["kern/*/*.[ch]", "lib/*.c", "lib/*/*.h"]
 
 # ---- the exempt file
 
@@ -157,10 +169,28 @@ def exempt_lines(entries, sources):
 # ---- counting gcovr's JSON
 
 
-def file_counts(report_file, exempt=frozenset()):
-    """(lines, lines covered, branches, branches covered, lines exempt) of
-    one file of gcovr's JSON report, less the exempt line numbers."""
-    lines = covered = branches = taken = left_out = 0
+ASSERTION_RE = re.compile(r"^\s*(assert|debug_assert|assert_held|"
+                          r"assert_not_held)\s*\(")
+
+
+def assertion_lines(sources):
+    """{path: set of 1-based line numbers} of the assertion statements of
+    each source: the line naming the macro through the one ending in `;`."""
+    out = {}
+    for path, text in sources.items():
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            if ASSERTION_RE.match(line):
+                out.setdefault(path, set()).update(
+                    range(i + 1, statement_end(lines, i) + 2))
+    return out
+
+
+def file_counts(report_file, exempt=frozenset(), asserting=frozenset()):
+    """(lines, lines covered, branches, branches covered, lines exempt,
+    branches of assertions left out) of one file of gcovr's JSON report,
+    less the exempt line numbers and the branches of the asserting ones."""
+    lines = covered = branches = taken = left_out = asserted = 0
     for ln in report_file["lines"]:
         if ln.get("gcovr/noncode") or ln.get("gcovr/excluded"):
             continue
@@ -169,9 +199,12 @@ def file_counts(report_file, exempt=frozenset()):
             continue
         lines += 1
         covered += ln["count"] > 0
+        if ln["line_number"] in asserting:
+            asserted += len(ln["branches"])
+            continue
         branches += len(ln["branches"])
         taken += sum(1 for b in ln["branches"] if b["count"] > 0)
-    return lines, covered, branches, taken, left_out
+    return lines, covered, branches, taken, left_out, asserted
 
 
 def is_allocator(path):
@@ -182,14 +215,16 @@ def percent(part, whole):
     return 100.0 * part / whole if whole else 100.0
 
 
-def summarise(report, exempt):
+def summarise(report, exempt, asserting=None):
     """Rows (path, allocator?, counts) sorted by path, and the allocators'
-    totals (lines, covered, branches, taken, exempt)."""
-    rows, total = [], [0, 0, 0, 0, 0]
+    totals (lines, covered, branches, taken, exempt, assertion branches).
+    asserting: {path: assertion line numbers} (assertion_lines)."""
+    rows, total = [], [0, 0, 0, 0, 0, 0]
     for f in sorted(report["files"], key=lambda f: f["file"]):
         path = f["file"]
         alloc = is_allocator(path)
-        counts = file_counts(f, exempt.get(path, set()) if alloc else set())
+        counts = file_counts(f, exempt.get(path, set()) if alloc else set(),
+                             (asserting or {}).get(path, set()))
         if not counts[0] and not counts[4]:
             continue  # a header with no code of its own
         rows.append((path, alloc, counts))
@@ -204,16 +239,17 @@ def final_line(total):
 
 
 def table(rows, total):
-    out = ["%-28s %17s %8s %17s %8s %7s" % ("file (* allocator)", "lines", "",
-                                            "branches", "", "exempt")]
-    for path, alloc, (n, c, b, t, x) in rows:
-        out.append("%-28s %17s %7.1f%% %17s %7.1f%% %7s" % (
+    out = ["%-28s %17s %8s %17s %8s %7s %7s" % (
+        "file (* allocator)", "lines", "", "branches", "", "exempt",
+        "assert")]
+    for path, alloc, (n, c, b, t, x, a) in rows:
+        out.append("%-28s %17s %7.1f%% %17s %7.1f%% %7s %7s" % (
             path + (" *" if alloc else ""), "%d/%d" % (c, n), percent(c, n),
-            "%d/%d" % (t, b), percent(t, b), x or ""))
-    n, c, b, t, x = total
-    out.append("%-28s %17s %7.1f%% %17s %7.1f%% %7s" % (
+            "%d/%d" % (t, b), percent(t, b), x or "", a or ""))
+    n, c, b, t, x, a = total
+    out.append("%-28s %17s %7.1f%% %17s %7.1f%% %7s %7s" % (
         "allocators *", "%d/%d" % (c, n), percent(c, n), "%d/%d" % (t, b),
-        percent(t, b), x or ""))
+        percent(t, b), x or "", a or ""))
     return "\n".join(out)
 
 
@@ -423,9 +459,9 @@ def self_test():
         problems.append("exempt lines %s, not 4-5 and 9-16" %
                         sorted(ex.get("kern/src/arena_test.c", ())))
     rows, total = summarise(SELFTEST_REPORT, ex)
-    if total != [2, 1, 0, 0, 6] or len(rows) != 2 or not rows[0][1] \
+    if total != [2, 1, 0, 0, 6, 0] or len(rows) != 2 or not rows[0][1] \
             or rows[1][1]:
-        problems.append("totals %s, rows %s: want [2, 1, 0, 0, 6] and the "
+        problems.append("totals %s, rows %s: want [2, 1, 0, 0, 6, 0] and the "
                         "arena file alone an allocator" % (total, rows))
     if final_line(total) != "coverage: allocators 50.0% lines, 100.0% branches":
         problems.append("final line %r" % final_line(total))
@@ -433,6 +469,18 @@ def self_test():
     _, total = summarise(SELFTEST_REPORT, {})
     if final_line(total) != "coverage: allocators 37.5% lines, 25.0% branches":
         problems.append("final line without exemptions %r" % final_line(total))
+    # an assertion's branches leave the branch counts, its lines stay
+    asserting = assertion_lines({"kern/src/a.c": "int f(int x)\n{\n"
+                                 "\tassert(x > 0 &&\n\t       x < 9);\n"
+                                 "\tdebug_assert(x);\n\treturn x;\n}\n"})
+    if asserting != {"kern/src/a.c": {3, 4, 5}}:
+        problems.append("assertion lines %s, not 3-5" % asserting)
+    _, total = summarise(SELFTEST_REPORT, {},
+                         {"kern/src/arena_test.c": {4}})
+    if total != [8, 3, 2, 0, 0, 2] or final_line(total) != \
+            "coverage: allocators 37.5% lines, 0.0% branches":
+        problems.append("with line 4 an assertion: totals %s, %r" %
+                        (total, final_line(total)))
     # the block a line opens
     ex, _ = exempt_lines(parse_exempt("kern/src/a*.c line `if (x > y) {` r")[0],
                          sources)
@@ -507,7 +555,8 @@ def main():
         return 1
     exempt, more = exempt_lines(entries, sources_of(ALLOCATORS))
     problems += more
-    rows, total = summarise(report, exempt)
+    rows, total = summarise(report, exempt,
+                            assertion_lines(sources_of(REPORTED_SOURCES)))
     print(table(rows, total))
     print("html: %s" % os.path.relpath(os.path.join(build, "html",
                                                     "index.html"), ROOT))
@@ -515,8 +564,8 @@ def main():
         print("exempt: " + q)
     if failed:
         print("runs that did not end as they should: %s" % ", ".join(failed))
-    print("(%.0f s; %d lines exempt by %s)" % (time.monotonic() - start,
-                                               total[4], EXEMPT))
+    print("(%.0f s; %d lines exempt by %s; %d branches of assertions left "
+          "out)" % (time.monotonic() - start, total[4], EXEMPT, total[5]))
     print(final_line(total))
     return 1 if failed or problems else 0
 

@@ -12,3 +12,19 @@
  * how many failed). Never returns.
  */
 __noreturn void monitor_run(int boot_failed);
+
+/*
+ * Type @typed at the prompt and press Enter: each byte goes through the
+ * line editor as if typed (Backspace, Delete and Ctrl-U edit; other
+ * control bytes, \r and \n among them, are dropped), then the line runs.
+ * Returns false, without leaving, for `exit`. For the host's fuzz target
+ * (tests/fuzz/fuzz_monitor.c); the console's monitor_run does the same
+ * for each line read.
+ */
+bool monitor_run_line(const char *typed);
+
+/*
+ * Free everything the monitor's alloc and kmalloc hold, and forget $: a
+ * fresh monitor for the next input of the fuzz target.
+ */
+void monitor_release_all(void);

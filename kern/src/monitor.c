@@ -467,9 +467,9 @@ static void cmd_meminfo(char **argv)
 	arena_for_each(meminfo_arena, NULL);
 }
 
-static void cmd_exit(char **argv)
+/* `exit`: leave with the status of the boot's tests. */
+static __noreturn void monitor_leave(void)
 {
-	(void)argv;
 	if (boot_failed == KTEST_NONE_MATCHED)
 		printk("monitor: leaving (the boot's ktest= matched no test)\n");
 	else
@@ -494,7 +494,8 @@ static const struct command commands[] = {
 	{ "test", "GLOB", 1, cmd_test,
 	  "run the matching tests again (no panic tests)" },
 	{ "meminfo", "", 0, cmd_meminfo, "usable RAM and arena totals" },
-	{ "exit", "", 0, cmd_exit, "leave QEMU with the boot's test status" },
+	/* no function: run_line's caller leaves (monitor_leave) */
+	{ "exit", "", 0, NULL, "leave QEMU with the boot's test status" },
 };
 
 static void cmd_help(char **argv)
@@ -509,7 +510,8 @@ static void cmd_help(char **argv)
 
 /* ---- the loop */
 
-static void run_line(struct line *l)
+/* Run the command on line l; false: it is `exit`, which the caller does. */
+static bool run_line(struct line *l)
 {
 	char *argv[MONITOR_ARGS_MAX + 1];
 	int argc;
@@ -517,11 +519,11 @@ static void run_line(struct line *l)
 	if (l->too_long) {
 		error("line too long (at most %d characters)",
 		      MONITOR_LINE_MAX);
-		return;
+		return true;
 	}
 	argc = split_words(l->buf, argv);
 	if (argc == 0)
-		return;
+		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		const struct command *c = &commands[i];
 
@@ -529,11 +531,40 @@ static void run_line(struct line *l)
 			continue;
 		if (argc - 1 != c->nr_args)
 			error("usage: %s %s", c->name, c->args);
+		else if (!c->fn)
+			return false;
 		else
 			c->fn(argv);
-		return;
+		return true;
 	}
 	error("unknown command '%s' (help lists them)", argv[0]);
+	return true;
+}
+
+bool monitor_run_line(const char *typed)
+{
+	static struct line line;
+
+	line.len = 0;
+	line.too_long = false;
+	for (; *typed; typed++)
+		line_key(&line, (unsigned char)*typed);
+	line.buf[line.len] = 0;
+	return run_line(&line);
+}
+
+void monitor_release_all(void)
+{
+	for (int i = 0; i < MONITOR_OWNED_MAX; i++) {
+		struct owned *o = &owned[i];
+
+		if (o->addr && o->arena)
+			arena_free(o->arena, o->addr, o->size);
+		else if (o->addr)
+			kfree(o->addr);
+		*o = (struct owned){ 0 };
+	}
+	last_addr = 0;
 }
 
 void monitor_run(int failed)
@@ -546,7 +577,8 @@ void monitor_run(int failed)
 		printk("kmem> ");
 		if (!line_read(&line))
 			break;
-		run_line(&line);
+		if (!run_line(&line))
+			monitor_leave();
 	}
 	printk("\nmonitor: end of input\n");
 	arch_exit(ktest_exit_status(boot_failed));

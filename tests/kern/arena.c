@@ -1349,3 +1349,93 @@ KTEST(arena, nocross_below_source_quantum)
 	arena_destroy(a);
 	arena_destroy(src);
 }
+
+/* ---- misuse of arena_create and arena_add */
+
+KTEST_PANICS(arena, create_quantum_zero,
+	     "arena_create: quantum 0: arena 'arena_create_quantum_zero'")
+{
+	arena_create(TEST_ARENA_NAME, NULL, 0, 0, NULL, NULL, NULL, 0,
+		     MEM_WAIT);
+}
+
+KTEST_PANICS(
+	arena, create_source_without_afunc,
+	"arena_create: a source needs afunc and ffunc, and they need a source: arena 'arena_create_source_without_afunc'")
+{
+	struct arena *src =
+		fake_arena("arena_the_source", FAKE_BASE, MiB, PGSIZE);
+
+	arena_create(TEST_ARENA_NAME, NULL, 0, PGSIZE, NULL, arena_free, src, 0,
+		     MEM_WAIT);
+}
+
+KTEST_PANICS(arena, create_bad_flags,
+	     "arena_create: bad flags 0x3: arena 'arena_create_bad_flags'")
+{
+	arena_create(TEST_ARENA_NAME, NULL, 0, PGSIZE, NULL, NULL, NULL, 0,
+		     MEM_WAIT | MEM_ATOMIC);
+}
+
+KTEST_PANICS(
+	arena, add_less_than_a_quantum,
+	"arena_add: span too small for one quantum 4096: arena 'arena_add_less_than_a_quantum' addr 0x100000200001 size 4096")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	/* [0x...200001, 0x...201001) holds no whole page */
+	arena_add(a, (void *)(FAKE_BASE + 2 * MiB + 1), PGSIZE, MEM_WAIT);
+}
+
+KTEST_PANICS(
+	arena, destroy_source_in_use,
+	"arena_destroy: arenas or caches still import from it: arena 'arena_destroy_source_in_use'")
+{
+	struct arena *src = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_create("arena_the_importer", NULL, 0, PGSIZE, arena_alloc,
+		     arena_free, src, 0, MEM_WAIT);
+	arena_destroy(src);
+}
+
+KTEST_PANICS(
+	arena, free_outside,
+	"arena_free: address outside the arena: arena 'arena_free_outside' addr 0x100001000000 size 4096")
+{
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+
+	arena_free(a, (void *)(FAKE_BASE + 16 * MiB), PGSIZE);
+}
+
+/* ---- whatis */
+
+KTEST(arena, whatis_span_and_slack)
+{
+	static char got[256];
+	struct arena *a = fake_arena(TEST_ARENA_NAME, FAKE_BASE, MiB, PGSIZE);
+	/* a span that starts and ends half a page off: slack at both ends */
+	uintptr_t odd = FAKE_BASE + 2 * MiB + PGSIZE / 2;
+	void *p = arena_alloc(a, PGSIZE, MEM_WAIT);
+
+	KT_ASSERT_EQ((uintptr_t)p, FAKE_BASE);
+	KT_ASSERT_NOT_NULL(arena_add(a, (void *)odd, 2 * PGSIZE, MEM_WAIT));
+
+	printk_capture_begin(got, sizeof(got));
+	KT_EXPECT_EQ(arena_whatis(FAKE_BASE + 0x10), 1);
+	printk_capture_end();
+	KT_EXPECT_STREQ(
+		got,
+		"arena 'arena_whatis_span_and_slack': span [0x100000000000, 0x100000100000), allocated segment [0x100000000000, 0x100000001000) +0x10\n");
+
+	printk_capture_begin(got, sizeof(got));
+	KT_EXPECT_EQ(arena_whatis(odd + 0x100), 1);
+	printk_capture_end();
+	KT_EXPECT_STREQ(
+		got,
+		"arena 'arena_whatis_span_and_slack': span [0x100000200800, 0x100000202800), outside its segments (span slack)\n");
+
+	KT_EXPECT_EQ(arena_whatis(FAKE_BASE + 4 * MiB), 0);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_free(a, p, PGSIZE);
+	arena_destroy(a);
+}

@@ -796,3 +796,17 @@ KTEST(kmalloc, align_above_page_size_zero)
 	KT_EXPECT_GE(kmalloc_size(buf), 16);
 	kfree(buf);
 }
+
+/* More than 128 TiB: MEM_ATOMIC gets NULL, MEM_WAIT panics. */
+KTEST_PANICS(
+	kmalloc, size_beyond_any_machine,
+	"kmalloc: size 140737488355329 is more than any machine has (at most 140737488355328)")
+{
+	KT_EXPECT_NULL(kmalloc((1ul << 47) + 1, MEM_ATOMIC));
+	kmalloc((1ul << 47) + 1, MEM_WAIT);
+}
+
+KTEST_PANICS(kmalloc, init_twice, "kmalloc_init: called twice")
+{
+	kmalloc_init();
+}

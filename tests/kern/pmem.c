@@ -62,3 +62,9 @@ KTEST(pmem, base_alloc_is_memory)
 	base_free(kpages_arena, p, 100);
 	KT_EXPECT_EQ(arena_check(base_arena), 0);
 }
+
+/* The boot builds the arenas once: a second pmem_init is a bug. */
+KTEST_PANICS(pmem, init_twice, "pmem_init: called twice")
+{
+	pmem_init(NULL, 0);
+}

@@ -566,3 +566,181 @@ KTEST_PANICS(slab, bad_flags, "kmem_cache_alloc: bad flags 0x0")
 
 	kmem_cache_alloc(cp, 0);
 }
+
+/* ---- misuse of kmem_cache_create, and frees the slab layer refuses */
+
+KTEST_PANICS(slab, create_size_zero,
+	     "kmem_cache_create: object size 0: cache 'slab_create_size_zero'")
+{
+	kmem_cache_create(TEST_NAME, 0, 0, 0, NULL, NULL, NULL, NULL);
+}
+
+KTEST_PANICS(
+	slab, create_bad_flags,
+	"kmem_cache_create: bad flags 0x100000: cache 'slab_create_bad_flags'")
+{
+	kmem_cache_create(TEST_NAME, 64, 0, 1 << 20, NULL, NULL, NULL, NULL);
+}
+
+KTEST_PANICS(
+	slab, create_align_not_pow2,
+	"kmem_cache_create: align 24 is not a power of two: cache 'slab_create_align_not_pow2'")
+{
+	kmem_cache_create(TEST_NAME, 64, 24, 0, NULL, NULL, NULL, NULL);
+}
+
+/* Off-slab, no magazines: the slab layer sees the free at once. */
+static struct kmem_cache *off_slab_cache(const char *name)
+{
+	return kmem_cache_create(name, 64, 0, KMC_NOTOUCH | KMC_NOMAGAZINE,
+				 NULL, NULL, NULL, NULL);
+}
+
+KTEST_PANICS(
+	slab, offslab_wrong_cache,
+	"kmem_cache_free: object of another cache: cache 'slab_offslab_wrong_cache' obj",
+	"belongs to cache 'slab_the_owner'")
+{
+	struct kmem_cache *owner = kmem_cache_create("slab_the_owner", 64, 0, 0,
+						     NULL, NULL, NULL, NULL);
+
+	kmem_cache_free(off_slab_cache(TEST_NAME),
+			kmem_cache_alloc(owner, MEM_WAIT));
+}
+
+KTEST_PANICS(
+	slab, off_slab_free_of_no_cache,
+	"kmem_cache_free: not an object of any cache: cache 'slab_off_slab_free_of_no_cache' obj")
+{
+	static uint64_t not_an_object[8];
+
+	kmem_cache_free(off_slab_cache(TEST_NAME), not_an_object);
+}
+
+KTEST_PANICS(
+	slab, free_in_foreign_page,
+	"kmem_cache_free: not an object of any cache: cache 'slab_free_in_foreign_page' obj")
+{
+	struct kmem_cache *cp = kmem_cache_create(
+		TEST_NAME, 64, 0, KMC_NOMAGAZINE, NULL, NULL, NULL, NULL);
+	/* beyond the quantum caches: no slab of any cache holds it */
+	char *pages = arena_alloc(kpages_arena, 16 * PGSIZE, MEM_WAIT);
+
+	kmemset(pages, 0, 16 * PGSIZE); /* no slab header's magic */
+	kmem_cache_free(cp, pages + 64);
+}
+
+KTEST_PANICS(slab, kmem_init_twice, "kmem_init: called twice")
+{
+	kmem_init();
+}
+
+static int failing_ctor(void *obj, void *priv, int flags)
+{
+	(void)obj, (void)priv, (void)flags;
+	return -1;
+}
+
+/* MEM_WAIT may not fail: a constructor that fails under it is a bug. */
+KTEST_PANICS(
+	slab, ctor_fails_under_wait,
+	"kmem_cache_alloc: constructor failed under MEM_WAIT: cache 'slab_ctor_fails_under_wait' obj 0x")
+{
+	struct kmem_cache *cp = kmem_cache_create(TEST_NAME, 64, 0, 0, NULL,
+						  failing_ctor, NULL, NULL);
+
+	KT_EXPECT_NULL(kmem_cache_alloc(cp, MEM_ATOMIC));
+	kmem_cache_alloc(cp, MEM_WAIT);
+}
+
+/* The same where kmem_debug=poison constructs objects (slab_debug.c). */
+KTEST_DEBUG_PANICS(
+	slab, ctor_fails_poisoned, "poison",
+	"kmem_cache_alloc: constructor failed under MEM_WAIT: cache 'slab_ctor_fails_poisoned' obj 0x")
+{
+	struct kmem_cache *cp = kmem_cache_create(TEST_NAME, 64, 0, 0, NULL,
+						  failing_ctor, NULL, NULL);
+
+	kmem_cache_alloc(cp, MEM_WAIT);
+}
+
+/* The slab of cp holding obj. */
+static struct kmem_slab *slab_of(struct kmem_cache *cp, void *obj)
+{
+	unsigned long irq = spin_lock_irqsave(&cp->lock);
+	struct kmem_slab *s = slab_containing_locked(cp, obj);
+
+	spin_unlock_irqrestore(&cp->lock, irq);
+	return s;
+}
+
+/* whatis of addr into got: the lines kmem_cache_whatis prints. */
+static char whatis_got[512], whatis_want[512];
+
+static int whatis_into(uintptr_t addr)
+{
+	int found;
+
+	whatis_got[0] = 0;
+	printk_capture_begin(whatis_got, sizeof(whatis_got));
+	found = kmem_cache_whatis(addr);
+	printk_capture_end();
+	return found;
+}
+
+/* The line whatis prints for addr inside object obj of cp, in state. */
+static size_t whatis_line(struct kmem_cache *cp, void *obj, size_t offset,
+			  const char *state)
+{
+	struct kmem_slab *s = slab_of(cp, obj);
+	long i = ((char *)obj - (char *)s->first) / (long)cp->chunk;
+
+	return (size_t)ksnprintf(
+		whatis_want, sizeof(whatis_want),
+		"cache '%s': slab [0x%lx, 0x%lx), object %ld at %p +0x%zx, %s\n",
+		cp->name, (uintptr_t)s->base,
+		(uintptr_t)s->base + cp->slab_size, i, obj, offset, state);
+}
+
+KTEST(slab, whatis_says_where_an_object_is)
+{
+	static void *objs[4 * KMEM_MAGAZINE_ROUNDS_MAX];
+	struct kmem_cache *cp =
+		kmem_cache_create(TEST_NAME, 64, 0, 0, NULL, NULL, NULL, NULL);
+	char *o = kmem_cache_alloc(cp, MEM_WAIT);
+	struct kmem_slab *s = slab_of(cp, o);
+	const char *freed =
+		cp->mag_size ? "free in a magazine" : "free in its slab";
+	size_t n;
+
+	KT_EXPECT_EQ(whatis_into((uintptr_t)o + 8), 1);
+	n = whatis_line(cp, o, 8, "allocated");
+	KT_EXPECT_MEMEQ(whatis_got, whatis_want, n);
+
+	kmem_cache_free(cp, o);
+	KT_EXPECT_EQ(whatis_into((uintptr_t)o), 1);
+	n = whatis_line(cp, o, 0, freed);
+	KT_EXPECT_MEMEQ(whatis_got, whatis_want, n);
+
+	/* past the last object: the slack, or an on-slab slab's header */
+	KT_EXPECT_EQ(whatis_into((uintptr_t)s->base + cp->slab_size - 1), 1);
+	n = (size_t)ksnprintf(
+		whatis_want, sizeof(whatis_want),
+		"cache '%s': slab [0x%lx, 0x%lx), outside its objects (colour or slack)\n",
+		cp->name, (uintptr_t)s->base,
+		(uintptr_t)s->base + cp->slab_size);
+	KT_EXPECT_STREQ(whatis_got, whatis_want);
+
+	/* a magazine the depot holds */
+	for (size_t k = 0; cp->mag_size && k < 4 * cp->mag_size; k++)
+		objs[k] = kmem_cache_alloc(cp, MEM_WAIT);
+	for (size_t k = 0; cp->mag_size && k < 4 * cp->mag_size; k++)
+		kmem_cache_free(cp, objs[k]);
+	if (cp->depot.full) {
+		o = cp->depot.full->round[1];
+		KT_EXPECT_EQ(whatis_into((uintptr_t)o), 1);
+		n = whatis_line(cp, o, 0, "free in a magazine");
+		KT_EXPECT_MEMEQ(whatis_got, whatis_want, n);
+	}
+	kmem_cache_destroy(cp);
+}
