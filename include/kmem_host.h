@@ -18,6 +18,7 @@
 #ifndef KMEM_HOST_H
 #define KMEM_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,7 @@ void kmem_cache_destroy(struct kmem_cache *cp);
 void *kmem_cache_alloc(struct kmem_cache *cp, int flags);
 void kmem_cache_free(struct kmem_cache *cp, void *obj);
 void kmem_cache_reap(struct kmem_cache *cp);
+bool kmem_cache_magazine_grow(struct kmem_cache *cp);
 int kmem_cache_check(struct kmem_cache *cp);
 void kmem_cache_print_all(void);
 

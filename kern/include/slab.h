@@ -49,6 +49,15 @@ void kmem_cache_free(struct kmem_cache *cp, void *obj);
  */
 void kmem_cache_reap(struct kmem_cache *cp);
 
+/*
+ * Give cp's CPUs magazines of the next larger type, one step up the
+ * table (slab.c's theory statement, 4); a cache whose depot lock is
+ * contended does it by itself. Returns false when it did not: already
+ * the largest, no magazine layer, in interrupt context, or another
+ * resize running.
+ */
+bool kmem_cache_magazine_grow(struct kmem_cache *cp);
+
 /* Verify cp's invariants; 0 if sound, else print the first violation. */
 int kmem_cache_check(struct kmem_cache *cp);
 

@@ -62,6 +62,9 @@ struct kmem_cpu_cache {
 	long rounds, prev_rounds;
 	struct kmem_magazine *loaded, *previous;
 	uint64_t allocs; /* served from magazines */
+	/* counted on the slow paths only */
+	uint64_t misses;    /* allocations the magazines could not serve */
+	uint64_t exchanges; /* magazines traded with the depot */
 } __aligned(64);
 
 /* A cache's stock of magazines beyond the CPUs' own. */
@@ -70,7 +73,15 @@ struct kmem_depot {
 	struct kmem_magazine *full, *empty;
 	size_t nr_full, nr_empty;
 	uint64_t exchanges;
+	/* times a CPU found the lock taken; the count at the last resize */
+	uint64_t contended, contended_at_resize;
 };
+
+/*
+ * A cache whose depot lock was found taken this many times since its
+ * last resize grows its magazines (kmem_cache_magazine_grow).
+ */
+#define KMEM_DEPOT_CONTENTION_GROW 16
 
 struct kmem_cache {
 	/*
@@ -119,6 +130,7 @@ struct kmem_cache {
 	struct kmem_cache *mag_cache;
 	struct kmem_depot depot;
 	uint64_t cpus_used; /* bit c: CPU c has had a magazine of this cache */
+	uint64_t resizes;   /* times its magazines grew */
 
 	/* statistics beyond the per-CPU ones */
 	uint64_t slab_allocs, slab_frees, fails, slabs_created;
@@ -156,6 +168,38 @@ static inline const char *kmem_cache_name(const struct kmem_cache *cp)
 static inline size_t kmem_cache_obj_size(const struct kmem_cache *cp)
 {
 	return cp->obj_size;
+}
+
+/*
+ * cp's magazine size, read where no lock orders it against a resize
+ * (kmem_cache_magazine_grow stores it while it holds every CPU and the
+ * depot): relaxed, a plain load on x86. Zero stays zero; a non-zero size
+ * only grows.
+ */
+static inline size_t cache_mag_size(const struct kmem_cache *cp)
+{
+	return __atomic_load_n(&cp->mag_size, __ATOMIC_RELAXED);
+}
+
+/*
+ * The fast push's bound. It reads mag_size before it knows whether its
+ * CPU is held: when it is (rounds HELD, a huge unsigned count), the
+ * compare fails whatever the value, so the value read then never
+ * matters, and when rounds is a count the CPU may use, the resize that
+ * last changed the size released it with that count (theory 4 and 6).
+ * So the read races only where its value is ignored, and a plain load
+ * (folded into the compare: one instruction less than a separate atomic
+ * load) is kept for the kernel and libkmem.a, as Linux keeps data_race()
+ * reads. ThreadSanitizer, which cannot know that, gets the relaxed atomic
+ * load instead.
+ */
+static inline size_t fast_mag_size(const struct kmem_cache *cp)
+{
+#if defined(__SANITIZE_THREAD__)
+	return cache_mag_size(cp);
+#else
+	return cp->mag_size;
+#endif
 }
 
 /* ---- objects in slabs */
@@ -293,7 +337,7 @@ static inline bool kmem_magazine_push(struct kmem_cache *cp, void *obj)
 
 	fast_enter(cc);
 	r = (unsigned long)fast_rounds(cc); /* -1 or -2 (see pop): huge */
-	if (unlikely(r >= cp->mag_size))
+	if (unlikely(r >= fast_mag_size(cp)))
 		goto leave; /* full, none, or held by another CPU */
 	/* only now is loaded ours to read (slab.c's theory statement, 6) */
 	m = cc->loaded;
@@ -314,6 +358,18 @@ leave:
 
 /* slab.c: a thread (host CPU) leaves: its magazines go back. */
 void kmem_cpu_exit(int cpu);
+
+/*
+ * slab.c: empty magazine m of n rounds into the slab layer; free it to
+ * mc, the magazine cache it came from (read under a lock that kept a
+ * resize away: cp->mag_cache may have changed since).
+ */
+void magazine_drain(struct kmem_cache *cp, struct kmem_cache *mc,
+		    struct kmem_magazine *m, long n);
+
+/* slab_cache.c: the magazine type after the one of `rounds`, if any. */
+bool magazine_type_larger(size_t rounds, size_t *larger,
+			  struct kmem_cache **mag_cache);
 
 /* slab_cache.c: one of the slab layer's own caches (kmem_init). */
 struct kmem_cache *slab_internal_cache(const char *name, size_t size);

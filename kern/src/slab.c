@@ -71,6 +71,27 @@
  * magazine layer themselves: getting a magazine never recurses into a
  * cache that needs one.
  *
+ * Magazines grow (slab_resize.c), as in illumos's
+ * kmem_cache_magazine_resize: a CPU that
+ * finds the depot's lock taken counts it (depot.contended), and after
+ * KMEM_DEPOT_CONTENTION_GROW of those since the last resize, the next
+ * slow path gives the cache the next larger magazine type
+ * (kmem_cache_magazine_grow), up to KMEM_MAGAZINE_ROUNDS_MAX rounds: the
+ * CPUs then trade with the depot less often. The fast push bounds its
+ * index by mag_size, so the size may change only where no fast path can
+ * see it: the resize holds every CPU at once, as a visitor holds one
+ * (§6: the lock, HELD, one barrier for all, every busy seen 0), takes
+ * all their magazines and the depot's, sets the new size and magazine
+ * cache, lets the CPUs go with no magazine (rounds -1), and only then
+ * drains what it took into the slab layer. A magazine therefore never
+ * holds more rounds than it was made for: every magazine of the old size
+ * is gone before the size changes, and a CPU that made a spare magazine
+ * before the change finds the cache's magazine cache changed and makes
+ * another. Code that reads mag_size or mag_cache without a CPU's lock or
+ * the depot's takes them once, under the lock that keeps a resize away,
+ * and drains with those. The tables show the size in use (mag).
+ * Interrupt context never resizes (it would send NMIs and wait).
+ *
  * The CPU array is indexed by slot, the CPU number plus one
  * (arch_cpu_slot): slot 0 is where a thread without a number lands, and
  * it never gets a magazine (its rounds stay -1), so the fast paths need
@@ -307,23 +328,30 @@ static void cpu_cache_unown(struct kmem_cpu_cache *cc, unsigned long irq)
 
 /* ---- magazines */
 
-/* An empty magazine for cp's CPUs (MEM_ATOMIC: NULL if none). */
-static struct kmem_magazine *magazine_alloc(struct kmem_cache *cp)
+/*
+ * An empty magazine from mc, the magazine cache cp used when the caller
+ * looked (MEM_ATOMIC: NULL if none).
+ */
+static struct kmem_magazine *magazine_alloc(struct kmem_cache *mc)
 {
-	struct kmem_magazine *m = kmem_cache_alloc(cp->mag_cache, MEM_ATOMIC);
+	struct kmem_magazine *m = kmem_cache_alloc(mc, MEM_ATOMIC);
 
 	if (m)
 		m->round[0] = NULL; /* the floor */
 	return m;
 }
 
-/* Empty a magazine of n rounds into the slab layer, and free it. */
-static void magazine_drain(struct kmem_cache *cp, struct kmem_magazine *m,
-			   long n)
+/*
+ * Empty magazine m of n rounds into the slab layer; free it to mc, the
+ * magazine cache it came from (read under a lock that kept a resize
+ * away: cp->mag_cache may have changed since).
+ */
+void magazine_drain(struct kmem_cache *cp, struct kmem_cache *mc,
+		    struct kmem_magazine *m, long n)
 {
 	for (long i = 1; i <= n; i++)
 		slab_free(cp, m->round[i]);
-	kmem_cache_free(cp->mag_cache, m);
+	kmem_cache_free(mc, m);
 }
 
 /* What a CPU wants of its magazines: rounds to allocate, room to free. */
@@ -399,7 +427,11 @@ cpu_exchange_locked(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
 		cc->prev_rounds = r;
 		return true;
 	}
-	spin_lock(&cp->depot.lock);
+	if (unlikely(!spin_trylock(&cp->depot.lock))) {
+		/* §4: enough of these grow the magazines */
+		__atomic_add_fetch(&cp->depot.contended, 1, __ATOMIC_RELAXED);
+		spin_lock(&cp->depot.lock);
+	}
 	if (spare && *spare) {
 		m = *spare;
 		*spare = NULL;
@@ -415,6 +447,7 @@ cpu_exchange_locked(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
 				  full ? MAGAZINE_EMPTY : MAGAZINE_FULL);
 	if (full || cc->previous)
 		cp->depot.exchanges++;
+	cc->exchanges++;
 	spin_unlock(&cp->depot.lock);
 	cpu_mark_used(cp, cc);
 	/* the loaded one is empty or full as its count says, or -1: none */
@@ -423,6 +456,19 @@ cpu_exchange_locked(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
 	cc->loaded = m;
 	cc->rounds = full ? (long)cp->mag_size : 0;
 	return true;
+}
+
+/* After a slow path: grow cp's magazines if its depot is contended. */
+static inline void maybe_grow(struct kmem_cache *cp)
+{
+	struct kmem_depot *d = &cp->depot;
+
+	if (unlikely(__atomic_load_n(&d->contended, __ATOMIC_RELAXED) -
+			     __atomic_load_n(&d->contended_at_resize,
+					     __ATOMIC_RELAXED) >=
+		     KMEM_DEPOT_CONTENTION_GROW) &&
+	    cache_mag_size(cp) < KMEM_MAGAZINE_ROUNDS_MAX)
+		kmem_cache_magazine_grow(cp);
 }
 
 /* ---- the interface */
@@ -441,7 +487,7 @@ kmem_cache_alloc_slow(struct kmem_cache *cp, int flags, uintptr_t caller)
 	if (unlikely(flags != MEM_WAIT && flags != MEM_ATOMIC))
 		panic("kmem_cache_alloc: bad flags 0x%x (name exactly one of MEM_WAIT and MEM_ATOMIC): cache '%s'",
 		      flags, cp->name);
-	if (cpu >= 0 && cp->mag_size) {
+	if (cpu >= 0 && cache_mag_size(cp)) {
 		struct kmem_cpu_cache *cc = &cp->cpu[cpu + 1];
 		unsigned long irq = cpu_cache_own(cc);
 
@@ -450,7 +496,9 @@ kmem_cache_alloc_slow(struct kmem_cache *cp, int flags, uintptr_t caller)
 		    cpu_exchange_locked(cp, cc, MAGAZINE_FULL, NULL))
 			obj = cc->loaded->round[cc->rounds--];
 		cc->allocs += obj != NULL;
+		cc->misses += obj == NULL;
 		cpu_cache_unown(cc, irq);
+		maybe_grow(cp);
 		if (obj)
 			return obj;
 	}
@@ -482,18 +530,27 @@ static __attribute__((noinline)) void
 cpu_free_slow(struct kmem_cache *cp, struct kmem_cpu_cache *cc, void *obj)
 {
 	struct kmem_magazine *spare = NULL;
+	struct kmem_cache *spare_mc = NULL;
 	unsigned long irq;
 
 	for (;;) {
 		irq = cpu_cache_own(cc);
 		if (cc->rounds >= 0 && cc->rounds < (long)cp->mag_size)
 			break;
+		if (spare && spare_mc != cp->mag_cache) {
+			/* the magazines grew while it was made: too small */
+			cpu_cache_unown(cc, irq);
+			kmem_cache_free(spare_mc, spare);
+			spare = NULL;
+			continue;
+		}
 		if (cpu_exchange_locked(cp, cc, MAGAZINE_EMPTY, &spare))
 			break;
+		spare_mc = cp->mag_cache;
 		cpu_cache_unown(cc, irq);
 		/* no empty magazine: make one without holding cc */
 		assert_not_held(&cc->lock);
-		spare = magazine_alloc(cp);
+		spare = magazine_alloc(spare_mc);
 		if (!spare) {
 			slab_free(cp, obj);
 			return;
@@ -506,7 +563,8 @@ cpu_free_slow(struct kmem_cache *cp, struct kmem_cpu_cache *cc, void *obj)
 	cc->loaded->round[++cc->rounds] = obj;
 	cpu_cache_unown(cc, irq);
 	if (spare)
-		kmem_cache_free(cp->mag_cache, spare);
+		kmem_cache_free(spare_mc, spare);
+	maybe_grow(cp);
 }
 
 /*
@@ -523,7 +581,7 @@ kmem_cache_free_slow(struct kmem_cache *cp, void *obj, uintptr_t caller)
 		slab_wrong_owner(cp, obj);
 	if (unlikely(cp->debug))
 		slab_debug_free(cp, obj, caller);
-	else if (cpu >= 0 && cp->mag_size)
+	else if (cpu >= 0 && cache_mag_size(cp))
 		cpu_free_slow(cp, &cp->cpu[cpu + 1], obj);
 	else
 		slab_free(cp, obj);
@@ -553,6 +611,7 @@ static void cpu_flush(struct kmem_cache *cp, int slot, bool owner)
 {
 	struct kmem_cpu_cache *cc = &cp->cpu[slot];
 	struct kmem_magazine *loaded, *previous;
+	struct kmem_cache *mc;
 	long rounds, prev_rounds;
 	unsigned long irq;
 
@@ -565,6 +624,7 @@ static void cpu_flush(struct kmem_cache *cp, int slot, bool owner)
 	loaded = cc->loaded;
 	previous = cc->previous;
 	prev_rounds = cc->prev_rounds;
+	mc = cp->mag_cache; /* a resize waits for cc: theirs, until we leave */
 	cc->loaded = cc->previous = NULL;
 	cc->prev_rounds = -1;
 	if (owner) {
@@ -574,9 +634,9 @@ static void cpu_flush(struct kmem_cache *cp, int slot, bool owner)
 		cpu_cache_leave(cc, -1, irq);
 	}
 	if (loaded)
-		magazine_drain(cp, loaded, rounds);
+		magazine_drain(cp, mc, loaded, rounds);
 	if (previous)
-		magazine_drain(cp, previous, prev_rounds);
+		magazine_drain(cp, mc, previous, prev_rounds);
 }
 
 /* Drain the depot into the slab layer. */
@@ -585,17 +645,21 @@ static void depot_flush(struct kmem_cache *cp)
 	unsigned long irq = spin_lock_irqsave(&cp->depot.lock);
 	struct kmem_magazine *full = cp->depot.full, *empty = cp->depot.empty;
 	struct kmem_magazine *next;
+	/* the depot's magazines have this size and cache: a resize empties
+	 * the depot under its lock before it changes them */
+	long size = (long)cp->mag_size;
+	struct kmem_cache *mc = cp->mag_cache;
 
 	cp->depot.full = cp->depot.empty = NULL;
 	cp->depot.nr_full = cp->depot.nr_empty = 0;
 	spin_unlock_irqrestore(&cp->depot.lock, irq);
 	for (; full; full = next) {
 		next = full->next;
-		magazine_drain(cp, full, (long)cp->mag_size);
+		magazine_drain(cp, mc, full, size);
 	}
 	for (; empty; empty = next) {
 		next = empty->next;
-		kmem_cache_free(cp->mag_cache, empty);
+		kmem_cache_free(mc, empty);
 	}
 }
 
@@ -604,7 +668,7 @@ void kmem_cache_reap(struct kmem_cache *cp)
 	struct list_head doomed, *pos, *n;
 	unsigned long irq;
 
-	if (cp->mag_size) {
+	if (cache_mag_size(cp)) {
 		int slot;
 
 		for_each_used_cpu (cp, slot)
@@ -631,7 +695,7 @@ static void cpu_exit_flush(struct kmem_cache *cp, void *arg)
 {
 	int cpu = *(int *)arg;
 
-	if (cp->mag_size)
+	if (cache_mag_size(cp))
 		cpu_flush(cp, cpu + 1, true);
 }
 

@@ -64,6 +64,19 @@ static const struct kmem_magazine_type *magazine_type_for(size_t chunk)
 	return &kmem_magazine_types[i];
 }
 
+bool magazine_type_larger(size_t rounds, size_t *larger,
+			  struct kmem_cache **mag_cache)
+{
+	for (size_t i = 0; i + 1 < ARRAY_SIZE(kmem_magazine_types); i++) {
+		if (kmem_magazine_types[i].rounds == rounds) {
+			*larger = kmem_magazine_types[i + 1].rounds;
+			*mag_cache = kmem_magazine_types[i + 1].cache;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Choose slab size, objects per slab, colour range, on- or off-slab. */
 static void cache_geometry(struct kmem_cache *cp)
 {

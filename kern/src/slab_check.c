@@ -234,7 +234,7 @@ static bool cache_check(struct kmem_cache *cp, struct slab_check *c)
 		ok = slab_violation(
 			c, &cp->cpu[0],
 			"the slot of CPUs without a number has magazines");
-	if (ok && cp->mag_size) {
+	if (ok && cache_mag_size(cp)) {
 		irq = spin_lock_irqsave(&cp->depot.lock);
 		spin_lock(&cp->lock);
 		ok = check_depot_locked(c);

@@ -165,7 +165,7 @@ static void print_cache(struct kmem_cache *cp, void *arg)
 	total = slabs * cp->objs_per_slab;
 	printk("%-20s %8zu %8zu %7zu %5zu %5zu %4zu %5zu %5zu %10llu %5llu\n",
 	       cp->name, busy - c.in_magazines, total, cp->obj_size,
-	       cp->objs_per_slab, cp->slab_size / PGSIZE, cp->mag_size,
+	       cp->objs_per_slab, cp->slab_size / PGSIZE, cache_mag_size(cp),
 	       c.full_mags, c.empty_mags,
 	       (unsigned long long)(allocs + c.allocs),
 	       (unsigned long long)fails);
@@ -214,7 +214,7 @@ static bool obj_in_magazines(struct kmem_cache *cp, void *obj)
 			magazine_holds(cc->previous, cc->prev_rounds, obj);
 		cpu_cache_leave(cc, rounds, irq);
 	}
-	if (found || !cp->mag_size)
+	if (found || !cache_mag_size(cp))
 		return found;
 	irq = spin_lock_irqsave(&cp->depot.lock);
 	for (struct kmem_magazine *m = cp->depot.full; m && !found; m = m->next)

@@ -8,7 +8,8 @@
  * pattern and frees them: objects cross CPUs through the magazines and
  * the depot. Meanwhile a visitor thread reaches into the workers'
  * magazines over and over (kmem_cache_check, kmem_cache_reap,
- * arena_reclaim, and the cache and arena tables): the protocol that
+ * arena_reclaim, the cache and arena tables, and once a growth of the
+ * 1000-byte cache's magazines): the protocol that
  * keeps it and the owners' lock-free fast paths apart is what
  * ThreadSanitizer watches. Built twice: over libkmem.a, and over
  * libkmem-tsan.a for ThreadSanitizer.
@@ -98,6 +99,8 @@ static void *visitor(void *arg)
 		}
 		if (*visits % 32 == 31)
 			arena_reclaim(kpages_arena);
+		if (*visits == 5) /* 14 rounds to 30, every worker held */
+			kmem_cache_magazine_grow(caches[2]);
 		if (*visits % 64 == 63) { /* the tables read every CPU too */
 			kmem_cache_print_all();
 			arena_print_stats();

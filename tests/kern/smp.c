@@ -10,10 +10,12 @@
 #include "arch.h"
 #include "arena.h"
 #include "kmalloc.h"
+#include "kmem_debug.h"
+#include "kprintf.h"
 #include "kstring.h"
 #include "page.h"
 #include "printk.h"
-#include "slab.h"
+#include "slab_impl.h"
 #include "spinlock.h"
 
 /* Results kept per CPU: a body writes only its own slot. */
@@ -558,4 +560,189 @@ KTEST(smp, reclaim_racing_mem_wait_allocations)
 	KT_EXPECT_EQ(arena_amt_free(r.a), size);
 	arena_destroy(r.a);
 	arena_free(kpages_arena, mem, size);
+}
+
+/* ---- magazines that grow */
+
+/*
+ * The mag column (the 7th) of cache name's row in a printed cache table,
+ * or -1 without one.
+ */
+static long table_mag_column(const char *table, const char *name)
+{
+	size_t n = kstrlen(name);
+
+	for (const char *line = table; line && *line;) {
+		if (kstrncmp(line, name, n) == 0 && line[n] == ' ') {
+			const char *p = line;
+			uint64_t v = 0;
+
+			for (int col = 0; col < 6; col++) {
+				while (*p && *p != ' ')
+					p++;
+				while (*p == ' ')
+					p++;
+			}
+			return kstrtou64(p, NULL, &v) ? (long)v : -1;
+		}
+		line = kstrchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	return -1;
+}
+
+#define GROW_OBJ 2048 /* objects of this size start with 6-round magazines */
+#define GROW_PAIRS 3000
+
+struct grow {
+	struct kmem_cache *cp;
+	int done;
+	bool grew[2];
+	size_t sizes[3]; /* [1], [2]: after each growth */
+	struct per_cpu_counts ops, bad;
+};
+
+/* Allocate and free in runs of 16, marking each object, until told. */
+static void grow_churn(struct grow *g, int cpu)
+{
+	uint64_t *held[16];
+
+	for (int k = 0; k < 16; k++) {
+		held[k] = kmem_cache_alloc(g->cp, MEM_WAIT);
+		held[k][0] = (uint64_t)cpu;
+	}
+	for (int k = 0; k < 16; k++) {
+		if (held[k][0] != (uint64_t)cpu)
+			g->bad.n[cpu]++;
+		kmem_cache_free(g->cp, held[k]);
+	}
+	g->ops.n[cpu] += 16;
+}
+
+/*
+ * CPU 0 grows the magazines twice (6 -> 14 -> 30 rounds) while every
+ * other CPU keeps allocating and freeing: the size changes only while
+ * every CPU is held, after every magazine of the old size was drained.
+ */
+static void grow_body(void *arg)
+{
+	struct grow *g = arg;
+	int cpu = me();
+
+	if (cpu == 0) {
+		for (int step = 0; step < 2; step++) {
+			for (int i = 0; i < GROW_PAIRS / 16; i++)
+				grow_churn(g, cpu);
+			g->grew[step] = kmem_cache_magazine_grow(g->cp);
+			g->sizes[step + 1] = g->cp->mag_size;
+		}
+		__atomic_store_n(&g->done, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	while (!__atomic_load_n(&g->done, __ATOMIC_ACQUIRE))
+		grow_churn(g, cpu);
+}
+
+KTEST(smp, magazines_grow_while_every_cpu_allocates)
+{
+	static struct grow g;
+	static char table[16384];
+
+	if (kmem_debug)
+		KT_SKIP("kmem_debug is on: caches bypass their magazines");
+	kmemset(&g, 0, sizeof(g));
+	g.cp = kmem_cache_create("smp_grow", GROW_OBJ, 0, 0, NULL, NULL, NULL,
+				 NULL);
+	KT_ASSERT_EQ(g.cp->mag_size, 6);
+	ktest_on_each_cpu(grow_body, &g);
+	/*
+	 * Contention on the depot may grow them too, before CPU 0 does: the
+	 * sizes still go only 6, 14, 30, and two resizes reach the largest.
+	 */
+	KT_EXPECT_TRUE(g.grew[0] || g.grew[1]);
+	KT_EXPECT_TRUE(g.sizes[1] == 14 || g.sizes[1] == 30);
+	KT_EXPECT_EQ(g.sizes[2], 30);
+	KT_EXPECT_EQ(g.cp->resizes, 2);
+	/* the largest type: no further growth */
+	KT_EXPECT_FALSE(kmem_cache_magazine_grow(g.cp));
+	KT_EXPECT_EQ(sum(&g.bad), 0);
+	KT_EXPECT_EQ(kmem_cache_nr_live(g.cp), 0);
+	KT_EXPECT_EQ(kmem_cache_check(g.cp), 0);
+	/* the size in use shows in the table's mag column */
+	printk_capture_begin(table, sizeof(table));
+	kmem_cache_print_all();
+	printk_capture_end();
+	KT_EXPECT_EQ(table_mag_column(table, "smp_grow"), 30);
+	kmem_cache_destroy(g.cp);
+}
+
+/*
+ * CPU 0 takes the depot's lock and holds it until another CPU, whose
+ * 6-round magazines send it to the depot every few objects, finds it
+ * taken; lets go; and again, until the others have found it taken
+ * KMEM_DEPOT_CONTENTION_GROW times. The next slow path grows
+ * the magazines. With one CPU nobody contends, and they keep their size.
+ */
+static void contend_body(void *arg)
+{
+	struct grow *g = arg;
+	int cpu = me(), n = arch_cpus_online();
+
+	if (cpu == 0) {
+		struct kmem_depot *d = &g->cp->depot;
+
+		/* each CPU that waits counts once: let them through, again */
+		for (int round = 0;
+		     n > 1 && round < 10000 &&
+		     __atomic_load_n(&d->contended, __ATOMIC_RELAXED) <
+			     KMEM_DEPOT_CONTENTION_GROW;
+		     round++) {
+			unsigned long irq = spin_lock_irqsave(&d->lock);
+			uint64_t seen = __atomic_load_n(&d->contended,
+							__ATOMIC_RELAXED);
+
+			for (unsigned long spins = 0;
+			     __atomic_load_n(&d->contended, __ATOMIC_RELAXED) ==
+				     seen &&
+			     spins < 10000000ul;
+			     spins++)
+				arch_cpu_relax();
+			spin_unlock_irqrestore(&d->lock, irq);
+		}
+		for (int i = 0; i < GROW_PAIRS / 16; i++)
+			grow_churn(g, cpu);
+		__atomic_store_n(&g->done, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	while (!__atomic_load_n(&g->done, __ATOMIC_ACQUIRE))
+		grow_churn(g, cpu);
+}
+
+KTEST(smp, depot_contention_grows_magazines)
+{
+	static struct grow g;
+	int cpus = arch_cpus_online();
+
+	if (kmem_debug)
+		KT_SKIP("kmem_debug is on: caches bypass their magazines");
+	kmemset(&g, 0, sizeof(g));
+	g.cp = kmem_cache_create("smp_contend", GROW_OBJ, 0, 0, NULL, NULL,
+				 NULL, NULL);
+	ktest_on_each_cpu(contend_body, &g);
+	printk("%d CPUs: the depot's lock found taken %llu times, %llu resizes, %zu rounds\n",
+	       cpus, (unsigned long long)g.cp->depot.contended,
+	       (unsigned long long)g.cp->resizes, g.cp->mag_size);
+	if (cpus > 1) {
+		KT_EXPECT_GE(g.cp->depot.contended, KMEM_DEPOT_CONTENTION_GROW);
+		KT_EXPECT_GE(g.cp->resizes, 1);
+		KT_EXPECT_GT(g.cp->mag_size, 6);
+	} else {
+		KT_EXPECT_EQ(g.cp->depot.contended, 0);
+		KT_EXPECT_EQ(g.cp->resizes, 0);
+		KT_EXPECT_EQ(g.cp->mag_size, 6);
+	}
+	KT_EXPECT_EQ(sum(&g.bad), 0);
+	KT_EXPECT_EQ(kmem_cache_nr_live(g.cp), 0);
+	KT_EXPECT_EQ(kmem_cache_check(g.cp), 0);
+	kmem_cache_destroy(g.cp);
 }
