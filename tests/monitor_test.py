@@ -51,6 +51,9 @@ BAD_INPUT = [
     ("whatis of garbage", "whatis zzz"),
     ("whatis of an address in no arena", "whatis 0x10"),
     ("test with no glob", "test"),
+    ("cpus of a cache that does not exist", "cpus nosuch"),
+    ("cpus with two words", "cpus kmalloc_64 extra"),
+    ("cpus of a cache without magazines", "cpus kmem_slab"),
     ("test matching no test", "test nosuch.*"),
     ("$ before any alloc or kmalloc", "whatis $"),
     ("a line longer than the buffer", "x" * 200),
@@ -60,9 +63,9 @@ BAD_INPUT = [
 class Session:
     """QEMU with its serial line on pipes, and what it printed so far."""
 
-    def __init__(self, opts, cmdline=CMDLINE, mem="512M"):
+    def __init__(self, opts, cmdline=CMDLINE, mem="512M", smp=1):
         iso = qemu.iso_for(cmdline)
-        cmd = qemu.qemu_command(iso, mem=mem, kvm=opts.kvm) + [
+        cmd = qemu.qemu_command(iso, mem=mem, kvm=opts.kvm, smp=smp) + [
             "-serial", "stdio", "-monitor", "none"]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,

@@ -99,6 +99,48 @@ def fault_boot(opts, Check):
                   tail(b.output))]
 
 
+def monitor_cpus(opts, Check):
+    """The monitor's cpus at -smp 4, after the smp suite ran from it: a
+    row per CPU, each with timer ticks, and a cache's magazines on each
+    (the pairs test's cache is gone; kmalloc_64 served every CPU)."""
+    import monitor_test
+
+    class Opts:
+        kvm = getattr(opts, "kvm", False)
+
+    where = "smp monitor: cpus and cpus CACHE at -smp 4"
+    s = monitor_test.Session(Opts(), "ktest=string.* monitor", smp=4)
+    problems = []
+    try:
+        if s.until_prompt(120) is None:
+            problems.append("no prompt")
+        else:
+            ran = s.command("test smp.kpages*", 120) or ""
+            plain = s.command("cpus") or ""
+            cache = s.command("cpus kmalloc_64") or ""
+            slabs = s.command("slabs") or ""
+            s.command("exit")
+            if "1 passed, 0 failed" not in ran:
+                problems.append("test smp.kpages* did not pass: %r" % ran[-200:])
+            rows = [line.split() for line in plain.splitlines()
+                    if re.match(r"^\s+\d+\s+\d+\s+\d+", line)]
+            if len(rows) != 4 or any(int(r[2]) == 0 for r in rows):
+                problems.append("cpus: expected 4 rows, each with ticks: %r"
+                                % plain)
+            crow = [line.split() for line in cache.splitlines()
+                    if re.match(r"^\s+\d+\s+\d+", line)]
+            if len(crow) != 4 or any(len(r) != 11 or r[7] != "30"
+                                     for r in crow):
+                problems.append("cpus kmalloc_64: expected 4 rows with a "
+                                "30-round magazine size: %r" % cache)
+            if "inmags" not in slabs:
+                problems.append("slabs has no inmags column")
+    finally:
+        s.finish(20)
+    return [Check(where, "fail" if problems else "pass", "; ".join(problems),
+                  tail(s.rest()))]
+
+
 def smp_jobs(opts, Check):
     """The boots, as jobs for run_tests.py's pool."""
     suite = "ktest=smp.*"
@@ -124,6 +166,7 @@ def smp_jobs(opts, Check):
             lines=("maxcpus=65: more than the 64 CPUs the kernel keeps; "
                    "ignored",)),
         lambda: fault_boot(opts, Check),
+        lambda: monitor_cpus(opts, Check),
     ]
 
 

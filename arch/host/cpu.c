@@ -222,3 +222,12 @@ bool arch_in_interrupt(void)
 {
 	return false;
 }
+
+/* The host's CPUs are threads: numbers, and no interrupts to count. */
+bool arch_cpu_info(int cpu, struct arch_cpu_info *info)
+{
+	if (cpu < 0 || cpu >= HOST_CPUS)
+		return false;
+	*info = (struct arch_cpu_info){ .hw_id = (uint32_t)cpu };
+	return true;
+}

@@ -163,6 +163,19 @@ void smp_call_interrupt(void)
 	/* the wake-up is all: the idle loop does the work */
 }
 
+bool arch_cpu_info(int cpu, struct arch_cpu_info *info)
+{
+	const struct cpu *c = &cpus[cpu];
+
+	if (cpu < 0 || cpu >= arch_cpus_online())
+		return false;
+	info->hw_id = c->apic_id;
+	info->ticks = __atomic_load_n(&c->ticks, __ATOMIC_RELAXED);
+	info->interrupts = __atomic_load_n(&c->interrupts, __ATOMIC_RELAXED);
+	info->nmis = __atomic_load_n(&c->nmis, __ATOMIC_RELAXED);
+	return true;
+}
+
 int arch_cpus_online(void)
 {
 	return __atomic_load_n(&nr_cpus_online, __ATOMIC_ACQUIRE);

@@ -154,6 +154,17 @@ void arch_cpu_call(void (*fn)(void *arg), void *arg);
 bool arch_timer_hook(void (*fn)(void *arg), void *arg);
 uint64_t arch_timer_ticks(void);
 
+/* What the machine knows of one CPU, for the monitor's and gdb's views. */
+struct arch_cpu_info {
+	uint32_t hw_id;	     /* x86_64: its local APIC ID */
+	uint64_t ticks;	     /* timer interrupts taken */
+	uint64_t interrupts; /* every interrupt taken */
+	uint64_t nmis;	     /* NMIs (the barrier's and others) */
+};
+
+/* CPU cpu's information if it is online (cpu < arch_cpus_online()). */
+bool arch_cpu_info(int cpu, struct arch_cpu_info *info);
+
 /* Whether this CPU runs an interrupt (or NMI) handler now (host: never). */
 bool arch_in_interrupt(void);
 

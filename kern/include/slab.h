@@ -58,6 +58,25 @@ void kmem_cache_reap(struct kmem_cache *cp);
  */
 bool kmem_cache_magazine_grow(struct kmem_cache *cp);
 
+/* One CPU's magazines of a cache, as kmem_cache_cpu_stats reads them. */
+struct kmem_cpu_stats {
+	long loaded, previous; /* rounds in each (-1: no magazine) */
+	size_t mag_size;       /* rounds a magazine of the cache holds */
+	uint64_t hits;	       /* allocations its magazines served */
+	uint64_t misses;       /* allocations they could not */
+	uint64_t exchanges;    /* magazines it traded with the depot */
+};
+
+/*
+ * CPU cpu's view of cp (visiting it as the tables do: no race with its
+ * fast path); false when cpu is out of range or cp has no magazines.
+ */
+bool kmem_cache_cpu_stats(struct kmem_cache *cp, int cpu,
+			  struct kmem_cpu_stats *st);
+
+/* The cache named name, or NULL. */
+struct kmem_cache *kmem_cache_find(const char *name);
+
 /* Verify cp's invariants; 0 if sound, else print the first violation. */
 int kmem_cache_check(struct kmem_cache *cp);
 

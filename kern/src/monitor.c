@@ -65,7 +65,7 @@ struct line {
 struct command {
 	const char *name;
 	const char *args; /* for usage lines */
-	int nr_args;
+	int nr_args;	  /* -n: up to n, all optional */
 	void (*fn)(char **argv);
 	const char *help;
 };
@@ -286,6 +286,49 @@ static void cmd_slabs(char **argv)
 	kmem_cache_print_all();
 }
 
+/*
+ * cpus [CACHE]: a row per online CPU: its hardware ID (APIC ID), timer
+ * ticks and interrupts; with a cache, what its magazines hold of it.
+ */
+static void cmd_cpus(char **argv)
+{
+	struct kmem_cache *cp = NULL;
+	struct arch_cpu_info info;
+	struct kmem_cpu_stats st;
+
+	if (argv[1]) {
+		cp = kmem_cache_find(argv[1]);
+		if (!cp) {
+			error("no cache '%s' (slabs lists them)", argv[1]);
+			return;
+		}
+		if (!kmem_cache_cpu_stats(cp, 0, &st)) {
+			error("cache '%s' has no magazines (kmem_debug modes, or one of the slab layer's own)",
+			      argv[1]);
+			return;
+		}
+	}
+	printk("%4s %6s %10s %10s %8s", "cpu", "hw id", "ticks", "interrupts",
+	       "nmis");
+	if (cp)
+		printk("   %6s %8s %4s %10s %8s %9s", "loaded", "previous",
+		       "mag", "hits", "misses", "exchanges");
+	printk("\n");
+	for (int cpu = 0; arch_cpu_info(cpu, &info); cpu++) {
+		printk("%4d %6u %10llu %10llu %8llu", cpu, info.hw_id,
+		       (unsigned long long)info.ticks,
+		       (unsigned long long)info.interrupts,
+		       (unsigned long long)info.nmis);
+		if (cp && kmem_cache_cpu_stats(cp, cpu, &st))
+			printk("   %6ld %8ld %4zu %10llu %8llu %9llu",
+			       st.loaded, st.previous, st.mag_size,
+			       (unsigned long long)st.hits,
+			       (unsigned long long)st.misses,
+			       (unsigned long long)st.exchanges);
+		printk("\n");
+	}
+}
+
 static void whatis_owned(uintptr_t addr)
 {
 	for (int i = 0; i < MONITOR_OWNED_MAX; i++) {
@@ -483,6 +526,8 @@ static const struct command commands[] = {
 	{ "arenas", "", 0, cmd_arenas, "the table of all arenas" },
 	{ "arena", "NAME", 1, cmd_arena, "an arena's spans and segments" },
 	{ "slabs", "", 0, cmd_slabs, "the table of all caches" },
+	{ "cpus", "[CACHE]", -1, cmd_cpus,
+	  "each CPU; with CACHE, its magazines of it" },
 	{ "whatis", "ADDR", 1, cmd_whatis,
 	  "which arena, segment, cache and object hold ADDR" },
 	{ "alloc", "ARENA SIZE", 2, cmd_alloc, "arena_alloc(MEM_ATOMIC)" },
@@ -524,12 +569,15 @@ static bool run_line(struct line *l)
 	argc = split_words(l->buf, argv);
 	if (argc == 0)
 		return true;
+	if (argc <= MONITOR_ARGS_MAX)
+		argv[argc] = NULL; /* a command with optional words looks */
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		const struct command *c = &commands[i];
 
 		if (kstrcmp(argv[0], c->name) != 0)
 			continue;
-		if (argc - 1 != c->nr_args)
+		if (c->nr_args >= 0 ? argc - 1 != c->nr_args :
+				      argc - 1 > -c->nr_args)
 			error("usage: %s %s", c->name, c->args);
 		else if (!c->fn)
 			return false;

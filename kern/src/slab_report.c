@@ -6,6 +6,7 @@
  * here to panic.
  */
 #include "slab_impl.h"
+#include "kstring.h"
 #include "kmem_debug.h"
 #include "page.h"
 #include "panic.h"
@@ -146,6 +147,50 @@ size_t kmem_cache_nr_live(struct kmem_cache *cp)
 	return busy - c.in_magazines;
 }
 
+bool kmem_cache_cpu_stats(struct kmem_cache *cp, int cpu,
+			  struct kmem_cpu_stats *st)
+{
+	struct kmem_cpu_cache *cc;
+	unsigned long irq;
+	long rounds;
+
+	if (cpu < 0 || cpu >= NR_CPUS || !cache_mag_size(cp))
+		return false;
+	cc = &cp->cpu[cpu + 1];
+	irq = cpu_cache_enter(cc, &rounds);
+	*st = (struct kmem_cpu_stats){
+		.loaded = cc->loaded ? rounds : -1,
+		.previous = cc->previous ? cc->prev_rounds : -1,
+		.mag_size = cp->mag_size,
+		.hits = cc->allocs,
+		.misses = cc->misses,
+		.exchanges = cc->exchanges,
+	};
+	cpu_cache_leave(cc, rounds, irq);
+	return true;
+}
+
+struct cache_by_name {
+	const char *name;
+	struct kmem_cache *found;
+};
+
+static void match_cache(struct kmem_cache *cp, void *arg)
+{
+	struct cache_by_name *m = arg;
+
+	if (!m->found && kstrcmp(cp->name, m->name) == 0)
+		m->found = cp;
+}
+
+struct kmem_cache *kmem_cache_find(const char *name)
+{
+	struct cache_by_name m = { name, NULL };
+
+	kmem_cache_for_each(match_cache, &m);
+	return m.found;
+}
+
 /* One row of kmem_cache_print_all's table. */
 static void print_cache(struct kmem_cache *cp, void *arg)
 {
@@ -163,19 +208,19 @@ static void print_cache(struct kmem_cache *cp, void *arg)
 	fails = cp->fails;
 	spin_unlock_irqrestore(&cp->lock, irq);
 	total = slabs * cp->objs_per_slab;
-	printk("%-20s %8zu %8zu %7zu %5zu %5zu %4zu %5zu %5zu %10llu %5llu\n",
+	printk("%-20s %8zu %8zu %7zu %5zu %5zu %4zu %6zu %5zu %5zu %10llu %5llu\n",
 	       cp->name, busy - c.in_magazines, total, cp->obj_size,
 	       cp->objs_per_slab, cp->slab_size / PGSIZE, cache_mag_size(cp),
-	       c.full_mags, c.empty_mags,
+	       c.in_magazines, c.full_mags, c.empty_mags,
 	       (unsigned long long)(allocs + c.allocs),
 	       (unsigned long long)fails);
 }
 
 void kmem_cache_print_all(void)
 {
-	printk("%-20s %8s %8s %7s %5s %5s %4s %5s %5s %10s %5s\n", "cache",
-	       "active", "total", "size", "/slab", "pages", "mag", "full",
-	       "empty", "allocs", "fails");
+	printk("%-20s %8s %8s %7s %5s %5s %4s %6s %5s %5s %10s %5s\n", "cache",
+	       "active", "total", "size", "/slab", "pages", "mag", "inmags",
+	       "full", "empty", "allocs", "fails");
 	kmem_cache_for_each(print_cache, NULL);
 }
 

@@ -89,9 +89,10 @@ bool kmem_cache_magazine_grow(struct kmem_cache *cp)
 	__atomic_store_n(&cp->mag_size, new_size, __ATOMIC_RELAXED);
 	__atomic_store_n(&cp->mag_cache, new_mc, __ATOMIC_RELAXED);
 	cp->resizes++;
-	__atomic_store_n(&cp->depot.contended_at_resize,
-			 __atomic_load_n(&cp->depot.contended, __ATOMIC_RELAXED),
-			 __ATOMIC_RELAXED);
+	__atomic_store_n(
+		&cp->depot.contended_at_resize,
+		__atomic_load_n(&cp->depot.contended, __ATOMIC_RELAXED),
+		__ATOMIC_RELAXED);
 	spin_unlock(&cp->depot.lock);
 	for (int slot = NR_CPUS; slot >= 1; slot--) {
 		struct kmem_cpu_cache *cc = &cp->cpu[slot];
@@ -102,10 +103,10 @@ bool kmem_cache_magazine_grow(struct kmem_cache *cp)
 	for (int slot = 1; slot <= NR_CPUS; slot++) {
 		if (grow_taken[slot].loaded)
 			magazine_drain(cp, old_mc, grow_taken[slot].loaded,
-					  grow_taken[slot].rounds);
+				       grow_taken[slot].rounds);
 		if (grow_taken[slot].previous)
 			magazine_drain(cp, old_mc, grow_taken[slot].previous,
-					  grow_taken[slot].prev_rounds);
+				       grow_taken[slot].prev_rounds);
 	}
 	for (; full; full = next) {
 		next = full->next;
@@ -118,4 +119,3 @@ bool kmem_cache_magazine_grow(struct kmem_cache *cp)
 	spin_unlock_irqrestore(&grow_lock, irq);
 	return true;
 }
-

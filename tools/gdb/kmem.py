@@ -428,17 +428,18 @@ class KmemSlabs(gdb.Command):
 
     def invoke(self, arg, from_tty):
         """Print the cache table."""
-        gdb.write("%-20s %8s %8s %7s %5s %5s %4s %5s %5s %10s %5s\n" % (
+        gdb.write("%-20s %8s %8s %7s %5s %5s %4s %6s %5s %5s %10s %5s\n" % (
             "cache", "active", "total", "size", "/slab", "pages", "mag",
-            "full", "empty", "allocs", "fails"))
+            "inmags", "full", "empty", "allocs", "fails"))
         for cp, c in caches():
             warn_cache_lock(c)
             in_mags, full, empty, allocs = count_magazines(c)
-            gdb.write("%-20s %8d %8d %7d %5d %5d %4d %5d %5d %10d %5d\n" % (
+            gdb.write("%-20s %8d %8d %7d %5d %5d %4d %6d %5d %5d %10d %5d\n" % (
                 cstr(c["name"]), (u64(c["nr_busy"]) - in_mags) & MASK64,
                 u64(c["nr_slabs"]) * u64(c["objs_per_slab"]),
                 u64(c["obj_size"]), u64(c["objs_per_slab"]),
-                u64(c["slab_size"]) // PGSIZE, u64(c["mag_size"]), full, empty,
+                u64(c["slab_size"]) // PGSIZE, u64(c["mag_size"]), in_mags,
+                full, empty,
                 u64(c["slab_allocs"]) + allocs, u64(c["fails"])))
 
 
