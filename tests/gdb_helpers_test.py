@@ -78,6 +78,8 @@ def gdb_helpers_checks(opts):
         "echo ==ARENAS==\\n", "kmem-arenas",
         "delete", "hbreak ktest_main", "continue",
         "echo ==SLABS==\\n", "kmem-slabs",
+        "echo ==CPUS==\\n", "kmem-cpus",
+        "echo ==CPUS-CACHE==\\n", "kmem-cpus kmalloc_128",
         "echo ==CHECK==\\n", "kmem-check",
         "echo ==BASE==\\n", "kmem-arena base",
         "echo ==WHATIS-BASE==\\n", WHATIS_BASE,
@@ -119,8 +121,8 @@ def gdb_helpers_checks(opts):
     check("kmem-arenas matches arena_print_stats", problems)
 
     # 2. kmem-slabs against kmem_cache_print_all
-    kern = table(serial[start:] if start >= 0 else "", "cache", 11)
-    mine = table(section(out, "SLABS"), "cache", 11)
+    kern = table(serial[start:] if start >= 0 else "", "cache", 12)
+    mine = table(section(out, "SLABS"), "cache", 12)
     problems = [] if kern else ["no cache table on serial"]
     if "kmalloc_128" not in kern:
         problems.append("kernel's cache table lacks kmalloc_128")
@@ -130,6 +132,19 @@ def gdb_helpers_checks(opts):
     problems += ["%s: kernel %s, gdb %s" % (n, kern[n], mine[n])
                  for n in kern if n in mine and mine[n] != kern[n]]
     check("kmem-slabs matches kmem_cache_print_all", problems)
+
+    # kmem-cpus: the boot's one CPU (APIC ID 0), and a cache's columns
+    cpus = section(out, "CPUS").splitlines()
+    cache = section(out, "CPUS-CACHE").splitlines()
+    problems = []
+    if len(cpus) != 2 or cpus[1].split()[:2] != ["0", "0"]:
+        problems.append("kmem-cpus: expected a header and CPU 0 with APIC "
+                        "ID 0: %r" % cpus)
+    if len(cache) != 2 or "hits" not in cache[0] or \
+            len(cache[1].split()) != 11 or cache[1].split()[7] != "30":
+        problems.append("kmem-cpus kmalloc_128: expected CPU 0's rounds and "
+                        "a 30-round magazine: %r" % cache)
+    check("kmem-cpus: the CPUs, and a cache's magazines on each", problems)
 
     # kmem-check, at ktest_main and in the middle of a kmalloc test
     problems = ["%s: %s" % (s, section(out, s).strip() or "no output")

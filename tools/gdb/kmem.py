@@ -7,7 +7,10 @@
 # Load with `source tools/gdb/kmem.py` (`make gdb` does). Commands:
 #   kmem-arenas          the table of every arena (as arena_print_stats)
 #   kmem-arena NAME      one arena's spans and segments, in list order
-#   kmem-slabs           the table of every cache (as kmem_cache_print_all)
+#   kmem-slabs           the table of every cache (as kmem_cache_print_all),
+#                        then each CPU's loaded and previous rounds
+#   kmem-cpus [CACHE]    every online CPU (APIC ID, ticks, interrupts); with
+#                        CACHE, its magazines of that cache
 #   kmem-whatis ADDR     which arena/span/segment, cache/slab/object holds ADDR
 #   kmem-check           arena_check and kmem_cache_check, done from gdb
 import struct
@@ -441,6 +444,66 @@ class KmemSlabs(gdb.Command):
                 u64(c["slab_size"]) // PGSIZE, u64(c["mag_size"]), in_mags,
                 full, empty,
                 u64(c["slab_allocs"]) + allocs, u64(c["fails"])))
+        gdb.write("each CPU's magazines (loaded/previous rounds; held: "
+                  "another CPU visits them):\n")
+        for cp, c in caches():
+            mags = {}
+            for i, _, field, m, n in cpu_magazines(c):
+                if m:
+                    mags.setdefault(i, {})[field] = (
+                        "held" if n == ROUNDS_HELD else str(n))
+            if mags:
+                gdb.write("  %-20s %s\n" % (cstr(c["name"]), "  ".join(
+                    "cpu %d %s/%s" % (i, v.get("loaded", "-"),
+                                      v.get("previous", "-"))
+                    for i, v in sorted(mags.items()))))
+
+
+def online_cpus():
+    """(id, struct cpu) of every online CPU (arch/x86_64/smp.c's cpus[])."""
+    n = int(static_var("nr_cpus_online", ["smp.c", "arch/x86_64/smp.c"]))
+    table = static_var("cpus", ["smp.c", "arch/x86_64/smp.c"])
+    return [(i, table[i]) for i in range(min(max(n, 0), NR_CPUS))]
+
+
+class KmemCpus(gdb.Command):
+    """kmem-cpus [CACHE]: every online CPU; with CACHE, its magazines of it."""
+
+    def __init__(self):
+        """Register the command."""
+        super().__init__("kmem-cpus", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        """Print a row per CPU (as the monitor's cpus)."""
+        name = arg.strip()
+        c = None
+        if name:
+            found = [cc for _, cc in caches() if cstr(cc["name"]) == name]
+            if not found:
+                raise gdb.GdbError("kmem-cpus: no cache %r" % name)
+            c = found[0]
+            if not u64(c["mag_size"]):
+                raise gdb.GdbError("kmem-cpus: cache %r has no magazines"
+                                   % name)
+        gdb.write("%4s %6s %10s %10s %8s" % ("cpu", "hw id", "ticks",
+                                             "interrupts", "nmis"))
+        if c is not None:
+            gdb.write("   %6s %8s %4s %10s %8s %9s" % (
+                "loaded", "previous", "mag", "hits", "misses", "exchanges"))
+        gdb.write("\n")
+        for i, cpu in online_cpus():
+            gdb.write("%4d %6d %10d %10d %8d" % (
+                i, u64(cpu["apic_id"]), u64(cpu["ticks"]),
+                u64(cpu["interrupts"]), u64(cpu["nmis"])))
+            if c is not None:
+                cc = c["cpu"][i + 1]
+                loaded = int(cc["rounds"]) if u64(cc["loaded"]) else -1
+                prev = int(cc["prev_rounds"]) if u64(cc["previous"]) else -1
+                gdb.write("   %6s %8d %4d %10d %8d %9d" % (
+                    "held" if loaded == ROUNDS_HELD else str(loaded), prev,
+                    u64(c["mag_size"]), u64(cc["allocs"]), u64(cc["misses"]),
+                    u64(cc["exchanges"])))
+            gdb.write("\n")
 
 
 # ---- whatis
@@ -896,5 +959,6 @@ class KmemCheck(gdb.Command):
 KmemArenas()
 KmemArena()
 KmemSlabs()
+KmemCpus()
 KmemWhatis()
 KmemCheck()
