@@ -9,6 +9,8 @@ UEFI ?= 0
 MATRIX ?= subset
 GDB_PORT ?= 1234
 MEM ?= 512M
+# CPUs for make run and make debug (QEMU's -smp)
+SMP ?= 1
 PYTHON ?= python3
 
 CC := gcc
@@ -263,11 +265,13 @@ $(HOST_TEST): $(HOST_TEST_OBJS) $(HOST_ASAN_LIB) $(BUILD)/host/objects
 # make run offers the serial monitor unless CMDLINE says otherwise
 run: CMDLINE ?= monitor
 run: deps $(KERNEL)
-	$(PYTHON) tests/qemu.py run --mem $(MEM) $(if $(filter 1,$(KVM)),--kvm) \
+	$(PYTHON) tests/qemu.py run --mem $(MEM) --smp $(SMP) \
+		$(if $(filter 1,$(KVM)),--kvm) \
 		$(if $(filter 1,$(UEFI)),--uefi) --cmdline='$(CMDLINE)'
 
 debug: deps $(KERNEL)
-	$(PYTHON) tests/qemu.py run --mem $(MEM) --gdb-port $(GDB_PORT) --stopped \
+	$(PYTHON) tests/qemu.py run --mem $(MEM) --smp $(SMP) \
+		--gdb-port $(GDB_PORT) --stopped \
 		$(if $(filter 1,$(UEFI)),--uefi) --cmdline='$(CMDLINE)'
 
 iso: deps $(KERNEL)

@@ -9,6 +9,9 @@ In docs/*.md, a fenced block a reader is meant to type is preceded by
     <!-- run: monitor CMDLINE --> (lines typed at the kmem> prompt of
                               `make run CMDLINE='CMDLINE'`)
 
+where CMDLINE may begin with SMP=N: the machine then has N CPUs (make's
+SMP=N).
+
 and followed by any number of
 
     <!-- expect: FRAGMENT -->
@@ -87,11 +90,20 @@ def port_listening(port):
                    line.split()[3] == "0A" for line in f.readlines()[1:])
 
 
-def run_gdb(cmdline, text, timeout=120):
-    """`make debug CMDLINE=cmdline`, then the block typed into `make gdb`."""
+def split_smp(arg):
+    """A marker's argument 'SMP=N rest' as (N, rest); (1, arg) without."""
+    m = re.match(r"SMP=(\d+)\s*(.*)$", arg, re.S)
+    return (int(m.group(1)), m.group(2)) if m else (1, arg)
+
+
+def run_gdb(arg, text, timeout=120):
+    """`make debug SMP=n CMDLINE=cmdline`, then the block typed into
+    `make gdb`."""
+    smp, cmdline = split_smp(arg)
     port = qemu.free_port()
     debug = subprocess.Popen(
-        ["make", "-s", "debug", "CMDLINE=" + cmdline, "GDB_PORT=%d" % port],
+        ["make", "-s", "debug", "SMP=%d" % smp, "CMDLINE=" + cmdline,
+         "GDB_PORT=%d" % port],
         cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     try:
@@ -112,13 +124,15 @@ def run_gdb(cmdline, text, timeout=120):
             debug.wait()
 
 
-def run_monitor(cmdline, text, boot_timeout=60, step_timeout=30):
-    """Boot cmdline (which holds `monitor`) and type each line of the block
-    at its prompt; returns the session as a terminal would show it."""
+def run_monitor(arg, text, boot_timeout=60, step_timeout=30):
+    """Boot cmdline (which holds `monitor`) with SMP=n CPUs and type each
+    line of the block at its prompt; returns the session as a terminal
+    would show it."""
     class Opts:
         kvm = False
 
-    session = monitor_test.Session(Opts(), cmdline)
+    smp, cmdline = split_smp(arg)
+    session = monitor_test.Session(Opts(), cmdline, smp=smp)
     shown = []
     status = 0
     try:
