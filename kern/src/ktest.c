@@ -256,6 +256,12 @@ static void each_cpu_run(void *p)
 {
 	struct each_cpu *e = p;
 
+	/*
+	 * A number first (a host thread gets one when it first asks, and
+	 * gives it back when it exits): every runner holds its own before
+	 * any can finish, so bodies that index results by CPU never share.
+	 */
+	(void)arch_cpu_id();
 	/* start together: the body's races are the point */
 	__atomic_add_fetch(&e->arrived, 1, __ATOMIC_ACQ_REL);
 	while (__atomic_load_n(&e->arrived, __ATOMIC_ACQUIRE) < e->cpus)

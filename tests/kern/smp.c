@@ -9,6 +9,7 @@
 #include "ktest.h"
 #include "arch.h"
 #include "arena.h"
+#include "arena_impl.h"
 #include "kmalloc.h"
 #include "kmem_debug.h"
 #include "kprintf.h"
@@ -780,4 +781,100 @@ KTEST(smp, depot_contention_grows_magazines)
 	KT_EXPECT_EQ(kmem_cache_nr_live(g.cp), 0);
 	KT_EXPECT_EQ(kmem_cache_check(g.cp), 0);
 	kmem_cache_destroy(g.cp);
+}
+
+/* ---- MEM_ATOMIC exhaustion under contention */
+
+#define EXHAUST_PAGES 64
+#define EXHAUST_OBJ 512
+#define EXHAUST_HELD 1024
+
+struct exhaust {
+	struct arena *a;
+	struct kmem_cache *cp;
+	int phase; /* 0: pages from the arena; 1: objects from the cache */
+	void *held[NR_CPUS][EXHAUST_HELD];
+	struct per_cpu_counts got, failed;
+};
+
+/*
+ * Every CPU takes pages (then objects) with MEM_ATOMIC until it gets
+ * NULL, keeping what it got: together they must get exactly what there
+ * is, whoever wins each race, and each ends with one failure.
+ */
+static void exhaust_body(void *arg)
+{
+	struct exhaust *e = arg;
+	int cpu = me();
+	size_t n = 0;
+
+	while (n < EXHAUST_HELD) {
+		void *p = e->phase ? kmem_cache_alloc(e->cp, MEM_ATOMIC) :
+				     arena_alloc(e->a, PGSIZE, MEM_ATOMIC);
+
+		if (!p)
+			break;
+		*(volatile uint8_t *)p = (uint8_t)cpu;
+		e->held[cpu][n++] = p;
+	}
+	e->got.n[cpu] = n;
+	e->failed.n[cpu] = n < EXHAUST_HELD;
+}
+
+static void exhaust_give_back(struct exhaust *e)
+{
+	for (int c = 0; c < NR_CPUS; c++) {
+		for (size_t i = 0; i < e->got.n[c]; i++) {
+			if (e->phase)
+				kmem_cache_free(e->cp, e->held[c][i]);
+			else
+				arena_free(e->a, e->held[c][i], PGSIZE);
+		}
+	}
+}
+
+KTEST(smp, mem_atomic_exhaustion_with_exact_counts)
+{
+	static struct exhaust e;
+	size_t size = EXHAUST_PAGES * PGSIZE;
+	int cpus = arch_cpus_online();
+	void *mem;
+
+	kmemset(&e, 0, sizeof(e));
+	mem = arena_alloc(kpages_arena, size, MEM_ATOMIC);
+	if (!mem) {
+		ktest_skipf("needs %zu bytes from kpages", size);
+		return;
+	}
+	e.a = arena_create("smp_exhaust", mem, size, PGSIZE, NULL, NULL, NULL,
+			   0, MEM_WAIT);
+	ktest_on_each_cpu(exhaust_body, &e);
+	KT_EXPECT_EQ(sum(&e.got), EXHAUST_PAGES);
+	KT_EXPECT_EQ(sum(&e.failed), (size_t)cpus);
+	KT_EXPECT_EQ(arena_amt_free(e.a), 0);
+	KT_EXPECT_EQ(e.a->stats.allocs, EXHAUST_PAGES);
+	KT_EXPECT_EQ(e.a->stats.fails, (uint64_t)cpus);
+	exhaust_give_back(&e);
+	KT_EXPECT_EQ(arena_amt_free(e.a), size);
+	KT_EXPECT_EQ(arena_check(e.a), 0);
+
+	/* the same through a cache whose slabs are the arena's pages */
+	e.phase = 1;
+	e.cp = kmem_cache_create("smp_exhaust_objs", EXHAUST_OBJ, 0, 0, e.a,
+				 NULL, NULL, NULL);
+	kmemset(&e.got, 0, sizeof(e.got));
+	kmemset(&e.failed, 0, sizeof(e.failed));
+	ktest_on_each_cpu(exhaust_body, &e);
+	KT_EXPECT_EQ(sum(&e.got), EXHAUST_PAGES * e.cp->objs_per_slab);
+	KT_EXPECT_EQ(sum(&e.failed), (size_t)cpus);
+	KT_EXPECT_EQ(e.cp->fails, (uint64_t)cpus);
+	KT_EXPECT_EQ(kmem_cache_nr_live(e.cp), sum(&e.got));
+	exhaust_give_back(&e);
+	KT_EXPECT_EQ(kmem_cache_nr_live(e.cp), 0);
+	KT_EXPECT_EQ(kmem_cache_check(e.cp), 0);
+	kmem_cache_destroy(e.cp);
+	KT_EXPECT_EQ(arena_amt_free(e.a), size);
+	KT_EXPECT_EQ(arena_check(e.a), 0);
+	arena_destroy(e.a);
+	arena_free(kpages_arena, mem, size);
 }
