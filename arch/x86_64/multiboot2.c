@@ -10,6 +10,7 @@
 #include "multiboot2.h"
 #include "kprintf.h"
 #include "kstring.h"
+#include "unaligned.h"
 
 struct reader {
 	const uint8_t *base;
@@ -29,22 +30,6 @@ static int fail(struct reader *r, const char *fmt, ...)
 	kvsnprintf(r->err, r->errlen, fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-static uint32_t read32(const uint8_t *p)
-{
-	uint32_t v;
-
-	kmemcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t read64(const uint8_t *p)
-{
-	uint64_t v;
-
-	kmemcpy(&v, p, sizeof(v));
-	return v;
 }
 
 /* Check a tag's string payload ends inside it; copy it into dst (if any). */
@@ -75,7 +60,7 @@ static int read_mmap(struct reader *r, uint32_t offset, uint32_t size,
 			r,
 			"multiboot2: memory map tag at offset %u has size %u, less than its %d-byte header",
 			offset, size, MB2_MMAP_HEADER_SIZE);
-	entry_size = read32(tag + 8);
+	entry_size = get_unaligned32(tag + 8);
 	if (entry_size < MB2_MMAP_ENTRY_SIZE || entry_size % 8)
 		return fail(
 			r,
@@ -92,9 +77,9 @@ static int read_mmap(struct reader *r, uint32_t offset, uint32_t size,
 			continue;
 		}
 		m = &bi->memmap[bi->nr_memmap++];
-		m->base = read64(e);
-		m->length = read64(e + 8);
-		m->type = read32(e + 16);
+		m->base = get_unaligned64(e);
+		m->length = get_unaligned64(e + 8);
+		m->type = get_unaligned32(e + 16);
 	}
 	return 0;
 }
@@ -160,7 +145,7 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *bi,
 			&r,
 			"multiboot2: only %zu bytes readable, less than the 16 of an empty block",
 			avail);
-	r.total = read32(r.base);
+	r.total = get_unaligned32(r.base);
 	bi->info_size = r.total;
 	if (r.total < 16 || r.total > avail)
 		return fail(&r, "multiboot2: total_size %u is outside 16..%zu",
@@ -173,8 +158,8 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *bi,
 				&r,
 				"multiboot2: no end tag within total_size %u (a tag header at offset %llu would not fit)",
 				r.total, (unsigned long long)offset);
-		type = read32(r.base + offset);
-		size = read32(r.base + offset + 4);
+		type = get_unaligned32(r.base + offset);
+		size = get_unaligned32(r.base + offset + 4);
 		if (size < 8)
 			return fail(
 				&r,

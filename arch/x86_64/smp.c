@@ -240,10 +240,8 @@ void smp_nmi(struct arch_regs *regs)
 	(void)regs;
 	c->nmis++;
 	c->in_interrupt++;
-	if (__atomic_load_n(&panic_stopping, __ATOMIC_ACQUIRE)) {
-		c->stopped = true;
+	if (__atomic_load_n(&panic_stopping, __ATOMIC_ACQUIRE))
 		halt_forever();
-	}
 	/*
 	 * The NMI's entry and iretq serialise; the fence orders this CPU's
 	 * earlier stores before the answer, and its later loads after it.

@@ -16,6 +16,7 @@
 #include "cmdline.h"
 #include "kprintf.h"
 #include "kstring.h"
+#include "unaligned.h"
 
 /* ---- layouts */
 
@@ -88,30 +89,6 @@ static bool acpi_fail(struct acpi_reader *r, const char *fmt, ...)
 	return false;
 }
 
-static uint16_t acpi_read16(const uint8_t *p)
-{
-	uint16_t v;
-
-	kmemcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t acpi_read32(const uint8_t *p)
-{
-	uint32_t v;
-
-	kmemcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t acpi_read64(const uint8_t *p)
-{
-	uint64_t v;
-
-	kmemcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* The sum of n bytes, mod 256: 0 for a sound table (5.2.5.3, 5.2.6). */
 static uint8_t acpi_checksum(const uint8_t *p, size_t n)
 {
@@ -159,7 +136,7 @@ static bool acpi_rsdp(struct acpi_reader *r, const uint8_t *p, size_t len,
 				 sum);
 	rev = p[RSDP_REVISION];
 	r->out->rsdp_revision = rev;
-	*pa = acpi_read32(p + RSDP_RSDT);
+	*pa = get_unaligned32(p + RSDP_RSDT);
 	*xsdt = false;
 	if (rev >= 2) {
 		if (len < RSDP_V2_LEN)
@@ -167,7 +144,7 @@ static bool acpi_rsdp(struct acpi_reader *r, const uint8_t *p, size_t len,
 				r,
 				"acpi: RSDP revision %u is %zu bytes, less than %d",
 				rev, len, RSDP_V2_LEN);
-		full = acpi_read32(p + RSDP_LENGTH);
+		full = get_unaligned32(p + RSDP_LENGTH);
 		if (full < RSDP_V2_LEN || full > len)
 			return acpi_fail(
 				r,
@@ -179,8 +156,8 @@ static bool acpi_rsdp(struct acpi_reader *r, const uint8_t *p, size_t len,
 				r,
 				"acpi: RSDP extended checksum is 0x%02x, not 0",
 				sum);
-		if (acpi_read64(p + RSDP_XSDT)) {
-			*pa = acpi_read64(p + RSDP_XSDT);
+		if (get_unaligned64(p + RSDP_XSDT)) {
+			*pa = get_unaligned64(p + RSDP_XSDT);
 			*xsdt = true;
 		}
 	}
@@ -219,7 +196,7 @@ static const uint8_t *acpi_table(struct acpi_reader *r, uint64_t pa,
 			  name, (unsigned long long)pa, seen, sig);
 		return NULL;
 	}
-	*len = acpi_read32(t + SDT_LENGTH);
+	*len = get_unaligned32(t + SDT_LENGTH);
 	if (*len < SDT_HEADER_LEN || *len > ACPI_TABLE_MAX) {
 		acpi_fail(r, "acpi: %s at 0x%llx has length %u, outside %d..%u",
 			  name, (unsigned long long)pa, *len, SDT_HEADER_LEN,
@@ -263,7 +240,7 @@ static bool acpi_find_madt(struct acpi_reader *r, uint64_t pa, bool xsdt,
 	n = (len - SDT_HEADER_LEN) / entry;
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *e = t + SDT_HEADER_LEN + i * entry;
-		uint64_t at = xsdt ? acpi_read64(e) : acpi_read32(e);
+		uint64_t at = xsdt ? get_unaligned64(e) : get_unaligned32(e);
 
 		h = r->map(at, SDT_HEADER_LEN, r->ctx);
 		if (!h) {
@@ -313,8 +290,8 @@ static void acpi_add_ioapic(struct acpi_info *out, const uint8_t *e)
 	}
 	io = &out->ioapics[out->nr_ioapics++];
 	io->id = e[2];
-	io->pa = acpi_read32(e + 4);
-	io->gsi_base = acpi_read32(e + 8);
+	io->pa = get_unaligned32(e + 4);
+	io->gsi_base = get_unaligned32(e + 8);
 }
 
 /* An interrupt source override: only bus 0 (ISA) is defined (5.2.12.5). */
@@ -324,8 +301,8 @@ static void acpi_add_override(struct acpi_info *out, const uint8_t *e)
 
 	if (e[2] != 0 || irq >= ACPI_ISA_IRQS)
 		return;
-	out->isa_gsi[irq] = acpi_read32(e + 4);
-	out->isa_flags[irq] = acpi_read16(e + 8);
+	out->isa_gsi[irq] = get_unaligned32(e + 4);
+	out->isa_flags[irq] = get_unaligned16(e + 8);
 }
 
 /* Record one entry whose length is known to suit its type. */
@@ -333,7 +310,7 @@ static void acpi_madt_entry(struct acpi_info *out, const uint8_t *e)
 {
 	switch (e[0]) {
 	case MADT_LAPIC_ENTRY:
-		acpi_add_cpu(out, e[3], e[2], acpi_read32(e + 4), false);
+		acpi_add_cpu(out, e[3], e[2], get_unaligned32(e + 4), false);
 		break;
 	case MADT_IOAPIC_ENTRY:
 		acpi_add_ioapic(out, e);
@@ -342,11 +319,12 @@ static void acpi_madt_entry(struct acpi_info *out, const uint8_t *e)
 		acpi_add_override(out, e);
 		break;
 	case MADT_LAPIC_ADDR_ENTRY:
-		out->lapic_pa = acpi_read64(e + 4);
+		out->lapic_pa = get_unaligned64(e + 4);
 		break;
 	case MADT_X2APIC_ENTRY:
-		acpi_add_cpu(out, acpi_read32(e + 4), acpi_read32(e + 12),
-			     acpi_read32(e + 8), true);
+		acpi_add_cpu(out, get_unaligned32(e + 4),
+			     get_unaligned32(e + 12), get_unaligned32(e + 8),
+			     true);
 		break;
 	}
 }
@@ -418,8 +396,8 @@ static bool acpi_madt(struct acpi_reader *r, uint64_t pa)
 			r,
 			"acpi: MADT has length %u, less than the %d of its fixed fields",
 			len, MADT_ENTRIES);
-	out->lapic_pa = acpi_read32(t + MADT_LAPIC);
-	out->pcat_compat = acpi_read32(t + MADT_FLAGS) & MADT_PCAT_COMPAT;
+	out->lapic_pa = get_unaligned32(t + MADT_LAPIC);
+	out->pcat_compat = get_unaligned32(t + MADT_FLAGS) & MADT_PCAT_COMPAT;
 	for (uint32_t i = 0; i < ACPI_ISA_IRQS; i++)
 		out->isa_gsi[i] = i;
 	if (!acpi_madt_entries(r, t, len))

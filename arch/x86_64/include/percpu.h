@@ -35,7 +35,6 @@ struct cpu {
 	 */
 	uint64_t barrier_requests, barrier_answered;
 	uint64_t nmis;	     /* NMIs taken */
-	bool stopped;	     /* stopped by another CPU's panic */
 	uint64_t calls_done; /* arch_cpu_call requests this CPU ran */
 	int in_interrupt;    /* interrupt and NMI handlers running here */
 	void (*tick_hook)(void *arg); /* arch_timer_hook */
