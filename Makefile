@@ -125,6 +125,8 @@ help:
 	@echo "make host-cflags the flags a program needs to use it"
 	@echo "make fuzz-build  the libFuzzer targets of tests/fuzz (clang)"
 	@echo "make fuzz        run each FUZZ_SECONDS (60) on its corpus"
+	@echo "make fuzz-long   every target at once for FUZZ_HOURS (1), merged back"
+	@echo "                 into tests/fuzz/corpus; FUZZ_RUNS=N stops each at N"
 	@echo "make bench       time the arena workloads (ns and ops per second)"
 	@echo "make bench-instr instructions per operation, under callgrind"
 	@echo "make coverage    gcov of all the host runs: a table per file, the"
@@ -370,6 +372,16 @@ fuzz: fuzz-build
 			-artifact_prefix=$(BUILD)/fuzz/artifacts/$$t/ \
 			$(BUILD)/fuzz/new/$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
+
+# Every target at once for FUZZ_HOURS (1), each on a corpus of its own under
+# build/fuzz/long; FUZZ_RUNS stops a target after that many executions.
+# What they find is merged back into tests/fuzz/corpus (-merge=1: only
+# inputs with new coverage). One line per target at the end.
+FUZZ_HOURS ?= 1
+FUZZ_RUNS ?= 0
+.PHONY: fuzz-long
+fuzz-long: fuzz-build
+	python3 tests/fuzz_long.py --hours $(FUZZ_HOURS) --runs $(FUZZ_RUNS) $(BUILD)
 
 -include $(patsubst %.c,$(BUILD)/fuzz/obj/%.d,$(FUZZ_MONITOR_SRCS))
 -include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_BINS:$(BUILD)/fuzz/%=$(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.d)
