@@ -92,6 +92,16 @@
  * and drains with those. The tables show the size in use (mag).
  * Interrupt context never resizes (it would send NMIs and wait).
  *
+ * What is counted, and where. The pop counts its hit (cc->allocs: one
+ * add to a line the CPU owns already, as illumos's cc_alloc); the push
+ * counts nothing. Misses, exchanges and the depot's contention are counted
+ * on the slow paths. The hits cannot be derived from the exchanges alone:
+ * while a magazine is loaded its rounds change by frees minus allocations,
+ * so the rounds the exchanges move give only that difference, and a CPU
+ * that allocates and frees in pairs never exchanges at all (its hits would
+ * read 0). One count on one side is the least that gives both sides: what
+ * a cache freed is what it allocated minus what is in use.
+ *
  * The CPU array is indexed by slot, the CPU number plus one
  * (arch_cpu_slot): slot 0 is where a thread without a number lands, and
  * it never gets a magazine (its rounds stay -1), so the fast paths need

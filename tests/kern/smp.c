@@ -274,6 +274,118 @@ KTEST(smp, visitor_reaps_and_checks_while_others_allocate)
 	kmem_cache_destroy(v.cp);
 }
 
+/* ---- owners on their slow paths racing a visitor */
+
+/*
+ * More objects than a CPU's two magazines hold, even after the cache's
+ * magazines have grown to the largest type: every run of SLOW_HOLD
+ * allocations, and of frees, goes through the slow paths (cpu[c].lock
+ * with interrupts off, the depot, the slab layer, new magazines).
+ */
+#define SLOW_HOLD (2 * KMEM_MAGAZINE_ROUNDS_MAX + 4)
+#define SLOW_ROUNDS 12
+#define SLOW_VISITS 30
+
+struct slow {
+	struct kmem_cache *cp;
+	int cpus;
+	int owners_ready; /* owners past SLOW_ROUNDS rounds */
+	int visitor_done;
+	int visits;
+	struct per_cpu_counts rounds, bad, check_failed;
+};
+
+/* One owner's round: SLOW_HOLD objects out, each marked, checked, back. */
+static void slow_round(struct slow *s, int cpu)
+{
+	static uint64_t *held[NR_CPUS][SLOW_HOLD];
+	uint64_t mark = 0x510e000000000000ull | (uint64_t)cpu << 16;
+
+	for (int k = 0; k < SLOW_HOLD; k++) {
+		held[cpu][k] = kmem_cache_alloc(s->cp, MEM_WAIT);
+		held[cpu][k][0] = mark | (uint64_t)k;
+		held[cpu][k][255] = mark | (uint64_t)k;
+	}
+	for (int k = 0; k < SLOW_HOLD; k++) {
+		if (held[cpu][k][0] != (mark | (uint64_t)k) ||
+		    held[cpu][k][255] != (mark | (uint64_t)k))
+			s->bad.n[cpu]++;
+		kmem_cache_free(s->cp, held[cpu][k]);
+	}
+	if (++s->rounds.n[cpu] == (size_t)scaled(SLOW_ROUNDS))
+		__atomic_add_fetch(&s->owners_ready, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * CPU 0 visits (reap, which holds every CPU's magazines in turn and sends
+ * the barrier, then the checks) until it has visited SLOW_VISITS times
+ * and every other CPU has done its SLOW_ROUNDS rounds, so the rounds all
+ * race the visits. The owners' slow paths spin on cpu[c].lock with
+ * interrupts off while the visitor holds it and waits for its barrier:
+ * the barrier must reach them there (an NMI). With one CPU, the visitor
+ * is its own owner, one round between visits.
+ */
+static void slow_body(void *arg)
+{
+	struct slow *s = arg;
+	int cpu = me();
+
+	if (cpu == 0) {
+		while (s->visits < SLOW_VISITS ||
+		       __atomic_load_n(&s->owners_ready, __ATOMIC_ACQUIRE) <
+			       s->cpus - 1) {
+			kmem_cache_reap(s->cp);
+			if (kmem_cache_check(s->cp) ||
+			    arena_check(kpages_arena))
+				s->check_failed.n[cpu]++;
+			s->visits++;
+			if (s->cpus == 1)
+				slow_round(s, cpu);
+		}
+		__atomic_store_n(&s->visitor_done, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	while (!__atomic_load_n(&s->visitor_done, __ATOMIC_ACQUIRE))
+		slow_round(s, cpu);
+}
+
+KTEST(smp, owners_on_their_slow_paths_race_a_visitor)
+{
+	static struct slow s;
+	struct kmem_cpu_stats st;
+	bool magazines;
+
+	kmemset(&s, 0, sizeof(s));
+	s.cpus = arch_cpus_online();
+	/* 2048-byte objects get the smallest magazines but one (6 rounds) */
+	s.cp = kmem_cache_create("smp_slow_2k", 2048, 0, 0, NULL, NULL, NULL,
+				 NULL);
+	KT_ASSERT_EQ(ktest_on_each_cpu(slow_body, &s), s.cpus);
+	KT_EXPECT_GE(s.visits, SLOW_VISITS);
+	KT_EXPECT_EQ(sum(&s.check_failed), 0);
+	KT_EXPECT_EQ(sum(&s.bad), 0);
+	magazines = kmem_cache_cpu_stats(s.cp, 0, &st);
+	for (int cpu = 0; cpu < s.cpus; cpu++) {
+		/* every owner did its rounds before the visitor stopped */
+		if (s.cpus > 1 && cpu > 0)
+			KT_EXPECT_GE(s.rounds.n[cpu],
+				     (size_t)scaled(SLOW_ROUNDS));
+		/*
+		 * Each round's allocations outrun the two magazines: an
+		 * exchange with the depot or a miss to the slab layer, at
+		 * least once a round (a debug mode has no magazines).
+		 */
+		if (magazines && kmem_cache_cpu_stats(s.cp, cpu, &st))
+			KT_EXPECT_GE(st.misses + st.exchanges,
+				     (uint64_t)s.rounds.n[cpu]);
+	}
+	KT_EXPECT_EQ(kmem_cache_nr_live(s.cp), 0);
+	kmem_cache_reap(s.cp);
+	KT_EXPECT_EQ(kmem_cache_check(s.cp), 0);
+	KT_EXPECT_EQ(arena_check(kpages_arena), 0);
+	kmem_cache_destroy(s.cp);
+}
+
 /* ---- kpages, imports and 2 MiB xalloc from every CPU */
 
 #define PAGE_ROUNDS 300
