@@ -102,13 +102,14 @@ def fault_boot(opts, Check):
 def monitor_cpus(opts, Check):
     """The monitor's cpus at -smp 4, after the smp suite ran from it: a
     row per CPU, each with timer ticks, and a cache's magazines on each
-    (the pairs test's cache is gone; kmalloc_64 served every CPU)."""
+    (the pairs test's cache is gone; kmalloc_64 served every CPU); and
+    bench, a row for 1, 2 and 4 CPUs."""
     import monitor_test
 
     class Opts:
         kvm = getattr(opts, "kvm", False)
 
-    where = "smp monitor: cpus and cpus CACHE at -smp 4"
+    where = "smp monitor: cpus, cpus CACHE and bench at -smp 4"
     s = monitor_test.Session(Opts(), "ktest=string.* monitor", smp=4)
     problems = []
     try:
@@ -119,6 +120,8 @@ def monitor_cpus(opts, Check):
             plain = s.command("cpus") or ""
             cache = s.command("cpus kmalloc_64") or ""
             slabs = s.command("slabs") or ""
+            bench = s.command("bench 100", 120) or ""
+            bad_bench = s.command("bench 0") or ""
             s.command("exit")
             if "1 passed, 0 failed" not in ran:
                 problems.append("test smp.kpages* did not pass: %r" % ran[-200:])
@@ -135,6 +138,18 @@ def monitor_cpus(opts, Check):
                                 "30-round magazine size: %r" % cache)
             if "inmags" not in slabs:
                 problems.append("slabs has no inmags column")
+            # a figure, not a test of speed: a row for 1, 2 and 4 CPUs,
+            # each with pairs counted, the first the scale's 1.00
+            brows = [line.split() for line in bench.splitlines()
+                     if re.match(r"^\s+\d+\s+\d+\s+\d+\s+\d+\.\d\d$",
+                                 line)]
+            if ([r[0] for r in brows] != ["1", "2", "4"] or
+                    any(int(r[1]) == 0 for r in brows) or
+                    brows[0][3] != "1.00"):
+                problems.append("bench 100: expected rows for 1, 2 and 4 "
+                                "CPUs with pairs counted: %r" % bench)
+            if "error: bad time '0'" not in bad_bench:
+                problems.append("bench 0: no error line: %r" % bad_bench)
     finally:
         s.finish(20)
     return [Check(where, "fail" if problems else "pass", "; ".join(problems),

@@ -94,6 +94,34 @@ uint64_t arch_cycles(void)
 	return __builtin_ia32_rdtsc();
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* The TSC against the monotonic clock over 10 ms, measured once. */
+uint64_t arch_cycles_per_ms(void)
+{
+	static uint64_t per_ms;
+	uint64_t n = __atomic_load_n(&per_ms, __ATOMIC_RELAXED);
+
+	if (!n) {
+		uint64_t t0 = now_ns(), c0 = arch_cycles(), t, c;
+
+		do
+			t = now_ns();
+		while (t - t0 < 10000000u);
+		c = arch_cycles();
+		n = (c - c0) * 1000000u / (t - t0);
+		n = n ? n : 1;
+		__atomic_store_n(&per_ms, n, __ATOMIC_RELAXED);
+	}
+	return n;
+}
+
 void arch_memory_init(struct mem_range *ranges, size_t *nr, size_t max)
 {
 	(void)ranges, (void)nr, (void)max;

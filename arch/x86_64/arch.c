@@ -4,6 +4,7 @@
  * interrupt state, the time stamp counter.
  */
 #include "arch.h"
+#include "apic.h"
 #include "cpu.h"
 #include "kprintf.h"
 #include "ksyms.h"
@@ -64,6 +65,13 @@ int arch_libc_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 uint64_t arch_cycles(void)
 {
 	return rdtsc();
+}
+
+uint64_t arch_cycles_per_ms(void)
+{
+	uint64_t n = apic_tsc_per_ms();
+
+	return n ? n : 1;
 }
 
 #define WITH_MODES "panics: runs in its own boot with kmem_debug="

@@ -172,6 +172,13 @@ bool arch_in_interrupt(void);
 uint64_t arch_cycles(void);
 
 /*
+ * How many arch_cycles() make a millisecond (kernel: measured against the
+ * PIT when the local APIC timer is calibrated; host: against the clock,
+ * once). At least 1.
+ */
+uint64_t arch_cycles_per_ms(void);
+
+/*
  * arch_irq_save() disables interrupts and returns the old state;
  * arch_irq_restore() puts it back. Inline, in arch_defs.h.
  */

@@ -24,6 +24,12 @@ __noreturn void monitor_run(int boot_failed);
 bool monitor_run_line(const char *typed);
 
 /*
+ * The longest time `bench MS` may run each count of CPUs, in milliseconds
+ * (5000; the fuzz target makes it 1, so that typing `bench` costs little).
+ */
+extern unsigned int monitor_bench_max_ms;
+
+/*
  * Free everything the monitor's alloc and kmalloc hold, and forget $: a
  * fresh monitor for the next input of the fuzz target.
  */

@@ -19,6 +19,10 @@
  *				the monitor left: a test lacking memory skips
  *				and names it
  *	meminfo			usable RAM and the arenas' totals
+ *	cpus [CACHE]		a row per CPU; with a cache, its magazines
+ *	bench [MS]		64-byte cache pairs on 1, 2, 4 ... CPUs for
+ *				MS milliseconds each: pairs per second and
+ *				the scaling (a figure, not a test)
  *	exit			leave with the status of the boot's tests
  *
  * Numbers are decimal or 0x hex; sizes may end in K, M, G or T; an address
@@ -479,6 +483,120 @@ static void cmd_test(char **argv)
 		      argv[1]);
 }
 
+/*
+ * bench [MS]: kmem_cache_alloc + kmem_cache_free pairs of 64 bytes, on 1,
+ * 2, 4 ... CPUs at once (up to those online), MS milliseconds each (200 if
+ * not given), then pairs per second and the scaling against one CPU. A
+ * figure to look at, not a test: TCG's time is the host's, shared with
+ * whatever else it runs. Each run has a cache of its own, made and
+ * destroyed here, so the magazines start empty and nothing else's
+ * counters move.
+ */
+#define BENCH_BATCH 256
+
+unsigned int monitor_bench_max_ms = 5000;
+
+struct bench_run {
+	struct kmem_cache *cp;
+	int cpus;	   /* how many take part: the first to arrive */
+	int arrived;	   /* runners so far (and the latecomers) */
+	int ready;	   /* runners warmed up, at the start line */
+	int stop;	   /* set by the leader when the time is up */
+	uint64_t cycles;   /* how long the leader measured */
+	uint64_t duration; /* in cycles */
+	uint64_t fails;	   /* MEM_ATOMIC allocations that failed */
+	uint64_t pairs[NR_CPUS];
+};
+
+static void bench_body(void *arg)
+{
+	struct bench_run *b = arg;
+	int me = __atomic_fetch_add(&b->arrived, 1, __ATOMIC_ACQ_REL);
+	uint64_t start = 0, pairs = 0;
+
+	if (me >= b->cpus)
+		return; /* not in this run */
+	/* warm up: this CPU's magazines loaded, its code translated (TCG) */
+	for (int i = 0; i < BENCH_BATCH; i++) {
+		void *o = kmem_cache_alloc(b->cp, MEM_ATOMIC);
+
+		if (o)
+			kmem_cache_free(b->cp, o);
+	}
+	__atomic_add_fetch(&b->ready, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&b->ready, __ATOMIC_ACQUIRE) < b->cpus)
+		;
+	if (me == 0)
+		start = arch_cycles();
+	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
+		for (int i = 0; i < BENCH_BATCH; i++) {
+			void *o = kmem_cache_alloc(b->cp, MEM_ATOMIC);
+
+			if (!o) {
+				__atomic_add_fetch(&b->fails, 1,
+						   __ATOMIC_RELAXED);
+				break;
+			}
+			kmem_cache_free(b->cp, o);
+			pairs++;
+		}
+		if (me == 0 && arch_cycles() - start >= b->duration) {
+			b->cycles = arch_cycles() - start;
+			__atomic_store_n(&b->stop, 1, __ATOMIC_RELEASE);
+		}
+	}
+	b->pairs[me] = pairs;
+}
+
+static void cmd_bench(char **argv)
+{
+	static struct bench_run b;
+	uint64_t ms = 200, per_ms = arch_cycles_per_ms(), rate1 = 0;
+	int online = arch_cpus_online();
+
+	if (argv[1] && (!kstrtosize(argv[1], &ms) || ms == 0 ||
+			ms > monitor_bench_max_ms)) {
+		error("bad time '%s' (milliseconds, 1 to %u)", argv[1],
+		      monitor_bench_max_ms);
+		return;
+	}
+	if (ms > monitor_bench_max_ms)
+		ms = monitor_bench_max_ms;
+	printk("bench: 64-byte cache pairs (kmem_cache_alloc + kmem_cache_free), %llu ms on each count of CPUs; %d online\n",
+	       (unsigned long long)ms, online);
+	printk("%5s %14s %14s %8s\n", "cpus", "pairs/s", "per cpu", "scaling");
+	for (int cpus = 1; cpus <= online && cpus <= NR_CPUS; cpus *= 2) {
+		uint64_t total = 0, us, rate;
+
+		kmemset(&b, 0, sizeof(b));
+		b.cpus = cpus;
+		b.duration = ms * per_ms;
+		b.cp = kmem_cache_create("bench_64", 64, 0, 0, NULL, NULL, NULL,
+					 NULL);
+		if (!b.cp) {
+			error("no memory for the bench's cache");
+			return;
+		}
+		arch_cpu_call(bench_body, &b);
+		kmem_cache_destroy(b.cp);
+		for (int i = 0; i < cpus; i++)
+			total += b.pairs[i];
+		us = b.cycles * 1000 / per_ms;
+		rate = us ? total * 1000000 / us : 0;
+		if (cpus == 1)
+			rate1 = rate;
+		printk("%5d %14llu %14llu %5llu.%02llu\n", cpus,
+		       (unsigned long long)rate,
+		       (unsigned long long)(rate / (uint64_t)cpus),
+		       (unsigned long long)(rate1 ? rate / rate1 : 0),
+		       (unsigned long long)(rate1 ? rate * 100 / rate1 % 100 :
+						    0));
+		if (b.fails)
+			printk("      (%llu allocations failed: memory ran out)\n",
+			       (unsigned long long)b.fails);
+	}
+}
+
 static void meminfo_arena(struct arena *a, void *arg)
 {
 	size_t total = arena_amt_total(a), free = arena_amt_free(a);
@@ -539,6 +657,8 @@ static const struct command commands[] = {
 	{ "test", "GLOB", 1, cmd_test,
 	  "run the matching tests again (no panic tests)" },
 	{ "meminfo", "", 0, cmd_meminfo, "usable RAM and arena totals" },
+	{ "bench", "[MS]", -1, cmd_bench,
+	  "64-byte pairs on 1, 2, 4 ... CPUs (a figure)" },
 	/* no function: run_line's caller leaves (monitor_leave) */
 	{ "exit", "", 0, NULL, "leave QEMU with the boot's test status" },
 };
