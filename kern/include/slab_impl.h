@@ -265,6 +265,20 @@ void cpu_cache_leave(struct kmem_cpu_cache *cc, long rounds, unsigned long irq);
 /* ---- the fast paths (kmem_cache_alloc, kmem_cache_free in slab.c) */
 
 /*
+ * This CPU's kmem_cpu_cache of cp, for the fast paths, as one pointer in a
+ * register: the empty asm keeps the compiler from folding the index into
+ * every access (which cost it an address register for busy and another
+ * for rounds: two instructions a path).
+ */
+static inline struct kmem_cpu_cache *fast_cpu_cache(struct kmem_cache *cp)
+{
+	struct kmem_cpu_cache *cc = &cp->cpu[arch_cpu_slot()];
+
+	__asm__("" : "+r"(cc));
+	return cc;
+}
+
+/*
  * The owner's fast path: it enters with a plain store of busy, then
  * loads rounds, which another CPU may have set to KMEM_ROUNDS_HELD (no
  * locked instruction: see slab.c's theory statement, 6).
@@ -301,7 +315,7 @@ static inline void fast_leave(struct kmem_cpu_cache *cc)
  */
 static inline bool kmem_magazine_pop(struct kmem_cache *cp, void **obj)
 {
-	struct kmem_cpu_cache *cc = &cp->cpu[arch_cpu_slot()];
+	struct kmem_cpu_cache *cc = fast_cpu_cache(cp);
 	unsigned long irq = arch_irq_save();
 	unsigned long r;
 
@@ -323,14 +337,16 @@ static inline bool kmem_magazine_pop(struct kmem_cache *cp, void **obj)
 
 /*
  * The fast path's push of obj on this CPU's loaded magazine, after the
- * always-on look at its top (obj is not the object this CPU freed last;
- * the floor makes the look safe when it is empty); false if the magazine
- * is full, missing or held by another CPU, or obj is on top, for the
- * caller's slow path.
+ * always-on look at its top if look (obj is not the object this CPU freed
+ * last; the floor makes the look safe when it is empty); false if the
+ * magazine is full, missing or held by another CPU, or obj is on top, for
+ * the caller's slow path. kfree pushes without the look: its tag, FREED
+ * from the first kfree on, catches the second.
  */
-static inline bool kmem_magazine_push(struct kmem_cache *cp, void *obj)
+static inline __attribute__((always_inline)) bool
+magazine_push(struct kmem_cache *cp, void *obj, bool look)
 {
-	struct kmem_cpu_cache *cc = &cp->cpu[arch_cpu_slot()];
+	struct kmem_cpu_cache *cc = fast_cpu_cache(cp);
 	unsigned long irq = arch_irq_save();
 	struct kmem_magazine *m;
 	unsigned long r;
@@ -341,7 +357,7 @@ static inline bool kmem_magazine_push(struct kmem_cache *cp, void *obj)
 		goto leave; /* full, none, or held by another CPU */
 	/* only now is loaded ours to read (slab.c's theory statement, 6) */
 	m = cc->loaded;
-	if (unlikely(m->round[r] == obj))
+	if (look && unlikely(m->round[r] == obj))
 		goto leave; /* on top already: reported slowly */
 	m->round[r + 1] = obj;
 	fast_set_rounds(cc, (long)r + 1);
@@ -352,6 +368,17 @@ leave:
 	fast_leave(cc);
 	arch_irq_restore(irq);
 	return false;
+}
+
+static inline bool kmem_magazine_push(struct kmem_cache *cp, void *obj)
+{
+	return magazine_push(cp, obj, true);
+}
+
+/* The push for a caller that has ruled out obj being on top (kfree). */
+static inline bool kmem_magazine_push_unlooked(struct kmem_cache *cp, void *obj)
+{
+	return magazine_push(cp, obj, false);
 }
 
 /* ---- shared between the rooms, by room */

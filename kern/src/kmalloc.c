@@ -69,7 +69,43 @@
  * pointer deeper into a large buffer reads as foreign), a FREED buffer (a
  * double free), a LIVE tag whose owner word was overwritten (an overrun
  * of the memory before it), or no valid tag at all: not a kmalloc buffer.
- * Those reads may land anywhere near buf, so they bypass the sanitizer.
+  * Those reads may land anywhere near buf, so they bypass the sanitizer.
+ *
+ * ---- The fast paths
+ *
+ * The common case, a small buffer whose CPU's magazine can serve it, is a
+ * straight line on both sides, with the magazine's pop and push inlined
+ * (slab_impl.h):
+ *
+ *   kmalloc(n), n + 16 <= 8192, good flags:
+ *     class = kmalloc_class_of[(n + 15) / 16]       one load (a table)
+ *     obj = pop(class->cache)                       else kmalloc_slow
+ *     tag = { cache, info | check << 32 }           two stores, where
+ *       check << 32 = (hash(buf ^ info << 32) with its low half
+ *                      cleared) ^ LIVE << 32        (class->live holds
+ *                                                    info | LIVE << 32)
+ *   kfree(buf), buf >= 32:
+ *     word = the tag's second word
+ *     (word ^ hash(buf ^ word << 32)) >> 32 == LIVE  one compare: state,
+ *                                                    address and fields
+ *     owner == kmalloc_caches[the class byte]       a small class's cache
+ *     check ^= LIVE ^ FREED                         one xor
+ *     push(owner, buf - offset)                     else kmem_cache_free
+ *
+ * Everything else (large and aligned-above-a-page buffers, bad flags,
+ * NULL, empty or full magazines, caches with debug modes, which have no
+ * magazines, and every misuse) leaves the line for kmalloc_common or
+ * kfree_slow, where the checks above and the diagnosis are: a foreign,
+ * interior or freed pointer fails the compare (or the owner test) and
+ * gets the same message as before. The table of owners has a slot for
+ * every class byte; those of no small class hold an owner no tag names.
+ * Until kmalloc_init every class's cache is a zeroed one whose magazines
+ * read empty, so the line needs no test for "not ready". kfree's push
+ * skips the magazine's look at its top (kmem_cache_free's double-free
+ * guard): the tag is FREED from the first kfree on, so a second one
+ * fails the compare. The hash multiplies by a constant that fits a
+ * 32-bit immediate (tag_hash). kmalloc(64)+kfree: 75 instructions
+ * (make bench-instr, kmalloc_pair), against 225 through kmalloc_common.
  *
  * ---- Debug modes (kmem_debug.h)
  *
@@ -146,7 +182,20 @@ struct kmalloc_view {
 	size_t usable;	 /* from buf to the end of it */
 };
 
-static struct kmem_cache *kmalloc_caches[KMALLOC_NR_CACHES];
+/*
+ * The caches by class. The slots past the last small class (the large
+ * classes among them) hold an owner no tag names, so that kfree's fast
+  * path may index the table with any class byte and find a cache only for
+ * a small one.
+ */
+#define KMALLOC_CLASS_SLOTS 256
+#define KMALLOC_NO_OWNER ((struct kmem_cache *)~0ul)
+static struct kmem_cache *kmalloc_caches[KMALLOC_CLASS_SLOTS] = {
+	[KMALLOC_NR_CACHES... KMALLOC_CLASS_SLOTS - 1] = KMALLOC_NO_OWNER,
+};
+static_assert(KMALLOC_NR_CACHES <= KMALLOC_CLASS_SLOTS &&
+		      KMALLOC_CLASS_PAGES_ALIGNED < KMALLOC_CLASS_SLOTS,
+	      "every class has a slot");
 
 /* ---- tags */
 
@@ -160,10 +209,24 @@ static inline struct kmalloc_large *large_of(uintptr_t buf)
 	return (struct kmalloc_large *)(buf - LARGE_ROOM);
 }
 
+/*
+ * The tag's hash: x times an odd constant whose high half is all ones, so
+ * that it is a 32-bit immediate, sign-extended, to the multiply. The high
+ * half of the product still depends on every bit of x (bits 32..63 through
+ * their product with the constant's low half, the others through the
+ * carry), and a multiply by an odd number loses no bit of x.
+ */
+#define TAG_HASH_MUL 0xffffffff9e3779b1ull
+
+static inline uint64_t tag_hash(uint64_t x)
+{
+	return x * TAG_HASH_MUL;
+}
+
 /* The check word of a tag in state at buf with offset/class word info. */
 static inline uint32_t tag_check(uintptr_t buf, uint32_t info, uint32_t state)
 {
-	uint64_t h = hash_mix64(buf ^ (uint64_t)info << 32);
+	uint64_t h = tag_hash(buf ^ (uint64_t)info << 32);
 
 	return state ^ (uint32_t)(h >> 32);
 }
@@ -173,6 +236,21 @@ static inline uint32_t tag_info(const struct kmalloc_tag *t)
 	return t->offset | (uint32_t)t->size_class << 16 |
 	       (uint32_t)t->zero << 24;
 }
+
+/*
+ * The tag's second word read or written whole, as one number: the
+ * offset/class word info below, the check above (the struct's layout,
+ * little-endian). It aliases the fields.
+ */
+typedef uint64_t __attribute__((may_alias)) tag_word_t;
+
+static inline tag_word_t *tag_word_of(uintptr_t buf)
+{
+	return (tag_word_t *)(buf - sizeof(tag_word_t));
+}
+
+/* The info word of a small buffer of class c that kmalloc gave (offset 16). */
+#define SMALL_INFO(c) (TAG_SIZE | (uint32_t)(c) << 16)
 
 /* Write a live tag before buf. */
 static inline void tag_write(uintptr_t buf, void *owner, size_t offset,
@@ -514,11 +592,133 @@ static void buffer_release(const char *fn, const struct kmalloc_view *v)
 		arena_xfree(kpages_arena, (void *)v->start, v->size);
 }
 
+/* ---- the fast paths */
+
+/*
+ * What kmalloc's fast path needs of a small class: its cache and the two
+ * constants its tags are made of. A tag's second word is info | check <<
+ * 32 with check = LIVE ^ the high half of h = hash_mix64(buf ^ info <<
+ * 32), so it is (h with its low half cleared) ^ live.
+ */
+struct kmalloc_class {
+	struct kmem_cache *cache;
+	uint64_t info_high; /* SMALL_INFO(c) << 32 */
+	uint64_t live;	    /* SMALL_INFO(c) | KMALLOC_LIVE << 32 */
+};
+
+/*
+ * Until kmalloc_init, every class's cache is this one: zeroed, so every
+ * CPU's magazine of it reads empty (rounds 0) and the fast path falls to
+ * kmalloc_common, which says kmalloc is not ready. It saves the fast path
+ * a test.
+ */
+static struct kmem_cache kmalloc_not_ready;
+
+static struct kmalloc_class kmalloc_classes[KMALLOC_NR_CACHES] = {
+	[0 ... KMALLOC_NR_CACHES - 1] = { .cache = &kmalloc_not_ready },
+};
+
+/* The class of a request of n bytes (n + 16 <= 8192), at (n + 15) / 16. */
+static const struct kmalloc_class *kmalloc_class_of[KMALLOC_MAX_OBJ / TAG_SIZE];
+
+/* The smallest class whose objects hold need bytes (need <= 8192). */
+static inline unsigned small_class(size_t need)
+{
+	return need <= KMALLOC_MIN_OBJ ?
+		       0 :
+		       (unsigned)highbit(need - 1) + 1 - KMALLOC_MIN_SHIFT;
+}
+
+/* Fill the fast path's tables (kmalloc_init, once the caches exist). */
+static void fast_tables_init(void)
+{
+	for (unsigned c = 0; c < KMALLOC_NR_CACHES; c++)
+		kmalloc_classes[c] = (struct kmalloc_class){
+			.cache = kmalloc_caches[c],
+			.info_high = (uint64_t)SMALL_INFO(c) << 32,
+			.live = SMALL_INFO(c) | (uint64_t)KMALLOC_LIVE << 32,
+		};
+	for (size_t i = 0; i < ARRAY_SIZE(kmalloc_class_of); i++)
+		kmalloc_class_of[i] =
+			&kmalloc_classes[small_class(i * TAG_SIZE + TAG_SIZE)];
+}
+
+/*
+ * The tag's words before buf, read without the sanitizer's check: buf may
+ * be any pointer, even an unaligned one (kfree's diagnosis decides what
+ * it is).
+ */
+static __no_sanitize_address inline uint64_t tag_word_load(uintptr_t buf)
+{
+	uint64_t w;
+
+	__builtin_memcpy(&w, (const void *)(buf - sizeof(w)), sizeof(w));
+	return w;
+}
+
+/* A live tag's check turned FREED: the states differ by their xor. */
+static inline void tag_check_freed(uintptr_t buf)
+{
+	typedef uint32_t __attribute__((may_alias)) check_t;
+
+	*(check_t *)(buf - sizeof(check_t)) ^= KMALLOC_LIVE ^ KMALLOC_FREED;
+}
+
+static __no_sanitize_address inline uint8_t tag_class_load(uintptr_t buf)
+{
+	uint8_t c;
+
+	__builtin_memcpy(
+		&c,
+		(const void *)(buf - TAG_SIZE +
+			       offsetof(struct kmalloc_tag, size_class)),
+		sizeof(c));
+	return c;
+}
+
+static __no_sanitize_address inline void *tag_owner_load(uintptr_t buf)
+{
+	void *owner;
+
+	__builtin_memcpy(&owner, (const void *)(buf - TAG_SIZE), sizeof(owner));
+	return owner;
+}
+
 /* ---- the interface */
 
+/* kmalloc beyond its fast path (a call of its own: no registers to move). */
+static __attribute__((noinline)) void *kmalloc_slow(size_t size, int flags)
+{
+	return kmalloc_common("kmalloc", size, flags, TAG_SIZE);
+}
+
+/*
+ * The fast path: n + 16 <= 8192, good flags, and an object on the CPU's
+ * magazine of the class's cache. The class by table, the pop inlined
+ * (slab_impl.h), the tag in two stores. Anything else (large sizes, bad
+ * flags, before kmalloc_init, an empty magazine, a cache whose debug
+ * modes keep it from its magazines) takes kmalloc_common, which checks
+ * and reports.
+ */
 void *kmalloc(size_t size, int flags)
 {
-	return kmalloc_common(__func__, size, flags, TAG_SIZE);
+	if (likely(size <= KMALLOC_MAX_OBJ - TAG_SIZE) &&
+	    likely((unsigned int)flags - 1 <= 1)) {
+		const struct kmalloc_class *k =
+			kmalloc_class_of[(size + TAG_SIZE - 1) / TAG_SIZE];
+		struct kmem_cache *cp = k->cache;
+		void *obj;
+
+		if (likely(kmem_magazine_pop(cp, &obj))) {
+			uintptr_t buf = (uintptr_t)obj + TAG_SIZE;
+			uint64_t h = tag_hash(buf ^ k->info_high);
+
+			tag_of(buf)->owner = cp;
+			*tag_word_of(buf) = (h & ~0xffffffffull) ^ k->live;
+			return (void *)buf;
+		}
+	}
+	return kmalloc_slow(size, flags);
 }
 
 void *kzmalloc(size_t size, int flags)
@@ -541,14 +741,46 @@ void *kmalloc_align(size_t size, int flags, size_t align)
 	return kmalloc_common(__func__, size, flags, align);
 }
 
-void kfree(void *buf)
+/* kfree beyond its fast path: NULL, large or aligned buffers, misuse. */
+static __attribute__((noinline)) void kfree_slow(void *buf)
 {
 	struct kmalloc_view v;
 
 	if (!buf)
 		return;
-	buffer_lookup(__func__, buf, &v);
-	buffer_release(__func__, &v);
+	buffer_lookup("kfree", buf, &v);
+	buffer_release("kfree", &v);
+}
+
+/*
+ * The fast path takes a small buffer: a tag whose second word is exactly
+ * the live word its own info implies at buf (one compare: the check xor
+ * the hash of buf and info is LIVE), with an owner that is its class's
+ * cache. Then FREED is one xor of the check away, and the object, buf
+ * less the tag's offset, goes on the CPU's magazine. Anything else (NULL,
+ * large buffers, misuse) goes to kfree_slow, which says what it is.
+ */
+void kfree(void *p)
+{
+	uintptr_t buf = (uintptr_t)p;
+
+	if (likely(buf >= LARGE_ROOM)) {
+		uint64_t word = tag_word_load(buf);
+		uint64_t h = tag_hash(buf ^ word << 32);
+		struct kmem_cache *cp = kmalloc_caches[tag_class_load(buf)];
+
+		if (likely((uint32_t)((word ^ h) >> 32) == KMALLOC_LIVE) &&
+		    likely(tag_owner_load(buf) == cp)) {
+			void *obj = (void *)(buf - (uint16_t)word);
+
+			tag_check_freed(buf);
+			if (likely(kmem_magazine_push_unlooked(cp, obj)))
+				return;
+			kmem_cache_free(cp, obj);
+			return;
+		}
+	}
+	kfree_slow(p);
 }
 
 size_t kmalloc_size(void *buf)
@@ -610,4 +842,5 @@ void kmalloc_init(void)
 			kmem_cache_create(name, obj_size, TAG_SIZE, 0,
 					  kpages_arena, NULL, NULL, NULL);
 	}
+	fast_tables_init();
 }

@@ -12,6 +12,7 @@
 /* the largest ordinary test (align_every_power) holds about 3.5 MiB */
 #define KTEST_NEEDS_BASE (4ul << 20)
 #include "ktest.h"
+#include "arch.h"
 #include "arena.h"
 #include "arena_impl.h"
 #include "kmalloc.h"
@@ -763,6 +764,67 @@ KTEST_PANICS(kmalloc, tag_overwritten,
 	/* as an overrun of the buffer before it would */
 	p[-2] = (void *)0x6b6d616cul;
 	kfree(p);
+}
+
+/*
+ * A live tag copied to another 16-aligned place: its check hashes the
+ * address it was written for, so there it is no tag at all.
+ */
+KTEST_PANICS(kmalloc, tag_copied_elsewhere,
+	     "kfree: not a kmalloc buffer (no valid tag before it): addr 0x")
+{
+	uint8_t *p = kmalloc(100, MEM_WAIT);
+	uint8_t *page = arena_alloc(kpages_arena, PGSIZE, MEM_WAIT);
+
+	kmemset(page, 0, PGSIZE);
+	kmemcpy(page + 256 - 16, p - 16, 16);
+	kfree(page + 256);
+}
+
+/*
+ * The offset the tag names is where kfree finds the object: changed, the
+ * check no longer holds, and kfree frees nothing (the fast path would
+ * otherwise push a pointer into the middle of an object).
+ */
+KTEST_PANICS(kmalloc, tag_offset_changed,
+	     "kfree: not a kmalloc buffer (no valid tag before it): addr 0x")
+{
+	uint8_t *p = kmalloc(100, MEM_WAIT);
+
+	*(uint16_t *)(p - 8) = 32; /* the offset field: 16 before */
+	kfree(p);
+}
+
+/*
+ * kmalloc and kfree of a small size with the magazines warm take the fast
+ * paths: this CPU's magazine serves every allocation (hits), the slab
+ * layer sees none, and the pairs leave nothing live.
+ */
+KTEST(kmalloc, fast_pairs_stay_in_the_magazine)
+{
+	struct kmem_cache *cp = kmem_cache_find("kmalloc_64");
+	struct kmem_cpu_stats before, after;
+	size_t live;
+	int cpu;
+	void *p;
+
+	KT_ASSERT_NOT_NULL(cp);
+	kfree(kmalloc(40, MEM_WAIT)); /* this CPU has a magazine with room */
+	cpu = arch_cpu_id();
+	live = kmem_cache_nr_live(cp);
+	if (!kmem_cache_cpu_stats(cp, cpu, &before))
+		KT_SKIP("kmalloc_64 has no magazines (a debug mode)");
+	for (int i = 0; i < 1000; i++) {
+		p = kmalloc(40, MEM_WAIT);
+		KT_ASSERT_NOT_NULL(p);
+		kmemset(p, i, 48);
+		kfree(p);
+	}
+	KT_ASSERT_TRUE(kmem_cache_cpu_stats(cp, cpu, &after));
+	KT_EXPECT_EQ(after.hits - before.hits, 1000);
+	KT_EXPECT_EQ(after.misses, before.misses);
+	KT_EXPECT_EQ(kmem_cache_nr_live(cp), live);
+	KT_EXPECT_EQ(kmem_cache_check(cp), 0);
 }
 
 KTEST_PANICS(kmalloc, align_not_pow2,

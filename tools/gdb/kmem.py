@@ -26,6 +26,7 @@ ROUNDS_HELD = -2
 # Where a magazine's rounds start: after its link and its NULL floor.
 MAGAZINE_ROUNDS = 16
 HASH_MULTIPLIER = 0x9e3779b97f4a7c15  # HASH_GOLDEN_64 of lib/include/hash.h
+TAG_HASH_MUL = 0xffffffff9e3779b1  # kmalloc's tag hash (kern/src/kmalloc.c)
 MASK64 = (1 << 64) - 1
 BASE_TAG_RESERVE = 2
 BTAG_SENTINEL, BTAG_SPAN, BTAG_FREE, BTAG_ALLOC, BTAG_SPARE = range(5)
@@ -535,7 +536,7 @@ def kmalloc_tag_at(buf):
         return None
     owner, offset, size_class, zero, check = struct.unpack("<QHBBI", raw)
     info = offset | size_class << 16 | zero << 24
-    h = (((buf ^ (info << 32)) & MASK64) * HASH_MULTIPLIER) & MASK64
+        h = (((buf ^ (info << 32)) & MASK64) * TAG_HASH_MUL) & MASK64
     h32 = h >> 32
     for state, word in ((KMALLOC_LIVE, "live"), (KMALLOC_FREED, "freed")):
         if check == state ^ h32:
