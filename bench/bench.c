@@ -420,13 +420,15 @@ static double results[64];
 /* The ratios the issues ask for, from this run's own numbers. */
 static void print_ratios(void)
 {
-	double pair = 0, malloc_pair = 0, one = 0, two = 0;
+	double pair = 0, malloc_pair = 0, kmalloc_pair = 0, one = 0, two = 0;
 
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
 		if (!strcmp(workloads[i].name, "cache_pair"))
 			pair = results[i];
 		if (!strcmp(workloads[i].name, "malloc_pair"))
 			malloc_pair = results[i];
+		if (!strcmp(workloads[i].name, "kmalloc_pair"))
+			kmalloc_pair = results[i];
 		if (!strcmp(workloads[i].name, "cache_pair_1thread"))
 			one = results[i];
 		if (!strcmp(workloads[i].name, "cache_pair_2threads"))
@@ -434,6 +436,8 @@ static void print_ratios(void)
 	}
 	printf("kmem_cache pair / glibc pair time: %.2f (below 1: faster)\n",
 	       pair / malloc_pair);
+	printf("kmalloc pair / glibc pair time: %.2f (below 1: faster)\n",
+	       kmalloc_pair / malloc_pair);
 	printf("two threads / one thread rate: %.2fx\n", one / two);
 }
 
