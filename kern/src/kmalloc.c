@@ -4,6 +4,8 @@
  * counts the tag); bigger ones are segments of kpages_arena. A 16-byte
  * tag before every buffer says where it came from, so kfree needs no size
  * and can tell a foreign, an interior or a freed pointer from a buffer.
+ * Reading a tag back and saying what a bad pointer is live in
+ * kmalloc_tag.c; what both files share, in kmalloc_impl.h.
  *
  * ---- The tag
  *
@@ -132,125 +134,14 @@
 #include "panic.h"
 #include "slab_impl.h"
 
-#define TAG_SIZE 16 /* also the alignment of every buffer */
-#define KMALLOC_MIN_SHIFT 5
-#define KMALLOC_MAX_SHIFT 13
-#define KMALLOC_NR_CACHES (KMALLOC_MAX_SHIFT - KMALLOC_MIN_SHIFT + 1)
-#define KMALLOC_MIN_OBJ (1ul << KMALLOC_MIN_SHIFT)
-#define KMALLOC_MAX_OBJ (1ul << KMALLOC_MAX_SHIFT)
-#define KMALLOC_CLASS_PAGES 0x10
-#define KMALLOC_CLASS_PAGES_ALIGNED 0x11
-#define LARGE_ROOM 32 /* header and tag before an unaligned large buffer */
-#define LARGE_REDZONE KMALLOC_LARGE_REDZONE /* kmem_debug=redzone */
-/* No machine has this much: larger requests fail before any arithmetic. */
-#define KMALLOC_SIZE_MAX (1ul << 47)
+#include "kmalloc_impl.h"
 
-/* The states of a tag (xor the hash): kmalloc writes LIVE, kfree FREED. */
-#define KMALLOC_LIVE 0x6b6c6976u  /* "kliv" */
-#define KMALLOC_FREED 0x6b667265u /* "kfre" */
-
-struct kmalloc_tag {
-	void *owner;
-	uint16_t offset;
-	uint8_t size_class;
-	uint8_t zero;
-	uint32_t check;
-};
-
-static_assert(sizeof(struct kmalloc_tag) == TAG_SIZE, "the tag is 16 bytes");
-
-/* Just before a large buffer's tag: the segment the arena gave. */
-struct kmalloc_large {
-	uintptr_t start;
-	size_t size;
-};
-
-static_assert(sizeof(struct kmalloc_large) + TAG_SIZE == LARGE_ROOM,
-	      "large header and tag fill LARGE_ROOM");
-
-/* What the tag before a buffer says, read and decoded. */
-struct kmalloc_view {
-	uintptr_t buf;
-	uint32_t state; /* KMALLOC_LIVE, KMALLOC_FREED, or 0: no valid tag */
-	bool sound;	/* offset, class and header agree */
-	uint32_t info;	/* the offset/class word, as the check hashed it */
-	void *owner;
-	unsigned size_class;
-	size_t offset;
-	uintptr_t start; /* of the object or segment */
-	size_t size;	 /* of the object or segment */
-	size_t usable;	 /* from buf to the end of it */
-};
-
-/*
- * The caches by class. The slots past the last small class (the large
- * classes among them) hold an owner no tag names, so that kfree's fast
-  * path may index the table with any class byte and find a cache only for
- * a small one.
- */
-#define KMALLOC_CLASS_SLOTS 256
-#define KMALLOC_NO_OWNER ((struct kmem_cache *)~0ul)
-static struct kmem_cache *kmalloc_caches[KMALLOC_CLASS_SLOTS] = {
+struct kmem_cache *kmalloc_caches[KMALLOC_CLASS_SLOTS] = {
 	[KMALLOC_NR_CACHES... KMALLOC_CLASS_SLOTS - 1] = KMALLOC_NO_OWNER,
 };
 static_assert(KMALLOC_NR_CACHES <= KMALLOC_CLASS_SLOTS &&
 		      KMALLOC_CLASS_PAGES_ALIGNED < KMALLOC_CLASS_SLOTS,
 	      "every class has a slot");
-
-/* ---- tags */
-
-static inline struct kmalloc_tag *tag_of(uintptr_t buf)
-{
-	return (struct kmalloc_tag *)(buf - TAG_SIZE);
-}
-
-static inline struct kmalloc_large *large_of(uintptr_t buf)
-{
-	return (struct kmalloc_large *)(buf - LARGE_ROOM);
-}
-
-/*
- * The tag's hash: x times an odd constant whose high half is all ones, so
- * that it is a 32-bit immediate, sign-extended, to the multiply. The high
- * half of the product still depends on every bit of x (bits 32..63 through
- * their product with the constant's low half, the others through the
- * carry), and a multiply by an odd number loses no bit of x.
- */
-#define TAG_HASH_MUL 0xffffffff9e3779b1ull
-
-static inline uint64_t tag_hash(uint64_t x)
-{
-	return x * TAG_HASH_MUL;
-}
-
-/* The check word of a tag in state at buf with offset/class word info. */
-static inline uint32_t tag_check(uintptr_t buf, uint32_t info, uint32_t state)
-{
-	uint64_t h = tag_hash(buf ^ (uint64_t)info << 32);
-
-	return state ^ (uint32_t)(h >> 32);
-}
-
-static inline uint32_t tag_info(const struct kmalloc_tag *t)
-{
-	return t->offset | (uint32_t)t->size_class << 16 |
-	       (uint32_t)t->zero << 24;
-}
-
-/*
- * The tag's second word read or written whole, as one number: the
- * offset/class word info below, the check above (the struct's layout,
- * little-endian). It aliases the fields.
- */
-typedef uint64_t __attribute__((may_alias)) tag_word_t;
-
-static inline tag_word_t *tag_word_of(uintptr_t buf)
-{
-	return (tag_word_t *)(buf - sizeof(tag_word_t));
-}
-
-/* The info word of a small buffer of class c that kmalloc gave (offset 16). */
-#define SMALL_INFO(c) (TAG_SIZE | (uint32_t)(c) << 16)
 
 /* Write a live tag before buf. */
 static inline void tag_write(uintptr_t buf, void *owner, size_t offset,
@@ -265,216 +156,13 @@ static inline void tag_write(uintptr_t buf, void *owner, size_t offset,
 	t->check = tag_check(buf, tag_info(t), KMALLOC_LIVE);
 }
 
-/*
- * Copy the tag before buf, or the large header: buf may be any pointer,
- * even into memory the sanitizer poisoned (a foreign one, or one kfree's
- * diagnosis looks at), so these loads are not checked.
- */
-static __no_sanitize_address void tag_load(uintptr_t buf, struct kmalloc_tag *t)
-{
-	*t = *tag_of(buf);
-}
-
-static __no_sanitize_address void large_load(uintptr_t buf,
-					     struct kmalloc_large *h)
-{
-	*h = *large_of(buf);
-}
-
-/* The owner a tag of v's class must name. */
-static inline void *class_owner(const struct kmalloc_view *v)
-{
-	return v->size_class < KMALLOC_NR_CACHES ?
-		       (void *)kmalloc_caches[v->size_class] :
-		       (void *)kpages_arena;
-}
-
-/* A small buffer's offset must leave at least 16 bytes of its object. */
-static bool decode_small(struct kmalloc_view *v)
-{
-	size_t obj_size = KMALLOC_MIN_OBJ << v->size_class;
-
-	if (v->offset < TAG_SIZE || v->offset % TAG_SIZE ||
-	    v->offset > obj_size - TAG_SIZE)
-		return false;
-	v->start = v->buf - v->offset;
-	v->size = obj_size;
-	v->usable = obj_size - v->offset;
-	return true;
-}
-
-/* The redzone after a large buffer: none unless kmem_debug=redzone. */
-static inline size_t large_redzone(void)
-{
-	return (kmem_debug & KMEM_DEBUG_REDZONE) ? LARGE_REDZONE : 0;
-}
-
-/* A large buffer's header must name the page-aligned start before it. */
-static bool decode_large(struct kmalloc_view *v)
-{
-	struct kmalloc_large h;
-
-	if (v->size_class != KMALLOC_CLASS_PAGES &&
-	    v->size_class != KMALLOC_CLASS_PAGES_ALIGNED)
-		return false;
-	if (v->offset < LARGE_ROOM || v->offset > PGSIZE ||
-	    v->offset % TAG_SIZE || (v->buf - v->offset) % PGSIZE)
-		return false;
-	large_load(v->buf, &h);
-	if (h.start != v->buf - v->offset || h.size % PGSIZE ||
-	    h.size < v->offset + TAG_SIZE + large_redzone() ||
-	    h.start + h.size < h.start)
-		return false;
-	v->start = h.start;
-	v->size = h.size;
-	v->usable = h.size - v->offset - large_redzone();
-	return true;
-}
-
-/* Read and decode the tag before buf (no tag at all if buf is unaligned). */
-static void tag_decode(uintptr_t buf, struct kmalloc_view *v)
-{
-	struct kmalloc_tag t;
-
-	*v = (struct kmalloc_view){ .buf = buf };
-	if (buf % TAG_SIZE || buf < LARGE_ROOM)
-		return;
-	tag_load(buf, &t);
-	v->info = tag_info(&t);
-	if (t.check == tag_check(buf, v->info, KMALLOC_LIVE))
-		v->state = KMALLOC_LIVE;
-	else if (t.check == tag_check(buf, v->info, KMALLOC_FREED))
-		v->state = KMALLOC_FREED;
-	else
-		return;
-	v->owner = t.owner;
-	v->size_class = t.size_class;
-	v->offset = t.offset;
-	if (t.zero)
-		return;
-	v->sound = v->size_class < KMALLOC_NR_CACHES ? decode_small(v) :
-						       decode_large(v);
-}
-
-static inline bool view_is_live(const struct kmalloc_view *v)
-{
-	return v->state == KMALLOC_LIVE && v->sound &&
-	       v->owner == class_owner(v);
-}
-
-/* ---- misuse */
-
-/* "cache" or "arena", and its name, for v's class. */
-static const char *owner_kind(const struct kmalloc_view *v)
-{
-	return v->size_class < KMALLOC_NR_CACHES ? "cache" : "arena";
-}
-
-static const char *owner_name(const struct kmalloc_view *v)
-{
-	return v->size_class < KMALLOC_NR_CACHES ?
-		       kmem_cache_name(kmalloc_caches[v->size_class]) :
-		       arena_name(kpages_arena);
-}
-
-/*
- * A live buffer holding p whose tag lies in p's page, before p (error
- * paths only: up to a page of candidate tags).
- */
-static bool find_enclosing(uintptr_t p, struct kmalloc_view *around)
-{
-	uintptr_t page = ALIGN_DOWN(p, PGSIZE);
-
-	for (uintptr_t b = ALIGN_DOWN(p - 1, TAG_SIZE); b >= page + TAG_SIZE;
-	     b -= TAG_SIZE) {
-		tag_decode(b, around);
-		if (view_is_live(around) && p < b + around->usable)
-			return true;
-	}
-	return false;
-}
-
-/*
- * Under poison: if buf is in a free object of a kmalloc cache, its tag
- * holds the free poison, and fn met a freed buffer: panic saying so.
- */
-static void poisoned_buffer(const char *fn, uintptr_t buf)
-{
-	void *start;
-	struct kmem_cache *cp =
-		kmem_cache_owner((void *)(buf - TAG_SIZE), &start);
-	uintptr_t obj = (uintptr_t)start;
-	char audit[KMEM_AUDIT_TEXT_MAX];
-
-	for (unsigned c = 0; cp && obj && c < KMALLOC_NR_CACHES; c++) {
-		if (kmalloc_caches[c] != cp)
-			continue;
-		if (buf - obj > kmem_cache_obj_size(cp) ||
-		    kmem_pattern_find((void *)obj, buf - TAG_SIZE - obj,
-				      buf - obj, KMEM_POISON_FREE) >= 0)
-			return;
-		panic("%s: %s (its tag holds the free poison): cache '%s' addr %p size %zu%s",
-		      fn,
-		      kstrcmp(fn, "kfree") ? "buffer already freed" :
-					     "double free",
-		      kmem_cache_name(cp), (void *)buf,
-		      kmem_cache_obj_size(cp) - (buf - obj),
-		      kmem_cache_audit_text(cp, (void *)obj, audit,
-					    sizeof(audit)));
-	}
-}
-
-/* Under audit, who last allocated and freed the small buffer v. */
-static const char *audit_text(const struct kmalloc_view *v, char *buf,
-			      size_t len)
-{
-	buf[0] = 0;
-	if (v->sound && v->size_class < KMALLOC_NR_CACHES)
-		kmem_cache_audit_text(kmalloc_caches[v->size_class],
-				      (void *)v->start, buf, len);
-	return buf;
-}
-
-/* fn met v, which is not a live buffer: say what it is, and panic. */
-static __noreturn void bad_buffer(const char *fn, const struct kmalloc_view *v)
-{
-	char audit[KMEM_AUDIT_TEXT_MAX];
-	struct kmalloc_view around;
-	void *buf = (void *)v->buf;
-
-	if (v->state == KMALLOC_LIVE && v->sound)
-		panic("%s: tag overwritten (owner %p, expected %p: an overrun of the memory before it?): %s '%s' addr %p size %zu%s",
-		      fn, v->owner, class_owner(v), owner_kind(v),
-		      owner_name(v), buf, v->usable,
-		      audit_text(v, audit, sizeof(audit)));
-	if (find_enclosing(v->buf, &around))
-		panic("%s: pointer inside a buffer, not its start: %s '%s' addr %p is %zu bytes into buffer %p size %zu%s",
-		      fn, owner_kind(&around), owner_name(&around), buf,
-		      (size_t)(v->buf - around.buf), (void *)around.buf,
-		      around.usable, audit_text(&around, audit, sizeof(audit)));
-	if (v->state == KMALLOC_FREED && v->sound)
-		panic("%s: %s (the tag says freed): %s '%s' addr %p size %zu%s",
-		      fn,
-		      kstrcmp(fn, "kfree") ? "buffer already freed" :
-					     "double free",
-		      owner_kind(v), owner_name(v), buf, v->usable,
-		      audit_text(v, audit, sizeof(audit)));
-	if (v->state)
-		panic("%s: tag corrupted (its check holds, its fields do not): addr %p class %u offset %zu",
-		      fn, buf, v->size_class, v->offset);
-	if (kmem_debug & KMEM_DEBUG_POISON)
-		poisoned_buffer(fn, v->buf);
-	panic("%s: not a kmalloc buffer (no valid tag before it): addr %p", fn,
-	      buf);
-}
-
 /* The live buffer buf, decoded into v; anything else panics, from fn. */
 static inline void buffer_lookup(const char *fn, void *buf,
 				 struct kmalloc_view *v)
 {
-	tag_decode((uintptr_t)buf, v);
+	kmalloc_tag_decode((uintptr_t)buf, v);
 	if (unlikely(!view_is_live(v)))
-		bad_buffer(fn, v);
+		kmalloc_bad_buffer(fn, v);
 }
 
 static inline void kmalloc_check_flags(const char *fn, size_t size, int flags)

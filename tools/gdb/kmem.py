@@ -536,7 +536,7 @@ def kmalloc_tag_at(buf):
         return None
     owner, offset, size_class, zero, check = struct.unpack("<QHBBI", raw)
     info = offset | size_class << 16 | zero << 24
-        h = (((buf ^ (info << 32)) & MASK64) * TAG_HASH_MUL) & MASK64
+    h = (((buf ^ (info << 32)) & MASK64) * TAG_HASH_MUL) & MASK64
     h32 = h >> 32
     for state, word in ((KMALLOC_LIVE, "live"), (KMALLOC_FREED, "freed")):
         if check == state ^ h32:
