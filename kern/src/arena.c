@@ -63,9 +63,22 @@
  * split and on every merge back. Instant fit checks the segment it takes
  * and, if it has shrunk below the request, refiles it and looks again;
  * searches start at the request's own class, where any segment big
- * enough is filed or above. Best fit
- * searches for the smallest fitting segment, list by list from the
- * request's own. Next fit walks the segment list from a rotor left after
+ * enough is filed or above.
+ *
+ * Best fit returns the smallest fitting segment, exactly. It searches the
+ * lists the bitmap says are not empty, from the request's class up, and
+ * stops after the list following the first one that gave a fit: that one
+ * may still hold a smaller segment of the same class (lazy filing), none
+ * beyond can. A plain request (no constraint) needs no fit_in_segment: a
+ * segment fits when it is big enough, so the scan is a compare of sizes,
+ * and an exact fit ends it at once. We chose this over a size-ordered
+ * structure (a tree, or finer lists as in TLSF) because it keeps one set
+ * of free lists for all three policies, costs nothing on the paths that
+ * free and merge, and the lists a search reads are the two a size can be
+ * on: 519 instructions an operation on make bench-instr's random_best
+ * (1000 live segments, one replaced at a time), against 3,184 with
+ * fit_in_segment on every segment of the two lists. Constrained requests
+ * still take fit_in_segment on each candidate. Next fit walks the segment list from a rotor left after
  * the previous next-fit allocation, so addresses are not reused soon.
  *
  * arena_xalloc() adds constraints: alignment with a phase, a boundary not

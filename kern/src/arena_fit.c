@@ -93,6 +93,46 @@ find_next_fit_locked(struct arena *a, const struct request *r, uintptr_t *addr)
 }
 
 /*
+ * Best fit of a plain request (no constraint: a segment fits if it is big
+ * enough, at its start): the smallest free segment of at least size. The
+ * lists are visited through the bitmap, from size's class up; within one
+ * the test is a compare of sizes, and an exact fit ends the search. Once
+ * a list has given a fit, only the next one can still hold a smaller
+ * (lazy refiling leaves a segment one list above its class), so the
+ * search stops there. a's lock held.
+ */
+static struct btag *best_fit_plain_locked(struct arena *a, size_t size)
+{
+	uint64_t lists = a->free_bitmap & (~0ull << highbit(size));
+	struct btag *best = NULL;
+	size_t best_size = SIZE_MAX;
+	int stop = ARENA_NR_FREELISTS;
+
+	assert_held(&a->lock);
+	while (lists) {
+		int i = lowbit(lists);
+		struct list_head *l;
+
+		if (i >= stop)
+			break;
+		lists &= lists - 1;
+		list_for_each (l, &a->free_lists[i]) {
+			struct btag *t = free_tag(l);
+
+			if (t->size < size || t->size >= best_size)
+				continue;
+			best = t;
+			best_size = t->size;
+			if (best_size == size)
+				return best;
+		}
+		if (best && stop == ARENA_NR_FREELISTS)
+			stop = i + 2;
+	}
+	return best;
+}
+
+/*
  * Find a free segment for r under policy, and the address in it. Instant
  * fit of a plain request is O(1); the rest searches list by list from the
  * request's size class up. Every segment big enough for r is filed there
@@ -111,11 +151,13 @@ struct btag *arena_find_fit_locked(struct arena *a, const struct request *r,
 	assert_held(&a->lock);
 	if (policy == ARENA_NEXTFIT)
 		return find_next_fit_locked(a, r, addr);
-	if (policy != ARENA_BESTFIT && request_is_plain(r)) {
-		struct btag *t = instant_fit_locked(a, r->size);
+	if (request_is_plain(r)) {
+		struct btag *t = policy == ARENA_BESTFIT ?
+					 best_fit_plain_locked(a, r->size) :
+					 instant_fit_locked(a, r->size);
 
-		if (t) {
-			*addr = t->start;
+		if (t || policy == ARENA_BESTFIT) {
+			*addr = t ? t->start : 0;
 			return t;
 		}
 	}

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 
 #include "arena.h"
+#include "arena_impl.h"
+
 #include "kmem_host.h"
 
 #define MAX_LIVE 256
@@ -166,13 +168,55 @@ static size_t get_size(struct model *m, struct cursor *c)
 static const int fits[4] = { 0, ARENA_INSTANTFIT, ARENA_BESTFIT,
 			     ARENA_NEXTFIT };
 
+/*
+ * Best fit against brute force: the starts of a's free segments of the
+ * smallest size that holds size (up to MAX_BEST of them), and that size
+ * (0: none holds it).
+ */
+#define MAX_BEST 64
+
+static size_t smallest_fits(struct arena *a, size_t size, uintptr_t *starts,
+			    size_t *n)
+{
+	size_t best = 0;
+
+	*n = 0;
+	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
+	     t = t->seg_next) {
+		if (t->type != BTAG_FREE || t->size < size ||
+		    (best && t->size > best))
+			continue;
+		if (t->size != best)
+			*n = 0;
+		best = t->size;
+		if (*n < MAX_BEST)
+			starts[*n] = t->start;
+		(*n)++;
+	}
+	return best;
+}
+
 static void op_alloc(struct model *m, struct cursor *c)
 {
 	struct constraints none = { 0 };
-	size_t size = get_size(m, c);
+	size_t size = get_size(m, c), best = 0, n = 0;
 	int flags = MEM_ATOMIC | fits[get(c, 1) & 3];
-	void *p = arena_alloc(m->a, size, flags);
+	uintptr_t starts[MAX_BEST];
+	void *p;
 
+	/* with no quantum caches, best fit must take a smallest segment */
+	if ((flags & ARENA_BESTFIT) && m->exact_in_use)
+		best = smallest_fits(m->a, roundup(size, m->q), starts, &n);
+	p = arena_alloc(m->a, size, flags);
+	if (best && n <= MAX_BEST) {
+		size_t i = 0;
+
+		while (i < n && starts[i] != (uintptr_t)p)
+			i++;
+		if (i == n)
+			fail("best fit of %zu gave %p, not the start of a free segment of %zu, the smallest that holds it",
+			     size, p, best);
+	}
 	if (p)
 		record(m, (uintptr_t)p, size, false, &none);
 }

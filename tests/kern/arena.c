@@ -441,6 +441,7 @@ struct workload {
 	size_t span;
 	/* their quantum-aligned parts, where segments may be */
 	uintptr_t lo_start, lo_end, hi_start, hi_end;
+	size_t best_checked; /* plain best-fit allocations the oracle saw */
 };
 
 /* Whether [p, p + size) is inside one of w's spans and overlaps nothing. */
@@ -508,15 +509,63 @@ static void *workload_xalloc(struct workload *w, size_t size)
 	return p;
 }
 
+/*
+ * The brute-force oracle of best fit: whether a free segment of a starts
+ * at addr and is, of all that hold size, of the smallest size (walking
+ * every segment; a's lock is not needed: one thread). Called before the
+ * allocation, for the address it will give.
+ */
+struct best_fits {
+	size_t size; /* the smallest that holds the request; 0: none */
+	size_t n;    /* free segments of that size */
+	uintptr_t start[64];
+};
+
+static void best_fits_find(struct arena *a, size_t size, struct best_fits *b)
+{
+	b->size = b->n = 0;
+	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
+	     t = t->seg_next) {
+		if (t->type != BTAG_FREE || t->size < size ||
+		    (b->size && t->size > b->size))
+			continue;
+		if (t->size != b->size)
+			b->n = 0;
+		b->size = t->size;
+		if (b->n < ARRAY_SIZE(b->start))
+			b->start[b->n] = t->start;
+		b->n++;
+	}
+}
+
+static bool best_fits_has(const struct best_fits *b, uintptr_t addr)
+{
+	for (size_t i = 0; i < b->n && i < ARRAY_SIZE(b->start); i++)
+		if (b->start[i] == addr)
+			return true;
+	return b->n > ARRAY_SIZE(b->start); /* too many to tell */
+}
+
 static void workload_alloc_one(struct workload *w)
 {
 	uint64_t *s = &w->seed;
 	size_t size = (1 + rng_below(s, 64)) * w->quantum - rng_below(s, 2);
 	bool x = rng_below(s, 4) == 0;
-	void *p = x ? workload_xalloc(w, size) :
-		      arena_alloc(w->a, size, MEM_ATOMIC | w->policy);
 	size_t rounded = (size + w->quantum - 1) / w->quantum * w->quantum;
+	static struct best_fits best;
+	void *p;
 
+	if (!x && w->policy == ARENA_BESTFIT)
+		best_fits_find(w->a, rounded, &best);
+	p = x ? workload_xalloc(w, size) :
+		arena_alloc(w->a, size, MEM_ATOMIC | w->policy);
+	if (!x && w->policy == ARENA_BESTFIT) {
+		/* a smallest free segment that holds it, if there is one */
+		KT_EXPECT_EQ(p != NULL, best.size != 0);
+		if (p)
+			KT_EXPECT_TRUE(best_fits_has(&best, (uintptr_t)p));
+		w->best_checked++;
+	}
 	if (!p)
 		return;
 	KT_EXPECT_TRUE(placement_ok(w, (uintptr_t)p, rounded));
@@ -556,6 +605,8 @@ static void run_workload(const char *name, size_t quantum, int policy,
 			KT_ASSERT_EQ(total - arena_amt_free(w.a), w.in_use);
 		}
 	}
+	if (policy == ARENA_BESTFIT)
+		KT_EXPECT_GE(w.best_checked, WORKLOAD_OPS / 4);
 	while (w.nr_live)
 		workload_free_one(&w, 0);
 	KT_EXPECT_EQ(arena_amt_free(w.a), total);
@@ -569,9 +620,20 @@ KTEST(arena, random_q4096_instant)
 	run_workload(TEST_ARENA_NAME, PGSIZE, ARENA_INSTANTFIT, 1);
 }
 
+/* Best fit checked against the brute-force oracle at every plain alloc. */
 KTEST(arena, random_q4096_best)
 {
 	run_workload(TEST_ARENA_NAME, PGSIZE, ARENA_BESTFIT, 2);
+}
+
+KTEST(arena, random_q8_best_against_brute_force)
+{
+	run_workload(TEST_ARENA_NAME, 8, ARENA_BESTFIT, 12);
+}
+
+KTEST(arena, random_q24_best_against_brute_force)
+{
+	run_workload(TEST_ARENA_NAME, 24, ARENA_BESTFIT, 13);
 }
 
 KTEST(arena, random_q4096_next)
