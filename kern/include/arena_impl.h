@@ -91,8 +91,14 @@ struct arena {
 
 	/* the address-ordered list of every tag: a circular list headed here */
 	struct btag seg_head;
-	/* next fit continues from here (a tag of seg_head's list, or NULL) */
+	/*
+	 * Next fit continues from rotor_addr, the end of the last next-fit
+	 * allocation, in the span of rotor: a tag of seg_head's list at or
+	 * before that place (NULL: from the start). An address, not a tag,
+	 * because frees and merges move tags but not addresses.
+	 */
 	struct btag *rotor;
+	uintptr_t rotor_addr;
 
 	/*
 	 * free segments by size class: list i holds sizes [2^i, 2^(i+1)),
@@ -330,8 +336,19 @@ static inline void seg_remove_locked(struct arena *a, struct btag *t)
 	assert_held(&a->lock);
 	debug_assert(t->type != BTAG_SENTINEL && t->type != BTAG_SPARE);
 	debug_assert(t->seg_prev->seg_next == t && t->seg_next->seg_prev == t);
-	if (unlikely(a->rotor == t))
-		a->rotor = t->seg_next;
+	if (unlikely(a->rotor == t)) {
+		/*
+		 * A segment goes when it merges into a neighbour: the one before
+		 * is still at or before the rotor's place, in its span. A span
+		 * goes back to its source: next fit goes on with the next span.
+		 */
+		if (t->type == BTAG_SPAN) {
+			a->rotor = t->seg_next;
+			a->rotor_addr = 0;
+		} else {
+			a->rotor = t->seg_prev;
+		}
+	}
 	t->seg_prev->seg_next = t->seg_next;
 	t->seg_next->seg_prev = t->seg_prev;
 	tag_put_locked(a, t);

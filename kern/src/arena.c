@@ -78,8 +78,22 @@
  * on: 519 instructions an operation on make bench-instr's random_best
  * (1000 live segments, one replaced at a time), against 3,184 with
  * fit_in_segment on every segment of the two lists. Constrained requests
- * still take fit_in_segment on each candidate. Next fit walks the segment list from a rotor left after
- * the previous next-fit allocation, so addresses are not reused soon.
+ * still take fit_in_segment on each candidate.
+ *
+ * Next fit hands out addresses that advance through the arena and wrap
+ * only at its end, so that an ID or a port just freed is not handed out
+ * again at once. The rotor is a place, not a tag: rotor_addr, the end of
+ * the last next-fit allocation, and rotor, a tag at or before it in its
+ * span where the walk starts. The search takes nothing below rotor_addr
+ * in that span, then goes on through the spans after it, then wraps to
+ * the arena's start. Frees and merges move and remove tags but not
+ * addresses: a merge that removes the rotor's tag leaves it on the tag
+ * before (still at or before the place), and a span given back to its
+ * source moves it to the next span's start. Unlike a marker tag in the
+ * segment list (illumos's vmem rotor), nothing keeps the free segments
+ * on either side of the place from merging. Next fit is for arenas whose
+ * sizes do not go through quantum caches (ID arenas): asked of a size
+ * the quantum caches serve, arena_alloc panics.
  *
  * arena_xalloc() adds constraints: alignment with a phase, a boundary not
  * to cross (nocross), and a window [minaddr, maxaddr). A segment fits if
@@ -485,8 +499,10 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 			t = import_locked(a, r, attempt, &irq, &addr);
 		if (likely(t != NULL)) {
 			seg = carve_locked(a, t, addr, r->size);
-			if (policy == ARENA_NEXTFIT)
-				a->rotor = seg->seg_next;
+			if (policy == ARENA_NEXTFIT) {
+				a->rotor = seg;
+				a->rotor_addr = seg->start + seg->size;
+			}
 			a->stats.allocs++;
 			resize = hash_target_locked(a);
 			spin_unlock_irqrestore(&a->lock, irq);
@@ -547,6 +563,9 @@ static __attribute__((noinline)) void *arena_alloc_slow(struct arena *a,
 	if (unlikely(!size || !r.size))
 		panic("arena_alloc: bad size: arena '%s' size %zu", a->name,
 		      size);
+	if (unlikely(r.size <= a->qcache_max && (flags & ARENA_NEXTFIT)))
+		panic("arena_alloc: next fit of a size the quantum caches serve: arena '%s' size %zu (quantum caches up to %zu; next fit is for arenas without them, such as ID arenas)",
+		      a->name, size, a->qcache_max);
 	if (r.size <= a->qcache_max)
 		return after_check(
 			"arena_alloc", a,

@@ -67,28 +67,34 @@ static bool request_is_plain(const struct request *r)
 }
 
 /*
- * Next fit: the first fitting free segment from the rotor on, wrapping
- * (a's lock held).
+ * Next fit: the first fit at or after the rotor's place (rotor_addr, in
+ * the rotor's span), then in the spans after it, then, wrapping, from the
+ * arena's start (a's lock held). The walk starts at the rotor tag, which
+ * is at or before that place; until it meets the next span, no address
+ * below rotor_addr is taken.
  */
 static struct btag *
 find_next_fit_locked(struct arena *a, const struct request *r, uintptr_t *addr)
 {
-	struct btag *first = a->rotor, *t;
+	struct request past = *r;
+	struct btag *t = a->rotor;
 
 	assert_held(&a->lock);
-	if (!first || first == &a->seg_head)
-		first = a->seg_head.seg_next;
-	if (first == &a->seg_head)
-		return NULL;
-	t = first;
-	do {
+	if (t && t != &a->seg_head) {
+		past.min = MAX(r->min, a->rotor_addr);
+		for (; t != &a->seg_head; t = t->seg_next) {
+			if (t != a->rotor && t->type == BTAG_SPAN)
+				past.min = r->min; /* a later span: all of it */
+			if (t->type == BTAG_FREE &&
+			    (*addr = arena_fit_in_segment(a, t, &past)))
+				return t;
+		}
+	}
+	/* wrap: from the start, every address */
+	for (t = a->seg_head.seg_next; t != &a->seg_head; t = t->seg_next)
 		if (t->type == BTAG_FREE &&
 		    (*addr = arena_fit_in_segment(a, t, r)))
 			return t;
-		t = t->seg_next;
-		if (t == &a->seg_head)
-			t = t->seg_next;
-	} while (t != first);
 	return NULL;
 }
 

@@ -241,6 +241,151 @@ KTEST(arena, next_fit_moves_on)
 	arena_destroy(a);
 }
 
+/*
+ * Alloc/free pairs with next fit: each takes the page after the last,
+ * although the one before was freed and merged back with its neighbours
+ * (an instant fit would give the same page every time), and the rotor
+ * wraps at the arena's end. All along, the free space stays one segment
+ * but the pair's page: the rotor keeps no neighbours apart.
+ */
+KTEST(arena, next_fit_pairs_advance_and_wrap)
+{
+	struct arena *a =
+		fake_arena(TEST_ARENA_NAME, FAKE_BASE, 8 * PGSIZE, PGSIZE);
+	const int f = MEM_WAIT | ARENA_NEXTFIT;
+
+	for (int i = 0; i < 20; i++) {
+		uintptr_t p = (uintptr_t)arena_alloc(a, PGSIZE, f);
+
+		KT_EXPECT_EQ(p, FAKE_BASE + (uintptr_t)(i % 8) * PGSIZE);
+		KT_EXPECT_LE(a->nr_free_segs, 2);
+		arena_free(a, (void *)p, PGSIZE);
+		KT_EXPECT_EQ(a->nr_free_segs, 1);
+		KT_EXPECT_EQ(arena_check(a), 0);
+	}
+	arena_destroy(a);
+}
+
+/*
+ * An importing arena under next fit: its spans come and go with the
+ * allocations, the rotor's span among them, and next fit goes on.
+ */
+KTEST(arena, next_fit_rotor_span_goes_back_to_the_source)
+{
+	struct arena *src =
+		fake_arena("arena_nextfit_src", FAKE_BASE, 64 * PGSIZE, PGSIZE);
+	struct arena *a =
+		arena_create(TEST_ARENA_NAME, NULL, 0, PGSIZE, arena_alloc,
+			     arena_free, src, 0, MEM_WAIT);
+	const int f = MEM_WAIT | ARENA_NEXTFIT;
+	uintptr_t p, q;
+
+	p = (uintptr_t)arena_alloc(a, 2 * PGSIZE, f);
+	KT_ASSERT_NE(p, 0);
+	KT_EXPECT_EQ(a->nr_spans, 1);
+	arena_free(a, (void *)p, 2 * PGSIZE); /* the rotor's span goes back */
+	KT_EXPECT_EQ(a->nr_spans, 0);
+	KT_EXPECT_EQ(arena_amt_free(src), 64 * PGSIZE);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	q = (uintptr_t)arena_alloc(a, 2 * PGSIZE, f);
+	KT_EXPECT_NE(q, 0);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_free(a, (void *)q, 2 * PGSIZE);
+	KT_EXPECT_EQ(arena_amt_free(src), 64 * PGSIZE);
+	arena_destroy(a);
+	arena_destroy(src);
+}
+
+/*
+ * Where next fit must put size in a (one span): the lowest address at or
+ * after from where a free segment holds it, else (wrapping) the lowest
+ * anywhere; 0 if none.
+ */
+static uintptr_t next_fit_oracle(struct arena *a, uintptr_t from, size_t size)
+{
+	uintptr_t after = 0, any = 0;
+
+	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
+	     t = t->seg_next) {
+		uintptr_t lo = MAX(t->start, from), end = t->start + t->size;
+
+		if (t->type != BTAG_FREE)
+			continue;
+		if (!after && lo < end && end - lo >= size)
+			after = lo;
+		if (!any && t->size >= size)
+			any = t->start;
+	}
+	return after ? after : any;
+}
+
+/*
+ * Next fit among the other policies on one arena: whatever instant and
+ * best fit take and free, each next fit takes the lowest place at or
+ * after the end of the last one, or wraps to the lowest from the start
+ * only when there is none, and the arena stays sound.
+ */
+KTEST(arena, next_fit_mixed_with_other_policies)
+{
+	struct arena *a =
+		fake_arena(TEST_ARENA_NAME, FAKE_BASE, 256 * PGSIZE, PGSIZE);
+	static const int policy[3] = { ARENA_INSTANTFIT, ARENA_BESTFIT,
+				       ARENA_NEXTFIT };
+	uintptr_t live[64] = { 0 }, last = FAKE_BASE, want = 0;
+	size_t size[64] = { 0 };
+	uint64_t seed = 77;
+	int wraps = 0, nexts = 0, wrong = 0;
+
+	for (int i = 0; i < 4000; i++) {
+		int k = (int)rng_below(&seed, 64);
+		int pol = policy[rng_below(&seed, 3)];
+		uintptr_t p;
+
+		if (live[k]) {
+			arena_free(a, (void *)live[k], size[k]);
+			live[k] = 0;
+			continue;
+		}
+		size[k] = (1 + rng_below(&seed, 4)) * PGSIZE;
+		if (pol == ARENA_NEXTFIT)
+			want = next_fit_oracle(a, last, size[k]);
+		p = (uintptr_t)arena_alloc(a, size[k], MEM_ATOMIC | pol);
+		if (pol == ARENA_NEXTFIT)
+			wrong += p != want;
+		if (!p)
+			continue;
+		live[k] = p;
+		if (pol == ARENA_NEXTFIT) {
+			nexts++;
+			wraps += p < last;
+			last = p + size[k];
+		}
+		if (i % 100 == 0)
+			KT_ASSERT_EQ(arena_check(a), 0);
+	}
+	KT_EXPECT_EQ(wrong, 0);
+	KT_EXPECT_GE(nexts, 500);
+	KT_EXPECT_GE(wraps, 1); /* it went round */
+	for (int k = 0; k < 64; k++)
+		if (live[k])
+			arena_free(a, (void *)live[k], size[k]);
+	KT_EXPECT_EQ(a->nr_free_segs, 1);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+}
+
+/* Next fit of a size the quantum caches serve is a misuse. */
+KTEST_PANICS(
+	arena, next_fit_of_a_quantum_cache_size,
+	"arena_alloc: next fit of a size the quantum caches serve: arena 'arena_nextfit_qc' size 8192 (quantum caches up to 16384;")
+{
+	struct arena *a =
+		arena_create("arena_nextfit_qc", (void *)FAKE_BASE, MiB, PGSIZE,
+			     NULL, NULL, NULL, 4 * PGSIZE, MEM_WAIT);
+
+	arena_alloc(a, 2 * PGSIZE, MEM_WAIT | ARENA_NEXTFIT);
+}
+
 KTEST(arena, lazy_reclassification)
 {
 	/* 16 pages: 64 KiB, one free segment on list 16 */
