@@ -41,6 +41,18 @@ enum btag_type {
 };
 
 /*
+ * Where a span came from, and so how it goes back: added (arena_add), or
+ * imported with the arena's afunc (back with its ffunc), or imported with
+ * arena_xalloc on the source, a constrained request pushed down (back
+ * with arena_xfree, which an arena_xalloc segment needs).
+ */
+enum span_origin {
+	SPAN_ADDED,
+	SPAN_IMPORTED,
+	SPAN_IMPORTED_XALLOC,
+};
+
+/*
  * A boundary tag: one per span (what an arena was given) and one per
  * segment (a free or allocated piece of a span). See arena.c, theory
  * statement 2.
@@ -59,7 +71,7 @@ struct btag {
 		struct btag *spare_next;
 	};
 	uint8_t type;
-	uint8_t imported; /* BTAG_SPAN: came from the source (else added) */
+	uint8_t imported; /* BTAG_SPAN: SPAN_ADDED, or how it was imported */
 	uint8_t freelist; /* BTAG_FREE: the free list it is on */
 	uint8_t qslab;	  /* BTAG_ALLOC: a slab of one of the quantum caches */
 };
@@ -169,13 +181,20 @@ static inline size_t arena_nr_alloc_segs(const struct arena *a)
 
 /* ---- shared between the files of the layer (each names its file) */
 
+/* arena_import.c: a span from the source for a request (a's lock held) */
+struct btag *arena_import_locked(struct arena *a, const struct request *r,
+				 int attempt, unsigned long *irq,
+				 uintptr_t *addr);
+
 /* arena_tags.c: the tag supply, spans and the allocation hash */
 bool arena_tags_refill_locked(struct arena *a, size_t need, int flags,
 			      unsigned long *irq);
 struct btag *arena_span_add_locked(struct arena *a, uintptr_t start,
-				   size_t size, bool imported);
-void arena_span_remove_locked(struct arena *a, struct btag *seg,
-			      uintptr_t *start, size_t *size);
+				   size_t size, enum span_origin origin);
+enum span_origin arena_span_remove_locked(struct arena *a, struct btag *seg,
+					  uintptr_t *start, size_t *size);
+void arena_span_give_back(struct arena *a, uintptr_t start, size_t size,
+			  enum span_origin origin);
 bool arena_span_overlaps_locked(struct arena *a, uintptr_t start, size_t size);
 struct btag *arena_hash_lookup_locked(const struct arena *a, uintptr_t addr);
 void arena_hash_set_size(struct arena *a, struct btag **table, size_t n);

@@ -112,10 +112,19 @@
  * do), and if the aligned part cannot hold the request, give that span
  * back at once and import again with quantum - gcd(quantum, source
  * quantum) more, the most misalignment can cost, which always holds an
- * aligned segment of the size wanted. A nocross request imports twice its
- * size, which holds a piece that crosses no boundary. An arena that
- * imports with plain arena_alloc (kpages) pushes an aligned request down
- * instead: arena_xalloc on the source, of exactly the size.
+ * aligned segment of the size wanted.
+ *
+ * Constrained imports. An arena that imports with plain arena_alloc (kpages,
+ * the jumbo arenas, most importers) pushes every constraint down instead,
+ * alignment, phase, nocross and window: arena_xalloc on the source, of
+ * exactly the size, and the span remembers it came that way and goes back
+ * with arena_xfree (SPAN_IMPORTED_XALLOC). Every request the source can meet
+ * is then met, level after level down to base. With any other afunc the
+ * import is big enough to hold a fitting piece wherever it lands:
+ * size + align - quantum for an alignment, twice the size for a nocross,
+ * size + max(align, nocross) - quantum for both (import_size proves it). A
+ * window cannot be met that way: an import that misses it goes straight
+ * back, and the request fails.
  *
  * 5. Tags come from somewhere
  *
@@ -353,103 +362,6 @@ static struct btag *carve_locked(struct arena *a, struct btag *t,
 
 /* ---- importing */
 
-/*
- * Whether an import for r can push r's alignment down to the source: the
- * arena imports with plain arena_alloc (so an arena_xalloc segment of the
- * source, freed with arena_free, is the same thing), the source's quantum
- * fits the alignment and phase, the nocross still holds the size rounded
- * to the source's quantum (else the source's xalloc would refuse it as a
- * misuse), and the size is beyond the source's quantum caches. Then the
- * import is exactly r's size, already aligned, instead of size + align of
- * slack (kmalloc_align of 1 GiB would need 2).
- */
-static bool import_aligned(const struct arena *a, const struct request *r)
-{
-	const struct arena *src = a->source;
-
-	return a->afunc == arena_alloc && (r->align || r->nocross) &&
-	       src->quantum_shift >= 0 &&
-	       (!r->align || r->align % src->quantum == 0) &&
-	       r->phase % src->quantum == 0 &&
-	       (!r->nocross || r->nocross >= quantum_roundup(src, r->size)) &&
-	       quantum_roundup(src, r->size) > src->qcache_max;
-}
-
-/*
- * Bring a span in from the source for r (see the import_scale rule in the
- * theory statement): exactly r's size (plus alignment room, or twice it
- * under nocross) on the first attempt, and the most a quantum-aligned
- * segment can lose to misalignment more on the second. Called with a's
- * lock held; drops and retakes it. Returns the free segment over the
- * span, with *addr where r fits in it and the tags to carve it at hand;
- * or NULL if the source had nothing, or its span cannot hold r (then it
- * went straight back).
- */
-static struct btag *import_locked(struct arena *a, const struct request *r,
-				  int attempt, unsigned long *irq,
-				  uintptr_t *addr)
-{
-	struct arena *src = a->source;
-	size_t want = r->size + (r->align ? r->align - a->quantum : 0);
-	size_t size;
-	void *span;
-	struct btag *seg;
-	uintptr_t start, ret_start = 0;
-	size_t ret_size = 0;
-
-	bool aligned = import_aligned(a, r);
-
-	/* twice the size holds a piece that crosses no nocross boundary */
-	if (r->nocross && !aligned)
-		want = MAX(want, 2 * r->size);
-	if (aligned)
-		want = r->size;
-	else if (attempt > 0)
-		want += a->quantum - arena_gcd(a->quantum, src->quantum);
-	assert_held(&a->lock);
-	size = quantum_roundup(src, want);
-	if (!size || size < want)
-		return NULL;
-	spin_unlock_irqrestore(&a->lock, *irq);
-	assert_not_held(&a->lock);
-	assert_not_held(&src->lock);
-	if (aligned)
-		span = arena_xalloc(src, size, r->align, r->phase, r->nocross,
-				    NULL, NULL,
-				    r->flags & (MEM_WAIT | MEM_ATOMIC));
-	else
-		span = a->afunc(src, size, r->flags & (MEM_WAIT | MEM_ATOMIC));
-	*irq = spin_lock_irqsave(&a->lock);
-	if (!span)
-		return NULL;
-	start = (uintptr_t)span;
-	/*
-	 * Tags for the span and its segment, and for the carve the caller
-	 * makes next, all before the span goes in: from here to the carve
-	 * the lock is not dropped, so no one can take the span first.
-	 */
-	if (!tags_ensure_locked(a, TAGS_PER_STEP + 2, r->flags, irq) ||
-	    quantum_roundup(a, start) >= quantum_rounddown(a, start + size)) {
-		spin_unlock_irqrestore(&a->lock, *irq);
-		assert_not_held(&a->lock);
-		a->ffunc(src, span, size);
-		*irq = spin_lock_irqsave(&a->lock);
-		return NULL;
-	}
-	seg = arena_span_add_locked(a, start, size, true);
-	a->stats.imports++;
-	if (seg && (*addr = arena_fit_in_segment(a, seg, r)) != 0)
-		return seg;
-	/* misaligned, or outside r's window: straight back */
-	if (seg)
-		arena_span_remove_locked(a, seg, &ret_start, &ret_size);
-	spin_unlock_irqrestore(&a->lock, *irq);
-	assert_not_held(&a->lock);
-	a->ffunc(src, (void *)ret_start, ret_size);
-	*irq = spin_lock_irqsave(&a->lock);
-	return NULL;
-}
-
 /* ---- allocation */
 
 /*
@@ -496,7 +408,7 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 		}
 		t = arena_find_fit_locked(a, r, policy, &addr);
 		if (!t && a->source && attempt < 2)
-			t = import_locked(a, r, attempt, &irq, &addr);
+			t = arena_import_locked(a, r, attempt, &irq, &addr);
 		if (likely(t != NULL)) {
 			seg = carve_locked(a, t, addr, r->size);
 			if (policy == ARENA_NEXTFIT) {
@@ -681,17 +593,18 @@ free_segment_locked(struct arena *a, struct btag *t)
 static __attribute__((noinline)) void
 free_tail_slow(struct arena *a, struct btag *seg, unsigned long irq)
 {
+	enum span_origin origin = SPAN_ADDED;
 	uintptr_t start = 0;
 	size_t size = 0;
 	bool shrink;
 
 	if (a->source && seg_is_whole_import(seg))
-		arena_span_remove_locked(a, seg, &start, &size);
+		origin = arena_span_remove_locked(a, seg, &start, &size);
 	shrink = arena_nr_alloc_segs(a) < a->hash_shrink_at;
 	spin_unlock_irqrestore(&a->lock, irq);
 	assert_not_held(&a->lock);
 	if (size)
-		a->ffunc(a->source, (void *)start, size);
+		arena_span_give_back(a, start, size, origin);
 	if (shrink)
 		arena_hash_resize(a);
 	after_check("arena_free", a, NULL);

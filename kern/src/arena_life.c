@@ -129,7 +129,7 @@ void *arena_add(struct arena *a, void *base, size_t size, int flags)
 		panic("arena_add: span overlaps one the arena has: arena '%s' addr 0x%lx size %zu",
 		      a->name, start, size);
 	}
-	arena_span_add_locked(a, start, size, false);
+	arena_span_add_locked(a, start, size, SPAN_ADDED);
 	spin_unlock_irqrestore(&a->lock, irq);
 	return after_check(__func__, a, base);
 }
@@ -175,7 +175,7 @@ void arena_destroy(struct arena *a)
 	for (t = a->seg_head.seg_next; t != &a->seg_head; t = next) {
 		next = t->seg_next;
 		if (t->type == BTAG_SPAN && t->imported)
-			a->ffunc(a->source, (void *)t->start, t->size);
+			arena_span_give_back(a, t->start, t->size, t->imported);
 	}
 	if (a->hash != a->hash_initial)
 		base_free(a, a->hash, a->hash_buckets * sizeof(*a->hash));

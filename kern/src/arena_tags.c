@@ -137,7 +137,7 @@ bool arena_tags_refill_locked(struct arena *a, size_t need, int flags,
  * took the whole span. a's lock held.
  */
 struct btag *arena_span_add_locked(struct arena *a, uintptr_t start,
-				   size_t size, bool imported)
+				   size_t size, enum span_origin origin)
 {
 	uintptr_t seg_start = quantum_roundup(a, start);
 	uintptr_t seg_end = quantum_rounddown(a, start + size);
@@ -151,7 +151,7 @@ struct btag *arena_span_add_locked(struct arena *a, uintptr_t start,
 		*span = (struct btag){ .start = start,
 				       .size = size,
 				       .type = BTAG_SPAN,
-				       .imported = imported };
+				       .imported = (uint8_t)origin };
 		seg_insert_before(&a->seg_head, span);
 		seg = tag_get_locked(a);
 		seg->start = seg_start;
@@ -167,11 +167,11 @@ struct btag *arena_span_add_locked(struct arena *a, uintptr_t start,
 		*span = (struct btag){ .start = start,
 				       .size = size,
 				       .type = BTAG_SPAN,
-				       .imported = imported };
+				       .imported = (uint8_t)origin };
 		seg_insert_before(&a->seg_head, span);
 	}
 	a->nr_spans++;
-	if (imported)
+	if (origin != SPAN_ADDED)
 		a->imported_bytes += size;
 	if (seg_start == seg_end)
 		return NULL;
@@ -189,10 +189,11 @@ struct btag *arena_span_add_locked(struct arena *a, uintptr_t start,
  * lists (a's lock held). The caller gives the span back to the source
  * after unlocking.
  */
-void arena_span_remove_locked(struct arena *a, struct btag *seg,
-			      uintptr_t *start, size_t *size)
+enum span_origin arena_span_remove_locked(struct arena *a, struct btag *seg,
+					  uintptr_t *start, size_t *size)
 {
 	struct btag *span = seg->seg_prev;
+	enum span_origin origin = span->imported;
 
 	assert_held(&a->lock);
 	debug_assert(seg->type == BTAG_FREE);
@@ -206,6 +207,22 @@ void arena_span_remove_locked(struct arena *a, struct btag *seg,
 	a->stats.span_returns++;
 	seg_remove_locked(a, seg);
 	seg_remove_locked(a, span);
+	return origin;
+}
+
+/*
+ * Give a span back to a's source the way it came (a's lock not held): an
+ * arena_xalloc segment of the source with arena_xfree, which never goes
+ * through the source's quantum caches; anything else with a's ffunc.
+ */
+void arena_span_give_back(struct arena *a, uintptr_t start, size_t size,
+			  enum span_origin origin)
+{
+	assert_not_held(&a->lock);
+	if (origin == SPAN_IMPORTED_XALLOC)
+		arena_xfree(a->source, (void *)start, size);
+	else
+		a->ffunc(a->source, (void *)start, size);
 }
 
 /* Whether [start, start + size) overlaps a span of a (a's lock held). */

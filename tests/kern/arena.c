@@ -25,6 +25,7 @@
 
 /* A fake range: never memory, never touched. */
 #define FAKE_BASE 0x100000000000ul
+#define KiB (1ul << 10)
 #define MiB (1ul << 20)
 #define GiB (1ul << 30)
 
@@ -1533,6 +1534,217 @@ KTEST(arena, aligned_import_takes_no_slack)
 	KT_EXPECT_EQ(arena_check(src), 0);
 	arena_destroy(a);
 	arena_destroy(src);
+}
+
+/*
+ * The case that failed: an importer of pages under kpages (whose quantum
+ * caches serve 12 KiB) asked again and again for 12 KiB at phase 60 KiB of
+ * 64 KiB inside 128 KiB. The import (72 KiB, from kpages' quantum cache
+ * path) did not always hold such a piece. Pushed down, each is exact.
+ */
+KTEST(arena, constrained_import_under_kpages_always_met)
+{
+	struct arena *a =
+		arena_create(TEST_ARENA_NAME, NULL, 0, PGSIZE, arena_alloc,
+			     arena_free, kpages_arena, 0, MEM_WAIT);
+	uintptr_t p[32];
+	int met = 0;
+
+	for (int i = 0; i < 32; i++) {
+		p[i] = (uintptr_t)arena_xalloc(a, 12 * KiB, 64 * KiB, 60 * KiB,
+					       128 * KiB, NULL, NULL,
+					       MEM_ATOMIC);
+		if (!p[i])
+			continue;
+		met++;
+		KT_EXPECT_EQ(p[i] % (64 * KiB), 60 * KiB);
+		KT_EXPECT_EQ(p[i] / (128 * KiB),
+			     (p[i] + 12 * KiB - 1) / (128 * KiB));
+	}
+	KT_EXPECT_EQ(met, 32);
+	KT_EXPECT_EQ(a->imported_bytes, (size_t)met * 12 * KiB);
+	for (int i = 0; i < 32; i++)
+		if (p[i])
+			arena_xfree(a, (void *)p[i], 12 * KiB);
+	KT_EXPECT_EQ(a->imported_bytes, 0);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	KT_EXPECT_EQ(arena_check(kpages_arena), 0);
+	arena_destroy(a);
+}
+
+/*
+ * A window that imports, level after level: an importer of pages under
+ * kpages asks for 16 KiB inside a window of base's free memory that
+ * neither it nor kpages has. The window goes down with each import
+ * (importer -> kpages -> base), and the buffer lands inside it.
+ */
+KTEST(arena, window_import_through_kpages_to_base)
+{
+	struct arena *a =
+		arena_create(TEST_ARENA_NAME, NULL, 0, PGSIZE, arena_alloc,
+			     arena_free, kpages_arena, 0, MEM_WAIT);
+	uintptr_t min = 0, max, p;
+	unsigned long irq = spin_lock_irqsave(&base_arena->lock);
+
+	/* the top of base's largest free segment: nobody above has it */
+	for (struct btag *t = base_arena->seg_head.seg_next;
+	     t != &base_arena->seg_head; t = t->seg_next)
+		if (t->type == BTAG_FREE && t->size >= MiB &&
+		    (!min || t->start + t->size - 512 * KiB > min))
+			min = t->start + t->size - 512 * KiB;
+	spin_unlock_irqrestore(&base_arena->lock, irq);
+	if (!min)
+		KT_SKIP("base has no free segment of 1 MiB");
+	max = min + 256 * KiB;
+	p = (uintptr_t)arena_xalloc(a, 16 * KiB, 0, 0, 0, (void *)min,
+				    (void *)max, MEM_ATOMIC);
+	KT_ASSERT_NE(p, 0);
+	KT_EXPECT_GE(p, min);
+	KT_EXPECT_LE(p + 16 * KiB, max);
+	KT_EXPECT_EQ(a->imported_bytes, 16 * KiB);
+	arena_xfree(a, (void *)p, 16 * KiB);
+	KT_EXPECT_EQ(a->imported_bytes, 0);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	KT_EXPECT_EQ(arena_check(kpages_arena), 0);
+	KT_EXPECT_EQ(arena_check(base_arena), 0);
+	arena_destroy(a);
+}
+
+/* An afunc that is not arena_alloc: its imports cannot be pushed down. */
+static void *other_afunc(struct arena *src, size_t size, int flags)
+{
+	return arena_alloc(src, size, flags);
+}
+
+static void other_ffunc(struct arena *src, void *addr, size_t size)
+{
+	arena_free(src, addr, size);
+}
+
+/*
+ * The brute-force oracle: whether some address of [lo, hi), stepping by
+ * q from the first multiple of q, holds size under align/phase/nocross.
+ */
+static bool constrained_fit_exists(uintptr_t lo, uintptr_t hi, size_t q,
+				   size_t size, size_t align, size_t phase,
+				   size_t nocross)
+{
+	for (uintptr_t p = (lo + q - 1) / q * q; p < hi && hi - p >= size;
+	     p += q) {
+		if (align && p % align != phase)
+			continue;
+		if (nocross && p / nocross != (p + size - 1) / nocross)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Random align, phase, nocross and window requests to an importer, over
+ * sources of other quanta, through arena_alloc (pushed down: every request
+ * the source can meet is met) and through another afunc (imports big
+ * enough: every request without a window is met). Each result meets its
+ * constraints; what the oracle says cannot be met, fails.
+ */
+static void constrained_imports(size_t q, size_t src_q, bool pushed,
+				uint64_t seed)
+{
+	const uintptr_t base = FAKE_BASE, span = 64 * MiB;
+	struct arena *src = fake_arena("arena_cimp_src", base, span, src_q);
+	struct arena *a = arena_create(
+		"arena_cimp", NULL, 0, q, pushed ? arena_alloc : other_afunc,
+		pushed ? arena_free : other_ffunc, src, 0, MEM_WAIT);
+	int asked = 0, met = 0, wrong = 0;
+
+	for (int i = 0; i < 400; i++) {
+		size_t size = (1 + rng_below(&seed, 8)) * q, align = 0;
+		size_t phase = 0, nocross = 0;
+		uintptr_t min = 0, max = 0, lo = base, hi = base + span, p;
+		bool fine, can, pushable, must;
+
+		if (rng_below(&seed, 2)) {
+			align = q << (1 + rng_below(&seed, 6));
+			phase = rng_below(&seed, align / q) * q;
+		}
+		if (rng_below(&seed, 2)) {
+			nocross = 1;
+			while (nocross < size)
+				nocross <<= 1;
+			nocross <<= rng_below(&seed, 4);
+		}
+		if (pushed && rng_below(&seed, 3) == 0) {
+			min = base + rng_below(&seed, span / q) * q;
+			max = min + size + rng_below(&seed, 64) * q;
+			lo = min;
+			hi = MIN(max, base + span);
+		}
+		/*
+		 * Pushed down, the import is the size in the source's quanta,
+		 * placed by the source: the oracle places that. Otherwise the
+		 * import is big enough for a piece in our quanta, anywhere,
+		 * which a window does not bound (so a window may fail there).
+		 */
+		pushable = pushed && (!align || align % src_q == 0) &&
+			   phase % src_q == 0 &&
+			   (!nocross ||
+			    nocross >= (size + src_q - 1) / src_q * src_q);
+		fine = constrained_fit_exists(lo, hi, q, size, align, phase,
+					      nocross);
+		can = fine;
+		if (pushable)
+			can = constrained_fit_exists(lo, hi, src_q,
+						     (size + src_q - 1) /
+							     src_q * src_q,
+						     align, phase, nocross);
+		must = can && (pushable || !min);
+		p = (uintptr_t)arena_xalloc(a, size, align, phase, nocross,
+					    (void *)min, (void *)max,
+					    MEM_ATOMIC);
+		asked += must;
+		met += must && p;
+		if (p) {
+			wrong += !fine || (align && p % align != phase) ||
+				 (nocross &&
+				  p / nocross != (p + size - 1) / nocross) ||
+				 (min && p < min) || (max && p + size > max);
+			arena_xfree(a, (void *)p, size);
+		}
+	}
+	KT_EXPECT_EQ(wrong, 0);
+	KT_EXPECT_EQ(met, asked);
+	KT_EXPECT_GE(asked, 200);
+	KT_EXPECT_EQ(a->imported_bytes, 0);
+	KT_EXPECT_EQ(arena_amt_free(src), arena_amt_total(src));
+	KT_EXPECT_EQ(arena_check(a), 0);
+	KT_EXPECT_EQ(arena_check(src), 0);
+	arena_destroy(a);
+	arena_destroy(src);
+}
+
+KTEST(arena, constrained_imports_pushed_down_q4k_src4k)
+{
+	constrained_imports(PGSIZE, PGSIZE, true, 21);
+}
+
+KTEST(arena, constrained_imports_pushed_down_q8k_src4k)
+{
+	constrained_imports(2 * PGSIZE, PGSIZE, true, 22);
+}
+
+KTEST(arena, constrained_imports_pushed_down_q4k_src16k)
+{
+	constrained_imports(PGSIZE, 4 * PGSIZE, true, 23);
+}
+
+KTEST(arena, constrained_imports_sized_q4k_src4k)
+{
+	constrained_imports(PGSIZE, PGSIZE, false, 24);
+}
+
+KTEST(arena, constrained_imports_sized_q4k_src8k)
+{
+	constrained_imports(PGSIZE, 2 * PGSIZE, false, 25);
 }
 
 KTEST(arena, nocross_below_source_quantum)
