@@ -184,7 +184,7 @@ static inline size_t arena_nr_alloc_segs(const struct arena *a)
 /* arena_import.c: a span from the source for a request (a's lock held) */
 struct btag *arena_import_locked(struct arena *a, const struct request *r,
 				 int attempt, unsigned long *irq,
-				 uintptr_t *addr);
+				 uintptr_t *addr, bool *dry);
 
 /* arena_tags.c: the tag supply, spans and the allocation hash */
 bool arena_tags_refill_locked(struct arena *a, size_t need, int flags,

@@ -365,6 +365,15 @@ static struct btag *carve_locked(struct arena *a, struct btag *t,
 /* ---- allocation */
 
 /*
+ * What a reclaim can give a's allocation: a's free bytes and its
+ * source's (a's lock not held). Only compared, before and after.
+ */
+static size_t reclaim_gauge(struct arena *a)
+{
+	return arena_amt_free(a) + (a->source ? arena_amt_free(a->source) : 0);
+}
+
+/*
  * The allocation is about to fail: reclaim from a's importers (without
  * a's lock), once. Returns true if it did, so the caller tries again.
  * Never in interrupt context (there it is MEM_ATOMIC, and fails at once):
@@ -374,14 +383,19 @@ static struct btag *carve_locked(struct arena *a, struct btag *t,
 static bool arena_reclaim_once(struct arena *a, bool *reclaimed,
 			       unsigned long *irq)
 {
+	size_t before, after;
+
 	if (*reclaimed || arch_in_interrupt())
 		return false;
 	*reclaimed = true;
 	spin_unlock_irqrestore(&a->lock, *irq);
 	assert_not_held(&a->lock);
+	before = reclaim_gauge(a);
 	arena_reclaim(a);
+	after = reclaim_gauge(a);
 	*irq = spin_lock_irqsave(&a->lock);
-	return true;
+	/* nothing came back (here or to the source): no use asking again */
+	return after > before;
 }
 
 /*
@@ -391,7 +405,7 @@ static bool arena_reclaim_once(struct arena *a, bool *reclaimed,
 static void *arena_alloc_request(const char *fn, struct arena *a,
 				 struct request *r)
 {
-	bool reclaimed = false;
+	bool reclaimed = false, dry = false;
 	int policy = r->flags & FIT_FLAGS;
 	unsigned long irq = spin_lock_irqsave(&a->lock);
 	struct btag *t, *seg;
@@ -408,7 +422,8 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 		}
 		t = arena_find_fit_locked(a, r, policy, &addr);
 		if (!t && a->source && attempt < 2)
-			t = arena_import_locked(a, r, attempt, &irq, &addr);
+			t = arena_import_locked(a, r, attempt, &irq, &addr,
+						&dry);
 		if (likely(t != NULL)) {
 			seg = carve_locked(a, t, addr, r->size);
 			if (policy == ARENA_NEXTFIT) {
@@ -422,8 +437,12 @@ static void *arena_alloc_request(const char *fn, struct arena *a,
 				arena_hash_resize(a);
 			return (void *)seg->start;
 		}
-		/* the exact import failed: once more, with the quantum slack */
-		if (a->source && attempt == 0)
+		/*
+		 * The exact import came back but could not hold r: once more,
+		 * with the quantum slack. (A source that had nothing is not
+		 * asked twice.)
+		 */
+		if (a->source && attempt == 0 && !dry)
 			continue;
 		if (arena_reclaim_once(a, &reclaimed, &irq)) {
 			attempt = -1;

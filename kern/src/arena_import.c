@@ -73,7 +73,7 @@ static size_t import_size(const struct arena *a, const struct request *r)
  */
 struct btag *arena_import_locked(struct arena *a, const struct request *r,
 				 int attempt, unsigned long *irq,
-				 uintptr_t *addr)
+				 uintptr_t *addr, bool *dry)
 {
 	struct arena *src = a->source;
 	bool down = import_pushed_down(a, r);
@@ -103,6 +103,7 @@ struct btag *arena_import_locked(struct arena *a, const struct request *r,
 	else
 		span = a->afunc(src, size, r->flags & (MEM_WAIT | MEM_ATOMIC));
 	*irq = spin_lock_irqsave(&a->lock);
+	*dry = span == NULL;
 	if (!span)
 		return NULL;
 	start = (uintptr_t)span;

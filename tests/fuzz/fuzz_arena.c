@@ -46,6 +46,7 @@ struct model {
 	struct arena *a, *src;
 	size_t q;
 	bool exact_in_use; /* no quantum caches: in use is what we hold */
+	size_t qcache_max; /* sizes up to this go to the quantum caches */
 	struct alloc live[MAX_LIVE];
 	size_t nr_live;
 	/* spans the allocations may come from: a's, or the source's */
@@ -204,6 +205,10 @@ static void op_alloc(struct model *m, struct cursor *c)
 	uintptr_t starts[MAX_BEST];
 	void *p;
 
+	/* next fit of a size the quantum caches serve is a misuse (panics) */
+	if ((flags & ARENA_NEXTFIT) && roundup(size, m->q) <= m->qcache_max)
+		flags = MEM_ATOMIC;
+
 	/* with no quantum caches, best fit must take a smallest segment */
 	if ((flags & ARENA_BESTFIT) && m->exact_in_use)
 		best = smallest_fits(m->a, roundup(size, m->q), starts, &n);
@@ -285,6 +290,7 @@ static void run(struct cursor *c)
 
 	m = (struct model){ .q = q, .next_free = RESOURCE_BASE };
 	m.exact_in_use = !qcache_quanta;
+	m.qcache_max = qcache_quanta * q;
 	if (setup & 1) {
 		m.src = arena_create("fuzz_src", NULL, 0, get_quantum(c), NULL,
 				     NULL, NULL, 0, MEM_WAIT);
