@@ -123,6 +123,7 @@ struct kmem_cache {
 	size_t hash_buckets;
 	int hash_shift;
 	size_t nr_hashed;
+	uint64_t hash_resizes; /* times the hash grew or shrank */
 	struct kmem_bufctl *hash_initial[KMEM_HASH_INITIAL];
 
 	/* magazines */

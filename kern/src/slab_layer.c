@@ -101,30 +101,60 @@ struct kmem_bufctl *bufctl_hash_lookup_locked(struct kmem_cache *cp,
 	return NULL;
 }
 
-/* Grow the hash x4 once it holds over 2 per bucket (called unlocked). */
-static void bufctl_hash_grow(struct kmem_cache *cp)
+/*
+ * The size cp's hash should have (cp's lock held), or 0 if it is right:
+ * as an arena's, x4 once it holds over 2 per bucket, /4 (not below the
+ * initial table inside the cache) once it holds under 1 per 8.
+ */
+static size_t bufctl_hash_target_locked(const struct kmem_cache *cp)
+{
+	size_t n = cp->nr_hashed, buckets = cp->hash_buckets;
+
+	assert_held(&cp->lock);
+	if (cp->on_slab)
+		return 0;
+	if (n > 2 * buckets)
+		return buckets * 4;
+	if (buckets > KMEM_HASH_INITIAL && n < buckets / 8)
+		return MAX(buckets / 4, (size_t)KMEM_HASH_INITIAL);
+	return 0;
+}
+
+/*
+ * Grow or shrink cp's hash to the size it should have (called unlocked,
+ * after an operation that left it too full or too empty); without memory
+ * for a new table it stays as it is: longer chains, nothing worse.
+ */
+static void bufctl_hash_resize(struct kmem_cache *cp)
 {
 	unsigned long irq = spin_lock_irqsave(&cp->lock);
-	size_t n = cp->hash_buckets * 4, old_n = cp->hash_buckets;
+	size_t n = bufctl_hash_target_locked(cp), old_n = cp->hash_buckets;
 	struct kmem_bufctl **t, **old = cp->hash;
 
-	if (cp->nr_hashed <= 2 * old_n) {
+	spin_unlock_irqrestore(&cp->lock, irq);
+	if (!n)
+		return;
+	assert_not_held(&cp->lock);
+	t = n == KMEM_HASH_INITIAL ?
+		    NULL :
+		    base_zalloc(cp->source, n * sizeof(*t), MEM_ATOMIC);
+	if (!t && n != KMEM_HASH_INITIAL)
+		return;
+	irq = spin_lock_irqsave(&cp->lock);
+	if (cp->hash != old || bufctl_hash_target_locked(cp) != n) {
+		/* someone else resized it, or it no longer needs this size */
 		spin_unlock_irqrestore(&cp->lock, irq);
+		if (t)
+			base_free(cp->source, t, n * sizeof(*t));
 		return;
 	}
-	spin_unlock_irqrestore(&cp->lock, irq);
-	assert_not_held(&cp->lock);
-	t = base_zalloc(cp->source, n * sizeof(*t), MEM_ATOMIC);
-	if (!t)
-		return; /* longer chains, nothing worse */
-	irq = spin_lock_irqsave(&cp->lock);
-	if (cp->hash != old) { /* someone else grew it */
-		spin_unlock_irqrestore(&cp->lock, irq);
-		base_free(cp->source, t, n * sizeof(*t));
-		return;
+	if (!t) {
+		t = cp->hash_initial;
+		kmemset(t, 0, sizeof(cp->hash_initial));
 	}
 	bufctl_hash_set(cp, t, n);
 	hash_move_chains(old, old_n, next, obj, bufctl_bucket, cp);
+	cp->hash_resizes++;
 	spin_unlock_irqrestore(&cp->lock, irq);
 	assert_not_held(&cp->lock);
 	if (old != cp->hash_initial)
@@ -412,7 +442,7 @@ void *slab_alloc(struct kmem_cache *cp, int flags)
 	grow = !cp->on_slab && cp->nr_hashed > 2 * cp->hash_buckets;
 	spin_unlock_irqrestore(&cp->lock, irq);
 	if (grow)
-		bufctl_hash_grow(cp);
+		bufctl_hash_resize(cp);
 	return obj;
 }
 
@@ -457,8 +487,12 @@ void slab_free(struct kmem_cache *cp, void *obj)
 {
 	unsigned long irq = spin_lock_irqsave(&cp->lock);
 	bool ok = slab_put_locked(cp, obj);
+	bool shrink = !cp->on_slab && cp->hash_buckets > KMEM_HASH_INITIAL &&
+		      cp->nr_hashed < cp->hash_buckets / 8;
 
 	spin_unlock_irqrestore(&cp->lock, irq);
 	if (!ok)
 		slab_bad_free(cp, obj);
+	if (shrink)
+		bufctl_hash_resize(cp);
 }

@@ -596,6 +596,34 @@ static struct kmem_cache *off_slab_cache(const char *name)
 				 NULL, NULL, NULL, NULL);
 }
 
+/*
+ * An off-slab cache's hash of allocated objects grows as they come out and
+ * shrinks as they go back, as an arena's does: 1000 objects take it from
+ * 16 buckets to 64, 256 and 1024; all back, to 256, 64 and 16 again.
+ */
+KTEST(slab, off_slab_hash_grows_and_shrinks)
+{
+	struct kmem_cache *cp = off_slab_cache(TEST_NAME);
+	static void *objs[1000];
+
+	KT_ASSERT_FALSE(cp->on_slab);
+	KT_EXPECT_EQ(cp->hash_buckets, KMEM_HASH_INITIAL);
+	for (int i = 0; i < 1000; i++) {
+		objs[i] = kmem_cache_alloc(cp, MEM_WAIT);
+		KT_ASSERT_NOT_NULL(objs[i]);
+	}
+	KT_EXPECT_EQ(cp->hash_buckets, 1024);
+	KT_EXPECT_EQ(cp->hash_resizes, 3);
+	for (int i = 0; i < 1000; i++)
+		kmem_cache_free(cp, objs[i]);
+	KT_EXPECT_EQ(cp->nr_hashed, 0);
+	KT_EXPECT_EQ(cp->hash_buckets, KMEM_HASH_INITIAL);
+	KT_EXPECT_EQ(cp->hash, cp->hash_initial);
+	KT_EXPECT_EQ(cp->hash_resizes, 6);
+	KT_EXPECT_EQ(kmem_cache_check(cp), 0);
+	kmem_cache_destroy(cp);
+}
+
 KTEST_PANICS(
 	slab, offslab_wrong_cache,
 	"kmem_cache_free: object of another cache: cache 'slab_offslab_wrong_cache' obj",
