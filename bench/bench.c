@@ -335,6 +335,77 @@ __attribute__((noinline)) void bench_loop_cache_pair_1thread(size_t n)
 	pthread_join(t, NULL);
 }
 
+/*
+ * ---- 2, 8 and 64 threads sharing one arena and one cache: one-page
+ * alloc+free pairs on the arena (each under its lock) and 64-byte pairs
+ * on the cache, and every SHARED_REAP_EVERY pairs of all threads a reap of
+ * the cache, which visits every thread's magazines (and waits for any in
+ * its fast path). The work per pair is the same at any count. On 2
+ * cores, 8 or 64 threads mean the thread holding a lock, or the one a
+ * visitor waits for, is often not running at all.
+ */
+
+#define SHARED_REAP_EVERY 65536
+
+static struct arena *shared;
+static struct kmem_cache *shared_cache;
+static size_t shared_ops;
+
+static void setup_shared(void)
+{
+	shared = fake("bench_shared", FAKE_BASE, TIB);
+	shared_cache = kmem_cache_create("bench_shared_64", 64, 0, 0, NULL,
+					 NULL, NULL, NULL);
+}
+
+static void teardown_shared(void)
+{
+	kmem_cache_destroy(shared_cache);
+	arena_destroy(shared);
+}
+
+static void *shared_thread(void *arg)
+{
+	size_t n = *(size_t *)arg;
+
+	for (size_t i = 0; i < n; i++) {
+		arena_free(shared, arena_alloc(shared, PAGE, MEM_WAIT), PAGE);
+		kmem_cache_free(shared_cache,
+				kmem_cache_alloc(shared_cache, MEM_WAIT));
+		if (__atomic_add_fetch(&shared_ops, 1, __ATOMIC_RELAXED) %
+			    SHARED_REAP_EVERY ==
+		    0)
+			kmem_cache_reap(shared_cache);
+	}
+	return NULL;
+}
+
+static void shared_threads(size_t n, int threads)
+{
+	pthread_t t[64];
+	size_t each = n / (size_t)threads;
+
+	for (int i = 0; i < threads; i++)
+		pthread_create(&t[i], NULL, shared_thread, &each);
+	for (int i = 0; i < threads; i++)
+		pthread_join(t[i], NULL);
+}
+
+__attribute__((noinline)) void bench_loop_shared_2threads(size_t n)
+{
+	shared_threads(n, 2);
+}
+
+__attribute__((noinline)) void bench_loop_shared_8threads(size_t n)
+{
+	shared_threads(n, 8);
+}
+
+__attribute__((noinline)) void bench_loop_shared_64threads(size_t n)
+{
+	shared_threads(n, 64);
+}
+
 static const struct workload workloads[] = {
 	{ "page_pair", "1-page alloc+free, 1 TiB arena", 2000000,
 	  setup_page_pair, bench_loop_page_pair, destroy_arena },
@@ -376,6 +447,12 @@ static const struct workload workloads[] = {
 	{ "malloc_random_256", "glibc 256 B: 1000 mallocs, 1000 frees random",
 	  2000000, setup_batch256_random, bench_loop_malloc_batch,
 	  teardown_batch },
+	{ "shared_2threads", "arena+cache pairs, reaps, 2 threads", 2000000,
+	  setup_shared, bench_loop_shared_2threads, teardown_shared },
+	{ "shared_8threads", "arena+cache pairs, reaps, 8 threads", 2000000,
+	  setup_shared, bench_loop_shared_8threads, teardown_shared },
+	{ "shared_64threads", "arena+cache pairs, reaps, 64 threads", 2000000,
+	  setup_shared, bench_loop_shared_64threads, teardown_shared },
 	{ "cache_pair_1thread", "kmem_cache 64 B pairs, one thread", 10000000,
 	  setup_cache64, bench_loop_cache_pair_1thread, teardown_cache64 },
 	{ "cache_pair_2threads", "kmem_cache 64 B pairs, two threads at once",
@@ -421,6 +498,7 @@ static double results[64];
 static void print_ratios(void)
 {
 	double pair = 0, malloc_pair = 0, kmalloc_pair = 0, one = 0, two = 0;
+	double shared2 = 0, shared8 = 0, shared64 = 0;
 
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
 		if (!strcmp(workloads[i].name, "cache_pair"))
@@ -429,6 +507,12 @@ static void print_ratios(void)
 			malloc_pair = results[i];
 		if (!strcmp(workloads[i].name, "kmalloc_pair"))
 			kmalloc_pair = results[i];
+		if (!strcmp(workloads[i].name, "shared_2threads"))
+			shared2 = results[i];
+		if (!strcmp(workloads[i].name, "shared_8threads"))
+			shared8 = results[i];
+		if (!strcmp(workloads[i].name, "shared_64threads"))
+			shared64 = results[i];
 		if (!strcmp(workloads[i].name, "cache_pair_1thread"))
 			one = results[i];
 		if (!strcmp(workloads[i].name, "cache_pair_2threads"))
@@ -439,6 +523,8 @@ static void print_ratios(void)
 	printf("kmalloc pair / glibc pair time: %.2f (below 1: faster)\n",
 	       kmalloc_pair / malloc_pair);
 	printf("two threads / one thread rate: %.2fx\n", one / two);
+	printf("one arena, 8 threads / 2 threads rate: %.2fx, 64 threads / 2: %.2fx (at least 0.5: no collapse)\n",
+	       shared2 / shared8, shared2 / shared64);
 }
 
 static int run_instr(const char *name, size_t count)

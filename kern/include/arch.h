@@ -11,7 +11,8 @@
 #include "compiler.h"
 /*
  * From arch/<arch>/include: constants (NR_CPUS, at least 64) and inlines
- * (arch_irq_save/restore, arch_cpu_id/slot, arch_cpu_relax).
+ * (arch_irq_save/restore, arch_cpu_id/slot, arch_cpu_relax,
+ * arch_spin_wait).
  */
 #include "arch_defs.h"
 

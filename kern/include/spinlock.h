@@ -64,13 +64,16 @@ static inline bool spin_take(struct spinlock *l)
 static __attribute__((noinline, cold)) void
 spin_lock_contended(struct spinlock *l)
 {
+	unsigned int spins = 0;
+
 	/* by this CPU: it would wait for itself forever */
 	if (DEBUG_ASSERTS &&
 	    __atomic_load_n(&l->locked, __ATOMIC_RELAXED) == spin_owner_here())
 		spin_lock_recursive(l);
+
 	do {
 		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
-			arch_cpu_relax();
+			arch_spin_wait(&spins);
 	} while (!spin_take(l));
 }
 

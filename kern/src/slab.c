@@ -299,11 +299,12 @@ unsigned long cpu_cache_enter(struct kmem_cpu_cache *cc, long *rounds)
 					__ATOMIC_ACQ_REL);
 
 	for (;;) {
+		unsigned int spins = 0;
 		long now;
 
 		arch_cpu_barrier();
 		while (__atomic_load_n(&cc->busy, __ATOMIC_ACQUIRE))
-			arch_cpu_relax();
+			arch_spin_wait(&spins);
 		now = __atomic_exchange_n(&cc->rounds, KMEM_ROUNDS_HELD,
 					  __ATOMIC_ACQ_REL);
 		if (now == KMEM_ROUNDS_HELD)

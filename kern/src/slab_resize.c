@@ -36,10 +36,11 @@ static void cpus_hold_all(struct kmem_cache *cp)
 		arch_cpu_barrier();
 		for (int slot = 1; slot <= NR_CPUS; slot++) {
 			struct kmem_cpu_cache *cc = &cp->cpu[slot];
+			unsigned int spins = 0;
 			long now;
 
 			while (__atomic_load_n(&cc->busy, __ATOMIC_ACQUIRE))
-				arch_cpu_relax();
+				arch_spin_wait(&spins);
 			now = __atomic_exchange_n(&cc->rounds, KMEM_ROUNDS_HELD,
 						  __ATOMIC_ACQ_REL);
 			if (now != KMEM_ROUNDS_HELD) {

@@ -14,7 +14,7 @@
  * ThreadSanitizer watches. Built twice: over libkmem.a, and over
  * libkmem-tsan.a for ThreadSanitizer.
  *
- *   threads [N]   N workers, 1 to 8 (4 if not given)
+ *   threads [N]   N workers, 1 to 64 (4 if not given)
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -22,7 +22,7 @@
 
 #include <kmem_host.h>
 
-#define THREADS_MAX 8
+#define THREADS_MAX 64
 #define ROUNDS 20000
 #define LIVE 16
 #define IDS (1 << 20)

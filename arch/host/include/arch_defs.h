@@ -36,6 +36,28 @@ static inline void arch_cpu_relax(void)
 }
 
 /*
+ * One turn of a loop that waits for another thread (spins counts the
+ * turns, from 0). A thread, unlike a CPU, can be descheduled: with more
+ * threads than cores, the lock holder or the owner a visitor waits for
+ * may not be running at all, and spinning would burn the rest of the
+ * time slice it needs. So pause HOST_SPINS_BEFORE_YIELD times, then give
+ * the core away on each turn.
+ */
+#define HOST_SPINS_BEFORE_YIELD 16
+
+int sched_yield(void);
+
+static inline void arch_spin_wait(unsigned int *spins)
+{
+	if (*spins < HOST_SPINS_BEFORE_YIELD) {
+		++*spins;
+		arch_cpu_relax();
+	} else {
+		sched_yield();
+	}
+}
+
+/*
  * Each thread is a CPU: its number lives in thread-local storage, -1
  * until it first asks, -2 when all NR_CPUS numbers were taken; its slot
  * (the number plus one, 0 while it has none) beside it.

@@ -42,6 +42,17 @@ static inline void arch_cpu_relax(void)
 }
 
 /*
+ * One turn of a loop that waits for another CPU (spins counts the turns,
+ * from 0). A CPU here is never taken away from the one it waits for, so
+ * it only pauses.
+ */
+static inline void arch_spin_wait(unsigned int *spins)
+{
+	(void)spins;
+	__builtin_ia32_pause();
+}
+
+/*
  * Per-CPU data (percpu.h) is reached through the GS base: each CPU's
  * struct cpu holds its number at this offset and its slot at the next.
  */
