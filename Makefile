@@ -389,8 +389,10 @@ fuzz-long: fuzz-build
 # ---- benchmarks (bench/bench.c, over the release libkmem.a)
 
 BENCH := $(BUILD)/bench/bench
-BENCH_WORKLOADS := page_pair random_instant random_best xalloc_2m import \
-	cache_pair malloc_pair kmalloc_pair cache_lifo_64 malloc_lifo_64 cache_random_64 \
+BENCH_WORKLOADS := page_pair random_instant random_best random_next xalloc_2m \
+	import window_import cache_pair malloc_pair kmalloc_pair kmalloc_16 \
+	malloc_16 kmalloc_100 malloc_100 kmalloc_1000 malloc_1000 kmalloc_5000 \
+	malloc_5000 cache_lifo_64 malloc_lifo_64 cache_random_64 \
 	malloc_random_64 cache_lifo_256 malloc_lifo_256 cache_random_256 \
 	malloc_random_256
 BENCH_INSTR_COUNT := 100000

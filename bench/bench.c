@@ -100,6 +100,12 @@ static void setup_random_instant(void)
 	setup_random();
 }
 
+static void setup_random_next(void)
+{
+	policy = ARENA_NEXTFIT;
+	setup_random();
+}
+
 static void setup_random_best(void)
 {
 	policy = ARENA_BESTFIT;
@@ -130,6 +136,12 @@ __attribute__((noinline)) void bench_loop_random_instant(size_t n)
 }
 
 __attribute__((noinline)) void bench_loop_random_best(size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		replace_one(i);
+}
+
+__attribute__((noinline)) void bench_loop_random_next(size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		replace_one(i);
@@ -194,6 +206,24 @@ __attribute__((noinline)) void bench_loop_import(size_t n)
 			   4 * PAGE);
 }
 
+/*
+ * ---- a window that imports: 4 pages inside a 1 MiB window of the
+ * source, which the importer does not hold, so each allocation imports
+ * (arena_xalloc on the source with the window) and each free gives back
+ */
+
+__attribute__((noinline)) void bench_loop_window_import(size_t n)
+{
+	void *lo = (void *)(FAKE_BASE + 64 * MIB),
+	     *hi = (void *)(FAKE_BASE + 65 * MIB);
+
+	for (size_t i = 0; i < n; i++)
+		arena_xfree(arena,
+			    arena_xalloc(arena, 4 * PAGE, 0, 0, 0, lo, hi,
+					 MEM_WAIT),
+			    4 * PAGE);
+}
+
 /* ---- object caches, side by side with the C library's malloc */
 
 static struct kmem_cache *cache64, *cache_batch;
@@ -231,6 +261,27 @@ __attribute__((noinline)) void bench_loop_kmalloc_pair(size_t n)
 	for (size_t i = 0; i < n; i++)
 		kfree(kmalloc(64, MEM_WAIT));
 }
+
+/* kmalloc and malloc pairs of other sizes, side by side */
+#define SIZED_PAIRS(n)                                                  \
+	__attribute__((noinline)) void bench_loop_kmalloc_##n(size_t k) \
+	{                                                               \
+		for (size_t i = 0; i < k; i++)                          \
+			kfree(kmalloc(n, MEM_WAIT));                    \
+	}                                                               \
+	__attribute__((noinline)) void bench_loop_malloc_##n(size_t k)  \
+	{                                                               \
+		for (size_t i = 0; i < k; i++) {                        \
+			void *p = malloc(n);                            \
+                                                                        \
+			__asm__ volatile("" : : "r"(p) : "memory");     \
+			free(p);                                        \
+		}                                                       \
+	}
+SIZED_PAIRS(16)
+SIZED_PAIRS(100)
+SIZED_PAIRS(1000)
+SIZED_PAIRS(5000)
 
 __attribute__((noinline)) void bench_loop_malloc_pair(size_t n)
 {
@@ -418,12 +469,32 @@ static const struct workload workloads[] = {
 	  setup_xalloc_2m, bench_loop_xalloc_2m, teardown_xalloc_2m },
 	{ "import", "4-page alloc+free importing from a source", 1000000,
 	  setup_import, bench_loop_import, teardown_import },
+	{ "random_next", "replace 1 of 1000 live, 1-64 pages, next fit",
+	  1000000, setup_random_next, bench_loop_random_next, teardown_random },
+	{ "window_import", "4 pages in a 1 MiB window, each one imported",
+	  1000000, setup_import, bench_loop_window_import, teardown_import },
 	{ "cache_pair", "kmem_cache 64 B alloc+free (magazine hit)", 10000000,
 	  setup_cache64, bench_loop_cache_pair, teardown_cache64 },
 	{ "malloc_pair", "glibc malloc(64)+free", 10000000, nothing,
 	  bench_loop_malloc_pair, nothing },
 	{ "kmalloc_pair", "kmalloc(64)+kfree", 10000000, nothing,
 	  bench_loop_kmalloc_pair, nothing },
+	{ "kmalloc_16", "kmalloc(16)+kfree", 10000000, nothing,
+	  bench_loop_kmalloc_16, nothing },
+	{ "malloc_16", "glibc malloc(16)+free", 10000000, nothing,
+	  bench_loop_malloc_16, nothing },
+	{ "kmalloc_100", "kmalloc(100)+kfree", 10000000, nothing,
+	  bench_loop_kmalloc_100, nothing },
+	{ "malloc_100", "glibc malloc(100)+free", 10000000, nothing,
+	  bench_loop_malloc_100, nothing },
+	{ "kmalloc_1000", "kmalloc(1000)+kfree", 10000000, nothing,
+	  bench_loop_kmalloc_1000, nothing },
+	{ "malloc_1000", "glibc malloc(1000)+free", 10000000, nothing,
+	  bench_loop_malloc_1000, nothing },
+	{ "kmalloc_5000", "kmalloc(5000)+kfree", 10000000, nothing,
+	  bench_loop_kmalloc_5000, nothing },
+	{ "malloc_5000", "glibc malloc(5000)+free", 10000000, nothing,
+	  bench_loop_malloc_5000, nothing },
 	{ "cache_lifo_64", "kmem_cache 64 B: 1000 allocs, 1000 frees LIFO",
 	  2000000, setup_batch64_lifo, bench_loop_cache_batch, teardown_batch },
 	{ "malloc_lifo_64", "glibc 64 B: 1000 mallocs, 1000 frees LIFO",
