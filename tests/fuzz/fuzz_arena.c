@@ -9,7 +9,10 @@
  * allocations and of the spans given: every address returned must meet
  * its constraints, lie inside a span and overlap no live allocation, and
  * the arena's counters must agree with the model. arena_check() runs after
- * every operation. At the end everything is freed and the arenas are
+ * every operation. Two oracles by brute force: a best-fit allocation of an
+ * arena without quantum caches takes a smallest free segment that holds
+ * it, and a constrained xalloc of an importer fails only if its source,
+ * asked for it pushed down, had no free segment that holds it. At the end everything is freed and the arenas are
  * destroyed, so each input starts from the same base and kpages arenas.
  *
  * The resources are plain integers far above the host's memory: a
@@ -240,6 +243,58 @@ static uintptr_t get_bound(struct model *m, struct cursor *c)
 	       get(c, 2) * (b & 0x80 ? 1 : m->q) % (s->end - s->start + 1);
 }
 
+/*
+ * The oracle of constrained imports: whether [start, end) holds size at a
+ * multiple of gran (a power of two) under k, by its own walk (first place
+ * past lo that is aligned; past a nocross boundary, the first after it).
+ */
+static bool holds(uintptr_t start, uintptr_t end, size_t gran, size_t size,
+		  const struct constraints *k)
+{
+	uintptr_t lo = MAX(start, k->min), hi = end, p;
+
+	if (k->max && k->max < hi)
+		hi = k->max;
+	p = roundup(lo, gran);
+	for (int tries = 0; tries < 3; tries++) {
+		if (k->align)
+			p += (k->phase - p) & (k->align - 1);
+		if (p < lo || p >= hi || hi - p < size)
+			return false;
+		if (!k->nocross ||
+		    p / k->nocross == (p + size - 1) / k->nocross)
+			return true;
+		p = roundup((p | (k->nocross - 1)) + 1, gran);
+	}
+	return false;
+}
+
+/*
+ * An importer whose afunc is arena_alloc pushes its constraints down:
+ * when the source's quantum can express them and is a multiple of ours,
+ * a request the source has room for must not fail.
+ */
+static void check_pushed_down(struct model *m, size_t rsize,
+			      const struct constraints *k)
+{
+	size_t sq = arena_quantum(m->src), s = roundup(rsize, sq);
+	struct constraints down = *k;
+
+	if (!(k->align || k->nocross || k->min || k->max) || (sq & (sq - 1)) ||
+	    sq % m->q || (k->align && k->align % sq) || k->phase % sq ||
+	    (k->nocross && k->nocross < s))
+		return;
+	for (struct btag *t = m->src->seg_head.seg_next; t != &m->src->seg_head;
+	     t = t->seg_next)
+		if (t->type == BTAG_FREE &&
+		    holds(t->start, t->start + t->size, sq, s, &down))
+			fail("xalloc of %zu (align %zu phase %zu nocross %zu window [%#lx, %#lx)) failed; the source's free [%#lx, %#lx) holds it",
+			     rsize, k->align, k->phase, k->nocross,
+			     (unsigned long)k->min, (unsigned long)k->max,
+			     (unsigned long)t->start,
+			     (unsigned long)(t->start + t->size));
+}
+
 static void op_xalloc(struct model *m, struct cursor *c)
 {
 	struct constraints k = { 0 };
@@ -268,6 +323,8 @@ static void op_xalloc(struct model *m, struct cursor *c)
 			 (void *)k.max, MEM_ATOMIC | fits[b >> 6]);
 	if (p)
 		record(m, (uintptr_t)p, size, true, &k);
+	else if (m->src)
+		check_pushed_down(m, rsize, &k);
 }
 
 static void free_one(struct model *m, size_t i)
