@@ -1622,6 +1622,32 @@ static void other_ffunc(struct arena *src, void *addr, size_t size)
 }
 
 /*
+ * Through an afunc that is not arena_alloc, a window cannot be passed
+ * down: an import that lands outside it goes straight back, and the
+ * request fails (NULL under MEM_ATOMIC), leaving nothing imported.
+ */
+KTEST(arena, window_import_through_another_afunc_fails_cleanly)
+{
+	struct arena *src =
+		fake_arena("arena_win_src", FAKE_BASE, 64 * MiB, PGSIZE);
+	struct arena *a =
+		arena_create(TEST_ARENA_NAME, NULL, 0, PGSIZE, other_afunc,
+			     other_ffunc, src, 0, MEM_WAIT);
+	uintptr_t min = FAKE_BASE + 32 * MiB;
+
+	KT_EXPECT_NULL(arena_xalloc(a, 4 * PGSIZE, 0, 0, 0, (void *)min,
+				    (void *)(min + MiB), MEM_ATOMIC));
+	KT_EXPECT_EQ(a->stats.fails, 1);
+	KT_EXPECT_EQ(a->stats.imports, a->stats.span_returns);
+	KT_EXPECT_EQ(a->imported_bytes, 0);
+	KT_EXPECT_EQ(arena_amt_free(src), 64 * MiB);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	KT_EXPECT_EQ(arena_check(src), 0);
+	arena_destroy(a);
+	arena_destroy(src);
+}
+
+/*
  * The brute-force oracle: whether some address of [lo, hi), stepping by
  * q from the first multiple of q, holds size under align/phase/nocross.
  */
