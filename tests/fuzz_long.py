@@ -15,10 +15,12 @@ of the run's inputs, only those that reach an edge no committed input
 reaches are added (-use_counters=0: an edge counts once, however often it
 ran), so the committed corpora stay small. The committed inputs are never
 removed: some were written by hand for a case (the coverage run replays
-them). The run's own
-corpus, with every input that reached a new count, stays in build/ for the
-next long run on this machine. A crash, a leak, a timeout or an out-of-memory is kept under
-BUILD_DIR/fuzz/long-artifacts/<target>/ and counted.
+them). The run's own corpus, with every input that reached a new count,
+stays in build/ for the next long run on this machine. A crash, a leak, a
+timeout or an out-of-memory is kept under
+BUILD_DIR/fuzz/long-artifacts/<target>/ and counted; so are inputs that
+libFuzzer only reports as slow (over 10 s, which a loaded machine can
+cause), but those are not failures.
 
 The output ends with one line per target:
 
@@ -37,10 +39,12 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.join(ROOT, "tests", "fuzz", "corpus")
-# What libFuzzer names the inputs that stopped it.
 # libFuzzer's exit status after a SIGINT (its -interrupt_exit_code).
 INTERRUPTED = 72
-ARTIFACT = re.compile(r"^(crash|leak|timeout|oom|slow-unit)-")
+# What libFuzzer names the inputs that stopped it.
+ARTIFACT = re.compile(r"^(crash|leak|timeout|oom)-")
+# What it only reports as slow (over 10 s: a loaded machine, not a failure).
+SLOW = re.compile(r"^slow-unit-")
 
 
 def count_files(path):
@@ -136,6 +140,7 @@ def main():
         runs, cov, ft = final_stats(log.name)
         arts = os.path.join(art_dir, t)
         crashes = len([f for f in os.listdir(arts) if ARTIFACT.match(f)])
+        slow = len([f for f in os.listdir(arts) if SLOW.match(f)])
         if p.returncode not in (0, INTERRUPTED) and crashes == 0:
             crashes = 1  # stopped for a reason the log names
         failed |= crashes > 0
@@ -160,7 +165,9 @@ def main():
                         ft if ft is not None else "?",
                         before[t], count_files(os.path.join(CORPUS, t)),
                         crashes, "" if crashes == 1 else "es",
-                        " (see %s)" % arts if crashes else ""))
+                        " (see %s)" % arts if crashes else "")
+                     + (", %d slow input%s kept (not failures)"
+                        % (slow, "" if slow == 1 else "s") if slow else ""))
     if stopped:
         lines.append("fuzz-long: stopped early by signal %d" % stopped[0])
     for line in lines:
