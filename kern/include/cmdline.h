@@ -15,6 +15,15 @@
 bool cmdline_find_nth(const char *cmdline, const char *key, size_t nth,
 		      const char **value, size_t *len);
 
+/*
+ * The next `key=value` word at or after *pos (start with 0): its value in
+ * place, as cmdline_find_nth gives it, and *pos moved past it. Returns
+ * false at the end of the line. Walking all of a key's values this way
+ * reads the line once; asking find_nth for each would read it once each.
+ */
+bool cmdline_next(const char *cmdline, const char *key, size_t *pos,
+		  const char **value, size_t *len);
+
 /* How many `key=value` words there are. */
 size_t cmdline_count(const char *cmdline, const char *key);
 

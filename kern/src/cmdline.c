@@ -25,17 +25,15 @@ static bool word_is_key(const char *w, size_t n, const char *key,
 	       (n == key_len || w[key_len] == '=');
 }
 
-bool cmdline_find_nth(const char *cmdline, const char *key, size_t nth,
-		      const char **value, size_t *len)
+bool cmdline_next(const char *cmdline, const char *key, size_t *pos,
+		  const char **value, size_t *len)
 {
-	size_t key_len = kstrlen(key), pos = 0, n;
+	size_t key_len = kstrlen(key), n;
 
-	while ((n = next_word(cmdline, &pos)) != 0) {
-		const char *w = cmdline + pos - n;
+	while ((n = next_word(cmdline, pos)) != 0) {
+		const char *w = cmdline + *pos - n;
 
 		if (!word_is_key(w, n, key, key_len) || n == key_len)
-			continue;
-		if (nth-- > 0)
 			continue;
 		*value = w + key_len + 1;
 		*len = n - key_len - 1;
@@ -44,14 +42,25 @@ bool cmdline_find_nth(const char *cmdline, const char *key, size_t nth,
 	return false;
 }
 
+bool cmdline_find_nth(const char *cmdline, const char *key, size_t nth,
+		      const char **value, size_t *len)
+{
+	size_t pos = 0;
+
+	while (cmdline_next(cmdline, key, &pos, value, len))
+		if (nth-- == 0)
+			return true;
+	return false;
+}
+
 size_t cmdline_count(const char *cmdline, const char *key)
 {
+	size_t pos = 0, count = 0, len;
 	const char *value;
-	size_t n = 0, len;
 
-	while (cmdline_find_nth(cmdline, key, n, &value, &len))
-		n++;
-	return n;
+	while (cmdline_next(cmdline, key, &pos, &value, &len))
+		count++;
+	return count;
 }
 
 bool cmdline_get_nth(const char *cmdline, const char *key, size_t nth,

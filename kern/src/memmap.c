@@ -228,18 +228,18 @@ static bool parse_memreserve(char *value, struct mem_range *r, const char **why)
 }
 
 /*
- * The value of the nth key=, copied into value (OPTION_VALUE_MAX) when it
- * fits; false when there is none. *why is set for one too long to be any
- * good (it is not copied: never half of it).
+ * The next key= at or after *pos (cmdline_next), copied into value
+ * (OPTION_VALUE_MAX) when it fits; false when there is none. *why is set
+ * for one too long to be any good (it is not copied: never half of it).
  */
-static bool option_nth(const char *cmdline, const char *key, size_t nth,
-		       char *value, const char **why)
+static bool option_next(const char *cmdline, const char *key, size_t *pos,
+			char *value, const char **why)
 {
 	const char *v;
 	size_t len;
 
 	*why = NULL;
-	if (!cmdline_find_nth(cmdline, key, nth, &v, &len))
+	if (!cmdline_next(cmdline, key, pos, &v, &len))
 		return false;
 	if (len >= OPTION_VALUE_MAX) {
 		*why = "too long";
@@ -256,10 +256,11 @@ int memmap_parse_options(const char *cmdline, struct memmap_options *opt)
 {
 	char value[OPTION_VALUE_MAX], counted[OPTION_VALUE_MAX];
 	const char *why;
+	size_t pos = 0;
 	int bad = 0;
 
 	kmemset(opt, 0, sizeof(*opt));
-	for (size_t i = 0; option_nth(cmdline, "mem", i, value, &why); i++) {
+	while (option_next(cmdline, "mem", &pos, value, &why)) {
 		uint64_t limit = 0;
 
 		if (!why && !kstrtosize(value, &limit))
@@ -277,8 +278,8 @@ int memmap_parse_options(const char *cmdline, struct memmap_options *opt)
 		opt->mem_limit = limit; /* the last good one counts */
 		kmemcpy(counted, value, sizeof(value));
 	}
-	for (size_t i = 0; option_nth(cmdline, "memreserve", i, value, &why);
-	     i++) {
+	pos = 0;
+	while (option_next(cmdline, "memreserve", &pos, value, &why)) {
 		struct mem_range r;
 
 		if (!why && opt->nr_reserve == MEMMAP_MAX_MEMRESERVE)

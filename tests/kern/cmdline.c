@@ -59,6 +59,29 @@ KTEST(cmdline, find_in_place)
 }
 
 /* A value far longer than any buffer: found whole, in place. */
+/* cmdline_next walks a key's values in order, each once, then stops. */
+KTEST(cmdline, next_walks_each_value_once)
+{
+	const char *line = "a=1 b=2 a=33  a ab=5 a=4\ta=";
+	/* a bare `a` has no value; `a=` has an empty one */
+	static const char *const want[] = { "1", "33", "4", "" };
+	const char *value;
+	size_t pos = 0, len, n = 0;
+
+	while (cmdline_next(line, "a", &pos, &value, &len)) {
+		KT_ASSERT_LT(n, 4);
+		KT_EXPECT_EQ(len, kstrlen(want[n]));
+		KT_EXPECT_EQ(kstrncmp(value, want[n], len), 0);
+		KT_EXPECT_EQ(pos, (size_t)(value - line) + len);
+		n++;
+	}
+	KT_EXPECT_EQ(n, 4);
+	KT_EXPECT_FALSE(cmdline_next(line, "a", &pos, &value, &len));
+	KT_EXPECT_EQ(cmdline_count(line, "a"), 4);
+	KT_EXPECT_EQ(cmdline_count(line, "b"), 1);
+	KT_EXPECT_EQ(cmdline_count(line, "c"), 0);
+}
+
 KTEST(cmdline, find_long_value)
 {
 	static char cl[5000];
