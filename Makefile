@@ -41,14 +41,15 @@ NASMFLAGS := -f elf64 -g -F dwarf -MD
 # what users link and benchmarks measure), and beside it
 # libkmem-asan.a and the test binary under AddressSanitizer and UBSan. The
 # multiboot2 parser is plain C and is tested on the host too, hence
-# arch/x86_64/include last (test binary only).
+# arch/x86_64/include last (test binary only). KMEM_FAULT_HOOKS: the
+# bugs tests plant in the magazine layer (slab_impl.h; test builds only).
 HOST_COMMON_CFLAGS := -std=gnu11 -g $(WARNINGS) -MMD -MP $(COMMON_INCLUDES) \
 	-Iarch/host/include -Iinclude
 HOST_RELEASE_CFLAGS := -O2 -fno-tree-slp-vectorize -DKMEM_RELEASE \
 	$(HOST_COMMON_CFLAGS)
 HOST_CFLAGS := -O1 $(HOST_COMMON_CFLAGS) -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
-	-Iarch/x86_64/include
+	-Iarch/x86_64/include -DKMEM_FAULT_HOOKS
 HOST_LDFLAGS := -fsanitize=address,undefined -rdynamic -lpthread
 # ThreadSanitizer build of the library, for the threaded host test
 HOST_TSAN_CFLAGS := -O1 $(HOST_COMMON_CFLAGS) -fsanitize=thread
@@ -436,7 +437,7 @@ DEB_PACKAGES += gcovr
 COV := $(BUILD)/coverage
 COV_CFLAGS := -std=gnu11 -O0 -g $(WARNINGS) -MMD -MP $(COMMON_INCLUDES) \
 	-Iarch/host/include -Iinclude -Iarch/x86_64/include \
-	--coverage -fprofile-update=atomic -DKMEM_COVERAGE
+	--coverage -fprofile-update=atomic -DKMEM_COVERAGE -DKMEM_FAULT_HOOKS
 # tests/host/*.c see only include/, as a program over libkmem.a does
 COV_PROG_CFLAGS := -std=gnu11 -O0 -g $(WARNINGS) -MMD -MP -Iinclude --coverage
 COV_LDFLAGS := --coverage -rdynamic -lpthread

@@ -330,7 +330,7 @@ def boot_log_selftest():
 
 # The whole suite again with the debug modes on (tests that need a mode
 # run then; a few skip themselves, saying why).
-DEBUG_MODES = ["redzone,poison,audit", "check"]
+DEBUG_MODES = ["redzone,poison,audit", "check", "magazines"]
 
 
 def kernel_debug_tests(opts, modes):
@@ -789,7 +789,8 @@ def host_lib_programs(opts):
     # needs (make stress does this 200 times)
     runs, bad, reasons = stress.stress(6, 2, log=lambda line: None)
     checks.append(Check("host lib: threads-tsan, %d runs of 2, 4 and 8 "
-                        "workers two at a time: %d with a report" % (runs, bad),
+                        "workers two at a time, a third under "
+                        "kmem_debug=magazines: %d with a report" % (runs, bad),
                         "fail" if bad else "pass",
                         "see build/stress/" if bad else "",
                         "\n".join(reasons)))

@@ -166,6 +166,8 @@ def smp_jobs(opts, Check):
                          suite + " kmem_debug=redzone,poison,audit", 4, 4),
         lambda: smp_boot(opts, Check, "check", suite + " kmem_debug=check",
                          4, 4),
+        lambda: smp_boot(opts, Check, "magazines",
+                         suite + " kmem_debug=magazines", 4, 4),
         lambda: smp_boot(
             opts, Check, "silent-cpu", "ktest=smp.barrier* smp_silent_cpu=2",
             4, 3, min_passed=2,

@@ -7,7 +7,10 @@ timings, and load changes the timing: alone, one machine showed a race 0
 times in 10; with two copies at once, 15 times in 20. So every run here has
 company: COPIES programs start together, each with 2, 4 or 8 workers in
 turn, and each run is judged on its own (exit status, and no
-"ThreadSanitizer" on its stderr).
+"ThreadSanitizer" on its stderr). Every second batch runs under
+KMEM_DEBUG=magazines, where the CPUs' counts stay folded outside their
+locks and every push and pop takes the slow paths: the same visitor
+protocol, other timings.
 
   stress.py [--runs N] [--copies C] [--program PATH]
 
@@ -24,14 +27,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAM = os.path.join(ROOT, "build", "host", "progs", "threads-tsan")
 OUT = os.path.join(ROOT, "build", "stress")
 WORKERS = (2, 4, 8)
+# KMEM_DEBUG of each batch in turn (None: no debug mode)
+MODES = (None, "magazines")
 KEEP = 5
 
 
-def one_run(program, workers, timeout=600):
+def one_run(program, workers, modes=None, timeout=600):
     """Run the program once; return None if clean, else the reason and log."""
+    env = dict(os.environ)
+    env.pop("KMEM_DEBUG", None)
+    if modes:
+        env["KMEM_DEBUG"] = modes
     try:
         r = subprocess.run([program, str(workers)], capture_output=True,
-                           text=True, timeout=timeout)
+                           text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return ("timed out after %d s" % timeout, "")
     if r.returncode == 0 and "ThreadSanitizer" not in r.stderr and \
@@ -53,12 +62,15 @@ def stress(runs, copies, program=PROGRAM, log=print):
         while done < runs:
             batch = [WORKERS[(done + i) % len(WORKERS)]
                      for i in range(min(copies, runs - done))]
+            modes = MODES[(done // copies) % len(MODES)]
             for workers, bad in zip(batch, pool.map(
-                    lambda w: one_run(program, w), batch)):
+                    lambda w: one_run(program, w, modes), batch)):
                 done += 1
                 if bad:
-                    reports.append("run %d (%d workers): %s" %
-                                   (done, workers, bad[0]))
+                    reports.append("run %d (%d workers%s): %s" %
+                                   (done, workers,
+                                    ", KMEM_DEBUG=" + modes if modes else "",
+                                    bad[0]))
                     if len(reports) <= KEEP:
                         path = os.path.join(OUT, "report-%d.txt" % done)
                         with open(path, "w") as f:

@@ -12,6 +12,10 @@
  *            shown in misuse panics and by whatis
  *   check    arena_check / kmem_cache_check after every operation on that
  *            arena or cache (slow: for hunting bugs)
+ *   magazines the caches keep their magazines, and every push and pop on
+ *            them is checked at the call: rounds in range, the object busy
+ *            in a slab of the cache and in none of the CPU's magazines
+
  *
  * kern/src/slab.c's theory statement (7) says how a cache applies them.
  */
@@ -23,9 +27,12 @@
 #define KMEM_DEBUG_POISON (1 << 1)
 #define KMEM_DEBUG_AUDIT (1 << 2)
 #define KMEM_DEBUG_CHECK (1 << 3)
-#define KMEM_DEBUG_ALL                                               \
+#define KMEM_DEBUG_MAGAZINES (1 << 4)
+/* The modes that take a cache off its magazines (to the slab layer). */
+#define KMEM_DEBUG_BYPASS                                            \
 	(KMEM_DEBUG_REDZONE | KMEM_DEBUG_POISON | KMEM_DEBUG_AUDIT | \
 	 KMEM_DEBUG_CHECK)
+#define KMEM_DEBUG_ALL (KMEM_DEBUG_BYPASS | KMEM_DEBUG_MAGAZINES)
 
 /* What a freed object holds under poison, and a new one before its use. */
 #define KMEM_POISON_FREE 0xdeadbeefdeadbeefull

@@ -9,6 +9,8 @@
 
 #include "arch.h" /* NR_CPUS */
 #include "bitops.h"
+#include "kmem_debug.h"
+
 #include "list.h"
 #include "page.h"
 #include "slab.h"
@@ -49,6 +51,15 @@ struct kmem_magazine {
 
 /* A CPU's rounds while another CPU holds its magazines (slab.c, 6). */
 #define KMEM_ROUNDS_HELD (-2L)
+
+/*
+ * Under kmem_debug=magazines (slab.c, theory 7), a CPU's count n is kept
+ * folded, KMEM_ROUNDS_FOLDED - n (-3 for no magazine, -4 for an empty
+ * one ...), whenever its lock is free: below HELD, a count no fast path
+ * can use, so every push and pop comes to the slow paths, which unfold
+ * it under the lock and check the fast path's own push and pop there.
+ */
+#define KMEM_ROUNDS_FOLDED (-4L)
 
 /*
  * One CPU's view of a cache: its loaded and previous magazines. rounds is
@@ -158,6 +169,24 @@ struct kmem_slab {
 	uint64_t busy[SLAB_MAP_WORDS];	  /* on-slab: objects out */
 };
 
+/* Whether cp checks its magazines (kmem_debug=magazines). */
+static inline bool cache_checks_magazines(const struct kmem_cache *cp)
+{
+	return cp->debug & KMEM_DEBUG_MAGAZINES;
+}
+
+/* A CPU's count n as its rounds hold it while its lock is free. */
+static inline long rounds_fold(const struct kmem_cache *cp, long n)
+{
+	return cache_checks_magazines(cp) ? KMEM_ROUNDS_FOLDED - n : n;
+}
+
+/* The count a CPU's rounds r hold (the inverse of rounds_fold). */
+static inline long rounds_unfold(const struct kmem_cache *cp, long r)
+{
+	return cache_checks_magazines(cp) ? KMEM_ROUNDS_FOLDED - r : r;
+}
+
 /* ---- accessors (for kmalloc.c) */
 
 static inline const char *kmem_cache_name(const struct kmem_cache *cp)
@@ -260,8 +289,29 @@ static inline int cpu_next_used(struct kmem_cache *cp, int slot)
  * Take cc from anywhere but its owner's fast path, and return its rounds
  * (slab.c); cpu_cache_leave gives it back.
  */
-unsigned long cpu_cache_enter(struct kmem_cpu_cache *cc, long *rounds);
-void cpu_cache_leave(struct kmem_cpu_cache *cc, long rounds, unsigned long irq);
+unsigned long cpu_cache_enter(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
+			      long *rounds);
+void cpu_cache_leave(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
+		     long rounds, unsigned long irq);
+
+/*
+ * Bugs the host tests plant in the push and pop below, to show that
+ * kmem_debug=magazines catches each at the call that makes it
+ * (tests/kern/kmem_debug.c). Only the host test build has the hooks
+ * (KMEM_FAULT_HOOKS); elsewhere MAGAZINE_FAULT is 0 and costs nothing.
+ */
+enum kmem_magazine_fault {
+	KMEM_FAULT_NONE,
+	KMEM_FAULT_PAST_END,	/* the push's bound one too high */
+	KMEM_FAULT_LOST_ROUND,	/* the pop's new count one too low */
+	KMEM_FAULT_DOUBLE_PUSH, /* the push stores its object twice */
+};
+#ifdef KMEM_FAULT_HOOKS
+extern enum kmem_magazine_fault kmem_magazine_fault;
+#define MAGAZINE_FAULT(f) (unlikely(kmem_magazine_fault == (f)))
+#else
+#define MAGAZINE_FAULT(f) 0
+#endif
 
 /* ---- the fast paths (kmem_cache_alloc, kmem_cache_free in slab.c) */
 
@@ -321,7 +371,7 @@ static inline bool kmem_magazine_pop(struct kmem_cache *cp, void **obj)
 	unsigned long r;
 
 	fast_enter(cc);
-	/* empty (0), no magazine (-1), held by another CPU (-2): huge */
+	/* empty (0), none (-1), held (-2), folded (-3 ...): huge */
 	r = (unsigned long)fast_rounds(cc) - 1;
 	if (unlikely(r >= KMEM_MAGAZINE_ROUNDS_MAX)) {
 		fast_leave(cc);
@@ -329,7 +379,7 @@ static inline bool kmem_magazine_pop(struct kmem_cache *cp, void **obj)
 		return false;
 	}
 	*obj = cc->loaded->round[r + 1];
-	fast_set_rounds(cc, (long)r);
+	fast_set_rounds(cc, (long)r - MAGAZINE_FAULT(KMEM_FAULT_LOST_ROUND));
 	cc->allocs++;
 	fast_leave(cc);
 	arch_irq_restore(irq);
@@ -353,14 +403,18 @@ magazine_push(struct kmem_cache *cp, void *obj, bool look)
 	unsigned long r;
 
 	fast_enter(cc);
-	r = (unsigned long)fast_rounds(cc); /* -1 or -2 (see pop): huge */
-	if (unlikely(r >= fast_mag_size(cp)))
+	r = (unsigned long)fast_rounds(cc); /* -1 and below (pop): huge */
+	if (unlikely(r >=
+		     fast_mag_size(cp) + MAGAZINE_FAULT(KMEM_FAULT_PAST_END)))
 		goto leave; /* full, none, or held by another CPU */
 	/* only now is loaded ours to read (slab.c's theory statement, 6) */
 	m = cc->loaded;
 	if (look && unlikely(m->round[r] == obj))
 		goto leave; /* on top already: reported slowly */
 	m->round[r + 1] = obj;
+	if (MAGAZINE_FAULT(KMEM_FAULT_DOUBLE_PUSH) &&
+	    r + 2 <= fast_mag_size(cp))
+		m->round[++r + 1] = obj;
 	fast_set_rounds(cc, (long)r + 1);
 	fast_leave(cc);
 	arch_irq_restore(irq);
@@ -416,6 +470,10 @@ void *slab_alloc(struct kmem_cache *cp, int flags);
 void slab_free(struct kmem_cache *cp, void *obj);
 
 /* slab_debug.c: the debug modes (theory 7) */
+bool magazine_checked_pop(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
+			  void **obj);
+bool magazine_checked_push(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
+			   void *obj);
 int slab_debug_modes(int flags);
 void slab_debug_layout(struct kmem_cache *cp);
 void slab_debug_new_object(struct kmem_cache *cp, void *obj);

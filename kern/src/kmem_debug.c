@@ -18,10 +18,13 @@ static const struct {
 	const char *name;
 	int mode;
 } modes_known[] = {
+	/* clang-format off */
 	{ "redzone", KMEM_DEBUG_REDZONE },
 	{ "poison", KMEM_DEBUG_POISON },
 	{ "audit", KMEM_DEBUG_AUDIT },
 	{ "check", KMEM_DEBUG_CHECK },
+	{ "magazines", KMEM_DEBUG_MAGAZINES },
+	/* clang-format on */
 };
 
 /* Room for the names of all the modes, comma-separated. */
@@ -62,7 +65,7 @@ static int parse_n(const char *list, size_t len, int *modes)
 			}
 		}
 		if (n && !known) {
-			printk("kmem_debug: unknown mode '%.*s%s' (known: redzone, poison, audit, check); ignored\n",
+			printk("kmem_debug: unknown mode '%.*s%s' (known: redzone, poison, audit, check, magazines); ignored\n",
 			       (int)MIN(n, (size_t)32), list,
 			       n > 32 ? "..." : "");
 			bad++;
@@ -111,14 +114,17 @@ void kmem_debug_names(int modes, char *buf, size_t len)
 void kmem_debug_init(const char *cmdline)
 {
 	char names[MODE_LIST_MAX];
+	const char *how = "";
 	int modes;
 
 	kmem_debug_from_cmdline(cmdline, &modes);
 	kmem_debug = modes;
 	kmem_debug_names(modes, names, sizeof(names));
-	printk("kmem_debug: %s%s\n", names,
-	       modes ? " (the caches they apply to bypass their magazines)" :
-		       "");
+	if (modes & KMEM_DEBUG_BYPASS)
+		how = " (the caches they apply to bypass their magazines)";
+	else if (modes)
+		how = " (the caches keep their magazines; every push and pop is checked)";
+	printk("kmem_debug: %s%s\n", names, how);
 }
 
 /* ---- patterns */

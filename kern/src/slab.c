@@ -217,6 +217,28 @@
  * free, as illumos does. Under check, kmem_cache_check runs after every
  * call.
  *
+ * Those four modes (KMEM_DEBUG_BYPASS) cannot see a bug in the magazine
+ * layer, which they bypass. kmem_debug=magazines (for caches with no
+ * other mode) keeps the magazines and checks them at every call, with
+ * the fast path's own push and pop, not a copy. The fast paths must then
+ * fail at once, without a test of their own: outside cpu[c].lock a
+ * CPU's count is kept folded (KMEM_ROUNDS_FOLDED - n, below HELD), a
+ * count neither fast path can use, so every call takes the slow path.
+ * There, under the lock, cpu_cache_own unfolds it (and cpu_cache_enter
+ * for a visitor), and the pop or push goes through
+ * magazine_checked_pop / magazine_checked_push (slab_debug.c), which
+ * call kmem_magazine_pop / kmem_magazine_push and check what they did:
+ * the counts in range before; the object pushed an allocated object of
+ * this cache's slabs and in none of this CPU's magazines (so a double
+ * free is caught however deep the first copy lies); after a push, the
+ * count one up, within the magazine, the object on top; after a pop, the
+ * count one down, the object the one that was on top, allocated at the
+ * slab layer and in no other round. A push or pop refused must have had
+ * no room or no round. So a bug in that code panics in the call that
+ * makes it. The host tests plant three (MAGAZINE_FAULT in slab_impl.h: a
+ * push past the magazine's end, a lost round, a double push) and expect
+ * each panic there.
+ *
  * 8. FAQ
  *
  * Why not simply take the CPU's lock on the fast path, as the paper
@@ -292,7 +314,8 @@ static inline void cpu_mark_used(struct kmem_cache *cp,
  * if the second exchange finds a count, that is the true one, and the
  * wait starts again.
  */
-unsigned long cpu_cache_enter(struct kmem_cpu_cache *cc, long *rounds)
+unsigned long cpu_cache_enter(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
+			      long *rounds)
 {
 	unsigned long irq = spin_lock_irqsave(&cc->lock);
 	long held = __atomic_exchange_n(&cc->rounds, KMEM_ROUNDS_HELD,
@@ -311,29 +334,40 @@ unsigned long cpu_cache_enter(struct kmem_cpu_cache *cc, long *rounds)
 			break;
 		held = now;
 	}
-	*rounds = held;
+	*rounds = rounds_unfold(cp, held);
 	return irq;
 }
 
 /* Give cc back to its owner with rounds as its count. */
-void cpu_cache_leave(struct kmem_cpu_cache *cc, long rounds, unsigned long irq)
+void cpu_cache_leave(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
+		     long rounds, unsigned long irq)
 {
-	__atomic_store_n(&cc->rounds, rounds, __ATOMIC_RELEASE);
+	__atomic_store_n(&cc->rounds, rounds_fold(cp, rounds),
+			 __ATOMIC_RELEASE);
 	spin_unlock_irqrestore(&cc->lock, irq);
 }
 
 /*
  * Take cc on its owner's CPU, outside the fast path: the owner cannot be
- * in its own fast path now, so the lock alone keeps the others out.
+ * in its own fast path now, so the lock alone keeps the others out. Under
+ * kmem_debug=magazines its count is unfolded while the lock is held.
  */
-static unsigned long cpu_cache_own(struct kmem_cpu_cache *cc)
+static unsigned long cpu_cache_own(struct kmem_cache *cp,
+				   struct kmem_cpu_cache *cc)
 {
-	return spin_lock_irqsave(&cc->lock);
+	unsigned long irq = spin_lock_irqsave(&cc->lock);
+
+	if (unlikely(cache_checks_magazines(cp)))
+		cc->rounds = rounds_unfold(cp, cc->rounds);
+	return irq;
 }
 
 /* Give cc back after cpu_cache_own. */
-static void cpu_cache_unown(struct kmem_cpu_cache *cc, unsigned long irq)
+static void cpu_cache_unown(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
+			    unsigned long irq)
 {
+	if (unlikely(cache_checks_magazines(cp)))
+		cc->rounds = rounds_fold(cp, cc->rounds);
 	spin_unlock_irqrestore(&cc->lock, irq);
 }
 
@@ -469,6 +503,45 @@ cpu_exchange_locked(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
 	return true;
 }
 
+/*
+ * The slow paths' pop from cc's loaded magazine (cc's lock held): false
+ * if it is empty or missing. Under kmem_debug=magazines, the fast path's
+ * own pop, checked at the call (slab_debug.c).
+ */
+static inline bool cpu_pop_owned(struct kmem_cache *cp,
+				 struct kmem_cpu_cache *cc, void **obj)
+{
+	if (unlikely(cache_checks_magazines(cp)))
+		return magazine_checked_pop(cp, cc, obj);
+	if (cc->rounds <= 0)
+		return false;
+	*obj = cc->loaded->round[cc->rounds--];
+	cc->allocs++;
+	return true;
+}
+
+/*
+ * The slow paths' push of obj on cc's loaded magazine (cc's lock held,
+ * taken at irq): false if it is full or missing. obj on top already is
+ * a double free, reported. Under kmem_debug=magazines, the fast path's
+ * own push, checked at the call (slab_debug.c).
+ */
+static inline bool cpu_push_owned(struct kmem_cache *cp,
+				  struct kmem_cpu_cache *cc, void *obj,
+				  unsigned long irq)
+{
+	if (unlikely(cache_checks_magazines(cp)))
+		return magazine_checked_push(cp, cc, obj);
+	if (cc->rounds < 0 || cc->rounds >= (long)cp->mag_size)
+		return false;
+	if (cc->loaded->round[cc->rounds] == obj) {
+		cpu_cache_unown(cp, cc, irq);
+		slab_freed_twice(cp, obj);
+	}
+	cc->loaded->round[++cc->rounds] = obj;
+	return true;
+}
+
 /* After a slow path: grow cp's magazines if its depot is contended. */
 static inline void maybe_grow(struct kmem_cache *cp)
 {
@@ -500,20 +573,18 @@ kmem_cache_alloc_slow(struct kmem_cache *cp, int flags, uintptr_t caller)
 		      flags, cp->name);
 	if (cpu >= 0 && cache_mag_size(cp)) {
 		struct kmem_cpu_cache *cc = &cp->cpu[cpu + 1];
-		unsigned long irq = cpu_cache_own(cc);
+		unsigned long irq = cpu_cache_own(cp, cc);
+		bool got = cpu_pop_owned(cp, cc, &obj) ||
+			   (cpu_exchange_locked(cp, cc, MAGAZINE_FULL, NULL) &&
+			    cpu_pop_owned(cp, cc, &obj));
 
-		obj = NULL;
-		if (cc->rounds > 0 ||
-		    cpu_exchange_locked(cp, cc, MAGAZINE_FULL, NULL))
-			obj = cc->loaded->round[cc->rounds--];
-		cc->allocs += obj != NULL;
-		cc->misses += obj == NULL;
-		cpu_cache_unown(cc, irq);
+		cc->misses += !got;
+		cpu_cache_unown(cp, cc, irq);
 		maybe_grow(cp);
-		if (obj)
+		if (got)
 			return obj;
 	}
-	if (unlikely(cp->debug))
+	if (unlikely(cp->debug & KMEM_DEBUG_BYPASS))
 		return slab_debug_alloc(cp, flags, caller);
 	return slab_alloc(cp, flags);
 }
@@ -542,23 +613,21 @@ cpu_free_slow(struct kmem_cache *cp, struct kmem_cpu_cache *cc, void *obj)
 {
 	struct kmem_magazine *spare = NULL;
 	struct kmem_cache *spare_mc = NULL;
-	unsigned long irq;
+	unsigned long irq = cpu_cache_own(cp, cc);
 
-	for (;;) {
-		irq = cpu_cache_own(cc);
-		if (cc->rounds >= 0 && cc->rounds < (long)cp->mag_size)
-			break;
+	while (!cpu_push_owned(cp, cc, obj, irq)) {
 		if (spare && spare_mc != cp->mag_cache) {
 			/* the magazines grew while it was made: too small */
-			cpu_cache_unown(cc, irq);
+			cpu_cache_unown(cp, cc, irq);
 			kmem_cache_free(spare_mc, spare);
 			spare = NULL;
+			irq = cpu_cache_own(cp, cc);
 			continue;
 		}
 		if (cpu_exchange_locked(cp, cc, MAGAZINE_EMPTY, &spare))
-			break;
+			continue; /* an empty magazine is loaded: push again */
 		spare_mc = cp->mag_cache;
-		cpu_cache_unown(cc, irq);
+		cpu_cache_unown(cp, cc, irq);
 		/* no empty magazine: make one without holding cc */
 		assert_not_held(&cc->lock);
 		spare = magazine_alloc(spare_mc);
@@ -566,13 +635,9 @@ cpu_free_slow(struct kmem_cache *cp, struct kmem_cpu_cache *cc, void *obj)
 			slab_free(cp, obj);
 			return;
 		}
+		irq = cpu_cache_own(cp, cc);
 	}
-	if (cc->loaded->round[cc->rounds] == obj) {
-		cpu_cache_unown(cc, irq);
-		slab_freed_twice(cp, obj);
-	}
-	cc->loaded->round[++cc->rounds] = obj;
-	cpu_cache_unown(cc, irq);
+	cpu_cache_unown(cp, cc, irq);
 	if (spare)
 		kmem_cache_free(spare_mc, spare);
 	maybe_grow(cp);
@@ -590,7 +655,7 @@ kmem_cache_free_slow(struct kmem_cache *cp, void *obj, uintptr_t caller)
 
 	if (cp->on_slab && on_slab_header(obj)->cache != cp)
 		slab_wrong_owner(cp, obj);
-	if (unlikely(cp->debug))
+	if (unlikely(cp->debug & KMEM_DEBUG_BYPASS))
 		slab_debug_free(cp, obj, caller);
 	else if (cpu >= 0 && cache_mag_size(cp))
 		cpu_free_slow(cp, &cp->cpu[cpu + 1], obj);
@@ -627,10 +692,10 @@ static void cpu_flush(struct kmem_cache *cp, int slot, bool owner)
 	unsigned long irq;
 
 	if (owner) {
-		irq = cpu_cache_own(cc);
+		irq = cpu_cache_own(cp, cc);
 		rounds = cc->rounds;
 	} else {
-		irq = cpu_cache_enter(cc, &rounds);
+		irq = cpu_cache_enter(cp, cc, &rounds);
 	}
 	loaded = cc->loaded;
 	previous = cc->previous;
@@ -640,9 +705,9 @@ static void cpu_flush(struct kmem_cache *cp, int slot, bool owner)
 	cc->prev_rounds = -1;
 	if (owner) {
 		cc->rounds = -1;
-		cpu_cache_unown(cc, irq);
+		cpu_cache_unown(cp, cc, irq);
 	} else {
-		cpu_cache_leave(cc, -1, irq);
+		cpu_cache_leave(cp, cc, -1, irq);
 	}
 	if (loaded)
 		magazine_drain(cp, mc, loaded, rounds);

@@ -148,7 +148,8 @@ static void cache_setup(struct kmem_cache *cp, const char *name,
 	if (!(flags & KMC_NOTOUCH))
 		cp->chunk = ALIGN_UP(
 			MAX(obj_size, cp->link_offset + sizeof(void *)), align);
-	if ((cp->debug & ~KMEM_DEBUG_CHECK) && !(flags & KMC_NOTOUCH))
+	if ((cp->debug & ~(KMEM_DEBUG_CHECK | KMEM_DEBUG_MAGAZINES)) &&
+	    !(flags & KMC_NOTOUCH))
 		slab_debug_layout(cp);
 	if (flags & KMC_NOTOUCH) {
 		/* a whole number of quanta, which need not be a power of two */
@@ -164,11 +165,13 @@ static void cache_setup(struct kmem_cache *cp, const char *name,
 	bufctl_hash_set(cp, cp->hash_initial, KMEM_HASH_INITIAL);
 	for (int i = 0; i <= NR_CPUS; i++) {
 		cp->cpu[i].lock = (struct spinlock)SPINLOCK_INIT;
-		cp->cpu[i].rounds = cp->cpu[i].prev_rounds = -1;
+		cp->cpu[i].prev_rounds = -1;
+		cp->cpu[i].rounds = rounds_fold(cp, -1);
 	}
 	cache_geometry(cp);
-	/* debug modes work at every call: they go to the slab layer */
-	if (!(flags & KMC_NOMAGAZINE) && !cp->debug) {
+	/* debug modes work at every call: they go to the slab layer (but
+	 * kmem_debug=magazines checks the magazines) */
+	if (!(flags & KMC_NOMAGAZINE) && !(cp->debug & KMEM_DEBUG_BYPASS)) {
 		const struct kmem_magazine_type *t =
 			magazine_type_for(cp->chunk);
 

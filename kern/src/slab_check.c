@@ -223,11 +223,11 @@ static bool cache_check(struct kmem_cache *cp, struct slab_check *c)
 
 		if (!ok)
 			break;
-		irq = cpu_cache_enter(&cp->cpu[slot], &rounds);
+		irq = cpu_cache_enter(cp, &cp->cpu[slot], &rounds);
 		spin_lock(&cp->lock);
 		ok = check_cpu_locked(c, &cp->cpu[slot], rounds);
 		spin_unlock(&cp->lock);
-		cpu_cache_leave(&cp->cpu[slot], rounds, irq);
+		cpu_cache_leave(cp, &cp->cpu[slot], rounds, irq);
 	}
 	/* slot 0, for threads without a number, never has magazines */
 	if (ok && (cp->cpu[0].loaded || cp->cpu[0].previous))

@@ -15,14 +15,21 @@
 /*
  * The debug modes a cache applies: none for the slab layer's own
  * caches; for NOTOUCH ones, only those that never write into objects.
+ * magazines only where no other mode applies: those take the cache off
+ * its magazines.
  */
 int slab_debug_modes(int flags)
 {
+	int modes = kmem_debug;
+
 	if (flags & KMC_NOMAGAZINE)
 		return 0;
 	if (flags & KMC_NOTOUCH)
-		return kmem_debug & (KMEM_DEBUG_AUDIT | KMEM_DEBUG_CHECK);
-	return kmem_debug;
+		modes &= KMEM_DEBUG_AUDIT | KMEM_DEBUG_CHECK |
+			 KMEM_DEBUG_MAGAZINES;
+	if (modes & KMEM_DEBUG_BYPASS)
+		modes &= ~KMEM_DEBUG_MAGAZINES;
+	return modes;
 }
 
 /*
@@ -238,4 +245,152 @@ void slab_debug_free(struct kmem_cache *cp, void *obj, uintptr_t caller)
 	}
 	slab_free(cp, obj);
 	slab_debug_check(cp, "kmem_cache_free", obj);
+}
+
+/* ---- kmem_debug=magazines: the magazine layer's push and pop, checked */
+
+#ifdef KMEM_FAULT_HOOKS
+enum kmem_magazine_fault kmem_magazine_fault; /* tests plant bugs here */
+#endif
+
+/* The CPU number of cp's kmem_cpu_cache cc. */
+static int cc_cpu(const struct kmem_cache *cp, const struct kmem_cpu_cache *cc)
+{
+	return (int)(cc - cp->cpu) - 1;
+}
+
+/* Whether obj is busy at cp's slab layer (in one of its slabs, out). */
+static bool obj_busy(struct kmem_cache *cp, void *obj)
+{
+	unsigned long irq = spin_lock_irqsave(&cp->lock);
+	bool busy = obj_busy_locked(cp, obj);
+
+	spin_unlock_irqrestore(&cp->lock, irq);
+	return busy;
+}
+
+/*
+ * Where obj waits in cc's magazines, below round `below` of the loaded
+ * one: "loaded" or "previous" and the round in *round; NULL if nowhere.
+ */
+static const char *magazine_find(const struct kmem_cpu_cache *cc,
+				 const void *obj, long below, long *round)
+{
+	for (long i = 1; i < below; i++) {
+		if (cc->loaded->round[i] == obj) {
+			*round = i;
+			return "loaded";
+		}
+	}
+	for (long i = 1; cc->previous && i <= cc->prev_rounds; i++) {
+		if (cc->previous->round[i] == obj) {
+			*round = i;
+			return "previous";
+		}
+	}
+	return NULL;
+}
+
+/* cc's counts must agree with its magazines before fn's push or pop. */
+static void magazine_check_cpu(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
+			       const char *fn)
+{
+	long size = (long)cp->mag_size;
+
+	if (cc->rounds < -1 || cc->rounds > size ||
+	    (cc->rounds >= 0) != (cc->loaded != NULL) || cc->prev_rounds < -1 ||
+	    cc->prev_rounds > size ||
+	    (cc->prev_rounds >= 0) != (cc->previous != NULL))
+		panic("%s: kmem_debug=magazines: cache '%s' CPU %d: rounds %ld (loaded %p) and %ld (previous %p) do not fit magazines of %ld rounds",
+		      fn, cp->name, cc_cpu(cp, cc), cc->rounds, cc->loaded,
+		      cc->prev_rounds, cc->previous, size);
+}
+
+/*
+ * The pop of an allocation's slow path under kmem_debug=magazines (cc's
+ * lock held, its count unfolded): the fast path's own pop, then what it
+ * must have done. It took one round off the top and handed out the
+ * object that was there; that object is busy at the slab layer (a
+ * magazine holds allocated objects) and in none of this CPU's magazines
+ * any more.
+ */
+bool magazine_checked_pop(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
+			  void **obj)
+{
+	long before = cc->rounds, round;
+	void *top = before > 0 ? cc->loaded->round[before] : NULL;
+	const char *where;
+
+	magazine_check_cpu(cp, cc, "kmem_cache_alloc");
+	debug_assert(fast_cpu_cache(cp) == cc);
+	if (!kmem_magazine_pop(cp, obj)) {
+		if (before > 0 || cc->rounds != before)
+			panic("kmem_cache_alloc: kmem_debug=magazines: cache '%s' CPU %d: the pop found no object in a magazine of %ld rounds and left %ld",
+			      cp->name, cc_cpu(cp, cc), before, cc->rounds);
+		return false;
+	}
+	if (cc->rounds != before - 1)
+		panic("kmem_cache_alloc: kmem_debug=magazines: cache '%s' CPU %d: the pop of one object took the rounds from %ld to %ld: %s",
+		      cp->name, cc_cpu(cp, cc), before, cc->rounds,
+		      cc->rounds < before - 1 ? "a round lost" :
+						"a round counted twice");
+	if (*obj != top)
+		panic("kmem_cache_alloc: kmem_debug=magazines: cache '%s' CPU %d: the pop handed out %p, but the top round (%ld) held %p",
+		      cp->name, cc_cpu(cp, cc), *obj, before, top);
+	if (!obj_busy(cp, *obj))
+		panic("kmem_cache_alloc: kmem_debug=magazines: cache '%s' CPU %d: the pop handed out %p, which is not an allocated object of the cache's slabs",
+		      cp->name, cc_cpu(cp, cc), *obj);
+	where = magazine_find(cc, *obj, cc->rounds + 1, &round);
+	if (where)
+		panic("kmem_cache_alloc: kmem_debug=magazines: cache '%s' CPU %d: the pop handed out %p, which is still in the %s magazine at round %ld: it was pushed twice",
+		      cp->name, cc_cpu(cp, cc), *obj, where, round);
+	return true;
+}
+
+/*
+ * The push of a free's slow path under kmem_debug=magazines (cc's lock
+ * held, its count unfolded). Before it, obj must be an allocated object
+ * of cp's slabs (slab_bad_free says what it is otherwise) in none of
+ * this CPU's magazines: a double free is caught here, however deep the
+ * first one lies. Then the fast path's own push, and what it must have
+ * done: refused only a full magazine or none, or put obj on top, once,
+ * with the count one up and within the magazine.
+ */
+bool magazine_checked_push(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
+			   void *obj)
+{
+	long before = cc->rounds, size = (long)cp->mag_size, round;
+	const char *where;
+
+	magazine_check_cpu(cp, cc, "kmem_cache_free");
+	if (!obj_busy(cp, obj))
+		slab_bad_free(cp, obj);
+	where = magazine_find(cc, obj, before + 1, &round);
+	if (where)
+		panic("kmem_cache_free: double free (kmem_debug=magazines: the object waits in CPU %d's %s magazine at round %ld): cache '%s' obj %p",
+		      cc_cpu(cp, cc), where, round, cp->name, obj);
+	debug_assert(fast_cpu_cache(cp) == cc);
+	if (!kmem_magazine_push(cp, obj)) {
+		if ((before >= 0 && before < size) || cc->rounds != before)
+			panic("kmem_cache_free: kmem_debug=magazines: cache '%s' CPU %d: the push refused %p with %ld rounds of %ld and left %ld",
+			      cp->name, cc_cpu(cp, cc), obj, before, size,
+			      cc->rounds);
+		return false;
+	}
+	if (cc->rounds > size)
+		panic("kmem_cache_free: kmem_debug=magazines: cache '%s' CPU %d: the push of %p left %ld rounds in a magazine of %ld: it wrote past the magazine's end",
+		      cp->name, cc_cpu(cp, cc), obj, cc->rounds, size);
+	if (cc->rounds != before + 1)
+		panic("kmem_cache_free: kmem_debug=magazines: cache '%s' CPU %d: the push of one object (%p) took the rounds from %ld to %ld%s",
+		      cp->name, cc_cpu(cp, cc), obj, before, cc->rounds,
+		      cc->rounds > before + 1 &&
+				      magazine_find(cc, obj, cc->rounds,
+						    &round) ?
+			      ": it pushed the object twice" :
+			      "");
+	if (cc->loaded->round[cc->rounds] != obj)
+		panic("kmem_cache_free: kmem_debug=magazines: cache '%s' CPU %d: the push of %p left %p on top (round %ld)",
+		      cp->name, cc_cpu(cp, cc), obj,
+		      cc->loaded->round[cc->rounds], cc->rounds);
+	return true;
 }

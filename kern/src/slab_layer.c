@@ -275,7 +275,8 @@ static bool slab_fill(struct kmem_cache *cp, struct kmem_slab *s, int flags)
 		void *obj = (char *)s->first + i * cp->chunk;
 		struct kmem_bufctl *bc;
 
-		if (cp->debug && !(cp->flags & KMC_NOTOUCH))
+		if ((cp->debug & KMEM_DEBUG_BYPASS) &&
+		    !(cp->flags & KMC_NOTOUCH))
 			slab_debug_new_object(cp, obj);
 		if (cp->on_slab) {
 			*obj_link(cp, obj) = s->free;

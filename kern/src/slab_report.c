@@ -121,11 +121,11 @@ static void count_magazines(struct kmem_cache *cp, struct cache_counts *c)
 		struct kmem_cpu_cache *cc = &cp->cpu[slot];
 		long rounds;
 
-		irq = cpu_cache_enter(cc, &rounds);
+		irq = cpu_cache_enter(cp, cc, &rounds);
 		c->in_magazines += (size_t)MAX(rounds, 0) +
 				   (size_t)MAX(cc->prev_rounds, 0);
 		c->allocs += cc->allocs;
-		cpu_cache_leave(cc, rounds, irq);
+		cpu_cache_leave(cp, cc, rounds, irq);
 	}
 	irq = spin_lock_irqsave(&cp->depot.lock);
 	c->full_mags = cp->depot.nr_full;
@@ -157,7 +157,7 @@ bool kmem_cache_cpu_stats(struct kmem_cache *cp, int cpu,
 	if (cpu < 0 || cpu >= NR_CPUS || !cache_mag_size(cp))
 		return false;
 	cc = &cp->cpu[cpu + 1];
-	irq = cpu_cache_enter(cc, &rounds);
+	irq = cpu_cache_enter(cp, cc, &rounds);
 	*st = (struct kmem_cpu_stats){
 		.loaded = cc->loaded ? rounds : -1,
 		.previous = cc->previous ? cc->prev_rounds : -1,
@@ -166,7 +166,7 @@ bool kmem_cache_cpu_stats(struct kmem_cache *cp, int cpu,
 		.misses = cc->misses,
 		.exchanges = cc->exchanges,
 	};
-	cpu_cache_leave(cc, rounds, irq);
+	cpu_cache_leave(cp, cc, rounds, irq);
 	return true;
 }
 
@@ -254,10 +254,10 @@ static bool obj_in_magazines(struct kmem_cache *cp, void *obj)
 
 		if (found)
 			break;
-		irq = cpu_cache_enter(cc, &rounds);
+		irq = cpu_cache_enter(cp, cc, &rounds);
 		found = magazine_holds(cc->loaded, rounds, obj) ||
 			magazine_holds(cc->previous, cc->prev_rounds, obj);
-		cpu_cache_leave(cc, rounds, irq);
+		cpu_cache_leave(cp, cc, rounds, irq);
 	}
 	if (found || !cache_mag_size(cp))
 		return found;

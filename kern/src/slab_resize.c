@@ -28,8 +28,9 @@ static void cpus_hold_all(struct kmem_cache *cp)
 		struct kmem_cpu_cache *cc = &cp->cpu[slot];
 
 		spin_lock(&cc->lock);
-		grow_taken[slot].rounds = __atomic_exchange_n(
-			&cc->rounds, KMEM_ROUNDS_HELD, __ATOMIC_ACQ_REL);
+		grow_taken[slot].rounds = rounds_unfold(
+			cp, __atomic_exchange_n(&cc->rounds, KMEM_ROUNDS_HELD,
+						__ATOMIC_ACQ_REL));
 	}
 	while (again) {
 		again = false;
@@ -44,7 +45,8 @@ static void cpus_hold_all(struct kmem_cache *cp)
 			now = __atomic_exchange_n(&cc->rounds, KMEM_ROUNDS_HELD,
 						  __ATOMIC_ACQ_REL);
 			if (now != KMEM_ROUNDS_HELD) {
-				grow_taken[slot].rounds = now;
+				grow_taken[slot].rounds =
+					rounds_unfold(cp, now);
 				again = true;
 			}
 		}
@@ -98,7 +100,8 @@ bool kmem_cache_magazine_grow(struct kmem_cache *cp)
 	for (int slot = NR_CPUS; slot >= 1; slot--) {
 		struct kmem_cpu_cache *cc = &cp->cpu[slot];
 
-		__atomic_store_n(&cc->rounds, -1, __ATOMIC_RELEASE);
+		__atomic_store_n(&cc->rounds, rounds_fold(cp, -1),
+				 __ATOMIC_RELEASE);
 		spin_unlock(&cc->lock);
 	}
 	for (int slot = 1; slot <= NR_CPUS; slot++) {

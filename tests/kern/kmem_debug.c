@@ -62,7 +62,7 @@ KTEST(kmem_debug, parse_modes)
 	KT_EXPECT_EQ(kmem_debug_parse("redzonex,audi", &modes), 2);
 	KT_EXPECT_EQ(modes, 0);
 	kmem_debug_names(KMEM_DEBUG_ALL, names, sizeof(names));
-	KT_EXPECT_STREQ(names, "redzone,poison,audit,check");
+	KT_EXPECT_STREQ(names, "redzone,poison,audit,check,magazines");
 	kmem_debug_names(KMEM_DEBUG_AUDIT, names, sizeof(names));
 	KT_EXPECT_STREQ(names, "audit");
 	kmem_debug_names(0, names, sizeof(names));
@@ -405,3 +405,135 @@ KTEST_DEBUG_PANICS(
 	a->in_use += PGSIZE; /* a counter gone wrong */
 	arena_alloc(a, PGSIZE, MEM_WAIT);
 }
+
+/* ---- kmem_debug=magazines */
+
+/*
+ * Under magazines a cache keeps its magazines, its CPU's count folded
+ * while no lock is held (so the fast paths leave every push and pop to
+ * the checked slow paths), and everything still adds up: the tables see
+ * the true count, the checker finds the cache sound, reap empties it.
+ */
+KTEST_DEBUG(kmem_debug, magazines_kept_and_checked, "magazines")
+{
+	struct kmem_cache *cp =
+		kmem_cache_create(TEST_NAME, 64, 0, 0, NULL, NULL, NULL, NULL);
+	struct kmem_cache *qc = kpages_arena->qcache[0];
+	int cpu = arch_cpu_id();
+	struct kmem_cpu_cache *cc = &cp->cpu[cpu + 1];
+	struct kmem_cpu_stats st;
+	enum { N = 70 };
+	void *objs[N], *pages[3];
+
+	KT_ASSERT_GE(cpu, 0);
+	KT_EXPECT_EQ(cp->debug & ~KMEM_DEBUG_CHECK, KMEM_DEBUG_MAGAZINES);
+	KT_EXPECT_EQ(cp->mag_size, KMEM_MAGAZINE_ROUNDS_MAX);
+	KT_EXPECT_EQ(cp->chunk, 64); /* no debug state in the object */
+	for (int i = 0; i < N; i++) {
+		objs[i] = kmem_cache_alloc(cp, MEM_WAIT);
+		KT_ASSERT_NOT_NULL(objs[i]);
+	}
+	for (int i = 0; i < N; i++)
+		kmem_cache_free(cp, objs[i]);
+	/* 70 frees: a full previous magazine, 10 rounds in the loaded one */
+	KT_ASSERT_TRUE(kmem_cache_cpu_stats(cp, cpu, &st));
+	KT_EXPECT_EQ(st.loaded, 10);
+	KT_EXPECT_EQ(st.previous, 30);
+	KT_EXPECT_EQ(cc->rounds, KMEM_ROUNDS_FOLDED - 10);
+	KT_EXPECT_EQ(cp->depot.nr_full, 1);
+	/* the next 10 allocations pop the loaded magazine, newest first */
+	for (int i = 0; i < 10; i++)
+		KT_EXPECT_EQ(kmem_cache_alloc(cp, MEM_WAIT), objs[N - 1 - i]);
+	KT_ASSERT_TRUE(kmem_cache_cpu_stats(cp, cpu, &st));
+	KT_EXPECT_EQ(st.loaded, 0);
+	KT_EXPECT_EQ(st.hits, 10);
+	KT_EXPECT_EQ(kmem_cache_check(cp), 0);
+	for (int i = 0; i < 10; i++)
+		kmem_cache_free(cp, objs[N - 1 - i]);
+	kmem_cache_reap(cp);
+	KT_EXPECT_EQ(cp->nr_busy, 0);
+	KT_EXPECT_EQ(cp->nr_slabs, 0);
+	KT_EXPECT_EQ(cc->rounds, KMEM_ROUNDS_FOLDED + 1); /* none: -1 */
+	kmem_cache_destroy(cp);
+
+	/* a NOTOUCH quantum cache checks its magazines too (off-slab) */
+	KT_ASSERT_NOT_NULL(qc);
+	KT_EXPECT_EQ(qc->debug & ~KMEM_DEBUG_CHECK, KMEM_DEBUG_MAGAZINES);
+	KT_EXPECT_GT(qc->mag_size, 0);
+	for (int i = 0; i < 3; i++) {
+		pages[i] = arena_alloc(kpages_arena, PGSIZE, MEM_WAIT);
+		KT_ASSERT_NOT_NULL(pages[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		arena_free(kpages_arena, pages[i], PGSIZE);
+	KT_EXPECT_EQ(kmem_cache_check(qc), 0);
+}
+
+/* Under magazines, a double free is caught at the call, however deep. */
+KTEST_DEBUG_PANICS(
+	kmem_debug, magazines_double_free_at_the_call, "magazines",
+	"kmem_cache_free: double free (kmem_debug=magazines: the object waits in CPU 0's loaded magazine at round 1): cache 'mag_double_free' obj 0x")
+{
+	struct kmem_cache *cp = kmem_cache_create("mag_double_free", 64, 0, 0,
+						  NULL, NULL, NULL, NULL);
+	void *a = kmem_cache_alloc(cp, MEM_WAIT);
+	void *b = kmem_cache_alloc(cp, MEM_WAIT);
+
+	kmem_cache_free(cp, a);
+	kmem_cache_free(cp, b);
+	kmem_cache_free(cp, a); /* below b: the top look cannot see it */
+}
+
+/*
+ * Bugs planted in the fast path's push and pop (slab_impl.h's
+ * MAGAZINE_FAULT, host test builds only): each is caught by the call
+ * that makes it, not later, far away.
+ */
+#ifdef KMEM_FAULT_HOOKS
+KTEST_DEBUG_PANICS(
+	kmem_debug, magazines_catch_a_push_past_the_end, "magazines",
+	"kmem_cache_free: kmem_debug=magazines: cache 'mag_past_end' CPU 0: the push of 0x",
+	"left 31 rounds in a magazine of 30: it wrote past the magazine's end")
+{
+	struct kmem_cache *cp = kmem_cache_create("mag_past_end", 64, 0, 0,
+						  NULL, NULL, NULL, NULL);
+	void *objs[KMEM_MAGAZINE_ROUNDS_MAX + 1];
+
+	for (int i = 0; i <= KMEM_MAGAZINE_ROUNDS_MAX; i++)
+		objs[i] = kmem_cache_alloc(cp, MEM_WAIT);
+	kmem_magazine_fault = KMEM_FAULT_PAST_END; /* bound one too high */
+	for (int i = 0; i <= KMEM_MAGAZINE_ROUNDS_MAX; i++)
+		kmem_cache_free(cp, objs[i]); /* the last: a full magazine */
+}
+
+KTEST_DEBUG_PANICS(
+	kmem_debug, magazines_catch_a_lost_round, "magazines",
+	"kmem_cache_alloc: kmem_debug=magazines: cache 'mag_lost_round' CPU 0: the pop of one object took the rounds from 3 to 1: a round lost")
+{
+	struct kmem_cache *cp = kmem_cache_create("mag_lost_round", 64, 0, 0,
+						  NULL, NULL, NULL, NULL);
+	void *objs[3];
+
+	for (int i = 0; i < 3; i++)
+		objs[i] = kmem_cache_alloc(cp, MEM_WAIT);
+	for (int i = 0; i < 3; i++)
+		kmem_cache_free(cp, objs[i]);
+	kmem_magazine_fault = KMEM_FAULT_LOST_ROUND; /* count one too low */
+	kmem_cache_alloc(cp, MEM_WAIT);
+}
+
+KTEST_DEBUG_PANICS(
+	kmem_debug, magazines_catch_a_double_push, "magazines",
+	"kmem_cache_free: kmem_debug=magazines: cache 'mag_double_push' CPU 0: the push of one object (0x",
+	"took the rounds from 1 to 3: it pushed the object twice")
+{
+	struct kmem_cache *cp = kmem_cache_create("mag_double_push", 64, 0, 0,
+						  NULL, NULL, NULL, NULL);
+	void *a = kmem_cache_alloc(cp, MEM_WAIT);
+	void *b = kmem_cache_alloc(cp, MEM_WAIT);
+
+	kmem_cache_free(cp, a);
+	kmem_magazine_fault = KMEM_FAULT_DOUBLE_PUSH; /* stores it twice */
+	kmem_cache_free(cp, b);
+}
+#endif

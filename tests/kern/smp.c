@@ -787,7 +787,7 @@ KTEST(smp, magazines_grow_while_every_cpu_allocates)
 	static struct grow g;
 	static char table[16384];
 
-	if (kmem_debug)
+	if (kmem_debug & KMEM_DEBUG_BYPASS)
 		KT_SKIP("kmem_debug is on: caches bypass their magazines");
 	kmemset(&g, 0, sizeof(g));
 	g.cp = kmem_cache_create("smp_grow", GROW_OBJ, 0, 0, NULL, NULL, NULL,
@@ -871,7 +871,7 @@ KTEST(smp, depot_contention_grows_magazines)
 	static struct grow g;
 	int cpus = arch_cpus_online();
 
-	if (kmem_debug)
+	if (kmem_debug & KMEM_DEBUG_BYPASS)
 		KT_SKIP("kmem_debug is on: caches bypass their magazines");
 	kmemset(&g, 0, sizeof(g));
 	g.cp = kmem_cache_create("smp_contend", GROW_OBJ, 0, 0, NULL, NULL,
