@@ -19,6 +19,14 @@
 		abort();                                       \
 	} while (0)
 
+/*
+ * On a helper that tests/fuzz/coverage-ignore names (the targets' models
+ * and byte loops): kept out of line, because code inlined into a steered
+ * function is instrumented as part of it, and the ignore list would not
+ * reach it.
+ */
+#define FUZZ_UNSTEERED __attribute__((noinline))
+
 /* The input, read front to back; past its end every read gives 0. */
 struct cursor {
 	const uint8_t *p;

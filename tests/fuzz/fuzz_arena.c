@@ -104,7 +104,7 @@ static void add_span(struct model *m, struct cursor *c, struct arena *a,
 		m->added_total += hi - lo;
 }
 
-static void check_counters(struct model *m)
+static FUZZ_UNSTEERED void check_counters(struct model *m)
 {
 	size_t held = 0, total = arena_amt_total(m->a);
 	size_t in_use = total - arena_amt_free(m->a);
@@ -128,8 +128,8 @@ struct constraints {
 	uintptr_t min, max;
 };
 
-static void record(struct model *m, uintptr_t addr, size_t size, bool x,
-		   const struct constraints *k)
+static FUZZ_UNSTEERED void record(struct model *m, uintptr_t addr, size_t size,
+				  bool x, const struct constraints *k)
 {
 	size_t rsize = roundup(size, m->q);
 	bool inside = false;
@@ -409,7 +409,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
  * Bytes of the base arena in use once every cache has given back what it
  * keeps for later (empty slabs, magazines): what is left is held for good.
  */
-static size_t base_held(void)
+static FUZZ_UNSTEERED size_t base_held(void)
 {
 	arena_reclaim(base_arena);
 	return arena_amt_total(base_arena) - arena_amt_free(base_arena);

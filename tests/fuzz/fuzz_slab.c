@@ -52,19 +52,19 @@ static struct cache caches[NR_CACHES];
 static struct object live[MAX_LIVE];
 static size_t nr_live;
 
-static uint8_t pattern(uint8_t seed, size_t i)
+static inline uint8_t pattern(uint8_t seed, size_t i)
 {
 	return (uint8_t)(seed + i * 31 + (i >> 8));
 }
 
 /* Whether byte i of an object of size bytes carries the pattern. */
-static bool patterned(size_t size, size_t i)
+static inline bool patterned(size_t size, size_t i)
 {
 	return size <= 2 * PATTERN_EDGE || i < PATTERN_EDGE ||
 	       i >= size - PATTERN_EDGE;
 }
 
-static void fill(uint8_t *p, size_t size, uint8_t seed)
+static FUZZ_UNSTEERED void fill(uint8_t *p, size_t size, uint8_t seed)
 {
 	for (size_t i = 0; i < size; i++) {
 		if (!patterned(size, i))
@@ -74,7 +74,7 @@ static void fill(uint8_t *p, size_t size, uint8_t seed)
 }
 
 /* Check the pattern of an object of size bytes, up to byte limit. */
-static void verify(const struct object *o, size_t limit)
+static FUZZ_UNSTEERED void verify(const struct object *o, size_t limit)
 {
 	for (size_t i = 0; i < limit && i < o->size; i++) {
 		if (!patterned(o->size, i))
@@ -88,7 +88,7 @@ static void verify(const struct object *o, size_t limit)
 	}
 }
 
-static int ctor(void *obj, void *priv, int flags)
+static FUZZ_UNSTEERED int ctor(void *obj, void *priv, int flags)
 {
 	struct cache *c = priv;
 
@@ -101,8 +101,8 @@ static int ctor(void *obj, void *priv, int flags)
 }
 
 /* Whether obj is as the constructor left it. */
-static void check_constructed(struct cache *c, const uint8_t *obj,
-			      const char *when)
+static FUZZ_UNSTEERED void
+check_constructed(struct cache *c, const uint8_t *obj, const char *when)
 {
 	for (size_t i = 0; i < c->size; i++)
 		if (obj[i] != c->ctor_byte)
@@ -112,13 +112,13 @@ static void check_constructed(struct cache *c, const uint8_t *obj,
 			     c->ctor_byte);
 }
 
-static void dtor(void *obj, void *priv)
+static FUZZ_UNSTEERED void dtor(void *obj, void *priv)
 {
 	check_constructed(priv, obj, "dtor");
 }
 
-static void add_live(uint8_t *p, size_t size, enum kind kind, int cache,
-		     uint8_t seed)
+static FUZZ_UNSTEERED void add_live(uint8_t *p, size_t size, enum kind kind,
+				    int cache, uint8_t seed)
 {
 	/* a zero-size kmalloc still takes a byte of room */
 	size_t span = size ? size : 1;
@@ -188,7 +188,16 @@ static size_t get_kmalloc_size(struct cursor *c)
 	}
 }
 
-static void check_kmalloc(uint8_t *p, size_t size, size_t align)
+/* kzmalloc's buffer p, asked for size bytes: all it holds is zero. */
+static FUZZ_UNSTEERED void check_zeroed(const uint8_t *p, size_t size)
+{
+	for (size_t i = 0, n = kmalloc_size((void *)p); i < n; i++)
+		if (p[i])
+			fail("kzmalloc(%zu): byte %zu of %p is 0x%02x", size, i,
+			     (const void *)p, p[i]);
+}
+
+static FUZZ_UNSTEERED void check_kmalloc(uint8_t *p, size_t size, size_t align)
 {
 	if ((uintptr_t)p % align)
 		fail("kmalloc: %p of %zu not aligned to %zu", (void *)p, size,
@@ -209,10 +218,8 @@ static void op_kmalloc(struct cursor *c)
 		p = kmalloc_align(size, MEM_ATOMIC, align);
 	} else if (b & 2) {
 		p = kzmalloc(size, MEM_ATOMIC);
-		for (size_t i = 0, n = p ? kmalloc_size(p) : 0; i < n; i++)
-			if (p[i])
-				fail("kzmalloc(%zu): byte %zu of %p is 0x%02x",
-				     size, i, (void *)p, p[i]);
+		if (p)
+			check_zeroed(p, size);
 	} else {
 		p = kmalloc(size, MEM_ATOMIC);
 	}
