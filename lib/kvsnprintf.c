@@ -362,3 +362,23 @@ int ksnprintf(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 	return n;
 }
+
+int ksize_short(char *buf, size_t size, uint64_t bytes)
+{
+	static const char units[] = "KMGTPE";
+	unsigned int shift = 10, u = 0;
+	uint64_t tenths;
+
+	if (bytes < 1024)
+		return ksnprintf(buf, size, "%llu", (unsigned long long)bytes);
+	while (u + 1 < sizeof(units) - 1 && bytes >> (shift + 10))
+		shift += 10, u++;
+	/* rounded down: bytes >> (shift - 10) is below 2^20 here */
+	tenths = ((bytes >> (shift - 10)) * 10) >> 10;
+	if (tenths < 100 && tenths % 10)
+		return ksnprintf(buf, size, "%llu.%llu%c",
+				 (unsigned long long)(tenths / 10),
+				 (unsigned long long)(tenths % 10), units[u]);
+	return ksnprintf(buf, size, "%llu%c", (unsigned long long)(tenths / 10),
+			 units[u]);
+}

@@ -57,6 +57,14 @@ BAD_INPUT = [
     ("test matching no test", "test nosuch.*"),
     ("$ before any alloc or kmalloc", "whatis $"),
     ("a line longer than the buffer", "x" * 200),
+    ("arena with an unknown word", "arena base bogus"),
+    ("map with no arena", "map"),
+    ("map of an unknown arena", "map nosuch"),
+    ("freelists of an unknown arena", "freelists nosuch"),
+    ("freelists with two words", "freelists base kpages"),
+    ("kmastat with an unknown word", "kmastat bogus"),
+    ("vmem with a word", "vmem base"),
+    ("reap with a word", "reap kpages"),
 ]
 
 
@@ -189,11 +197,52 @@ def steps_inspect(sc):
               [r"^\s+%s\b" % c for c in ("help", "arenas", "arena", "slabs",
                                           "whatis", "alloc", "free", "kmalloc",
                                           "kfree", "check", "test", "meminfo",
-                                          "exit")])
+                                          "vmem", "map", "freelists",
+                                          "kmastat", "reap", "exit")])
     sc.expect("arenas prints the arena table", "arenas",
               [r"^arena\s+quantum", r"^kpages\s", r"^base\s", r"^kpages_2m\s"])
-    sc.expect("arena base lists its spans and segments", "arena base",
-              [r"^arena 'base'", r"^span\s+\[0x", r"^\s+allocated\s+\[0x"])
+    sc.expect("arena base summarises it", "arena base",
+              [r"^arena 'base': quantum 4096, source none$",
+               r"^  in use \S+ of \S+ \(\d+ of \d+ bytes\); imported 0$",
+               r"^  \d+ spans, \d+ allocated segments, \d+ free \(the largest \S+\)$",
+               r"^  \d+ allocations, \d+ frees, \d+ failed, 0 imports$"])
+    out = sc.expect("arena base segments lists its spans and segments",
+                    "arena base segments",
+                    [r"^arena 'base'", r"^span\s+\[0x",
+                     r"^\s+allocated\s+\[0x"])
+    sc.check("arena base (the summary) is short, segments are not",
+             out is not None and len(out.splitlines()) > 5, "",
+             out)
+    sc.expect("vmem: base first, its importers indented below it", "vmem",
+              [r"^arena\s+in use\s+total\s+import\s+allocs",
+               r"^base\s+\S+\s+\S+\s+0\s+\d+\s+\d+\s+\d+\s+\S+\s+-$",
+               r"^  kpages\s+.*\sbase$", r"^  kpages_2m\s+.*\sbase$"])
+    sc.expect("kmastat: a row per cache, then per arena", "kmastat",
+              [r"^cache\s+buf\s+in use\s+total\s+memuse\s+inmags\s+"
+               r"slabs f/p/e\s+waste\s+allocs\s+fails$",
+               r"^kmalloc_128\s+128\s+\d+\s+\d+\s+\S+\s+\S+\s+\d+/\d+/\d+"
+               r"\s+\d+%\s+\d+\s+\d+$",
+               r"^arena\s+in use", r"^kpages\s+.*\sbase$"])
+    sc.expect("kmastat -h explains every column", "kmastat -h",
+              [r"^\s+%s\s" % c for c in ("buf", "in use", "total", "memuse",
+                                        "inmags", "slabs", "waste",
+                                        "allocs", "import", "max",
+                                        "source")])
+    sc.expect("freelists base: free segments by size class", "freelists base",
+              [r"^arena 'base': \S+ free in \d+ segments, the largest \S+: "
+               r"fragmentation \d+% \(1 - largest / free\)$",
+               r"^  size class\s+segments\s+bytes",
+               r"^  \[\S+, \S+\)\s+\d+\s+\S+\s+\*+$"])
+    out = sc.expect("map base draws its address space in rows of at most "
+                    "80 columns", "map base",
+                    [r"^arena 'base': one character is \d+ quant(um|a) "
+                     r"\(\S+\)$",
+                     r"^  \[0x[0-9a-f]+, 0x[0-9a-f]+\), \d+ characters$",
+                     r"^  # allocated  \. free  \+ both  \| a span starts",
+                     r"^[0-9a-f]{16} \|[#.+| ]*$"])
+    sc.check("map base: no row wider than 80 columns",
+             out is not None and
+             max(len(l) for l in out.splitlines()) <= 80, "", out)
     sc.expect("slabs prints the cache table", "slabs",
               [r"^cache\s+active", r"^kmalloc_128\s"])
     sc.expect("meminfo prints usable ranges and arena totals", "meminfo",
@@ -210,8 +259,11 @@ def steps_arena_alloc(sc):
               "whatis " + addr,
               [r"^arena 'kpages': span .*allocated segment",
                r"^arena 'base': span", r"^monitor: its own alloc"])
-    sc.expect("arena kpages shows the span it imported", "arena kpages",
+    sc.expect("arena kpages segments shows the span it imported",
+              "arena kpages segments",
               [r"^arena 'kpages'", r"^span\s+\[0x.*imported"])
+    sc.expect("map kpages shows an allocated span", "map kpages",
+              [r"^arena 'kpages': one character", r"^[0-9a-f]{16} \|[#+]"])
     sc.expect_error("free with the wrong size",
                     "free kpages %s 4096" % addr)
     sc.expect_error("free from the wrong arena",
@@ -222,6 +274,22 @@ def steps_arena_alloc(sc):
                     "free kpages %s 12288" % addr)
     sc.expect("check: every arena and cache sound", "check",
               [r"^check: \d+ arenas, \d+ caches: all sound"])
+    # a page through kpages' quantum cache: freed, it waits in a magazine
+    out = sc.expect("alloc kpages 4K", "alloc kpages 4K",
+                    [r"^alloc: arena 'kpages' addr 0x[0-9a-f]+ size 4096"])
+    m = re.search(r"addr (0x[0-9a-f]+)", out or "")
+    sc.expect("free of the page", "free kpages %s 4096" %
+              (m.group(1) if m else "0x0"), [r"^free: arena 'kpages'"])
+    out = sc.expect("reap: a line for kpages, whose bytes in use changed",
+                    "reap", [r"^reap: kpages\s+in use\s+\S+ ->\s+\S+ "
+                             r"\(\d+ -> \d+ bytes\)$"])
+    m = re.search(r"^reap: kpages .*\((\d+) -> (\d+) bytes\)$", out or "",
+                  re.M)
+    sc.check("reap: the page's slab went back (kpages' in use fell)",
+             m is not None and int(m.group(2)) < int(m.group(1)),
+             "no fall in %r" % (m.group(0) if m else None), out)
+    sc.expect("reap again: nothing left to give back", "reap",
+              [r"^reap: nothing to give back"])
 
 
 def steps_kmalloc(sc):

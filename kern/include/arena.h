@@ -131,6 +131,21 @@ void arena_print_stats(void);
 void arena_print_segments(struct arena *arena);
 
 /*
+ * The monitor's views (readable sizes: K, M, G). arena_print_rows: a row
+ * per arena (in use, total, imported, allocations, frees, failures, the
+ * largest free segment, the source); with tree, each importer below its
+ * source, indented (`vmem`), else in creation order (kmastat's second
+ * table). arena_print_summary: one arena in five lines (`arena NAME`).
+ * arena_print_freelists: its free segments by size class, with the
+ * fragmentation, 1 - largest free / free (`freelists`). arena_print_map:
+ * its address space, a character for a fixed number of quanta (`map`).
+ */
+void arena_print_rows(bool tree);
+void arena_print_summary(struct arena *arena);
+void arena_print_freelists(struct arena *arena);
+void arena_print_map(struct arena *arena);
+
+/*
  * Print, for every arena with a span holding @addr, that span and the
  * segment holding it (free or allocated). Compares numbers only: never
  * reads memory at @addr. Returns how many arenas hold it.

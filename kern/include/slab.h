@@ -83,6 +83,14 @@ int kmem_cache_check(struct kmem_cache *cp);
 /* The slabinfo-style table of every cache. */
 void kmem_cache_print_all(void);
 
+/*
+ * kmastat's table of every cache (the monitor): buffer size; objects in
+ * use (out of the cache) and in its slabs; bytes in use and held in
+ * magazines; slabs full, partial and empty; the share of slab memory
+ * that holds no object (waste); allocations and failures.
+ */
+void kmem_cache_print_kmastat(void);
+
 /* Call fn on every cache, under the cache-list lock. */
 void kmem_cache_for_each(void (*fn)(struct kmem_cache *cp, void *arg),
 			 void *arg);

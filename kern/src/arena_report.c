@@ -7,6 +7,7 @@
  */
 #include "arena_impl.h"
 #include "kprintf.h"
+#include "kstring.h"
 #include "panic.h"
 #include "printk.h"
 
@@ -281,4 +282,260 @@ int arena_whatis(uintptr_t addr)
 
 	arena_for_each(arena_whatis_one, &w);
 	return w.found;
+}
+
+/* ---- views: the monitor's vmem, kmastat's arena rows, map, freelists */
+
+/* What the views read of an arena, under its lock. */
+struct arena_view {
+	size_t quantum, in_use, total, imported, nr_spans, nr_free;
+	size_t largest_free;
+	struct arena_stats stats;
+};
+
+static void arena_view_take(struct arena *a, struct arena_view *v)
+{
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	uint64_t bits = a->free_bitmap;
+
+	*v = (struct arena_view){
+		.quantum = a->quantum,
+		.in_use = a->in_use,
+		.total = a->total,
+		.imported = a->imported_bytes,
+		.nr_spans = a->nr_spans,
+		.nr_free = a->nr_free_segs,
+		.stats = a->stats,
+	};
+	/* the largest free segment is on the highest non-empty list */
+	if (bits) {
+		struct list_head *l = &a->free_lists[highbit(bits)], *pos;
+
+		list_for_each (pos, l)
+			v->largest_free =
+				MAX(v->largest_free, free_tag(pos)->size);
+	}
+	spin_unlock_irqrestore(&a->lock, irq);
+}
+
+/* One arena's row of kmastat's second table, its name indented. */
+static void arena_print_row(struct arena *a, int depth)
+{
+	char in_use[KSIZE_SHORT_MAX], total[KSIZE_SHORT_MAX];
+	char imported[KSIZE_SHORT_MAX], largest[KSIZE_SHORT_MAX];
+	struct arena_view v;
+
+	arena_view_take(a, &v);
+	ksize_short(in_use, sizeof(in_use), v.in_use);
+	ksize_short(total, sizeof(total), v.total);
+	ksize_short(imported, sizeof(imported), v.imported);
+	ksize_short(largest, sizeof(largest), v.largest_free);
+	printk("%*s%-*s %6s %6s %6s %10llu %10llu %5llu %6s  %s\n", 2 * depth,
+	       "", 16 - 2 * depth, a->name, in_use, total, imported,
+	       (unsigned long long)v.stats.allocs,
+	       (unsigned long long)v.stats.frees,
+	       (unsigned long long)v.stats.fails, largest,
+	       a->source ? a->source->name : "-");
+}
+
+/* The arenas, collected once: the tree needs them more than once. */
+#define VIEW_ARENAS_MAX 128
+struct arena_list {
+	struct arena *a[VIEW_ARENAS_MAX];
+	size_t n, more;
+};
+
+static void arena_list_add(struct arena *a, void *arg)
+{
+	struct arena_list *l = arg;
+
+	if (l->n < VIEW_ARENAS_MAX)
+		l->a[l->n++] = a;
+	else
+		l->more++;
+}
+
+/* a's row, then its importers', each below its source, depth-first. */
+static void arena_print_subtree(const struct arena_list *l, struct arena *a,
+				int depth)
+{
+	arena_print_row(a, depth);
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->a[i]->source == a)
+			arena_print_subtree(l, l->a[i], MIN(depth + 1, 6));
+	}
+}
+
+void arena_print_rows(bool tree)
+{
+	static struct arena_list l; /* the monitor's: one caller at a time */
+
+	l.n = l.more = 0;
+	arena_for_each(arena_list_add, &l);
+	printk("%-16s %6s %6s %6s %10s %10s %5s %6s  %s\n", "arena", "in use",
+	       "total", "import", "allocs", "frees", "fails", "max", "source");
+	for (size_t i = 0; i < l.n; i++) {
+		if (!tree)
+			arena_print_row(l.a[i], 0);
+		else if (!l.a[i]->source)
+			arena_print_subtree(&l, l.a[i], 0);
+	}
+	if (l.more)
+		printk("(%zu more arenas not shown)\n", l.more);
+}
+
+void arena_print_summary(struct arena *a)
+{
+	char in_use[KSIZE_SHORT_MAX], total[KSIZE_SHORT_MAX];
+	char imported[KSIZE_SHORT_MAX], largest[KSIZE_SHORT_MAX];
+	struct arena_view v;
+
+	arena_view_take(a, &v);
+	ksize_short(in_use, sizeof(in_use), v.in_use);
+	ksize_short(total, sizeof(total), v.total);
+	ksize_short(imported, sizeof(imported), v.imported);
+	ksize_short(largest, sizeof(largest), v.largest_free);
+	printk("arena '%s': quantum %zu, source %s\n", a->name, v.quantum,
+	       a->source ? a->source->name : "none");
+	printk("  in use %s of %s (%zu of %zu bytes); imported %s\n", in_use,
+	       total, v.in_use, v.total, imported);
+	printk("  %zu spans, %zu allocated segments, %zu free (the largest %s)\n",
+	       v.nr_spans, (size_t)(v.stats.allocs - v.stats.frees), v.nr_free,
+	       largest);
+	printk("  %llu allocations, %llu frees, %llu failed, %llu imports\n",
+	       (unsigned long long)v.stats.allocs,
+	       (unsigned long long)v.stats.frees,
+	       (unsigned long long)v.stats.fails,
+	       (unsigned long long)v.stats.imports);
+}
+
+/* ---- freelists ARENA: free segments by size class, like buddyinfo */
+
+void arena_print_freelists(struct arena *a)
+{
+	static struct {
+		size_t count, bytes;
+	} lists[ARENA_NR_FREELISTS];
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	size_t free = a->total - a->in_use, largest = 0, most = 0, segs = 0;
+	char lo[KSIZE_SHORT_MAX], hi[KSIZE_SHORT_MAX], bytes[KSIZE_SHORT_MAX];
+
+	for (int i = 0; i < ARENA_NR_FREELISTS; i++) {
+		struct list_head *pos;
+
+		lists[i].count = lists[i].bytes = 0;
+		list_for_each (pos, &a->free_lists[i]) {
+			size_t size = free_tag(pos)->size;
+
+			lists[i].count++;
+			lists[i].bytes += size;
+			largest = MAX(largest, size);
+		}
+		most = MAX(most, lists[i].count);
+		segs += lists[i].count;
+	}
+	spin_unlock_irqrestore(&a->lock, irq);
+	ksize_short(bytes, sizeof(bytes), free);
+	ksize_short(lo, sizeof(lo), largest);
+	printk("arena '%s': %s free in %zu segments, the largest %s: fragmentation %zu%% (1 - largest / free)\n",
+	       a->name, bytes, segs, lo,
+	       free ? (size_t)(100 - (uint64_t)largest * 100 / free) : 0);
+	printk("  %-14s %8s %7s  %s\n", "size class", "segments", "bytes",
+	       "(one * per segment, scaled to the longest)");
+	for (int i = 0; i < ARENA_NR_FREELISTS; i++) {
+		char range[2 * KSIZE_SHORT_MAX + 4];
+		size_t stars;
+
+		if (!lists[i].count)
+			continue;
+		ksize_short(lo, sizeof(lo), 1ull << i);
+		if (i + 1 < 64)
+			ksize_short(hi, sizeof(hi), 1ull << (i + 1));
+		else
+			kstrlcpy(hi, "16E", sizeof(hi));
+		ksnprintf(range, sizeof(range), "[%s, %s)", lo, hi);
+		ksize_short(bytes, sizeof(bytes), lists[i].bytes);
+		stars = (lists[i].count * 40 + most - 1) / most;
+		printk("  %-14s %8zu %7s  %.*s\n", range, lists[i].count, bytes,
+		       (int)stars, "****************************************");
+	}
+}
+
+/* ---- map ARENA: the address space in characters */
+
+/* At most this many characters a row, and rows. */
+#define MAP_COLUMNS 60
+#define MAP_ROWS 16
+/* what a character's quanta hold (bits): allocated, free, a span start */
+#define MAP_ALLOC 1
+#define MAP_FREE 2
+#define MAP_SPAN 4
+
+/* Mark cells [from, to) of the map (clipped to n) with what. */
+static void map_mark(uint8_t *cells, size_t n, uintptr_t base, size_t unit,
+		     uintptr_t from, uintptr_t to, uint8_t what)
+{
+	size_t first = (from - base) / unit, last = (to - 1 - base) / unit;
+
+	for (size_t i = first; i <= last && i < n; i++)
+		cells[i] |= what;
+}
+
+void arena_print_map(struct arena *a)
+{
+	static uint8_t cells[MAP_COLUMNS * MAP_ROWS];
+	static const char shown[] = { ' ', '#', '.', '+' };
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	const struct btag *t, *first = a->seg_head.seg_next;
+	uintptr_t base, end = 0;
+	size_t unit, n, quanta;
+	char unit_text[KSIZE_SHORT_MAX];
+
+	if (first == &a->seg_head) {
+		spin_unlock_irqrestore(&a->lock, irq);
+		printk("arena '%s' has no span: nothing to draw\n", a->name);
+		return;
+	}
+	base = first->start;
+	for (t = first; t != &a->seg_head; t = t->seg_next) {
+		base = MIN(base, t->start);
+		end = MAX(end, t->start + t->size);
+	}
+	/* a character stands for quantum << k bytes: the fewest that fit */
+	unit = a->quantum;
+	while ((end - base - 1) / unit + 1 > ARRAY_SIZE(cells))
+		unit <<= 1;
+	n = (end - base - 1) / unit + 1;
+	kmemset(cells, 0, n);
+	for (t = first; t != &a->seg_head; t = t->seg_next) {
+		if (t->type == BTAG_SPAN)
+			map_mark(cells, n, base, unit, t->start, t->start + 1,
+				 MAP_SPAN);
+		else if (t->type == BTAG_ALLOC || t->type == BTAG_FREE)
+			map_mark(cells, n, base, unit, t->start,
+				 t->start + t->size,
+				 t->type == BTAG_ALLOC ? MAP_ALLOC : MAP_FREE);
+	}
+	quanta = unit / a->quantum;
+	spin_unlock_irqrestore(&a->lock, irq);
+
+	ksize_short(unit_text, sizeof(unit_text), unit);
+	printk("arena '%s': one character is %zu quant%s (%s)\n", a->name,
+	       quanta, quanta == 1 ? "um" : "a", unit_text);
+	printk("  [0x%lx, 0x%lx), %zu characters\n", base, end, n);
+	printk("  # allocated  . free  + both  | a span starts  (blank: no span)\n");
+	for (size_t row = 0; row * MAP_COLUMNS < n; row++) {
+		char text[MAP_COLUMNS + 1];
+		size_t i;
+
+		for (i = 0; i < MAP_COLUMNS && row * MAP_COLUMNS + i < n; i++) {
+			uint8_t c = cells[row * MAP_COLUMNS + i];
+
+			text[i] = c & MAP_SPAN ? '|' : shown[c & 3];
+		}
+		while (i > 0 && text[i - 1] == ' ')
+			i--; /* no blanks at the end of a row */
+		text[i] = 0;
+		printk("%016lx %s\n", base + row * MAP_COLUMNS * unit, text);
+	}
 }

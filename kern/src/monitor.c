@@ -5,8 +5,16 @@
  *
  *	help			the commands
  *	arenas			the table of all arenas
- *	arena NAME		that arena's spans and segments
+ *	arena NAME [segments]	that arena's summary; with segments, its
+ *				spans and segments
+ *	vmem			the arenas as a tree, importers indented
+ *	map ARENA		a picture of the arena's address space
+ *	freelists ARENA		its free segments by size class
  *	slabs			the table of all caches
+ *	kmastat [-h]		every cache and arena, readably; -h: what
+ *				each column means
+ *	reap			the caches give back what they keep (the
+ *				arenas whose bytes in use changed)
  *	whatis ADDR		which arena, span, segment, cache, slab and
  *				object hold ADDR, and whether it is allocated
  *	alloc ARENA SIZE	arena_alloc(MEM_ATOMIC); prints the address
@@ -36,6 +44,7 @@
 #include "arch.h"
 #include "arena.h"
 #include "kmalloc.h"
+#include "kprintf.h"
 #include "kstring.h"
 #include "ktest.h"
 #include "pmem.h"
@@ -276,12 +285,136 @@ static void cmd_arenas(char **argv)
 	arena_print_stats();
 }
 
+/* arena NAME [segments]: a summary; its spans and segments on request. */
 static void cmd_arena(char **argv)
+{
+	struct arena *a;
+
+	if (!argv[1]) {
+		error("usage: arena NAME [segments]");
+		return;
+	}
+	if (argv[2] && kstrcmp(argv[2], "segments") != 0) {
+		error("arena %s: unknown word '%s' (arena NAME segments lists them)",
+		      argv[1], argv[2]);
+		return;
+	}
+	a = find_arena(argv[1]);
+	if (a && argv[2])
+		arena_print_segments(a);
+	else if (a)
+		arena_print_summary(a);
+}
+
+static void cmd_vmem(char **argv)
+{
+	(void)argv;
+	arena_print_rows(true);
+}
+
+static void cmd_map(char **argv)
 {
 	struct arena *a = find_arena(argv[1]);
 
 	if (a)
-		arena_print_segments(a);
+		arena_print_map(a);
+}
+
+static void cmd_freelists(char **argv)
+{
+	struct arena *a = find_arena(argv[1]);
+
+	if (a)
+		arena_print_freelists(a);
+}
+
+/* What kmastat's columns mean (kmastat -h). */
+static const char *const kmastat_legend[] = {
+	"caches (one row each):",
+	"  buf      the object size the cache was made with, in bytes",
+	"  in use   objects allocated and not freed (not counting magazines)",
+	"  total    objects the cache's slabs hold, in use or free",
+	"  memuse   in use x buf",
+	"  inmags   bytes of freed objects waiting in the CPUs' magazines",
+	"           and the depot (reap gives them back)",
+	"  slabs    full / partial / empty slabs",
+	"  waste    the share of slab memory that holds no object",
+	"  allocs   allocations served; fails: allocations that failed",
+	"arenas (one row each; vmem shows them as a tree):",
+	"  in use   bytes allocated; total: bytes of the arena's spans",
+	"  import   bytes of spans taken from the source",
+	"  allocs, frees, fails: the arena's calls",
+	"  max      the largest free segment",
+	"  source   the arena it imports from (-: none)",
+	"sizes: K, M, G ... are 1024, 1024^2 ...; rounded down",
+};
+
+/* kmastat [-h]: every cache, then every arena, readably (-h: legend). */
+static void cmd_kmastat(char **argv)
+{
+	if (argv[1] && kstrcmp(argv[1], "-h") != 0) {
+		error("kmastat: unknown word '%s' (kmastat -h explains the columns)",
+		      argv[1]);
+		return;
+	}
+	if (argv[1]) {
+		for (size_t i = 0; i < ARRAY_SIZE(kmastat_legend); i++)
+			printk("%s\n", kmastat_legend[i]);
+		return;
+	}
+	kmem_cache_print_kmastat();
+	printk("\n");
+	arena_print_rows(false);
+}
+
+/* The bytes in use of up to REAP_ARENAS_MAX arenas, for reap. */
+#define REAP_ARENAS_MAX 64
+struct reap_snapshot {
+	struct arena *a[REAP_ARENAS_MAX];
+	size_t in_use[REAP_ARENAS_MAX];
+	size_t n;
+};
+
+static void reap_take(struct arena *a, void *arg)
+{
+	struct reap_snapshot *s = arg;
+
+	if (s->n < REAP_ARENAS_MAX) {
+		s->a[s->n] = a;
+		s->in_use[s->n++] = arena_amt_total(a) - arena_amt_free(a);
+	}
+}
+
+/*
+ * reap: every cache gives back what it keeps for later (its CPUs'
+ * magazines, its depot, its empty slabs), through the reclaim of base,
+ * which reaches every arena that imports from it and their caches. Then
+ * a line for each arena whose bytes in use changed.
+ */
+static void cmd_reap(char **argv)
+{
+	static struct reap_snapshot before;
+	size_t changed = 0;
+
+	(void)argv;
+	before.n = 0;
+	arena_for_each(reap_take, &before);
+	arena_reclaim(base_arena);
+	for (size_t i = 0; i < before.n; i++) {
+		struct arena *a = before.a[i];
+		size_t now = arena_amt_total(a) - arena_amt_free(a);
+		char was[KSIZE_SHORT_MAX], is[KSIZE_SHORT_MAX];
+
+		if (now == before.in_use[i])
+			continue;
+		ksize_short(was, sizeof(was), before.in_use[i]);
+		ksize_short(is, sizeof(is), now);
+		printk("reap: %-14s in use %6s -> %6s (%zu -> %zu bytes)\n",
+		       arena_name(a), was, is, before.in_use[i], now);
+		changed++;
+	}
+	if (!changed)
+		printk("reap: nothing to give back: no arena's bytes in use changed\n");
 }
 
 static void cmd_slabs(char **argv)
@@ -642,8 +775,16 @@ static __noreturn void monitor_leave(void)
 static const struct command commands[] = {
 	{ "help", "", 0, cmd_help, "this list" },
 	{ "arenas", "", 0, cmd_arenas, "the table of all arenas" },
-	{ "arena", "NAME", 1, cmd_arena, "an arena's spans and segments" },
+	{ "arena", "NAME [segments]", -2, cmd_arena,
+	  "an arena's summary, or its spans and segments" },
+	{ "vmem", "", 0, cmd_vmem, "the arenas as a tree, importers indented" },
+	{ "map", "ARENA", 1, cmd_map, "a picture of an arena's address space" },
+	{ "freelists", "ARENA", 1, cmd_freelists,
+	  "an arena's free segments by size class" },
 	{ "slabs", "", 0, cmd_slabs, "the table of all caches" },
+	{ "kmastat", "[-h]", -1, cmd_kmastat,
+	  "every cache and arena, readably (-h: the columns)" },
+	{ "reap", "", 0, cmd_reap, "the caches give back what they keep" },
 	{ "cpus", "[CACHE]", -1, cmd_cpus,
 	  "each CPU; with CACHE, its magazines of it" },
 	{ "whatis", "ADDR", 1, cmd_whatis,

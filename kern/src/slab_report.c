@@ -6,6 +6,7 @@
  * here to panic.
  */
 #include "slab_impl.h"
+#include "kprintf.h"
 #include "kstring.h"
 #include "kmem_debug.h"
 #include "page.h"
@@ -222,6 +223,63 @@ void kmem_cache_print_all(void)
 	       "active", "total", "size", "/slab", "pages", "mag", "inmags",
 	       "full", "empty", "allocs", "fails");
 	kmem_cache_for_each(print_cache, NULL);
+}
+
+/* ---- kmastat (the monitor) */
+
+/* The length of list l (the cache's lock held). */
+static size_t list_length(const struct list_head *l)
+{
+	size_t n = 0;
+
+	for (const struct list_head *pos = l->next; pos != l; pos = pos->next)
+		n++;
+	return n;
+}
+
+/* One row of kmastat's table of caches. */
+static void kmastat_cache(struct kmem_cache *cp, void *arg)
+{
+	struct cache_counts c;
+	size_t busy, slabs, full, partial, empty, total, slab_bytes, in_use;
+	uint64_t allocs, fails;
+	char mem[KSIZE_SHORT_MAX], mags[KSIZE_SHORT_MAX];
+	char lists[3 * 21];
+	unsigned long irq;
+
+	(void)arg;
+	count_magazines(cp, &c);
+	irq = spin_lock_irqsave(&cp->lock);
+	busy = cp->nr_busy;
+	slabs = cp->nr_slabs;
+	full = list_length(&cp->full);
+	partial = list_length(&cp->partial);
+	empty = list_length(&cp->empty);
+	allocs = cp->slab_allocs;
+	fails = cp->fails;
+	spin_unlock_irqrestore(&cp->lock, irq);
+	total = slabs * cp->objs_per_slab;
+	slab_bytes = slabs * cp->slab_size;
+	in_use = busy - c.in_magazines;
+	ksize_short(mem, sizeof(mem), (uint64_t)in_use * cp->obj_size);
+	ksize_short(mags, sizeof(mags), (uint64_t)c.in_magazines * cp->obj_size);
+	ksnprintf(lists, sizeof(lists), "%zu/%zu/%zu", full, partial, empty);
+	printk("%-20s %6zu %8zu %8zu %6s %6s %11s %4zu%% %10llu %5llu\n",
+	       cp->name, cp->obj_size, in_use, total, mem, mags, lists,
+	       slab_bytes ? (size_t)((slab_bytes - (uint64_t)total *
+							   cp->obj_size) *
+				     100 / slab_bytes) :
+			    0,
+	       (unsigned long long)(allocs + c.allocs),
+	       (unsigned long long)fails);
+}
+
+void kmem_cache_print_kmastat(void)
+{
+	printk("%-20s %6s %8s %8s %6s %6s %11s %5s %10s %5s\n", "cache",
+	       "buf", "in use", "total", "memuse", "inmags", "slabs f/p/e",
+	       "waste", "allocs", "fails");
+	kmem_cache_for_each(kmastat_cache, NULL);
 }
 
 /* ---- whatis (the monitor) */

@@ -191,3 +191,35 @@ KTEST(printk, returns_length)
 	/* printk returns what it wrote, like snprintf would */
 	KT_EXPECT_EQ(printk("printk returns its length: %d%s\n", 7, "!"), 30);
 }
+
+/* Sizes as the monitor's views print them: short, rounded down. */
+KTEST(printk, size_short)
+{
+	static const struct {
+		uint64_t bytes;
+		const char *text;
+	} cases[] = {
+		{ 0, "0" },
+		{ 1023, "1023" },
+		{ 1024, "1K" },
+		{ 1536, "1.5K" },
+		{ 1024 + 101, "1K" }, /* 1.098: one decimal, rounded down */
+		{ 10 * 1024 + 512, "10K" },
+		{ 540672, "528K" },
+		{ 1024 * 1024 - 1, "1023K" },
+		{ 10 * 1024 * 1024 - 1, "9.9M" },
+		{ 268435456, "256M" },
+		{ 1ull << 40, "1T" },
+		{ 3ull << 59, "1.5E" },
+		{ UINT64_MAX, "15E" },
+	};
+	char buf[KSIZE_SHORT_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int n = ksize_short(buf, sizeof(buf), cases[i].bytes);
+
+		KT_EXPECT_STREQ(buf, cases[i].text);
+		KT_EXPECT_EQ(n, (int)kstrlen(cases[i].text));
+		KT_EXPECT_LT(n, KSIZE_SHORT_MAX);
+	}
+}
