@@ -242,6 +242,7 @@ static void kmastat_cache(struct kmem_cache *cp, void *arg)
 {
 	struct cache_counts c;
 	size_t busy, slabs, full, partial, empty, total, slab_bytes, in_use;
+	size_t waste = 0;
 	uint64_t allocs, fails;
 	char mem[KSIZE_SHORT_MAX], mags[KSIZE_SHORT_MAX];
 	char lists[3 * 21];
@@ -262,23 +263,24 @@ static void kmastat_cache(struct kmem_cache *cp, void *arg)
 	slab_bytes = slabs * cp->slab_size;
 	in_use = busy - c.in_magazines;
 	ksize_short(mem, sizeof(mem), (uint64_t)in_use * cp->obj_size);
-	ksize_short(mags, sizeof(mags), (uint64_t)c.in_magazines * cp->obj_size);
+	ksize_short(mags, sizeof(mags),
+		    (uint64_t)c.in_magazines * cp->obj_size);
 	ksnprintf(lists, sizeof(lists), "%zu/%zu/%zu", full, partial, empty);
+	/* slab memory that holds no object: padding, slack, colour, header */
+	if (slab_bytes)
+		waste = (slab_bytes - (uint64_t)total * cp->obj_size) * 100 /
+			slab_bytes;
 	printk("%-20s %6zu %8zu %8zu %6s %6s %11s %4zu%% %10llu %5llu\n",
-	       cp->name, cp->obj_size, in_use, total, mem, mags, lists,
-	       slab_bytes ? (size_t)((slab_bytes - (uint64_t)total *
-							   cp->obj_size) *
-				     100 / slab_bytes) :
-			    0,
+	       cp->name, cp->obj_size, in_use, total, mem, mags, lists, waste,
 	       (unsigned long long)(allocs + c.allocs),
 	       (unsigned long long)fails);
 }
 
 void kmem_cache_print_kmastat(void)
 {
-	printk("%-20s %6s %8s %8s %6s %6s %11s %5s %10s %5s\n", "cache",
-	       "buf", "in use", "total", "memuse", "inmags", "slabs f/p/e",
-	       "waste", "allocs", "fails");
+	printk("%-20s %6s %8s %8s %6s %6s %11s %5s %10s %5s\n", "cache", "buf",
+	       "in use", "total", "memuse", "inmags", "slabs f/p/e", "waste",
+	       "allocs", "fails");
 	kmem_cache_for_each(kmastat_cache, NULL);
 }
 
