@@ -290,6 +290,12 @@ def steps_arena_alloc(sc):
              "no fall in %r" % (m.group(0) if m else None), out)
     sc.expect("reap again: nothing left to give back", "reap",
               [r"^reap: nothing to give back"])
+    sc.expect("alloc kpages 1 says the arena rounds it to a page",
+              "alloc kpages 1",
+              [r"^alloc: arena 'kpages' addr 0x[0-9a-f]+ size 1 \(the arena "
+               r"rounds it up to 4096, whole quanta of 4096\)$"])
+    sc.expect("free of it with the size asked", "free kpages $ 1",
+              [r"^free: arena 'kpages' addr 0x[0-9a-f]+ size 1$"])
 
 
 def steps_kmalloc(sc):
@@ -297,10 +303,13 @@ def steps_kmalloc(sc):
                     [r"^kmalloc: 0x[0-9a-f]+ size 100 \(112 usable\)"])
     m = re.search(r"kmalloc: (0x[0-9a-f]+)", out or "")
     addr = m.group(1) if m else "0x0"
-    sc.expect("whatis of the buffer names kmalloc_128, allocated",
+    sc.expect("whatis of the buffer names kmalloc_128, allocated, and its tag",
               "whatis " + addr,
               [r"^cache 'kmalloc_128': slab .* allocated$",
-               r"^arena 'kpages': span", r"^monitor: its own kmalloc"])
+               r"^arena 'kpages': span", r"^monitor: its own kmalloc",
+               r"^kmalloc: %s is in buffer %s \+0x0: tag at 0x[0-9a-f]+, "
+               r"live, cache 'kmalloc_128', offset 16, 112 usable$" %
+               (addr, addr)])
     sc.expect("whatis $ is the same buffer", "whatis $",
               [r"^cache 'kmalloc_128': slab .* allocated$",
                r"^monitor: its own kmalloc"])

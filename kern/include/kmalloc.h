@@ -58,5 +58,12 @@ void kfree(void *buf);
  */
 size_t kmalloc_size(void *buf);
 
+/*
+ * If addr lies in a kmalloc buffer, live or freed, print a line with the
+ * buffer and what its tag says (the monitor's whatis); returns 1 if it
+ * printed one, else 0.
+ */
+int kmalloc_whatis(uintptr_t addr);
+
 /* Create the kmalloc caches (pmem_init calls it, once). */
 void kmalloc_init(void);

@@ -4,10 +4,12 @@
  * and "Debug modes" in kmalloc.c's theory statement.
  */
 #include "kmalloc_impl.h"
+#include "arena_impl.h"
 #include "kprintf.h"
 #include "kstring.h"
 #include "page.h"
 #include "panic.h"
+#include "printk.h"
 
 /*
  * Copy the tag before buf, or the large header: buf may be any pointer,
@@ -190,4 +192,74 @@ __noreturn void kmalloc_bad_buffer(const char *fn, const struct kmalloc_view *v)
 		poisoned_buffer(fn, v->buf);
 	panic("%s: not a kmalloc buffer (no valid tag before it): addr %p", fn,
 	      buf);
+}
+
+/* ---- whatis (the monitor) */
+
+/* Say what v, a buffer holding addr, is: its tag, decoded. */
+static void whatis_print(uintptr_t addr, const struct kmalloc_view *v)
+{
+	printk("kmalloc: 0x%lx is in buffer 0x%lx +0x%lx: tag at 0x%lx, %s, %s '%s', offset %zu, %zu usable\n",
+	       addr, v->buf, addr - v->buf, v->buf - TAG_SIZE,
+	       v->state == KMALLOC_LIVE ? "live" : "freed", owner_kind(v),
+	       owner_name(v), v->offset, v->usable);
+}
+
+/* The buffer in object obj of kmalloc cache cp, if its tag says so. */
+static bool whatis_small(uintptr_t addr, struct kmem_cache *cp, uintptr_t obj)
+{
+	size_t size = kmem_cache_obj_size(cp);
+
+	for (size_t off = TAG_SIZE; off + TAG_SIZE <= size; off += TAG_SIZE) {
+		struct kmalloc_view v;
+
+		kmalloc_tag_decode(obj + off, &v);
+		if (v.state && v.sound && v.owner == cp && v.offset == off) {
+			whatis_print(addr, &v);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The large buffer whose kpages allocation starts at start, if any. */
+static bool whatis_large(uintptr_t addr, uintptr_t start)
+{
+	for (size_t off = LARGE_ROOM; off <= PGSIZE; off += TAG_SIZE) {
+		struct kmalloc_view v;
+
+		kmalloc_tag_decode(start + off, &v);
+		if (v.state && v.sound && v.start == start) {
+			whatis_print(addr, &v);
+			return true;
+		}
+	}
+	return false;
+}
+
+int kmalloc_whatis(uintptr_t addr)
+{
+	void *obj;
+	struct kmem_cache *cp = kmem_cache_owner((void *)addr, &obj);
+	struct arena *a = kpages_arena;
+	uintptr_t start = 0;
+	unsigned long irq;
+	struct btag *t;
+
+	if (cp && obj) {
+		for (int c = 0; c < KMALLOC_NR_CACHES; c++) {
+			if (kmalloc_caches[c] == cp)
+				return whatis_small(addr, cp, (uintptr_t)obj);
+		}
+		/* an object of kpages' quantum caches: a large buffer's pages */
+		return whatis_large(addr, (uintptr_t)obj);
+	}
+	if (!a)
+		return 0;
+	irq = spin_lock_irqsave(&a->lock);
+	t = arena_segment_containing_locked(a, addr);
+	if (t && t->type == BTAG_ALLOC && !t->qslab)
+		start = t->start;
+	spin_unlock_irqrestore(&a->lock, irq);
+	return start ? whatis_large(addr, start) : 0;
 }

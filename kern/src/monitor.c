@@ -489,6 +489,7 @@ static void cmd_whatis(char **argv)
 		error("0x%lx lies in no span of any arena", addr);
 		return;
 	}
+	kmalloc_whatis(addr);
 	whatis_owned(addr);
 }
 
@@ -509,7 +510,15 @@ static void cmd_alloc(char **argv)
 	}
 	*o = (struct owned){ a, p, size };
 	last_addr = (uintptr_t)p;
-	printk("alloc: arena '%s' addr %p size %zu\n", arena_name(a), p, size);
+	if (size % arena_quantum(a))
+		printk("alloc: arena '%s' addr %p size %zu (the arena rounds it up to %zu, whole quanta of %zu)\n",
+		       arena_name(a), p, size,
+		       (size + arena_quantum(a) - 1) / arena_quantum(a) *
+			       arena_quantum(a),
+		       arena_quantum(a));
+	else
+		printk("alloc: arena '%s' addr %p size %zu\n", arena_name(a),
+		       p, size);
 }
 
 static void cmd_free(char **argv)
