@@ -517,8 +517,8 @@ static void cmd_alloc(char **argv)
 			       arena_quantum(a),
 		       arena_quantum(a));
 	else
-		printk("alloc: arena '%s' addr %p size %zu\n", arena_name(a),
-		       p, size);
+		printk("alloc: arena '%s' addr %p size %zu\n", arena_name(a), p,
+		       size);
 }
 
 static void cmd_free(char **argv)
