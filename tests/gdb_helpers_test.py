@@ -8,9 +8,15 @@ One QEMU boot, stopped with its gdb stub; gdb sources the helpers and
      must give the same rows as the cache table; kmem-check must find
      everything sound; kmem-arena base must list a span and segments, and
      kmem-whatis of its first allocated segment must name base, allocated;
+     kmem-vmem must put base
+     first and its importers indented below it; kmem-arena base -v must
+     give each tag's address, and kmem-btag of an allocated one must name
+     its type, start and end as that row does;
   3. at kfree of a kmalloc_128 buffer (the kmalloc tests running):
      kmem-whatis of an address inside it must name cache kmalloc_128, an
      allocated object, and the kmalloc buffer at the pointer kfree got;
+     kmem-kmastat must give every cache of kmem-slabs with the same
+     objects in use and in all, and every arena;
   4. in a second boot, with kpages' lock word set and base's segment list
      made cyclic from gdb: the lock is named and the walks end.
 run_tests.py runs gdb_helpers_checks(opts) among its jobs.
@@ -61,6 +67,12 @@ def table(text, header_word, ncols):
 # what kfree's argument must be to stop: a live kmalloc_128 buffer
 KFREE_128 = ("hbreak *kfree if $rdi != 0 && "
              "*(unsigned long *)($rdi - 16) == (unsigned long)kmalloc_caches[2]")
+BTAG_BASE = (
+    "python import re; o = gdb.execute('kmem-arena base -v', to_string=True); "
+    "m = re.search(r'^(0x[0-9a-f]+)   (0x[0-9a-f]+) (0x[0-9a-f]+) +\\d+  "
+    "allocated', o, re.M); "
+    "gdb.write('row %s %s %s\\n' % m.groups()); "
+    "gdb.execute('kmem-btag ' + m.group(1))")
 WHATIS_BASE = (
     "python import re; o = gdb.execute('kmem-arena base', to_string=True); "
     "a = re.search(r'^  (0x[0-9a-f]+) \\S+ +\\d+  allocated', o, re.M).group(1); "
@@ -83,9 +95,13 @@ def gdb_helpers_checks(opts):
         "echo ==CHECK==\\n", "kmem-check",
         "echo ==BASE==\\n", "kmem-arena base",
         "echo ==WHATIS-BASE==\\n", WHATIS_BASE,
+        "echo ==VMEM==\\n", "kmem-vmem",
+        "echo ==BTAG==\\n", BTAG_BASE,
         "delete", KFREE_128, "continue",
         "echo ==WHATIS-KMALLOC==\\n", "printf \"buf 0x%lx\\n\", $rdi",
         "kmem-whatis $rdi + 40",
+        "echo ==SLABS2==\\n", "kmem-slabs",
+        "echo ==KMASTAT==\\n", "kmem-kmastat",
         "echo ==CHECK2==\\n", "kmem-check",
         "echo ==END==\\n", "kill"], serial_log)
     with open(os.path.join(rt.LOGS, "gdb-helpers.log"), "w") as f:
@@ -170,6 +186,53 @@ def gdb_helpers_checks(opts):
         problems.append("kmem-whatis %s does not say arena base, allocated"
                         % m.group(1))
     check("kmem-arena base and kmem-whatis of its allocated segment", problems)
+
+    # kmem-kmastat: the caches of kmem-slabs, the same counts; the arenas
+    slabs = table(section(out, "SLABS2"), "cache", 12)
+    km = section(out, "KMASTAT")
+    rows = table(km.split("\n\n")[0], "cache", 10)
+    problems = [] if rows else ["kmem-kmastat printed no cache row"]
+    if not any(int(r[3]) > 0 for r in rows.values()):
+        problems.append("no cache holds an object: nothing compared")
+    if set(rows) != set(slabs):
+        problems.append("caches differ from kmem-slabs: %s vs %s" % (
+            sorted(rows), sorted(slabs)))
+    for n, r in rows.items():
+        if n in slabs and (r[2], r[3]) != (slabs[n][1], slabs[n][2]):
+            problems.append("%s: in use/total %s/%s, kmem-slabs %s/%s" % (
+                n, r[2], r[3], slabs[n][1], slabs[n][2]))
+        if not re.match(r"^\d+/\d+/\d+$", r[6]):
+            problems.append("%s: slabs column %r" % (n, r[6]))
+    for a in ("base", "kpages", "kpages_2m", "kpages_1g"):
+        if not re.search(r"^%s\s+\S+\s+\S+\s+\S+\s+\d+\s+\d+" % a, km, re.M):
+            problems.append("kmem-kmastat lacks arena %s" % a)
+    check("kmem-kmastat: every cache with kmem-slabs' counts, every arena",
+          problems)
+
+    # kmem-vmem: base first, its importers indented below it
+    vm = section(out, "VMEM").splitlines()
+    problems = []
+    if len(vm) < 5 or not vm[1].startswith("base ") or \
+            not vm[1].rstrip().endswith(" -"):
+        problems.append("kmem-vmem: base is not the first row: %r" % vm[:2])
+    for a in ("kpages", "kpages_2m", "kpages_1g"):
+        if not any(re.match(r"^  %s\s.*\sbase$" % a, l) for l in vm):
+            problems.append("kmem-vmem: %s not indented below base" % a)
+    check("kmem-vmem: sources above importers, indented", problems)
+
+    # kmem-arena base -v and kmem-btag of one of its allocated tags
+    bt = section(out, "BTAG")
+    m = re.search(r"^row (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+)$", bt,
+                  re.M)
+    problems = []
+    if not m:
+        problems.append("kmem-arena base -v gave no tag address")
+    elif not re.search(r"^btag %s: allocated \[%s, %s\) \d+ bytes$" % (
+            int(m.group(1), 16) and "0x%x" % int(m.group(1), 16),
+            "0x%x" % int(m.group(2), 16), "0x%x" % int(m.group(3), 16)),
+            bt, re.M):
+        problems.append("kmem-btag does not name the tag's type and range")
+    check("kmem-arena base -v and kmem-btag of an allocated tag", problems)
 
     # whatis inside a live kmalloc_128 buffer
     w = section(out, "WHATIS-KMALLOC")

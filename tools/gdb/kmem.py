@@ -6,7 +6,13 @@
 #
 # Load with `source tools/gdb/kmem.py` (`make gdb` does). Commands:
 #   kmem-arenas          the table of every arena (as arena_print_stats)
-#   kmem-arena NAME      one arena's spans and segments, in list order
+#   kmem-arena NAME [-v] one arena's spans and segments, in list order;
+#                        -v: each tag's address too
+#   kmem-btag ADDR       the boundary tag at ADDR, its type by name
+#   kmem-vmem            the arenas as a tree, each importer below its
+#                        source (as the monitor's vmem)
+#   kmem-kmastat         every cache, then every arena, readably (as the
+#                        monitor's kmastat)
 #   kmem-slabs           the table of every cache (as kmem_cache_print_all),
 #                        then each CPU's loaded and previous rounds
 #   kmem-cpus [CACHE]    every online CPU (APIC ID, ticks, interrupts); with
@@ -23,6 +29,10 @@ ARENA_NR_FREELISTS = 64
 NR_CPUS = 64
 # A CPU's rounds while another CPU holds its magazines (KMEM_ROUNDS_HELD).
 ROUNDS_HELD = -2
+# Under kmem_debug=magazines a count n is kept as ROUNDS_FOLDED - n while
+# the CPU's lock is free (KMEM_ROUNDS_FOLDED, KMEM_DEBUG_MAGAZINES).
+ROUNDS_FOLDED = -4
+KMEM_DEBUG_MAGAZINES = 1 << 4
 # Where a magazine's rounds start: after its link and its NULL floor.
 MAGAZINE_ROUNDS = 16
 HASH_MULTIPLIER = 0x9e3779b97f4a7c15  # HASH_GOLDEN_64 of lib/include/hash.h
@@ -121,6 +131,19 @@ def static_var(name, files):
         except gdb.error:
             continue
     raise gdb.GdbError("cannot find %s (is build/kernel.elf loaded?)" % name)
+
+
+def size_short(n):
+    """n bytes as the monitor prints sizes (ksize_short: 1.5K, 528K, 256M)."""
+    if n < 1024:
+        return "%d" % n
+    shift, u = 10, 0
+    while u < 5 and n >> (shift + 10):
+        shift, u = shift + 10, u + 1
+    tenths = ((n >> (shift - 10)) * 10) >> 10
+    if tenths < 100 and tenths % 10:
+        return "%d.%d%s" % (tenths // 10, tenths % 10, "KMGTPE"[u])
+    return "%d%s" % (tenths // 10, "KMGTPE"[u])
 
 
 def highbit(x):
@@ -263,9 +286,12 @@ class KmemArena(gdb.Command):
 
     def invoke(self, arg, from_tty):
         """Print the spans and segments of the arena named in arg."""
-        name = arg.strip()
-        if not name:
-            raise gdb.GdbError("usage: kmem-arena NAME")
+        words = arg.split()
+        verbose = "-v" in words
+        words = [w for w in words if w != "-v"]
+        if len(words) != 1:
+            raise gdb.GdbError("usage: kmem-arena NAME [-v]")
+        name = words[0]
         p, a = find_arena(name)
         warn_arena_lock(a)
         gdb.write("arena %s at 0x%x: quantum %d, %d spans, %d free + %d "
@@ -273,7 +299,9 @@ class KmemArena(gdb.Command):
                       name, p, u64(a["quantum"]), int(a["nr_spans"]),
                       int(a["nr_free_segs"]), nr_alloc_segs(a),
                       arena_name(u64(a["source"]))))
-        gdb.write("%-18s %-18s %14s  %s\n" % ("start", "end", "size", "type"))
+        gdb.write("%s%-18s %-18s %14s  %s\n" % (
+            "%-18s " % "tag" if verbose else "", "start", "end", "size",
+            "type"))
         n, head, cap = 0, p + offset_of("struct arena", "seg_head"), seg_cap(a)
         t = u64(a["seg_head"]["seg_next"])
         while t != head:
@@ -283,6 +311,8 @@ class KmemArena(gdb.Command):
                 return
             tag = Tag(t)
             indent = "" if tag.type == BTAG_SPAN else "  "
+            if verbose:
+                indent = "0x%016x %s" % (t, indent)
             gdb.write("%s0x%016x 0x%016x %14d  %s%s\n" % (
                 indent, tag.start, tag.start + tag.size, tag.size,
                 tag.tname(), " (imported)" if tag.imported and
@@ -384,7 +414,18 @@ def cpu_magazines(c):
         cc = c["cpu"][i + 1]
         for field, rfield in (("loaded", "rounds"),
                               ("previous", "prev_rounds")):
-            yield i, cc, field, u64(cc[field]), int(cc[rfield])
+            r = int(cc[rfield])
+            if field == "loaded":
+                r = unfold_rounds(c, r)
+            yield i, cc, field, u64(cc[field]), r
+
+
+def unfold_rounds(c, r):
+    """A CPU's loaded count from its rounds field: under kmem_debug=magazines
+    it is kept folded below HELD while the CPU's lock is free."""
+    if int(c["debug"]) & KMEM_DEBUG_MAGAZINES and r <= ROUNDS_FOLDED + 1:
+        return ROUNDS_FOLDED - r
+    return r
 
 
 def magazine_rounds(c):
@@ -416,7 +457,8 @@ def count_magazines(c):
     for i in range(NR_CPUS):
         if used >> i & 1:
             cc = c["cpu"][i + 1]
-            in_mags += max(int(cc["rounds"]), 0) + max(int(cc["prev_rounds"]), 0)
+            in_mags += max(unfold_rounds(c, int(cc["rounds"])), 0) + \
+                max(int(cc["prev_rounds"]), 0)
             allocs += u64(cc["allocs"])
     full, empty = u64(c["depot"]["nr_full"]), u64(c["depot"]["nr_empty"])
     in_mags += full * u64(c["mag_size"])
@@ -957,8 +999,136 @@ class KmemCheck(gdb.Command):
         gdb.write("kmem-check: all arenas and caches sound\n")
 
 
+class KmemBtag(gdb.Command):
+    """kmem-btag ADDR: the boundary tag at ADDR, its type by name."""
+
+    def __init__(self):
+        """Register the command."""
+        super().__init__("kmem-btag", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        """Print the struct btag at the address in arg."""
+        if not arg.strip():
+            raise gdb.GdbError("usage: kmem-btag ADDR")
+        addr = u64(gdb.parse_and_eval(arg))
+        try:
+            t = Tag(addr)
+        except gdb.MemoryError:
+            raise gdb.GdbError("cannot read a struct btag at 0x%x" % addr)
+        gdb.write("btag 0x%x: %s [0x%x, 0x%x) %d bytes\n" % (
+            addr, t.tname(), t.start, t.start + t.size, t.size))
+        gdb.write("  seg_next 0x%x, seg_prev 0x%x\n" % (t.seg_next,
+                                                         t.seg_prev))
+        if t.type == BTAG_FREE:
+            gdb.write("  on free list %d (sizes [2^%d, 2^%d)): next 0x%x, "
+                      "prev 0x%x\n" % (t.freelist, t.freelist,
+                                        t.freelist + 1, t.link_next,
+                                        t.link_prev))
+        elif t.type == BTAG_ALLOC:
+            gdb.write("  hash chain next 0x%x%s\n" % (
+                t.hash_next, "; a slab of a quantum cache" if t.qslab else ""))
+        elif t.type == BTAG_SPAN:
+            gdb.write("  %s\n" % ("imported from the source (how: %d)" %
+                                  t.imported if t.imported else
+                                  "added with arena_add"))
+        if t.type not in BTAG_NAMES:
+            gdb.write("  type %d is no tag type: not a btag, or corrupted\n"
+                      % t.type)
+
+
+def arena_row(a, depth):
+    """One arena's row of the vmem and kmastat tables, as arena_print_row."""
+    bits = u64(a["free_bitmap"])
+    largest = 0
+    if bits:
+        head = u64(a["free_lists"][highbit(bits)].address)
+        p, n = u64(a["free_lists"][highbit(bits)]["next"]), 0
+        off = offset_of("struct btag", "free")
+        while p != head and p and n < WALK_CAP:
+            largest = max(largest, Tag(p - off).size)
+            p = Tag(p - off).link_next
+            n += 1
+    st = a["stats"]
+    name = cstr(a["name"])
+    return "%s%-*s %6s %6s %6s %10d %10d %5d %6s  %s\n" % (
+        " " * 2 * depth, 16 - 2 * depth, name, size_short(u64(a["in_use"])),
+        size_short(u64(a["total"])), size_short(u64(a["imported_bytes"])),
+        u64(st["allocs"]), u64(st["frees"]), u64(st["fails"]),
+        size_short(largest), arena_name(u64(a["source"])))
+
+
+ARENA_ROWS_HEADER = "%-16s %6s %6s %6s %10s %10s %5s %6s  %s\n" % (
+    "arena", "in use", "total", "import", "allocs", "frees", "fails", "max",
+    "source")
+
+
+class KmemVmem(gdb.Command):
+    """kmem-vmem: the arenas as a tree, each importer below its source."""
+
+    def __init__(self):
+        """Register the command."""
+        super().__init__("kmem-vmem", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        """Print the tree, sources above their importers."""
+        all_ = arenas()
+        gdb.write(ARENA_ROWS_HEADER)
+
+        def subtree(p, a, depth):
+            """a's row, then its importers'."""
+            warn_arena_lock(a)
+            gdb.write(arena_row(a, depth))
+            for q, b in all_:
+                if u64(b["source"]) == p:
+                    subtree(q, b, min(depth + 1, 6))
+        for p, a in all_:
+            if not u64(a["source"]):
+                subtree(p, a, 0)
+
+
+class KmemKmastat(gdb.Command):
+    """kmem-kmastat: every cache, then every arena, readably (the monitor's kmastat)."""
+
+    def __init__(self):
+        """Register the command."""
+        super().__init__("kmem-kmastat", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        """Print the two tables."""
+        gdb.write("%-20s %6s %8s %8s %6s %6s %11s %5s %10s %5s\n" % (
+            "cache", "buf", "in use", "total", "memuse", "inmags",
+            "slabs f/p/e", "waste", "allocs", "fails"))
+        for cp, c in caches():
+            warn_cache_lock(c)
+            in_mags, _, _, allocs = count_magazines(c)
+            counts = [0, 0, 0]
+            try:
+                for which, _ in slab_lists(cp, c):
+                    counts[which] += 1
+            except Corrupt as e:
+                gdb.write("%s\n" % e)
+            slabs = u64(c["nr_slabs"])
+            size, per = u64(c["obj_size"]), u64(c["objs_per_slab"])
+            total, slab_bytes = slabs * per, slabs * u64(c["slab_size"])
+            in_use = (u64(c["nr_busy"]) - in_mags) & MASK64
+            waste = ((slab_bytes - total * size) * 100 // slab_bytes
+                     if slab_bytes else 0)
+            gdb.write("%-20s %6d %8d %8d %6s %6s %11s %4d%% %10d %5d\n" % (
+                cstr(c["name"]), size, in_use, total,
+                size_short(in_use * size), size_short(in_mags * size),
+                "%d/%d/%d" % (counts[2], counts[1], counts[0]), waste,
+                u64(c["slab_allocs"]) + allocs, u64(c["fails"])))
+        gdb.write("\n" + ARENA_ROWS_HEADER)
+        for p, a in arenas():
+            warn_arena_lock(a)
+            gdb.write(arena_row(a, 0))
+
+
 KmemArenas()
 KmemArena()
+KmemBtag()
+KmemVmem()
+KmemKmastat()
 KmemSlabs()
 KmemCpus()
 KmemWhatis()
