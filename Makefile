@@ -126,6 +126,9 @@ help:
 	@echo "make host-cflags the flags a program needs to use it"
 	@echo "make fuzz-build  the libFuzzer targets of tests/fuzz (clang)"
 	@echo "make fuzz        run each FUZZ_SECONDS (60) on its corpus"
+	@echo "make labs        the graded labs of docs/labs, one per line"
+	@echo "make lab-start LAB=x  branch lab/x with the lab's functions as stubs"
+	@echo "make grade LAB=x the lab's tests, host and QEMU: grade: x P/T points"
 	@echo "make fuzz-long   every target at once for FUZZ_HOURS (1), merged back"
 	@echo "                 into tests/fuzz/corpus; FUZZ_RUNS=N stops each at N"
 	@echo "make bench       time the arena workloads (ns and ops per second)"
@@ -380,6 +383,17 @@ fuzz: fuzz-build
 # inputs with new coverage). One line per target at the end.
 FUZZ_HOURS ?= 1
 FUZZ_RUNS ?= 0
+
+# ---- labs (docs/labs, tools/labs.py): make labs, lab-start, grade
+
+.PHONY: labs lab-start grade
+labs:
+	@$(PYTHON) tools/labs.py list
+lab-start:
+	@$(PYTHON) tools/labs.py start '$(LAB)'
+grade: deps
+	@$(PYTHON) tools/labs.py grade '$(LAB)'
+
 .PHONY: fuzz-long
 fuzz-long: fuzz-build
 	python3 tests/fuzz_long.py --hours $(FUZZ_HOURS) --runs $(FUZZ_RUNS) $(BUILD)

@@ -216,6 +216,65 @@ KTEST(arena, fit_policies)
 	arena_destroy(a);
 }
 
+/*
+ * Instant fit of a size that is not a power of two starts at the first
+ * list certain to fit: 5 pages skip the list [4, 8) pages, where the
+ * 5-page hole lies, and take the 8-page hole at once (first fit would
+ * take the 5). The lab instant-fit grades this.
+ */
+KTEST(arena, instant_fit_skips_a_list_that_may_not_fit)
+{
+	uintptr_t holes[3];
+	struct arena *a = three_holes(TEST_ARENA_NAME, holes);
+	void *p = arena_alloc(a, 5 * PGSIZE, MEM_ATOMIC);
+
+	KT_EXPECT_EQ((uintptr_t)p, holes[2]);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_free(a, p, 5 * PGSIZE);
+	/* xalloc with no constraint takes the same way */
+	p = arena_xalloc(a, 5 * PGSIZE, 0, 0, 0, NULL, NULL, MEM_ATOMIC);
+	KT_EXPECT_EQ((uintptr_t)p, holes[2]);
+	arena_free(a, p, 5 * PGSIZE);
+	free_all_but_holes(a);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+}
+
+/*
+ * Instant fit finds its list in free_bitmap, not by looking at the lists:
+ * with the bit of a list cleared by hand (the list still holding a
+ * segment that fits), that list is never looked at and nothing fits. The
+ * lab instant-fit grades this.
+ */
+KTEST(arena, instant_fit_reads_the_bitmap)
+{
+	uintptr_t holes[3];
+	struct arena *a = three_holes(TEST_ARENA_NAME, holes);
+	/* the 8-page hole is alone on list 15, [8, 16) pages */
+	uint64_t bit = 1ull << 15;
+	void *p;
+
+	KT_ASSERT_TRUE(a->free_bitmap & bit);
+	a->free_bitmap &= ~bit;
+	p = arena_alloc(a, 6 * PGSIZE, MEM_ATOMIC);
+	/* the bit back as the list is now (a fit that took the hole emptied
+	 * it), so that a wrong fit fails this test and nothing else */
+	if (!list_empty(&a->free_lists[15]))
+		a->free_bitmap |= bit;
+	KT_EXPECT_NULL(p);
+	if (p)
+		arena_free(a, p, 6 * PGSIZE);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	/* with the bit back, the hole is found */
+	p = arena_alloc(a, 6 * PGSIZE, MEM_ATOMIC);
+	KT_EXPECT_EQ((uintptr_t)p, holes[2]);
+	if (p)
+		arena_free(a, p, 6 * PGSIZE);
+	free_all_but_holes(a);
+	KT_EXPECT_EQ(arena_check(a), 0);
+	arena_destroy(a);
+}
+
 KTEST(arena, next_fit_moves_on)
 {
 	struct arena *a =
