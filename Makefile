@@ -61,12 +61,14 @@ TEST_SRCS := $(wildcard tests/kern/*.c)
 ARCH_TEST_SRCS := $(wildcard tests/x86_64/*.c)
 ARCH_SRCS := $(wildcard arch/x86_64/*.c)
 ARCH_ASM := $(wildcard arch/x86_64/*.asm) boot/boot.asm
+# the serial monitor, in two rooms
+MONITOR_SRCS := kern/src/monitor.c kern/src/monitor_views.c
 # libkmem: everything but kmain, the test runner and the monitor
 HOST_LIB_SRCS := $(filter-out kern/src/main.c kern/src/ktest.c \
-		kern/src/monitor.c,$(KERN_SRCS)) \
+		$(MONITOR_SRCS),$(KERN_SRCS)) \
 	$(LIB_SRCS) arch/host/arch.c arch/host/cpu.c arch/host/kmem_host.c
 # the test binary adds those, the tests, and the host's test-only code
-HOST_TEST_SRCS := kern/src/main.c kern/src/ktest.c kern/src/monitor.c \
+HOST_TEST_SRCS := kern/src/main.c kern/src/ktest.c $(MONITOR_SRCS) \
 	$(TEST_SRCS) \
 	arch/host/main.c arch/host/ktest_host.c arch/x86_64/multiboot2.c
 
@@ -363,7 +365,7 @@ $(FUZZ_BINS): $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_
 		-lpthread
 
 # The monitor's target runs the monitor and, for its `test`, the runner.
-FUZZ_MONITOR_SRCS := kern/src/monitor.c kern/src/ktest.c
+FUZZ_MONITOR_SRCS := $(MONITOR_SRCS) kern/src/ktest.c
 $(BUILD)/fuzz/monitor: $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_MONITOR_SRCS))
 
 # Each target for FUZZ_SECONDS on its committed corpus; what it finds new

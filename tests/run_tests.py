@@ -675,6 +675,35 @@ def gdb_session(opts, commands, serial_log, timeout=90,
     return out, q.returncode, serial
 
 
+# The lab make test checks both ways; --matrix full (.ci/run) checks all.
+LAB_IN_MAKE_TEST = "instant-fit"
+
+
+def lab_checks(opts):
+    """Labs both ways (tools/labs.py check): full marks on this tree; in a
+    scratch clone after lab-start, 0 points and every other test passing,
+    host and kernel."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import labs
+    names = labs.lab_names() if opts.matrix == "full" else [LAB_IN_MAKE_TEST]
+    checks = []
+    for name in names:
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "tools",
+                                                         "labs.py"),
+                            "check", name], capture_output=True, text=True,
+                           timeout=1800, cwd=ROOT)
+        lines = [l for l in r.stdout.splitlines()
+                 if l.startswith("lab-check:")]
+        checks.append(Check("lab %s both ways: %s" % (
+            name, "; ".join(l.split(": ", 2)[-1] for l in lines[:3])),
+            "pass" if r.returncode == 0 else "fail",
+            "" if r.returncode == 0 else "see tools/labs.py check %s" % name,
+            (r.stdout + r.stderr)[-4000:]))
+    if not names:
+        checks.append(Check("labs: docs/labs holds no lab", "fail"))
+    return checks
+
+
 def gdb_kmain(opts):
     out, _, _ = gdb_session(opts, [
         "hbreak kmain", "continue", "backtrace", "info registers rip",
@@ -1374,6 +1403,7 @@ def main():
                  lambda: gdb_bad_magic(opts),
                  lambda: gdb_without_debug(opts),
                  lambda: gdb_helpers_checks(opts),
+                 lambda: lab_checks(opts),
                  lambda: harness_catches(opts, "triple_fault", 60, 0,
                                          "triple fault"),
                  lambda: harness_catches(opts, "hang", 8, None, "timed out"),

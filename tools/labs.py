@@ -331,11 +331,27 @@ def cmd_check(name, scratch=None):
     git("clone", "-q", "--no-hardlinks", ROOT, clone)
     reuse_objects(clone)
     tool = [sys.executable, os.path.join(clone, "tools", "labs.py")]
-    r = subprocess.run(tool + ["start", name], cwd=clone, capture_output=True,
-                       text=True)
-    if r.returncode:
-        print("lab-check: %s: lab-start failed: %s" % (name, r.stdout +
-                                                       r.stderr))
+
+    def start():
+        """lab-start in the clone: (exit status, what it printed)."""
+        r = subprocess.run(tool + ["start", name], cwd=clone,
+                           capture_output=True, text=True)
+        return r.returncode, r.stdout + r.stderr
+
+    # it refuses a tree with changes, then starts, then refuses again
+    with open(os.path.join(clone, "README.md"), "a") as f:
+        f.write("\n")
+    dirty = start()
+    git("checkout", "-q", "--", "README.md", cwd=clone)
+    started = start()
+    again = start()
+    refusals = dirty[0] == 2 and "changes to tracked files" in dirty[1] and \
+        again[0] == 2 and "exists already" in again[1]
+    print("lab-check: %s: lab-start refuses a dirty tree and an existing "
+          "branch: %s" % (name, "yes" if refusals else "NO"))
+    if started[0] or not refusals:
+        print("lab-check: %s: lab-start: %s / %s / %s" % (
+            name, dirty, started, again))
         return 1
     r = subprocess.run(tool + ["grade", name], cwd=clone, capture_output=True,
                        text=True)

@@ -41,6 +41,7 @@
  * table of them), with the size it was allocated with.
  */
 #include "monitor.h"
+#include "monitor_impl.h"
 #include "arch.h"
 #include "arena.h"
 #include "kmalloc.h"
@@ -86,7 +87,7 @@ struct command {
 static struct owned owned[MONITOR_OWNED_MAX];
 static int boot_failed;
 
-static void __printf(1, 2) error(const char *fmt, ...)
+void __printf(1, 2) monitor_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -191,7 +192,8 @@ static bool parse_addr(const char *s, uintptr_t *addr)
 
 	if (s[0] == '$' && !s[1]) {
 		if (!last_addr) {
-			error("$ is the address the last alloc or kmalloc gave: there was none");
+			monitor_error(
+				"$ is the address the last alloc or kmalloc gave: there was none");
 			return false;
 		}
 		*addr = last_addr;
@@ -199,7 +201,7 @@ static bool parse_addr(const char *s, uintptr_t *addr)
 	}
 
 	if (!kstrtou64(s, &end, &v) || *end) {
-		error("bad address '%s' (decimal or 0x hex)", s);
+		monitor_error("bad address '%s' (decimal or 0x hex)", s);
 		return false;
 	}
 	*addr = (uintptr_t)v;
@@ -212,17 +214,18 @@ static bool parse_size(const char *s, size_t *size)
 	uint64_t v;
 
 	if (!kstrtosize(s, &v)) {
-		error("bad size '%s' (decimal or 0x hex, optional K, M, G or T)",
-		      s);
+		monitor_error(
+			"bad size '%s' (decimal or 0x hex, optional K, M, G or T)",
+			s);
 		return false;
 	}
 	if (v == 0) {
-		error("size 0: an allocation needs at least one byte");
+		monitor_error("size 0: an allocation needs at least one byte");
 		return false;
 	}
 	if (v > MONITOR_SIZE_LIMIT) {
-		error("size %s is too large (at most %llu bytes)", s,
-		      (unsigned long long)MONITOR_SIZE_LIMIT);
+		monitor_error("size %s is too large (at most %llu bytes)", s,
+			      (unsigned long long)MONITOR_SIZE_LIMIT);
 		return false;
 	}
 	*size = (size_t)v;
@@ -242,13 +245,14 @@ static void match_arena(struct arena *a, void *arg)
 		s->found = a;
 }
 
-static struct arena *find_arena(const char *name)
+struct arena *monitor_find_arena(const char *name)
 {
 	struct arena_search s = { name, NULL };
 
 	arena_for_each(match_arena, &s);
 	if (!s.found)
-		error("no arena '%s' (the command arenas lists them)", name);
+		monitor_error("no arena '%s' (the command arenas lists them)",
+			      name);
 	return s.found;
 }
 
@@ -260,8 +264,9 @@ static struct owned *owned_free_slot(void)
 		if (!owned[i].addr)
 			return &owned[i];
 	}
-	error("the monitor holds %d allocations already: free one first",
-	      MONITOR_OWNED_MAX);
+	monitor_error(
+		"the monitor holds %d allocations already: free one first",
+		MONITOR_OWNED_MAX);
 	return NULL;
 }
 
@@ -291,179 +296,26 @@ static void cmd_arena(char **argv)
 	struct arena *a;
 
 	if (!argv[1]) {
-		error("usage: arena NAME [segments]");
+		monitor_error("usage: arena NAME [segments]");
 		return;
 	}
 	if (argv[2] && kstrcmp(argv[2], "segments") != 0) {
-		error("arena %s: unknown word '%s' (arena NAME segments lists them)",
-		      argv[1], argv[2]);
+		monitor_error(
+			"arena %s: unknown word '%s' (arena NAME segments lists them)",
+			argv[1], argv[2]);
 		return;
 	}
-	a = find_arena(argv[1]);
+	a = monitor_find_arena(argv[1]);
 	if (a && argv[2])
 		arena_print_segments(a);
 	else if (a)
 		arena_print_summary(a);
 }
 
-static void cmd_vmem(char **argv)
-{
-	(void)argv;
-	arena_print_rows(true);
-}
-
-static void cmd_map(char **argv)
-{
-	struct arena *a = find_arena(argv[1]);
-
-	if (a)
-		arena_print_map(a);
-}
-
-static void cmd_freelists(char **argv)
-{
-	struct arena *a = find_arena(argv[1]);
-
-	if (a)
-		arena_print_freelists(a);
-}
-
-/* What kmastat's columns mean (kmastat -h). */
-static const char *const kmastat_legend[] = {
-	"caches (one row each):",
-	"  buf      the object size the cache was made with, in bytes",
-	"  in use   objects allocated and not freed (not counting magazines)",
-	"  total    objects the cache's slabs hold, in use or free",
-	"  memuse   in use x buf",
-	"  inmags   bytes of freed objects waiting in the CPUs' magazines",
-	"           and the depot (reap gives them back)",
-	"  slabs    full / partial / empty slabs",
-	"  waste    the share of slab memory that holds no object",
-	"  allocs   allocations served; fails: allocations that failed",
-	"arenas (one row each; vmem shows them as a tree):",
-	"  in use   bytes allocated; total: bytes of the arena's spans",
-	"  import   bytes of spans taken from the source",
-	"  allocs, frees, fails: the arena's calls",
-	"  max      the largest free segment",
-	"  source   the arena it imports from (-: none)",
-	"sizes: K, M, G ... are 1024, 1024^2 ...; rounded down",
-};
-
-/* kmastat [-h]: every cache, then every arena, readably (-h: legend). */
-static void cmd_kmastat(char **argv)
-{
-	if (argv[1] && kstrcmp(argv[1], "-h") != 0) {
-		error("kmastat: unknown word '%s' (kmastat -h explains the columns)",
-		      argv[1]);
-		return;
-	}
-	if (argv[1]) {
-		for (size_t i = 0; i < ARRAY_SIZE(kmastat_legend); i++)
-			printk("%s\n", kmastat_legend[i]);
-		return;
-	}
-	kmem_cache_print_kmastat();
-	printk("\n");
-	arena_print_rows(false);
-}
-
-/* The bytes in use of up to REAP_ARENAS_MAX arenas, for reap. */
-#define REAP_ARENAS_MAX 64
-struct reap_snapshot {
-	struct arena *a[REAP_ARENAS_MAX];
-	size_t in_use[REAP_ARENAS_MAX];
-	size_t n;
-};
-
-static void reap_take(struct arena *a, void *arg)
-{
-	struct reap_snapshot *s = arg;
-
-	if (s->n < REAP_ARENAS_MAX) {
-		s->a[s->n] = a;
-		s->in_use[s->n++] = arena_amt_total(a) - arena_amt_free(a);
-	}
-}
-
-/*
- * reap: every cache gives back what it keeps for later (its CPUs'
- * magazines, its depot, its empty slabs), through the reclaim of base,
- * which reaches every arena that imports from it and their caches. Then
- * a line for each arena whose bytes in use changed.
- */
-static void cmd_reap(char **argv)
-{
-	static struct reap_snapshot before;
-	size_t changed = 0;
-
-	(void)argv;
-	before.n = 0;
-	arena_for_each(reap_take, &before);
-	arena_reclaim(base_arena);
-	for (size_t i = 0; i < before.n; i++) {
-		struct arena *a = before.a[i];
-		size_t now = arena_amt_total(a) - arena_amt_free(a);
-		char was[KSIZE_SHORT_MAX], is[KSIZE_SHORT_MAX];
-
-		if (now == before.in_use[i])
-			continue;
-		ksize_short(was, sizeof(was), before.in_use[i]);
-		ksize_short(is, sizeof(is), now);
-		printk("reap: %-14s in use %6s -> %6s (%zu -> %zu bytes)\n",
-		       arena_name(a), was, is, before.in_use[i], now);
-		changed++;
-	}
-	if (!changed)
-		printk("reap: nothing to give back: no arena's bytes in use changed\n");
-}
-
 static void cmd_slabs(char **argv)
 {
 	(void)argv;
 	kmem_cache_print_all();
-}
-
-/*
- * cpus [CACHE]: a row per online CPU: its hardware ID (APIC ID), timer
- * ticks and interrupts; with a cache, what its magazines hold of it.
- */
-static void cmd_cpus(char **argv)
-{
-	struct kmem_cache *cp = NULL;
-	struct arch_cpu_info info;
-	struct kmem_cpu_stats st;
-
-	if (argv[1]) {
-		cp = kmem_cache_find(argv[1]);
-		if (!cp) {
-			error("no cache '%s' (slabs lists them)", argv[1]);
-			return;
-		}
-		if (!kmem_cache_cpu_stats(cp, 0, &st)) {
-			error("cache '%s' has no magazines (kmem_debug modes, or one of the slab layer's own)",
-			      argv[1]);
-			return;
-		}
-	}
-	printk("%4s %6s %10s %10s %8s", "cpu", "hw id", "ticks", "interrupts",
-	       "nmis");
-	if (cp)
-		printk("   %6s %8s %4s %10s %8s %9s", "loaded", "previous",
-		       "mag", "hits", "misses", "exchanges");
-	printk("\n");
-	for (int cpu = 0; arch_cpu_info(cpu, &info); cpu++) {
-		printk("%4d %6u %10llu %10llu %8llu", cpu, info.hw_id,
-		       (unsigned long long)info.ticks,
-		       (unsigned long long)info.interrupts,
-		       (unsigned long long)info.nmis);
-		if (cp && kmem_cache_cpu_stats(cp, cpu, &st))
-			printk("   %6ld %8ld %4zu %10llu %8llu %9llu",
-			       st.loaded, st.previous, st.mag_size,
-			       (unsigned long long)st.hits,
-			       (unsigned long long)st.misses,
-			       (unsigned long long)st.exchanges);
-		printk("\n");
-	}
 }
 
 static void whatis_owned(uintptr_t addr)
@@ -486,7 +338,7 @@ static void cmd_whatis(char **argv)
 	if (!parse_addr(argv[1], &addr))
 		return;
 	if (arena_whatis(addr) + kmem_cache_whatis(addr) == 0) {
-		error("0x%lx lies in no span of any arena", addr);
+		monitor_error("0x%lx lies in no span of any arena", addr);
 		return;
 	}
 	kmalloc_whatis(addr);
@@ -495,7 +347,7 @@ static void cmd_whatis(char **argv)
 
 static void cmd_alloc(char **argv)
 {
-	struct arena *a = find_arena(argv[1]);
+	struct arena *a = monitor_find_arena(argv[1]);
 	struct owned *o;
 	size_t size;
 	void *p;
@@ -504,8 +356,9 @@ static void cmd_alloc(char **argv)
 		return;
 	p = arena_alloc(a, size, MEM_ATOMIC);
 	if (!p) {
-		error("arena '%s' cannot give %zu bytes now (MEM_ATOMIC)",
-		      arena_name(a), size);
+		monitor_error(
+			"arena '%s' cannot give %zu bytes now (MEM_ATOMIC)",
+			arena_name(a), size);
 		return;
 	}
 	*o = (struct owned){ a, p, size };
@@ -523,7 +376,7 @@ static void cmd_alloc(char **argv)
 
 static void cmd_free(char **argv)
 {
-	struct arena *a = find_arena(argv[1]);
+	struct arena *a = monitor_find_arena(argv[1]);
 	struct owned *o;
 	uintptr_t addr;
 	size_t size;
@@ -532,13 +385,15 @@ static void cmd_free(char **argv)
 		return;
 	o = owned_find(a, addr);
 	if (!o) {
-		error("0x%lx is not an allocation the monitor made from arena '%s' (whatis says what it is)",
-		      addr, arena_name(a));
+		monitor_error(
+			"0x%lx is not an allocation the monitor made from arena '%s' (whatis says what it is)",
+			addr, arena_name(a));
 		return;
 	}
 	if (o->size != size) {
-		error("wrong size: arena '%s' addr 0x%lx was allocated with size %zu, not %zu (see whatis)",
-		      arena_name(a), addr, o->size, size);
+		monitor_error(
+			"wrong size: arena '%s' addr 0x%lx was allocated with size %zu, not %zu (see whatis)",
+			arena_name(a), addr, o->size, size);
 		return;
 	}
 	arena_free(a, o->addr, o->size);
@@ -557,7 +412,8 @@ static void cmd_kmalloc(char **argv)
 		return;
 	p = kmalloc(size, MEM_ATOMIC);
 	if (!p) {
-		error("kmalloc cannot give %zu bytes now (MEM_ATOMIC)", size);
+		monitor_error("kmalloc cannot give %zu bytes now (MEM_ATOMIC)",
+			      size);
 		return;
 	}
 	*o = (struct owned){ NULL, p, size };
@@ -574,8 +430,9 @@ static void cmd_kfree(char **argv)
 		return;
 	o = owned_find(NULL, addr);
 	if (!o) {
-		error("0x%lx is not a buffer the monitor's kmalloc gave (whatis says what it is)",
-		      addr);
+		monitor_error(
+			"0x%lx is not a buffer the monitor's kmalloc gave (whatis says what it is)",
+			addr);
 		return;
 	}
 	kfree(o->addr);
@@ -621,8 +478,9 @@ static void cmd_check(char **argv)
 static void cmd_test(char **argv)
 {
 	if (ktest_rerun(argv[1]) < 0)
-		error("no test matches '%s' (tests that must panic or fail are left out)",
-		      argv[1]);
+		monitor_error(
+			"no test matches '%s' (tests that must panic or fail are left out)",
+			argv[1]);
 }
 
 /*
@@ -698,8 +556,8 @@ static void cmd_bench(char **argv)
 
 	if (argv[1] && (!kstrtosize(argv[1], &ms) || ms == 0 ||
 			ms > monitor_bench_max_ms)) {
-		error("bad time '%s' (milliseconds, 1 to %u)", argv[1],
-		      monitor_bench_max_ms);
+		monitor_error("bad time '%s' (milliseconds, 1 to %u)", argv[1],
+			      monitor_bench_max_ms);
 		return;
 	}
 	if (ms > monitor_bench_max_ms)
@@ -716,7 +574,7 @@ static void cmd_bench(char **argv)
 		b.cp = kmem_cache_create("bench_64", 64, 0, 0, NULL, NULL, NULL,
 					 NULL);
 		if (!b.cp) {
-			error("no memory for the bench's cache");
+			monitor_error("no memory for the bench's cache");
 			return;
 		}
 		arch_cpu_call(bench_body, &b);
@@ -739,37 +597,6 @@ static void cmd_bench(char **argv)
 	}
 }
 
-static void meminfo_arena(struct arena *a, void *arg)
-{
-	size_t total = arena_amt_total(a), free = arena_amt_free(a);
-
-	(void)arg;
-	printk("  %-14s total %14zu  in use %14zu  free %14zu\n", arena_name(a),
-	       total, total - free, free);
-}
-
-static void cmd_meminfo(char **argv)
-{
-	size_t nr;
-	const struct mem_range *r = pmem_ranges(&nr);
-	uint64_t total = 0;
-
-	(void)argv;
-	printk("usable RAM:\n");
-	for (size_t i = 0; i < nr; i++) {
-		printk("  [0x%llx, 0x%llx) %llu KiB\n",
-		       (unsigned long long)r[i].base,
-		       (unsigned long long)(r[i].base + r[i].size),
-		       (unsigned long long)(r[i].size >> 10));
-		total += r[i].size;
-	}
-	printk("  %zu ranges, %llu KiB (%llu MiB)\n", nr,
-	       (unsigned long long)(total >> 10),
-	       (unsigned long long)(total >> 20));
-	printk("arenas (bytes):\n");
-	arena_for_each(meminfo_arena, NULL);
-}
-
 /* `exit`: leave with the status of the boot's tests. */
 static __noreturn void monitor_leave(void)
 {
@@ -786,15 +613,18 @@ static const struct command commands[] = {
 	{ "arenas", "", 0, cmd_arenas, "the table of all arenas" },
 	{ "arena", "NAME [segments]", -2, cmd_arena,
 	  "an arena's summary, or its spans and segments" },
-	{ "vmem", "", 0, cmd_vmem, "the arenas as a tree, importers indented" },
-	{ "map", "ARENA", 1, cmd_map, "a picture of an arena's address space" },
-	{ "freelists", "ARENA", 1, cmd_freelists,
+	{ "vmem", "", 0, monitor_cmd_vmem,
+	  "the arenas as a tree, importers indented" },
+	{ "map", "ARENA", 1, monitor_cmd_map,
+	  "a picture of an arena's address space" },
+	{ "freelists", "ARENA", 1, monitor_cmd_freelists,
 	  "an arena's free segments by size class" },
 	{ "slabs", "", 0, cmd_slabs, "the table of all caches" },
-	{ "kmastat", "[-h]", -1, cmd_kmastat,
+	{ "kmastat", "[-h]", -1, monitor_cmd_kmastat,
 	  "every cache and arena, readably (-h: the columns)" },
-	{ "reap", "", 0, cmd_reap, "the caches give back what they keep" },
-	{ "cpus", "[CACHE]", -1, cmd_cpus,
+	{ "reap", "", 0, monitor_cmd_reap,
+	  "the caches give back what they keep" },
+	{ "cpus", "[CACHE]", -1, monitor_cmd_cpus,
 	  "each CPU; with CACHE, its magazines of it" },
 	{ "whatis", "ADDR", 1, cmd_whatis,
 	  "which arena, segment, cache and object hold ADDR" },
@@ -806,7 +636,8 @@ static const struct command commands[] = {
 	{ "check", "", 0, cmd_check, "check every arena and cache" },
 	{ "test", "GLOB", 1, cmd_test,
 	  "run the matching tests again (no panic tests)" },
-	{ "meminfo", "", 0, cmd_meminfo, "usable RAM and arena totals" },
+	{ "meminfo", "", 0, monitor_cmd_meminfo,
+	  "usable RAM and arena totals" },
 	{ "bench", "[MS]", -1, cmd_bench,
 	  "64-byte pairs on 1, 2, 4 ... CPUs (a figure)" },
 	/* no function: run_line's caller leaves (monitor_leave) */
@@ -832,8 +663,8 @@ static bool run_line(struct line *l)
 	int argc;
 
 	if (l->too_long) {
-		error("line too long (at most %d characters)",
-		      MONITOR_LINE_MAX);
+		monitor_error("line too long (at most %d characters)",
+			      MONITOR_LINE_MAX);
 		return true;
 	}
 	argc = split_words(l->buf, argv);
@@ -848,14 +679,14 @@ static bool run_line(struct line *l)
 			continue;
 		if (c->nr_args >= 0 ? argc - 1 != c->nr_args :
 				      argc - 1 > -c->nr_args)
-			error("usage: %s %s", c->name, c->args);
+			monitor_error("usage: %s %s", c->name, c->args);
 		else if (!c->fn)
 			return false;
 		else
 			c->fn(argv);
 		return true;
 	}
-	error("unknown command '%s' (help lists them)", argv[0]);
+	monitor_error("unknown command '%s' (help lists them)", argv[0]);
 	return true;
 }
 
