@@ -153,11 +153,29 @@ enum ktest_op { KT_OP_EQ, KT_OP_NE, KT_OP_LT, KT_OP_LE, KT_OP_GT, KT_OP_GE };
 /* The bits of an integer or pointer value, widened to 64. */
 #define KT_BITS_(x) ((uint64_t)(uintptr_t)(x))
 
+/*
+ * How a failure prints a value: KT_UNSIGNED_, KT_SIGNED_ (in decimal,
+ * then hex) or KT_POINTER_ (in hex). __builtin_classify_type gives 5 for
+ * a pointer, in gcc and clang.
+ */
+enum ktest_kind { KT_UNSIGNED_, KT_SIGNED_, KT_POINTER_ };
+#define KT_KIND_(x)                                      \
+	(__builtin_classify_type(x) == 5 ? KT_POINTER_ : \
+	 KT_IS_SIGNED_(x)		 ? KT_SIGNED_ :  \
+					   KT_UNSIGNED_)
+
 bool ktest_compare(enum ktest_op op, uint64_t a, bool a_signed, uint64_t b,
 		   bool b_signed);
+/*
+ * A failed comparison: "expected A op B, but A = 41 (0x29), B = ...",
+ * where A and B are the expressions as written (a macro's name, not its
+ * expansion); a side that is a number literal is not printed again, and
+ * a pointer is printed in hex.
+ */
 void ktest_fail_compare(const char *file, int line, const char *a_text,
 			enum ktest_op op, const char *b_text, uint64_t a,
-			bool a_signed, uint64_t b, bool b_signed);
+			enum ktest_kind a_kind, uint64_t b,
+			enum ktest_kind b_kind);
 void ktest_fail_bool(const char *file, int line, const char *text,
 		     bool expected);
 void ktest_fail_pointer(const char *file, int line, const char *text,
@@ -209,76 +227,85 @@ int ktest_on_each_cpu(void (*body)(void *arg), void *arg);
 #define KT_AFTER_FAILURE_NONFATAL (void)0
 #define KT_AFTER_FAILURE_(fatal) KT_AFTER_FAILURE_##fatal
 
-#define KT_CMP_(fatal, op, a, b)                                              \
-	do {                                                                  \
-		__auto_type kt_a_ = (a);                                      \
-		__auto_type kt_b_ = (b);                                      \
-		if (!ktest_compare(op, KT_BITS_(kt_a_), KT_IS_SIGNED_(kt_a_), \
-				   KT_BITS_(kt_b_), KT_IS_SIGNED_(kt_b_))) {  \
-			ktest_fail_compare(                                   \
-				__FILE__, __LINE__, #a, op, #b,               \
-				KT_BITS_(kt_a_), KT_IS_SIGNED_(kt_a_),        \
-				KT_BITS_(kt_b_), KT_IS_SIGNED_(kt_b_));       \
-			KT_AFTER_FAILURE_(fatal);                             \
-		}                                                             \
-	} while (0)
-
-#define KT_BOOL_(fatal, cond, expected)                                       \
-	do {                                                                  \
-		if ((bool)(cond) != (expected)) {                             \
-			ktest_fail_bool(__FILE__, __LINE__, #cond, expected); \
-			KT_AFTER_FAILURE_(fatal);                             \
-		}                                                             \
-	} while (0)
-
-#define KT_PTR_(fatal, p, expect_null)                                    \
-	do {                                                              \
-		const void *kt_p_ = (p);                                  \
-		if ((kt_p_ == NULL) != (expect_null)) {                   \
-			ktest_fail_pointer(__FILE__, __LINE__, #p, kt_p_, \
-					   expect_null);                  \
-			KT_AFTER_FAILURE_(fatal);                         \
-		}                                                         \
-	} while (0)
-
-#define KT_STREQ_(fatal, a, b)                                                \
-	do {                                                                  \
-		if (!ktest_check_streq(__FILE__, __LINE__, #a, #b, (a), (b))) \
-			KT_AFTER_FAILURE_(fatal);                             \
-	} while (0)
-
-#define KT_MEMEQ_(fatal, a, b, n)                                            \
+/*
+ * The checks' bodies. The expressions' texts come from the KT_EXPECT_*
+ * and KT_ASSERT_* macros below, which stringify their own arguments: an
+ * argument passed on to another macro is expanded first, and a failure
+ * would then print MEM_WAIT as 1.
+ */
+#define KT_CMP_(fatal, op, a, b, a_text, b_text)                             \
 	do {                                                                 \
-		if (!ktest_check_memeq(__FILE__, __LINE__, #a, #b, (a), (b), \
-				       (n)))                                 \
+		__auto_type kt_a_ = (a);                                     \
+		__auto_type kt_b_ = (b);                                     \
+		if (!ktest_compare(op, KT_BITS_(kt_a_),                      \
+				   KT_KIND_(kt_a_) == KT_SIGNED_,            \
+				   KT_BITS_(kt_b_),                          \
+				   KT_KIND_(kt_b_) == KT_SIGNED_)) {         \
+			ktest_fail_compare(__FILE__, __LINE__, a_text, op,   \
+					   b_text, KT_BITS_(kt_a_),          \
+					   KT_KIND_(kt_a_), KT_BITS_(kt_b_), \
+					   KT_KIND_(kt_b_));                 \
 			KT_AFTER_FAILURE_(fatal);                            \
+		}                                                            \
 	} while (0)
 
-#define KT_EXPECT_EQ(a, b) KT_CMP_(NONFATAL, KT_OP_EQ, a, b)
-#define KT_EXPECT_NE(a, b) KT_CMP_(NONFATAL, KT_OP_NE, a, b)
-#define KT_EXPECT_LT(a, b) KT_CMP_(NONFATAL, KT_OP_LT, a, b)
-#define KT_EXPECT_LE(a, b) KT_CMP_(NONFATAL, KT_OP_LE, a, b)
-#define KT_EXPECT_GT(a, b) KT_CMP_(NONFATAL, KT_OP_GT, a, b)
-#define KT_EXPECT_GE(a, b) KT_CMP_(NONFATAL, KT_OP_GE, a, b)
-#define KT_EXPECT_TRUE(c) KT_BOOL_(NONFATAL, c, true)
-#define KT_EXPECT_FALSE(c) KT_BOOL_(NONFATAL, c, false)
-#define KT_EXPECT_NULL(p) KT_PTR_(NONFATAL, p, true)
-#define KT_EXPECT_NOT_NULL(p) KT_PTR_(NONFATAL, p, false)
-#define KT_EXPECT_STREQ(a, b) KT_STREQ_(NONFATAL, a, b)
-#define KT_EXPECT_MEMEQ(a, b, n) KT_MEMEQ_(NONFATAL, a, b, n)
+#define KT_BOOL_(fatal, cond, expected, text)                                \
+	do {                                                                 \
+		if ((bool)(cond) != (expected)) {                            \
+			ktest_fail_bool(__FILE__, __LINE__, text, expected); \
+			KT_AFTER_FAILURE_(fatal);                            \
+		}                                                            \
+	} while (0)
 
-#define KT_ASSERT_EQ(a, b) KT_CMP_(FATAL, KT_OP_EQ, a, b)
-#define KT_ASSERT_NE(a, b) KT_CMP_(FATAL, KT_OP_NE, a, b)
-#define KT_ASSERT_LT(a, b) KT_CMP_(FATAL, KT_OP_LT, a, b)
-#define KT_ASSERT_LE(a, b) KT_CMP_(FATAL, KT_OP_LE, a, b)
-#define KT_ASSERT_GT(a, b) KT_CMP_(FATAL, KT_OP_GT, a, b)
-#define KT_ASSERT_GE(a, b) KT_CMP_(FATAL, KT_OP_GE, a, b)
-#define KT_ASSERT_TRUE(c) KT_BOOL_(FATAL, c, true)
-#define KT_ASSERT_FALSE(c) KT_BOOL_(FATAL, c, false)
-#define KT_ASSERT_NULL(p) KT_PTR_(FATAL, p, true)
-#define KT_ASSERT_NOT_NULL(p) KT_PTR_(FATAL, p, false)
-#define KT_ASSERT_STREQ(a, b) KT_STREQ_(FATAL, a, b)
-#define KT_ASSERT_MEMEQ(a, b, n) KT_MEMEQ_(FATAL, a, b, n)
+#define KT_PTR_(fatal, p, expect_null, text)                                \
+	do {                                                                \
+		const void *kt_p_ = (p);                                    \
+		if ((kt_p_ == NULL) != (expect_null)) {                     \
+			ktest_fail_pointer(__FILE__, __LINE__, text, kt_p_, \
+					   expect_null);                    \
+			KT_AFTER_FAILURE_(fatal);                           \
+		}                                                           \
+	} while (0)
+
+#define KT_STREQ_(fatal, a, b, a_text, b_text)                             \
+	do {                                                               \
+		if (!ktest_check_streq(__FILE__, __LINE__, a_text, b_text, \
+				       (a), (b)))                          \
+			KT_AFTER_FAILURE_(fatal);                          \
+	} while (0)
+
+#define KT_MEMEQ_(fatal, a, b, n, a_text, b_text)                          \
+	do {                                                               \
+		if (!ktest_check_memeq(__FILE__, __LINE__, a_text, b_text, \
+				       (a), (b), (n)))                     \
+			KT_AFTER_FAILURE_(fatal);                          \
+	} while (0)
+
+#define KT_EXPECT_EQ(a, b) KT_CMP_(NONFATAL, KT_OP_EQ, a, b, #a, #b)
+#define KT_EXPECT_NE(a, b) KT_CMP_(NONFATAL, KT_OP_NE, a, b, #a, #b)
+#define KT_EXPECT_LT(a, b) KT_CMP_(NONFATAL, KT_OP_LT, a, b, #a, #b)
+#define KT_EXPECT_LE(a, b) KT_CMP_(NONFATAL, KT_OP_LE, a, b, #a, #b)
+#define KT_EXPECT_GT(a, b) KT_CMP_(NONFATAL, KT_OP_GT, a, b, #a, #b)
+#define KT_EXPECT_GE(a, b) KT_CMP_(NONFATAL, KT_OP_GE, a, b, #a, #b)
+#define KT_EXPECT_TRUE(c) KT_BOOL_(NONFATAL, c, true, #c)
+#define KT_EXPECT_FALSE(c) KT_BOOL_(NONFATAL, c, false, #c)
+#define KT_EXPECT_NULL(p) KT_PTR_(NONFATAL, p, true, #p)
+#define KT_EXPECT_NOT_NULL(p) KT_PTR_(NONFATAL, p, false, #p)
+#define KT_EXPECT_STREQ(a, b) KT_STREQ_(NONFATAL, a, b, #a, #b)
+#define KT_EXPECT_MEMEQ(a, b, n) KT_MEMEQ_(NONFATAL, a, b, n, #a, #b)
+
+#define KT_ASSERT_EQ(a, b) KT_CMP_(FATAL, KT_OP_EQ, a, b, #a, #b)
+#define KT_ASSERT_NE(a, b) KT_CMP_(FATAL, KT_OP_NE, a, b, #a, #b)
+#define KT_ASSERT_LT(a, b) KT_CMP_(FATAL, KT_OP_LT, a, b, #a, #b)
+#define KT_ASSERT_LE(a, b) KT_CMP_(FATAL, KT_OP_LE, a, b, #a, #b)
+#define KT_ASSERT_GT(a, b) KT_CMP_(FATAL, KT_OP_GT, a, b, #a, #b)
+#define KT_ASSERT_GE(a, b) KT_CMP_(FATAL, KT_OP_GE, a, b, #a, #b)
+#define KT_ASSERT_TRUE(c) KT_BOOL_(FATAL, c, true, #c)
+#define KT_ASSERT_FALSE(c) KT_BOOL_(FATAL, c, false, #c)
+#define KT_ASSERT_NULL(p) KT_PTR_(FATAL, p, true, #p)
+#define KT_ASSERT_NOT_NULL(p) KT_PTR_(FATAL, p, false, #p)
+#define KT_ASSERT_STREQ(a, b) KT_STREQ_(FATAL, a, b, #a, #b)
+#define KT_ASSERT_MEMEQ(a, b, n) KT_MEMEQ_(FATAL, a, b, n, #a, #b)
 
 /* Mark the running test skipped, with a reason, and return from it. */
 #define KT_SKIP(reason)             \

@@ -119,27 +119,57 @@ static void fail_end(void)
 	spin_unlock(&fail_lock);
 }
 
-static void print_value(const char *text, uint64_t v, bool is_signed)
+/* Whether text is a number as written in C: 42, -1, 0x2aul. */
+static bool is_literal(const char *text)
 {
-	if (is_signed)
-		printk("%s = %lld (0x%llx)", text, (long long)v,
+	const char *p = text + (*text == '-');
+	bool hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+	const char *digits = p + 2 * hex;
+	const char *q = digits;
+
+	while ((*q >= '0' && *q <= '9') ||
+	       (hex && ((*q >= 'a' && *q <= 'f') || (*q >= 'A' && *q <= 'F'))))
+		q++;
+	if (q == digits)
+		return false;
+	while (*q == 'u' || *q == 'U' || *q == 'l' || *q == 'L')
+		q++;
+	return !*q;
+}
+
+/* "text = value" after sep: pointers in hex; numbers in decimal, hex. */
+static void print_value(const char *sep, const char *text, uint64_t v,
+			enum ktest_kind kind)
+{
+	if (kind == KT_POINTER_)
+		printk("%s%s = 0x%llx", sep, text, (unsigned long long)v);
+	else if (kind == KT_SIGNED_)
+		printk("%s%s = %lld (0x%llx)", sep, text, (long long)v,
 		       (unsigned long long)v);
 	else
-		printk("%s = %llu (0x%llx)", text, (unsigned long long)v,
+		printk("%s%s = %llu (0x%llx)", sep, text, (unsigned long long)v,
 		       (unsigned long long)v);
 }
 
 void ktest_fail_compare(const char *file, int line, const char *a_text,
 			enum ktest_op op, const char *b_text, uint64_t a,
-			bool a_signed, uint64_t b, bool b_signed)
+			enum ktest_kind a_kind, uint64_t b,
+			enum ktest_kind b_kind)
 {
 	static const char *const ops[] = { "==", "!=", "<", "<=", ">", ">=" };
+	const char *sep = "";
 
 	fail_begin(file, line);
 	printk("expected %s %s %s, but ", a_text, ops[op], b_text);
-	print_value(a_text, a, a_signed);
-	printk(", ");
-	print_value(b_text, b, b_signed);
+	/* a literal says its value already: only the other side is news */
+	if (!is_literal(a_text)) {
+		print_value("", a_text, a, a_kind);
+		sep = ", ";
+	}
+	if (!is_literal(b_text))
+		print_value(sep, b_text, b, b_kind);
+	else if (!*sep)
+		printk("they differ");
 	printk("\n");
 	fail_end();
 }
@@ -168,8 +198,16 @@ bool ktest_check_streq(const char *file, int line, const char *a_text,
 	if (a == b || (a && b && kstrcmp(a, b) == 0))
 		return true;
 	fail_begin(file, line);
-	printk("expected %s == %s, but %s = \"%s\", %s = \"%s\"\n", a_text,
-	       b_text, a_text, a, b_text, b);
+	printk("expected %s == %s, but ", a_text, b_text);
+	/* a string literal says its value already (NULL is a value) */
+	if (a_text[0] != '"')
+		printk(a ? "%s = \"%s\"" : "%s = NULL", a_text, a);
+	if (b_text[0] != '"')
+		printk(b ? "%s%s = \"%s\"" : "%s%s = NULL",
+		       a_text[0] != '"' ? ", " : "", b_text, b);
+	if (a_text[0] == '"' && b_text[0] == '"')
+		printk("they differ");
+	printk("\n");
 	fail_end();
 	return false;
 }

@@ -7,6 +7,7 @@
  * each of its tests is reported `not ok` with the values it compared.
  */
 #include "ktest.h"
+#include "arena.h"
 #include "kstring.h"
 #include "panic.h"
 
@@ -67,6 +68,17 @@ KTEST_MUST_FAIL(ktest_selftest, assert_stops_the_test)
 	KT_ASSERT_EQ(1 + 1, 3);
 	ktest_fail_bool(__FILE__, __LINE__, "reached after a failed assert",
 			false);
+}
+
+/* A macro is named as written; a pointer is printed in hex. */
+KTEST_MUST_FAIL(ktest_selftest, expect_names_macros_and_pointers)
+{
+	int flags = MEM_ATOMIC;
+	char byte;
+	char *p = &byte;
+
+	KT_EXPECT_EQ(flags, MEM_WAIT);
+	KT_EXPECT_EQ(p, NULL);
 }
 
 KTEST_MUST_FAIL(ktest_selftest, streq_fails)
