@@ -152,13 +152,23 @@ int arch_stack_trace(uintptr_t *pcs, int max)
 size_t arch_format_pc(char *buf, size_t len, uintptr_t pc)
 {
 	Dl_info info;
-	int n;
+	int n, found;
 
-	/* names of exported symbols only (the test binary links with
-	 * -rdynamic); others show as their address */
-	if (dladdr((void *)(pc - 1), &info) && info.dli_sname)
+	/*
+	 * names of exported symbols only (the test binary links with
+	 * -rdynamic); a static function shows as its binary and the offset
+	 * in it, which `addr2line -f -e build/host/ktest 0x...` names
+	 */
+	found = dladdr((void *)(pc - 1), &info);
+	if (found && info.dli_sname)
 		n = ksnprintf(buf, len, "%s+0x%lx", info.dli_sname,
 			      (unsigned long)(pc - (uintptr_t)info.dli_saddr));
+	else if (found && info.dli_fname && info.dli_fbase)
+		n = ksnprintf(buf, len, "%s+0x%lx",
+			      strrchr(info.dli_fname, '/') ?
+				      strrchr(info.dli_fname, '/') + 1 :
+				      info.dli_fname,
+			      (unsigned long)(pc - (uintptr_t)info.dli_fbase));
 	else
 		n = ksnprintf(buf, len, "0x%lx", (unsigned long)pc);
 	return MIN((size_t)n, len ? len - 1 : 0);
