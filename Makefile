@@ -94,12 +94,15 @@ HOST_PROGS := $(patsubst tests/host/%.c,$(BUILD)/host/progs/%,\
 
 KERNEL := $(BUILD)/kernel.elf
 HOST_TEST := $(BUILD)/host/ktest
+# make pictures' program (tools/pictures.c, over libkmem.a)
+PICTURES := $(BUILD)/host/pictures
+
 
 .PHONY: all kernel host deps run test test-host test-matrix debug gdb \
 	stress stress-smp clean help compile_commands.json iso format
 .DEFAULT_GOAL := all
 
-all: $(KERNEL) $(HOST_TEST) $(HOST_LIB) $(HOST_PROGS)
+all: $(KERNEL) $(HOST_TEST) $(HOST_LIB) $(HOST_PROGS) $(PICTURES)
 
 kernel: $(KERNEL)
 host: $(HOST_TEST)
@@ -128,6 +131,8 @@ help:
 	@echo "make host-cflags the flags a program needs to use it"
 	@echo "make fuzz-build  the libFuzzer targets of tests/fuzz (clang)"
 	@echo "make fuzz        run each FUZZ_SECONDS (60) on its corpus"
+	@echo "make pictures    SVG of an arena after a workload and of its"
+	@echo "                 fragmentation, per fit policy, into docs/pictures"
 	@echo "make labs        the graded labs of docs/labs, one per line"
 	@echo "make lab-start LAB=x  branch lab/x with the lab's functions as stubs"
 	@echo "make grade LAB=x the lab's tests, host and QEMU: grade: x P/T points"
@@ -418,6 +423,23 @@ $(BENCH): bench/bench.c $(HOST_LIB) include/kmem_host.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -g $(WARNINGS) -I$(abspath include) $< $(HOST_LIB) \
 		-lpthread -o $@
+
+# ---- pictures (tools/pictures.c over the release libkmem.a): SVG of an
+# arena after a workload and of its fragmentation, for each fit policy;
+# docs/pictures holds the ones the tour shows, and make test regenerates
+# them under build/pictures and compares
+
+
+$(PICTURES): tools/pictures.c $(HOST_LIB) include/kmem_host.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g $(WARNINGS) -I$(abspath include) $< $(HOST_LIB) \
+		-lpthread -o $@
+
+.PHONY: pictures
+pictures: $(PICTURES)
+	@mkdir -p $(BUILD)/pictures docs/pictures
+	$(PICTURES) $(BUILD)/pictures
+	cp $(BUILD)/pictures/*.svg docs/pictures/
 
 .PHONY: bench bench-instr
 bench: $(BENCH)

@@ -59,6 +59,12 @@ size_t arena_amt_free(struct arena *arena);
 size_t arena_amt_total(struct arena *arena);
 int arena_check(struct arena *arena);
 void arena_print_stats(void);
+#define ARENA_WALK_SPAN 0
+#define ARENA_WALK_FREE 1
+#define ARENA_WALK_ALLOC 2
+size_t arena_walk(struct arena *arena,
+		  void (*fn)(uintptr_t start, size_t size, int kind, void *arg),
+		  void *arg);
 void arena_reclaim(struct arena *arena);
 void *base_alloc(struct arena *guess, size_t size, int flags);
 void *base_zalloc(struct arena *guess, size_t size, int flags);

@@ -31,9 +31,11 @@ import glob
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -677,6 +679,69 @@ def gdb_session(opts, commands, serial_log, timeout=90,
     with open(serial_log, errors="replace") as f:
         serial = f.read()
     return out, q.returncode, serial
+
+
+PICTURES = ["map-instant.svg", "map-best.svg", "map-next.svg",
+            "fragmentation.svg"]
+FIGURES_RE = re.compile(
+    r"policy (\w+): allocs (\d+), frees (\d+), failures (\d+), in use "
+    r"(\d+), free (\d+), largest free (\d+), free segments (\d+), "
+    r"allocated segments (\d+), spans (\d+)")
+
+
+def pictures_checks(opts):
+    """make pictures' program again, into build/pictures: the same bytes as
+    docs/pictures, well-formed XML, and the figures each picture's <desc>
+    gives are those the program printed, which it checked against the
+    arena's own counters (and which add up: in use + free is the arena)."""
+    out_dir = os.path.join(ROOT, "build", "pictures")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.makedirs(out_dir)
+    r = subprocess.run([os.path.join(ROOT, "build", "host", "pictures"),
+                        out_dir], capture_output=True, text=True, timeout=120)
+    printed = {m.group(1): m.groups() for m in FIGURES_RE.finditer(r.stdout)}
+    checks = [Check("pictures: the program runs and checks its figures "
+                    "against the arena's (%d policies)" % len(printed),
+                    "pass" if r.returncode == 0 and len(printed) == 3
+                    else "fail", "exit %d" % r.returncode,
+                    r.stdout + r.stderr)]
+    for name in PICTURES:
+        problems = []
+        path = os.path.join(out_dir, name)
+        try:
+            with open(path, "rb") as f:
+                made = f.read()
+            with open(os.path.join(ROOT, "docs", "pictures", name), "rb") as f:
+                kept = f.read()
+        except OSError as e:
+            checks.append(Check("pictures: %s" % name, "fail", str(e)))
+            continue
+        if made != kept:
+            problems.append("differs from docs/pictures/%s (make pictures "
+                            "renews it)" % name)
+        try:
+            root = ET.fromstring(made)
+        except ET.ParseError as e:
+            problems.append("not well-formed XML: %s" % e)
+            root = None
+        descs = [d.text or "" for d in root.iter(
+            "{http://www.w3.org/2000/svg}desc")] if root is not None else []
+        if not descs:
+            problems.append("no <desc> with the figures")
+        for d in descs:
+            m = FIGURES_RE.search(d)
+            if not m or printed.get(m.group(1)) != m.groups():
+                problems.append("its figures %r are not the program's" % d)
+                continue
+            v = [int(x) for x in m.groups()[1:]]
+            allocs, frees, in_use, free, segs = v[0], v[1], v[3], v[4], v[7]
+            if in_use + free != 16 << 20 or allocs - frees != segs:
+                problems.append("figures do not add up: %r" % d)
+        checks.append(Check("pictures: %s: as in docs/pictures, well-formed, "
+                            "its figures the arena's" % name,
+                            "fail" if problems else "pass",
+                            "; ".join(problems[:3])))
+    return checks
 
 
 # The lab make test checks both ways; --matrix full (.ci/run) checks all.
@@ -1386,6 +1451,7 @@ def main():
             lambda: fuzz_test.fuzz_checks(Check),
             lambda: readme_example(opts), lambda: host_lib_programs(opts),
             lambda: fast_path_instructions(opts),
+            lambda: pictures_checks(opts),
             lambda: clang_format_clean(opts),
             lambda: lock_assertions_built(opts),
             lambda: layer_direction(opts),

@@ -146,6 +146,24 @@ void arena_print_freelists(struct arena *arena);
 void arena_print_map(struct arena *arena);
 
 /*
+ * What arena_walk reports: a span, or a free or allocated segment in the
+ * span before it.
+ */
+#define ARENA_WALK_SPAN 0
+#define ARENA_WALK_FREE 1
+#define ARENA_WALK_ALLOC 2
+
+/*
+ * Call @fn(start, size, kind, @arg) for each span and segment of @arena,
+ * in address order (each span before its segments), under the arena's
+ * lock: @fn must not call into the arenas. For pictures and tools
+ * (tools/pictures.c). Returns how many it reported.
+ */
+size_t arena_walk(struct arena *arena,
+		  void (*fn)(uintptr_t start, size_t size, int kind, void *arg),
+		  void *arg);
+
+/*
  * Print, for every arena with a span holding @addr, that span and the
  * segment holding it (free or allocated). Compares numbers only: never
  * reads memory at @addr. Returns how many arenas hold it.

@@ -284,6 +284,31 @@ int arena_whatis(uintptr_t addr)
 	return w.found;
 }
 
+/* ---- the walk, for tools */
+
+size_t arena_walk(struct arena *a,
+		  void (*fn)(uintptr_t start, size_t size, int kind, void *arg),
+		  void *arg)
+{
+	unsigned long irq = spin_lock_irqsave(&a->lock);
+	size_t n = 0;
+
+	for (const struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
+	     t = t->seg_next) {
+		if (t->type == BTAG_SPAN)
+			fn(t->start, t->size, ARENA_WALK_SPAN, arg);
+		else if (t->type == BTAG_FREE)
+			fn(t->start, t->size, ARENA_WALK_FREE, arg);
+		else if (t->type == BTAG_ALLOC)
+			fn(t->start, t->size, ARENA_WALK_ALLOC, arg);
+		else
+			continue;
+		n++;
+	}
+	spin_unlock_irqrestore(&a->lock, irq);
+	return n;
+}
+
 /* ---- views: the monitor's vmem, kmastat's arena rows, map, freelists */
 
 /* What the views read of an arena, under its lock. */
