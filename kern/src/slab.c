@@ -377,7 +377,7 @@ static void cpu_cache_unown(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
  * An empty magazine from mc, the magazine cache cp used when the caller
  * looked (MEM_ATOMIC: NULL if none).
  */
-static struct kmem_magazine *magazine_alloc(struct kmem_cache *mc)
+static inline struct kmem_magazine *magazine_alloc(struct kmem_cache *mc)
 {
 	struct kmem_magazine *m = kmem_cache_alloc(mc, MEM_ATOMIC);
 
