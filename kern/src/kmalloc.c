@@ -216,6 +216,14 @@ static void *large_alloc(size_t size, size_t align, int flags)
 	return (void *)buf;
 }
 
+/* The smallest class whose objects hold need bytes (need <= 8192). */
+static inline unsigned small_class(size_t need)
+{
+	return need <= KMALLOC_MIN_OBJ ?
+		       0 :
+		       (unsigned)highbit(need - 1) + 1 - KMALLOC_MIN_SHIFT;
+}
+
 /*
  * kmalloc and kmalloc_align (align a power of two, 16 meaning none):
  * a cache if the object, tag and alignment room included, fits one.
@@ -238,11 +246,8 @@ static void *kmalloc_common(const char *fn, size_t size, int flags,
 		need = size + TAG_SIZE;
 	else
 		need = ALIGN_UP(MAX(size, TAG_SIZE), TAG_SIZE) + align;
-	if (need <= KMALLOC_MIN_OBJ)
-		return small_alloc(0, align, flags);
 	if (need <= KMALLOC_MAX_OBJ)
-		return small_alloc(highbit(need - 1) + 1 - KMALLOC_MIN_SHIFT,
-				   align, flags);
+		return small_alloc(small_class(need), align, flags);
 	return large_alloc(size, align, flags);
 }
 
@@ -308,14 +313,6 @@ static struct kmalloc_class kmalloc_classes[KMALLOC_NR_CACHES] = {
 
 /* The class of a request of n bytes (n + 16 <= 8192), at (n + 15) / 16. */
 static const struct kmalloc_class *kmalloc_class_of[KMALLOC_MAX_OBJ / TAG_SIZE];
-
-/* The smallest class whose objects hold need bytes (need <= 8192). */
-static inline unsigned small_class(size_t need)
-{
-	return need <= KMALLOC_MIN_OBJ ?
-		       0 :
-		       (unsigned)highbit(need - 1) + 1 - KMALLOC_MIN_SHIFT;
-}
 
 /* Fill the fast path's tables (kmalloc_init, once the caches exist). */
 static void fast_tables_init(void)
