@@ -311,11 +311,13 @@ size_t arena_walk(struct arena *a,
 
 /* ---- views: the monitor's vmem, kmastat's arena rows, map, freelists */
 
-/* What the views read of an arena, under its lock. */
+/* What the views read of an arena, under its lock; its sizes readably. */
 struct arena_view {
 	size_t quantum, in_use, total, imported, nr_spans, nr_free;
 	size_t largest_free;
 	struct arena_stats stats;
+	char in_use_s[KSIZE_SHORT_MAX], total_s[KSIZE_SHORT_MAX];
+	char imported_s[KSIZE_SHORT_MAX], largest_s[KSIZE_SHORT_MAX];
 };
 
 static void arena_view_take(struct arena *a, struct arena_view *v)
@@ -341,25 +343,23 @@ static void arena_view_take(struct arena *a, struct arena_view *v)
 				MAX(v->largest_free, free_tag(pos)->size);
 	}
 	spin_unlock_irqrestore(&a->lock, irq);
+	ksize_short(v->in_use_s, sizeof(v->in_use_s), v->in_use);
+	ksize_short(v->total_s, sizeof(v->total_s), v->total);
+	ksize_short(v->imported_s, sizeof(v->imported_s), v->imported);
+	ksize_short(v->largest_s, sizeof(v->largest_s), v->largest_free);
 }
 
 /* One arena's row of kmastat's second table, its name indented. */
 static void arena_print_row(struct arena *a, int depth)
 {
-	char in_use[KSIZE_SHORT_MAX], total[KSIZE_SHORT_MAX];
-	char imported[KSIZE_SHORT_MAX], largest[KSIZE_SHORT_MAX];
 	struct arena_view v;
 
 	arena_view_take(a, &v);
-	ksize_short(in_use, sizeof(in_use), v.in_use);
-	ksize_short(total, sizeof(total), v.total);
-	ksize_short(imported, sizeof(imported), v.imported);
-	ksize_short(largest, sizeof(largest), v.largest_free);
 	printk("%*s%-*s %6s %6s %6s %10llu %10llu %5llu %6s  %s\n", 2 * depth,
-	       "", 16 - 2 * depth, a->name, in_use, total, imported,
+	       "", 16 - 2 * depth, a->name, v.in_use_s, v.total_s, v.imported_s,
 	       (unsigned long long)v.stats.allocs,
 	       (unsigned long long)v.stats.frees,
-	       (unsigned long long)v.stats.fails, largest,
+	       (unsigned long long)v.stats.fails, v.largest_s,
 	       a->source ? a->source->name : "-");
 }
 
@@ -411,22 +411,16 @@ void arena_print_rows(bool tree)
 
 void arena_print_summary(struct arena *a)
 {
-	char in_use[KSIZE_SHORT_MAX], total[KSIZE_SHORT_MAX];
-	char imported[KSIZE_SHORT_MAX], largest[KSIZE_SHORT_MAX];
 	struct arena_view v;
 
 	arena_view_take(a, &v);
-	ksize_short(in_use, sizeof(in_use), v.in_use);
-	ksize_short(total, sizeof(total), v.total);
-	ksize_short(imported, sizeof(imported), v.imported);
-	ksize_short(largest, sizeof(largest), v.largest_free);
 	printk("arena '%s': quantum %zu, source %s\n", a->name, v.quantum,
 	       a->source ? a->source->name : "none");
-	printk("  in use %s of %s (%zu of %zu bytes); imported %s\n", in_use,
-	       total, v.in_use, v.total, imported);
+	printk("  in use %s of %s (%zu of %zu bytes); imported %s\n",
+	       v.in_use_s, v.total_s, v.in_use, v.total, v.imported_s);
 	printk("  %zu spans, %zu allocated segments, %zu free (the largest %s)\n",
 	       v.nr_spans, (size_t)(v.stats.allocs - v.stats.frees), v.nr_free,
-	       largest);
+	       v.largest_s);
 	printk("  %llu allocations, %llu frees, %llu failed, %llu imports\n",
 	       (unsigned long long)v.stats.allocs,
 	       (unsigned long long)v.stats.frees,

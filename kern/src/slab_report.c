@@ -192,29 +192,57 @@ struct kmem_cache *kmem_cache_find(const char *name)
 	return m.found;
 }
 
+/* The length of list l (the cache's lock held). */
+static size_t list_length(const struct list_head *l)
+{
+	size_t n = 0;
+
+	for (const struct list_head *pos = l->next; pos != l; pos = pos->next)
+		n++;
+	return n;
+}
+
+/*
+ * What the tables read of a cache: the magazines' counts (visiting each
+ * CPU), then the slab layer's, under the cache's lock; with lists, the
+ * lengths of the slab lists too (kmastat).
+ */
+struct cache_snapshot {
+	struct cache_counts c;
+	size_t busy, slabs, total, full, partial, empty;
+	uint64_t allocs, fails; /* all allocations: slab layer and magazines */
+};
+
+static void cache_snapshot(struct kmem_cache *cp, struct cache_snapshot *s,
+			   bool lists)
+{
+	unsigned long irq;
+
+	count_magazines(cp, &s->c);
+	irq = spin_lock_irqsave(&cp->lock);
+	s->busy = cp->nr_busy;
+	s->slabs = cp->nr_slabs;
+	s->allocs = cp->slab_allocs + s->c.allocs;
+	s->fails = cp->fails;
+	s->full = lists ? list_length(&cp->full) : 0;
+	s->partial = lists ? list_length(&cp->partial) : 0;
+	s->empty = lists ? list_length(&cp->empty) : 0;
+	spin_unlock_irqrestore(&cp->lock, irq);
+	s->total = s->slabs * cp->objs_per_slab;
+}
+
 /* One row of kmem_cache_print_all's table. */
 static void print_cache(struct kmem_cache *cp, void *arg)
 {
-	struct cache_counts c;
-	size_t busy, slabs, total;
-	uint64_t allocs, fails;
-	unsigned long irq;
+	struct cache_snapshot s;
 
 	(void)arg;
-	count_magazines(cp, &c);
-	irq = spin_lock_irqsave(&cp->lock);
-	busy = cp->nr_busy;
-	slabs = cp->nr_slabs;
-	allocs = cp->slab_allocs;
-	fails = cp->fails;
-	spin_unlock_irqrestore(&cp->lock, irq);
-	total = slabs * cp->objs_per_slab;
+	cache_snapshot(cp, &s, false);
 	printk("%-20s %8zu %8zu %7zu %5zu %5zu %4zu %6zu %5zu %5zu %10llu %5llu\n",
-	       cp->name, busy - c.in_magazines, total, cp->obj_size,
+	       cp->name, s.busy - s.c.in_magazines, s.total, cp->obj_size,
 	       cp->objs_per_slab, cp->slab_size / PGSIZE, cache_mag_size(cp),
-	       c.in_magazines, c.full_mags, c.empty_mags,
-	       (unsigned long long)(allocs + c.allocs),
-	       (unsigned long long)fails);
+	       s.c.in_magazines, s.c.full_mags, s.c.empty_mags,
+	       (unsigned long long)s.allocs, (unsigned long long)s.fails);
 }
 
 void kmem_cache_print_all(void)
@@ -227,53 +255,30 @@ void kmem_cache_print_all(void)
 
 /* ---- kmastat (the monitor) */
 
-/* The length of list l (the cache's lock held). */
-static size_t list_length(const struct list_head *l)
-{
-	size_t n = 0;
-
-	for (const struct list_head *pos = l->next; pos != l; pos = pos->next)
-		n++;
-	return n;
-}
-
 /* One row of kmastat's table of caches. */
 static void kmastat_cache(struct kmem_cache *cp, void *arg)
 {
-	struct cache_counts c;
-	size_t busy, slabs, full, partial, empty, total, slab_bytes, in_use;
-	size_t waste = 0;
-	uint64_t allocs, fails;
+	struct cache_snapshot s;
+	size_t slab_bytes = 0, in_use, waste = 0;
 	char mem[KSIZE_SHORT_MAX], mags[KSIZE_SHORT_MAX];
 	char lists[3 * 21];
-	unsigned long irq;
 
 	(void)arg;
-	count_magazines(cp, &c);
-	irq = spin_lock_irqsave(&cp->lock);
-	busy = cp->nr_busy;
-	slabs = cp->nr_slabs;
-	full = list_length(&cp->full);
-	partial = list_length(&cp->partial);
-	empty = list_length(&cp->empty);
-	allocs = cp->slab_allocs;
-	fails = cp->fails;
-	spin_unlock_irqrestore(&cp->lock, irq);
-	total = slabs * cp->objs_per_slab;
-	slab_bytes = slabs * cp->slab_size;
-	in_use = busy - c.in_magazines;
+	cache_snapshot(cp, &s, true);
+	slab_bytes = s.slabs * cp->slab_size;
+	in_use = s.busy - s.c.in_magazines;
 	ksize_short(mem, sizeof(mem), (uint64_t)in_use * cp->obj_size);
 	ksize_short(mags, sizeof(mags),
-		    (uint64_t)c.in_magazines * cp->obj_size);
-	ksnprintf(lists, sizeof(lists), "%zu/%zu/%zu", full, partial, empty);
+		    (uint64_t)s.c.in_magazines * cp->obj_size);
+	ksnprintf(lists, sizeof(lists), "%zu/%zu/%zu", s.full, s.partial,
+		  s.empty);
 	/* slab memory that holds no object: padding, slack, colour, header */
 	if (slab_bytes)
-		waste = (slab_bytes - (uint64_t)total * cp->obj_size) * 100 /
+		waste = (slab_bytes - (uint64_t)s.total * cp->obj_size) * 100 /
 			slab_bytes;
 	printk("%-20s %6zu %8zu %8zu %6s %6s %11s %4zu%% %10llu %5llu\n",
-	       cp->name, cp->obj_size, in_use, total, mem, mags, lists, waste,
-	       (unsigned long long)(allocs + c.allocs),
-	       (unsigned long long)fails);
+	       cp->name, cp->obj_size, in_use, s.total, mem, mags, lists, waste,
+	       (unsigned long long)s.allocs, (unsigned long long)s.fails);
 }
 
 void kmem_cache_print_kmastat(void)
