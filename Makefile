@@ -26,6 +26,11 @@ WARNINGS := -Wall -Wextra -Werror
 # kernel code model (linked at -2 GiB), no SSE/x87 state in the kernel,
 # frame pointers kept for backtraces and gdb.
 KERNEL_OPT ?= -O2
+# KERNEL_OPT other than -O2 (make debug KERNEL_OPT=-Og: locals not
+# optimised out) builds a kernel of its own beside the usual one, in
+# build/kernel-Og/ and build/kernel-Og.elf, so that the two never mix
+KVARIANT := $(if $(filter -O2,$(KERNEL_OPT)),,$(KERNEL_OPT))
+KBUILD := $(BUILD)/kernel$(KVARIANT)
 KERNEL_CFLAGS := -std=gnu11 $(KERNEL_OPT) -g $(WARNINGS) -ffreestanding \
 	-fno-pic -fno-pie -mno-red-zone -mcmodel=kernel -mgeneral-regs-only \
 	-mno-mmx -mno-sse -mno-sse2 -nostdlib -fno-stack-protector \
@@ -72,9 +77,9 @@ HOST_TEST_SRCS := kern/src/main.c kern/src/ktest.c $(MONITOR_SRCS) \
 	$(TEST_SRCS) \
 	arch/host/main.c arch/host/ktest_host.c arch/x86_64/multiboot2.c
 
-KOBJS := $(patsubst %.c,$(BUILD)/kernel/%.o,$(KERN_SRCS) $(LIB_SRCS) \
+KOBJS := $(patsubst %.c,$(KBUILD)/%.o,$(KERN_SRCS) $(LIB_SRCS) \
 		$(TEST_SRCS) $(ARCH_TEST_SRCS) $(ARCH_SRCS)) \
-	$(patsubst %.asm,$(BUILD)/kernel/%.o,$(ARCH_ASM))
+	$(patsubst %.asm,$(KBUILD)/%.o,$(ARCH_ASM))
 HOST_LIB_OBJS := $(patsubst %.c,$(BUILD)/host/release/%.o,$(HOST_LIB_SRCS))
 HOST_ASAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/host/asan/%.o,$(HOST_LIB_SRCS))
 HOST_TEST_OBJS := $(patsubst %.c,$(BUILD)/host/asan/%.o,$(HOST_TEST_SRCS))
@@ -92,7 +97,7 @@ HOST_TSAN_LIB := $(BUILD)/host/libkmem-tsan.a
 HOST_PROGS := $(patsubst tests/host/%.c,$(BUILD)/host/progs/%,\
 	$(wildcard tests/host/*.c)) $(BUILD)/host/progs/threads-tsan
 
-KERNEL := $(BUILD)/kernel.elf
+KERNEL := $(BUILD)/kernel$(KVARIANT).elf
 HOST_TEST := $(BUILD)/host/ktest
 # make pictures' program (tools/pictures.c, over libkmem.a)
 PICTURES := $(BUILD)/host/pictures
@@ -194,41 +199,41 @@ format:
 stamp = @mkdir -p $(@D); echo '$(strip $(1))' | cmp -s - $@ || \
 	echo '$(strip $(1))' > $@
 
-$(BUILD)/kernel/flags: FORCE
+$(KBUILD)/flags: FORCE
 	$(call stamp,$(KERNEL_CFLAGS) $(KERNEL_LDFLAGS))
 $(BUILD)/host/flags: FORCE
 	$(call stamp,$(HOST_CFLAGS) $(HOST_RELEASE_CFLAGS) $(HOST_TSAN_CFLAGS) \
 		$(HOST_LDFLAGS))
-$(BUILD)/kernel/objects: FORCE
+$(KBUILD)/objects: FORCE
 	$(call stamp,$(KOBJS))
 $(BUILD)/host/objects: FORCE
 	$(call stamp,$(HOST_LIB_SRCS) $(HOST_TEST_SRCS))
 FORCE:
 
-$(BUILD)/kernel/%.o: %.c $(BUILD)/kernel/flags
+$(KBUILD)/%.o: %.c $(KBUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
 
-$(BUILD)/kernel/%.o: %.asm $(BUILD)/kernel/flags
+$(KBUILD)/%.o: %.asm $(KBUILD)/flags
 	@mkdir -p $(@D)
 	$(NASM) $(NASMFLAGS) $(@:.o=.d) $< -o $@
 
 # Two links: the first with an empty symbol table, whose `nm` gives the
 # table the second link includes (linker.ld puts it last, and mksyms.py
 # --check proves no function moved).
-$(BUILD)/kernel/ksyms_empty.c: tools/mksyms.py
+$(KBUILD)/ksyms_empty.c: tools/mksyms.py
 	@mkdir -p $(@D)
 	$(PYTHON) tools/mksyms.py < /dev/null > $@
-$(BUILD)/kernel/kernel.pass1.elf: $(KOBJS) $(BUILD)/kernel/ksyms_empty.o linker.ld \
-		$(BUILD)/kernel/objects
-	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KOBJS) $(BUILD)/kernel/ksyms_empty.o
-$(BUILD)/kernel/ksyms.c: $(BUILD)/kernel/kernel.pass1.elf tools/mksyms.py
+$(KBUILD)/kernel.pass1.elf: $(KOBJS) $(KBUILD)/ksyms_empty.o linker.ld \
+		$(KBUILD)/objects
+	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KOBJS) $(KBUILD)/ksyms_empty.o
+$(KBUILD)/ksyms.c: $(KBUILD)/kernel.pass1.elf tools/mksyms.py
 	nm -n --defined-only $< | $(PYTHON) tools/mksyms.py > $@
-$(BUILD)/kernel/%.o: $(BUILD)/kernel/%.c $(BUILD)/kernel/flags
+$(KBUILD)/%.o: $(KBUILD)/%.c $(KBUILD)/flags
 	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
-$(KERNEL): $(KOBJS) $(BUILD)/kernel/ksyms.o linker.ld $(BUILD)/kernel/objects
-	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KOBJS) $(BUILD)/kernel/ksyms.o
-	$(PYTHON) tools/mksyms.py --check $(BUILD)/kernel/kernel.pass1.elf $@
+$(KERNEL): $(KOBJS) $(KBUILD)/ksyms.o linker.ld $(KBUILD)/objects
+	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KOBJS) $(KBUILD)/ksyms.o
+	$(PYTHON) tools/mksyms.py --check $(KBUILD)/kernel.pass1.elf $@
 
 # ---- the host test binary
 
@@ -284,11 +289,11 @@ run: deps $(KERNEL)
 
 debug: deps $(KERNEL)
 	$(PYTHON) tests/qemu.py run --mem $(MEM) --smp $(SMP) \
-		--gdb-port $(GDB_PORT) --stopped \
+		--kernel $(KERNEL) --gdb-port $(GDB_PORT) --stopped \
 		$(if $(filter 1,$(UEFI)),--uefi) --cmdline='$(CMDLINE)'
 
 iso: deps $(KERNEL)
-	@$(PYTHON) tests/qemu.py iso --cmdline='$(CMDLINE)'
+	@$(PYTHON) tests/qemu.py iso --kernel $(KERNEL) --cmdline='$(CMDLINE)'
 
 # make gdb first looks in /proc/net for a socket listening on GDB_PORT (a
 # test connection would reach QEMU's gdb stub). When nothing listens (no

@@ -96,23 +96,32 @@ def split_smp(arg):
     return (int(m.group(1)), m.group(2)) if m else (1, arg)
 
 
+def split_opt(arg):
+    """A marker's argument 'KERNEL_OPT=-Og rest' as (['KERNEL_OPT=-Og'],
+    rest); ([], arg) without."""
+    m = re.match(r"(KERNEL_OPT=\S+)\s*(.*)$", arg, re.S)
+    return ([m.group(1)], m.group(2)) if m else ([], arg)
+
+
 def run_gdb(arg, text, timeout=120):
-    """`make debug SMP=n CMDLINE=cmdline`, then the block typed into
-    `make gdb`."""
+    """`make debug [KERNEL_OPT=x] SMP=n CMDLINE=cmdline`, then the block
+    typed into `make gdb` (with the same KERNEL_OPT)."""
+    opt, arg = split_opt(arg)
     smp, cmdline = split_smp(arg)
     port = qemu.free_port()
     debug = subprocess.Popen(
         ["make", "-s", "debug", "SMP=%d" % smp, "CMDLINE=" + cmdline,
-         "GDB_PORT=%d" % port],
+         "GDB_PORT=%d" % port] + opt,
         cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 60
+        # a KERNEL_OPT kernel is built first, on a loaded machine
+        deadline = time.monotonic() + (240 if opt else 60)
         while not port_listening(port):
             if debug.poll() is not None or time.monotonic() > deadline:
                 return "make debug did not start: " + debug.stdout.read(), 1
             time.sleep(0.2)
-        r = subprocess.run(["make", "-s", "gdb", "GDB_PORT=%d" % port],
+        r = subprocess.run(["make", "-s", "gdb", "GDB_PORT=%d" % port] + opt,
                            cwd=ROOT, input=text + "kill\n",
                            capture_output=True, text=True, timeout=timeout)
         return r.stdout + r.stderr, r.returncode

@@ -87,7 +87,9 @@ def iso_for(cmdline, kernel=KERNEL):
     The platforms installed are part of the cache key: an ISO made before
     grub-efi-amd64-bin was installed has no UEFI boot image."""
     cfg = grub_cfg(cmdline)
-    key = hashlib.sha1((cfg + " ".join(grub_platforms())).encode()) \
+    # the kernel is part of the key: a KERNEL_OPT=-Og one has ISOs of its own
+    key = hashlib.sha1((cfg + " ".join(grub_platforms()) +
+                        ("" if kernel == KERNEL else kernel)).encode()) \
         .hexdigest()[:16]
     iso = os.path.join(BUILD, "iso", key + ".iso")
     newest_input = max(os.path.getmtime(kernel), os.path.getmtime(GRUB_TEMPLATE))
@@ -228,7 +230,7 @@ def boot(cmdline, timeout=60, mem="512M", cpu="max", kvm=False, extra=(),
 
 
 def run_interactive(args):
-    iso = iso_for(args.cmdline)
+    iso = iso_for(args.cmdline, os.path.abspath(args.kernel))
     extra = ["-serial", "mon:stdio"]
     scratch = tempfile.TemporaryDirectory(prefix="kmem-run-")
     uefi_vars = None
@@ -267,9 +269,12 @@ def main():
     p.add_argument("--gdb-port", type=int, default=0)
     p.add_argument("--stopped", action="store_true")
     p.add_argument("--cmdline", default="", help="the kernel command line")
+    p.add_argument("--kernel", default=KERNEL,
+                   help="the kernel to boot (make's KERNEL: KERNEL_OPT=-Og "
+                   "builds build/kernel-Og.elf)")
     args = p.parse_args()
     if args.action == "iso":
-        print(iso_for(args.cmdline))
+        print(iso_for(args.cmdline, os.path.abspath(args.kernel)))
         return 0
     return run_interactive(args)
 
