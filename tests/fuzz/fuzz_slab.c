@@ -26,8 +26,13 @@
 #define NR_CACHES 4
 #define MAX_LIVE 256
 #define MAX_OPS 1000
-/* bytes of a big object that carry the pattern: its head and its tail */
-#define PATTERN_EDGE 512
+/*
+ * Bytes of a big object that carry the pattern, and that the constructor
+ * check reads: its head and its tail (a neighbour that overlaps or is
+ * written past shows there). 128: at 512, the byte loops were a third of
+ * the target's time.
+ */
+#define PATTERN_EDGE 128
 #define KMALLOC_MAX (1u << 20)
 
 struct cache {
@@ -100,16 +105,19 @@ static FUZZ_UNSTEERED int ctor(void *obj, void *priv, int flags)
 	return 0;
 }
 
-/* Whether obj is as the constructor left it. */
+/* Whether obj is as the constructor left it (its head and tail). */
 static FUZZ_UNSTEERED void
 check_constructed(struct cache *c, const uint8_t *obj, const char *when)
 {
-	for (size_t i = 0; i < c->size; i++)
+	for (size_t i = 0; i < c->size; i++) {
+		if (!patterned(c->size, i))
+			i = c->size - PATTERN_EDGE;
 		if (obj[i] != c->ctor_byte)
 			fail("%s: object %p of cache %s byte %zu is 0x%02x, "
 			     "not constructed (0x%02x)",
 			     when, (void *)obj, c->cp->name, i, obj[i],
 			     c->ctor_byte);
+	}
 }
 
 static FUZZ_UNSTEERED void dtor(void *obj, void *priv)
@@ -188,13 +196,26 @@ static size_t get_kmalloc_size(struct cursor *c)
 	}
 }
 
-/* kzmalloc's buffer p, asked for size bytes: all it holds is zero. */
+/*
+ * kzmalloc's buffer p, asked for size bytes: all it holds is zero. A page
+ * at a time against a page of zeros (memcmp: a byte loop here took a
+ * sixth of the target's time), then the byte, if one differs.
+ */
 static FUZZ_UNSTEERED void check_zeroed(const uint8_t *p, size_t size)
 {
-	for (size_t i = 0, n = kmalloc_size((void *)p); i < n; i++)
-		if (p[i])
-			fail("kzmalloc(%zu): byte %zu of %p is 0x%02x", size, i,
-			     (const void *)p, p[i]);
+	static const uint8_t zero[4096];
+	size_t n = kmalloc_size((void *)p);
+
+	for (size_t at = 0; at < n; at += sizeof(zero)) {
+		size_t len = n - at < sizeof(zero) ? n - at : sizeof(zero);
+
+		if (!memcmp(p + at, zero, len))
+			continue;
+		for (size_t i = at; i < at + len; i++)
+			if (p[i])
+				fail("kzmalloc(%zu): byte %zu of %p is 0x%02x",
+				     size, i, (const void *)p, p[i]);
+	}
 }
 
 static FUZZ_UNSTEERED void check_kmalloc(uint8_t *p, size_t size, size_t align)
