@@ -70,8 +70,9 @@ def final_stats(log_path):
             m = re.match(r"stat::number_of_executed_units:\s*(\d+)", line)
             if m:
                 runs = int(m.group(1))
-            # the last status line ("#N DONE cov: X ft: Y ..." or "#N pulse")
-            m = re.match(r"#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+)", line)
+            # the last status line ("#N DONE cov: X ft: Y ..." or "#N pulse";
+            # under --fork, "#N: cov: X ft: Y ...", N counting every job)
+            m = re.match(r"#(\d+)(?::|\s+\S+)\s+cov: (\d+) ft: (\d+)", line)
             if m:
                 cov, ft = int(m.group(2)), int(m.group(3))
                 if runs is None or int(m.group(1)) > runs:
@@ -86,6 +87,10 @@ def main():
                     help="stop a target after this many executions")
     ap.add_argument("--targets", default="",
                     help="comma-separated; default: every fuzz_*.c")
+    ap.add_argument("--fork", type=int, default=0,
+                    help="run each target as N jobs at once (libFuzzer's "
+                    "-fork=N: one target on every core; stops by time, "
+                    "not by --runs)")
     ap.add_argument("--max-len", type=int, default=-1,
                     help="longest input for every target (0: libFuzzer's "
                     "choice); default: MAX_LEN's")
@@ -122,6 +127,8 @@ def main():
                "-artifact_prefix=%s/" % arts, work, os.path.join(CORPUS, t)]
         if args.runs:
             cmd.insert(1, "-runs=%d" % args.runs)
+        if args.fork:
+            cmd.insert(1, "-fork=%d" % args.fork)
         max_len = MAX_LEN.get(t, 0) if args.max_len < 0 else args.max_len
         if max_len:
             cmd.insert(1, "-max_len=%d" % max_len)
