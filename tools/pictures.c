@@ -189,16 +189,9 @@ static void run(struct arena *a, int flag, unsigned *samples, struct figures *f)
 				fragmentation_permille(&now);
 		}
 	}
-	{
-		unsigned long allocs = f->allocs, frees = f->frees;
-		unsigned long failures = f->failures;
-
-		arena_figures(a, f);
-		samples[STEPS / STEP_SAMPLE] = fragmentation_permille(f);
-		f->allocs = allocs;
-		f->frees = frees;
-		f->failures = failures;
-	}
+	/* the arena's figures beside the workload's counts (it sets only its own) */
+	arena_figures(a, f);
+	samples[STEPS / STEP_SAMPLE] = fragmentation_permille(f);
 	if (f->in_use != model_in_use || f->alloc_segs != nr_live)
 		fail("the arena's bytes or segments in use differ from the workload's");
 	if (arena_check(a))
