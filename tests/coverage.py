@@ -275,6 +275,14 @@ MONITOR_SCRIPT = "\n".join([
     "x" * 200,                     # too long
     "helq\bp", "garbage\x15help",  # backspace, Ctrl-U
     "arenas\r", "slabs\r",         # \r\n and \r line ends
+    # the views, live objects in the caches and arenas first
+    "kmalloc 100", "kmalloc 5000", "alloc kpages 12K", "alloc base 40K",
+    "kmastat", "kmastat -h", "kmastat x", "vmem", "vmem x", "cpus",
+    "cpus kmalloc-128", "cpus nosuch", "cpus x y", "map kpages", "map base",
+    "map kpages_2m", "map nosuch", "map", "map kpages x", "freelists kpages",
+    "freelists base", "freelists kpages_1g", "freelists nosuch",
+    "freelists", "arena kpages segments", "arena base segments",
+    "arena kpages x", "reap", "reap", "reap x", "meminfo x",
 ] + ["kmalloc 16"] * 33 + ["whatis $", "check", "meminfo", "exit", ""])
 
 

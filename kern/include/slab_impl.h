@@ -305,6 +305,10 @@ enum kmem_magazine_fault {
 	KMEM_FAULT_PAST_END,	/* the push's bound one too high */
 	KMEM_FAULT_LOST_ROUND,	/* the pop's new count one too low */
 	KMEM_FAULT_DOUBLE_PUSH, /* the push stores its object twice */
+	KMEM_FAULT_POP_UNDER_TOP,  /* the pop hands out the round below */
+	KMEM_FAULT_POP_REFUSES,	   /* the pop says empty with rounds */
+	KMEM_FAULT_PUSH_REFUSES,   /* the push says full with room */
+	KMEM_FAULT_PUSH_OVERWRITES, /* the push stores over the top round */
 };
 #ifdef KMEM_FAULT_HOOKS
 extern enum kmem_magazine_fault kmem_magazine_fault;
@@ -373,12 +377,13 @@ static inline bool kmem_magazine_pop(struct kmem_cache *cp, void **obj)
 	fast_enter(cc);
 	/* empty (0), none (-1), held (-2), folded (-3 ...): huge */
 	r = (unsigned long)fast_rounds(cc) - 1;
-	if (unlikely(r >= KMEM_MAGAZINE_ROUNDS_MAX)) {
+	if (unlikely(r >= KMEM_MAGAZINE_ROUNDS_MAX) ||
+	    MAGAZINE_FAULT(KMEM_FAULT_POP_REFUSES)) {
 		fast_leave(cc);
 		arch_irq_restore(irq);
 		return false;
 	}
-	*obj = cc->loaded->round[r + 1];
+	*obj = cc->loaded->round[r + 1 - MAGAZINE_FAULT(KMEM_FAULT_POP_UNDER_TOP)];
 	fast_set_rounds(cc, (long)r - MAGAZINE_FAULT(KMEM_FAULT_LOST_ROUND));
 	cc->allocs++;
 	fast_leave(cc);
@@ -405,13 +410,14 @@ magazine_push(struct kmem_cache *cp, void *obj, bool look)
 	fast_enter(cc);
 	r = (unsigned long)fast_rounds(cc); /* -1 and below (pop): huge */
 	if (unlikely(r >=
-		     fast_mag_size(cp) + MAGAZINE_FAULT(KMEM_FAULT_PAST_END)))
+		     fast_mag_size(cp) + MAGAZINE_FAULT(KMEM_FAULT_PAST_END)) ||
+	    MAGAZINE_FAULT(KMEM_FAULT_PUSH_REFUSES))
 		goto leave; /* full, none, or held by another CPU */
 	/* only now is loaded ours to read (slab.c's theory statement, 6) */
 	m = cc->loaded;
 	if (look && unlikely(m->round[r] == obj))
 		goto leave; /* on top already: reported slowly */
-	m->round[r + 1] = obj;
+	m->round[r + 1 - MAGAZINE_FAULT(KMEM_FAULT_PUSH_OVERWRITES)] = obj;
 	if (MAGAZINE_FAULT(KMEM_FAULT_DOUBLE_PUSH) &&
 	    r + 2 <= fast_mag_size(cp))
 		m->round[++r + 1] = obj;

@@ -430,6 +430,19 @@ void arena_print_summary(struct arena *a)
 
 /* ---- freelists ARENA: free segments by size class, like buddyinfo */
 
+/*
+ * part / whole in percent, rounded down, for any 64-bit sizes: both are
+ * halved until whole * 100 fits (an arena of addresses may hold 2^63).
+ */
+static unsigned percent_of(uint64_t part, uint64_t whole)
+{
+	while (whole > UINT64_MAX / 100) {
+		part >>= 1;
+		whole >>= 1;
+	}
+	return whole ? (unsigned)(part * 100 / whole) : 0;
+}
+
 void arena_print_freelists(struct arena *a)
 {
 	static struct {
@@ -456,9 +469,9 @@ void arena_print_freelists(struct arena *a)
 	spin_unlock_irqrestore(&a->lock, irq);
 	ksize_short(bytes, sizeof(bytes), free);
 	ksize_short(lo, sizeof(lo), largest);
-	printk("arena '%s': %s free in %zu segments, the largest %s: fragmentation %zu%% (1 - largest / free)\n",
+	printk("arena '%s': %s free in %zu segments, the largest %s: fragmentation %u%% (1 - largest / free)\n",
 	       a->name, bytes, segs, lo,
-	       free ? (size_t)(100 - (uint64_t)largest * 100 / free) : 0);
+	       free ? 100 - percent_of(largest, free) : 0);
 	printk("  %-14s %8s %7s  %s\n", "size class", "segments", "bytes",
 	       "(one * per segment, scaled to the longest)");
 	for (int i = 0; i < ARENA_NR_FREELISTS; i++) {

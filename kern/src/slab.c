@@ -235,9 +235,10 @@
  * count one down, the object the one that was on top, allocated at the
  * slab layer and in no other round. A push or pop refused must have had
  * no room or no round. So a bug in that code panics in the call that
- * makes it. The host tests plant three (MAGAZINE_FAULT in slab_impl.h: a
- * push past the magazine's end, a lost round, a double push) and expect
- * each panic there.
+ * makes it. The host tests plant seven (MAGAZINE_FAULT in slab_impl.h: a
+ * push past the magazine's end, a lost round, a double push, a pop of the
+ * round under the top, a pop or a push that refuses what it could do, a
+ * push over the top round) and expect each panic there.
  *
  * 8. FAQ
  *

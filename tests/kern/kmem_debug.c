@@ -536,4 +536,82 @@ KTEST_DEBUG_PANICS(
 	kmem_magazine_fault = KMEM_FAULT_DOUBLE_PUSH; /* stores it twice */
 	kmem_cache_free(cp, b);
 }
+
+/* A cache of 64-byte objects whose loaded magazine holds n of them. */
+static struct kmem_cache *cache_with_rounds(const char *name, int n)
+{
+	struct kmem_cache *cp = kmem_cache_create(name, 64, 0, 0, NULL, NULL,
+						  NULL, NULL);
+	void *objs[8];
+
+	for (int i = 0; i < n; i++)
+		objs[i] = kmem_cache_alloc(cp, MEM_WAIT);
+	for (int i = 0; i < n; i++)
+		kmem_cache_free(cp, objs[i]);
+	return cp;
+}
+
+KTEST_DEBUG_PANICS(
+	kmem_debug, magazines_catch_a_pop_under_the_top, "magazines",
+	"kmem_cache_alloc: kmem_debug=magazines: cache 'mag_under_top' CPU 0: the pop handed out 0x",
+	", but the top round (3) held 0x")
+{
+	struct kmem_cache *cp = cache_with_rounds("mag_under_top", 3);
+
+	kmem_magazine_fault = KMEM_FAULT_POP_UNDER_TOP; /* round 2, not 3 */
+	kmem_cache_alloc(cp, MEM_WAIT);
+}
+
+KTEST_DEBUG_PANICS(
+	kmem_debug, magazines_catch_a_pop_that_finds_nothing, "magazines",
+	"kmem_cache_alloc: kmem_debug=magazines: cache 'mag_pop_refuses' CPU 0: the pop found no object in a magazine of 3 rounds and left 3")
+{
+	struct kmem_cache *cp = cache_with_rounds("mag_pop_refuses", 3);
+
+	kmem_magazine_fault = KMEM_FAULT_POP_REFUSES;
+	kmem_cache_alloc(cp, MEM_WAIT);
+}
+
+KTEST_DEBUG_PANICS(
+	kmem_debug, magazines_catch_a_push_that_refuses_room, "magazines",
+	"kmem_cache_free: kmem_debug=magazines: cache 'mag_push_refuses' CPU 0: the push refused 0x",
+	"with 1 rounds of 30 and left 1")
+{
+	struct kmem_cache *cp = cache_with_rounds("mag_push_refuses", 1);
+	void *obj = kmem_cache_alloc(cp, MEM_WAIT); /* from the slab layer */
+
+	kmem_cache_free(cp, kmem_cache_alloc(cp, MEM_WAIT));
+	kmem_magazine_fault = KMEM_FAULT_PUSH_REFUSES;
+	kmem_cache_free(cp, obj);
+}
+
+KTEST_DEBUG_PANICS(
+	kmem_debug, magazines_catch_a_push_over_the_top, "magazines",
+	"kmem_cache_free: kmem_debug=magazines: cache 'mag_overwrites' CPU 0: the push of 0x",
+	" on top (round 3)")
+{
+	struct kmem_cache *cp = cache_with_rounds("mag_overwrites", 4);
+	void *fourth = kmem_cache_alloc(cp, MEM_WAIT); /* round 4 */
+
+	kmem_cache_alloc(cp, MEM_WAIT); /* round 3's stays there, stale */
+	kmem_magazine_fault = KMEM_FAULT_PUSH_OVERWRITES; /* over round 2 */
+	kmem_cache_free(cp, fourth); /* the count says 3: the stale one */
+}
 #endif
+
+/*
+ * Counts that do not fit the magazines (a previous count with no
+ * previous magazine) are caught before the push that would trust them.
+ */
+KTEST_DEBUG_PANICS(
+	kmem_debug, magazines_catch_counts_that_do_not_fit, "magazines",
+	"kmem_cache_free: kmem_debug=magazines: cache 'mag_bad_counts' CPU 0: rounds ",
+	"and 5 (previous (nil)) do not fit magazines of 30 rounds")
+{
+	struct kmem_cache *cp = kmem_cache_create("mag_bad_counts", 64, 0, 0,
+						  NULL, NULL, NULL, NULL);
+	void *obj = kmem_cache_alloc(cp, MEM_WAIT);
+
+	cp->cpu[arch_cpu_slot()].prev_rounds = 5;
+	kmem_cache_free(cp, obj);
+}

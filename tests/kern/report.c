@@ -149,3 +149,108 @@ KTEST_PANICS(report, panic_is_never_cut, "....: the end of a long message",
 	kmemset(filler, '.', sizeof(filler) - 1);
 	panic_details(many_lines, "%s: the end of a long message", filler);
 }
+
+/* ---- the monitor's views at their edges (kern/src/arena_report.c) */
+
+/* An arena of addresses only, never touched. */
+#define VIEW_BASE 0x10000000ul
+#define VIEW_OTHER 0x20000000ul
+
+struct walk_row {
+	uintptr_t start;
+	size_t size;
+	int kind;
+};
+
+struct walk_log {
+	struct walk_row rows[8];
+	size_t n;
+};
+
+static void walk_record(uintptr_t start, size_t size, int kind, void *arg)
+{
+	struct walk_log *log = arg;
+
+	if (log->n < ARRAY_SIZE(log->rows))
+		log->rows[log->n] = (struct walk_row){ start, size, kind };
+	log->n++;
+}
+
+/*
+ * arena_walk (the pictures' source) reports each span, then the
+ * segments that tile it, in address order, and counts what it reported.
+ */
+KTEST(report, arena_walk_reports_spans_then_their_segments)
+{
+	struct arena *a = arena_create("report_walk", (void *)VIEW_BASE,
+				       16 * PGSIZE, PGSIZE, NULL, NULL, NULL,
+				       0, MEM_WAIT);
+	const struct walk_row want[] = {
+		{ VIEW_BASE, 16 * PGSIZE, ARENA_WALK_SPAN },
+		{ VIEW_BASE, 4 * PGSIZE, ARENA_WALK_FREE },
+		{ VIEW_BASE + 4 * PGSIZE, 2 * PGSIZE, ARENA_WALK_ALLOC },
+		{ VIEW_BASE + 6 * PGSIZE, 10 * PGSIZE, ARENA_WALK_FREE },
+		{ VIEW_OTHER, 4 * PGSIZE, ARENA_WALK_SPAN },
+		{ VIEW_OTHER, 4 * PGSIZE, ARENA_WALK_ALLOC },
+	};
+	struct walk_log log = { .n = 0 };
+	void *x, *y;
+
+	KT_ASSERT_NOT_NULL(a);
+	KT_ASSERT_NOT_NULL(
+		arena_add(a, (void *)VIEW_OTHER, 4 * PGSIZE, MEM_WAIT));
+	x = arena_xalloc(a, 2 * PGSIZE, 0, 0, 0,
+			 (void *)(VIEW_BASE + 4 * PGSIZE),
+			 (void *)(VIEW_BASE + 6 * PGSIZE), MEM_WAIT);
+	y = arena_xalloc(a, 4 * PGSIZE, 0, 0, 0, (void *)VIEW_OTHER, NULL,
+			 MEM_WAIT);
+	KT_EXPECT_EQ(x, (void *)(VIEW_BASE + 4 * PGSIZE));
+	KT_EXPECT_EQ(y, (void *)VIEW_OTHER);
+	KT_EXPECT_EQ(arena_walk(a, walk_record, &log), ARRAY_SIZE(want));
+	KT_ASSERT_EQ(log.n, ARRAY_SIZE(want));
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		KT_EXPECT_EQ(log.rows[i].start, want[i].start);
+		KT_EXPECT_EQ(log.rows[i].size, want[i].size);
+		KT_EXPECT_EQ(log.rows[i].kind, want[i].kind);
+	}
+	arena_free(a, x, 2 * PGSIZE);
+	arena_free(a, y, 4 * PGSIZE);
+	arena_destroy(a);
+}
+
+/* `map` of an arena with no span says so, and draws nothing. */
+KTEST(report, map_of_an_arena_without_spans)
+{
+	struct arena *a = arena_create("report_no_span", NULL, 0, PGSIZE,
+				       NULL, NULL, NULL, 0, MEM_WAIT);
+	char got[TEXT_MAX];
+
+	KT_ASSERT_NOT_NULL(a);
+	printk_capture_begin(got, sizeof(got));
+	arena_print_map(a);
+	printk_capture_end();
+	KT_EXPECT_STREQ(got,
+			"arena 'report_no_span' has no span: nothing to draw\n");
+	arena_destroy(a);
+}
+
+/*
+ * `freelists` names the top size class [8E, 16E): a free segment of
+ * 2^63 bytes (addresses only) is in it, and is all the free space: no
+ * fragmentation (its percentage once overflowed into 100%).
+ */
+KTEST(report, freelists_name_the_top_class)
+{
+	struct arena *a = arena_create("report_huge", (void *)PGSIZE,
+				       1ul << 63, PGSIZE, NULL, NULL, NULL, 0,
+				       MEM_WAIT);
+	char got[TEXT_MAX];
+
+	KT_ASSERT_NOT_NULL(a);
+	printk_capture_begin(got, sizeof(got));
+	arena_print_freelists(a);
+	printk_capture_end();
+	KT_EXPECT_NOT_NULL(kstrstr(got, "8E free in 1 segments, the largest 8E: fragmentation 0%"));
+	KT_EXPECT_NOT_NULL(kstrstr(got, "[8E, 16E)             1      8E  ****************************************\n"));
+	arena_destroy(a);
+}
