@@ -302,12 +302,12 @@ void cpu_cache_leave(struct kmem_cache *cp, struct kmem_cpu_cache *cc,
  */
 enum kmem_magazine_fault {
 	KMEM_FAULT_NONE,
-	KMEM_FAULT_PAST_END,	/* the push's bound one too high */
-	KMEM_FAULT_LOST_ROUND,	/* the pop's new count one too low */
-	KMEM_FAULT_DOUBLE_PUSH, /* the push stores its object twice */
-	KMEM_FAULT_POP_UNDER_TOP,  /* the pop hands out the round below */
-	KMEM_FAULT_POP_REFUSES,	   /* the pop says empty with rounds */
-	KMEM_FAULT_PUSH_REFUSES,   /* the push says full with room */
+	KMEM_FAULT_PAST_END,	    /* the push's bound one too high */
+	KMEM_FAULT_LOST_ROUND,	    /* the pop's new count one too low */
+	KMEM_FAULT_DOUBLE_PUSH,	    /* the push stores its object twice */
+	KMEM_FAULT_POP_UNDER_TOP,   /* the pop hands out the round below */
+	KMEM_FAULT_POP_REFUSES,	    /* the pop says empty with rounds */
+	KMEM_FAULT_PUSH_REFUSES,    /* the push says full with room */
 	KMEM_FAULT_PUSH_OVERWRITES, /* the push stores over the top round */
 };
 #ifdef KMEM_FAULT_HOOKS
@@ -383,7 +383,8 @@ static inline bool kmem_magazine_pop(struct kmem_cache *cp, void **obj)
 		arch_irq_restore(irq);
 		return false;
 	}
-	*obj = cc->loaded->round[r + 1 - MAGAZINE_FAULT(KMEM_FAULT_POP_UNDER_TOP)];
+	*obj = cc->loaded->round[r + 1 -
+				 MAGAZINE_FAULT(KMEM_FAULT_POP_UNDER_TOP)];
 	fast_set_rounds(cc, (long)r - MAGAZINE_FAULT(KMEM_FAULT_LOST_ROUND));
 	cc->allocs++;
 	fast_leave(cc);

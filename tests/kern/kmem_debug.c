@@ -540,8 +540,8 @@ KTEST_DEBUG_PANICS(
 /* A cache of 64-byte objects whose loaded magazine holds n of them. */
 static struct kmem_cache *cache_with_rounds(const char *name, int n)
 {
-	struct kmem_cache *cp = kmem_cache_create(name, 64, 0, 0, NULL, NULL,
-						  NULL, NULL);
+	struct kmem_cache *cp =
+		kmem_cache_create(name, 64, 0, 0, NULL, NULL, NULL, NULL);
 	void *objs[8];
 
 	for (int i = 0; i < n; i++)

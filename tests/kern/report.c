@@ -182,9 +182,9 @@ static void walk_record(uintptr_t start, size_t size, int kind, void *arg)
  */
 KTEST(report, arena_walk_reports_spans_then_their_segments)
 {
-	struct arena *a = arena_create("report_walk", (void *)VIEW_BASE,
-				       16 * PGSIZE, PGSIZE, NULL, NULL, NULL,
-				       0, MEM_WAIT);
+	struct arena *a =
+		arena_create("report_walk", (void *)VIEW_BASE, 16 * PGSIZE,
+			     PGSIZE, NULL, NULL, NULL, 0, MEM_WAIT);
 	const struct walk_row want[] = {
 		{ VIEW_BASE, 16 * PGSIZE, ARENA_WALK_SPAN },
 		{ VIEW_BASE, 4 * PGSIZE, ARENA_WALK_FREE },
@@ -221,16 +221,16 @@ KTEST(report, arena_walk_reports_spans_then_their_segments)
 /* `map` of an arena with no span says so, and draws nothing. */
 KTEST(report, map_of_an_arena_without_spans)
 {
-	struct arena *a = arena_create("report_no_span", NULL, 0, PGSIZE,
-				       NULL, NULL, NULL, 0, MEM_WAIT);
+	struct arena *a = arena_create("report_no_span", NULL, 0, PGSIZE, NULL,
+				       NULL, NULL, 0, MEM_WAIT);
 	char got[TEXT_MAX];
 
 	KT_ASSERT_NOT_NULL(a);
 	printk_capture_begin(got, sizeof(got));
 	arena_print_map(a);
 	printk_capture_end();
-	KT_EXPECT_STREQ(got,
-			"arena 'report_no_span' has no span: nothing to draw\n");
+	KT_EXPECT_STREQ(
+		got, "arena 'report_no_span' has no span: nothing to draw\n");
 	arena_destroy(a);
 }
 
@@ -241,16 +241,19 @@ KTEST(report, map_of_an_arena_without_spans)
  */
 KTEST(report, freelists_name_the_top_class)
 {
-	struct arena *a = arena_create("report_huge", (void *)PGSIZE,
-				       1ul << 63, PGSIZE, NULL, NULL, NULL, 0,
-				       MEM_WAIT);
+	struct arena *a = arena_create("report_huge", (void *)PGSIZE, 1ul << 63,
+				       PGSIZE, NULL, NULL, NULL, 0, MEM_WAIT);
 	char got[TEXT_MAX];
 
 	KT_ASSERT_NOT_NULL(a);
 	printk_capture_begin(got, sizeof(got));
 	arena_print_freelists(a);
 	printk_capture_end();
-	KT_EXPECT_NOT_NULL(kstrstr(got, "8E free in 1 segments, the largest 8E: fragmentation 0%"));
-	KT_EXPECT_NOT_NULL(kstrstr(got, "[8E, 16E)             1      8E  ****************************************\n"));
+	KT_EXPECT_NOT_NULL(kstrstr(
+		got,
+		"8E free in 1 segments, the largest 8E: fragmentation 0%"));
+	KT_EXPECT_NOT_NULL(kstrstr(
+		got,
+		"[8E, 16E)             1      8E  ****************************************\n"));
 	arena_destroy(a);
 }
