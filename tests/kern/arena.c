@@ -439,6 +439,111 @@ KTEST(arena, next_fit_mixed_with_other_policies)
 	arena_destroy(a);
 }
 
+/* ---- coalescing on free (the coalescing lab grades these) */
+
+/* The segment tag of a that starts at addr, or NULL. */
+static struct btag *segment_at(struct arena *a, uintptr_t addr)
+{
+	for (struct btag *t = a->seg_head.seg_next; t != &a->seg_head;
+	     t = t->seg_next)
+		if (t->type != BTAG_SPAN && t->start == addr)
+			return t;
+	return NULL;
+}
+
+/* Allocate exactly [FAKE_BASE + from, FAKE_BASE + from + pages) of a. */
+static void *take_pages(struct arena *a, size_t from, size_t pages)
+{
+	uintptr_t at = FAKE_BASE + from * PGSIZE;
+
+	return arena_xalloc(a, pages * PGSIZE, 0, 0, 0, (void *)at,
+			    (void *)(at + pages * PGSIZE), MEM_WAIT);
+}
+
+/*
+ * Pages [0, 4) and [6, 10) free, each with a one-page allocated segment
+ * after it ([4, 5) and [10, 11)); everything else allocated. [6, 10) was
+ * freed last, so it heads the list of [16K, 32K).
+ */
+static struct arena *two_free_segments(const char *name, void **y)
+{
+	struct arena *a = fake_arena(name, FAKE_BASE, 32 * PGSIZE, PGSIZE);
+	void *a1 = take_pages(a, 0, 4), *a2 = take_pages(a, 6, 4);
+
+	*y = take_pages(a, 4, 1);
+	take_pages(a, 5, 1);
+	take_pages(a, 10, 22);
+	arena_free(a, a1, 4 * PGSIZE);
+	arena_free(a, a2, 4 * PGSIZE);
+	return a;
+}
+
+/*
+ * A free that merges into its free neighbour grows that neighbour in
+ * place: the neighbour's tag now covers both, and the freed segment's
+ * tag is the one given back.
+ */
+KTEST(arena, coalesce_grows_the_free_neighbour_before)
+{
+	void *y;
+	struct arena *a = two_free_segments(TEST_ARENA_NAME, &y);
+	struct btag *before = segment_at(a, FAKE_BASE);
+	size_t free_segs = a->nr_free_segs;
+
+	KT_ASSERT_NOT_NULL(before);
+	arena_free(a, y, PGSIZE); /* [4, 5): merges into [0, 4) */
+	KT_EXPECT_EQ(segment_at(a, FAKE_BASE), before);
+	KT_EXPECT_EQ(before->type, BTAG_FREE);
+	KT_EXPECT_EQ(before->size, 5 * PGSIZE);
+	KT_EXPECT_NULL(segment_at(a, FAKE_BASE + 4 * PGSIZE));
+	KT_EXPECT_EQ(a->nr_free_segs, free_segs);
+	arena_check(a);
+	free_all_allocated(a);
+	arena_destroy(a);
+}
+
+/* The same with the free neighbour after: its tag moves its start down. */
+KTEST(arena, coalesce_grows_the_free_neighbour_after)
+{
+	void *y;
+	struct arena *a = two_free_segments(TEST_ARENA_NAME, &y);
+	struct btag *after = segment_at(a, FAKE_BASE + 6 * PGSIZE);
+	void *g = (void *)(FAKE_BASE + 5 * PGSIZE);
+
+	KT_ASSERT_NOT_NULL(after);
+	arena_free(a, g, PGSIZE); /* [5, 6): merges into [6, 10) */
+	KT_EXPECT_EQ(segment_at(a, FAKE_BASE + 5 * PGSIZE), after);
+	KT_EXPECT_EQ(after->size, 5 * PGSIZE);
+	KT_EXPECT_NULL(segment_at(a, FAKE_BASE + 6 * PGSIZE));
+	/* and both sides at once: [0, 4) + [4, 5) + [5, 10) */
+	arena_free(a, y, PGSIZE);
+	KT_EXPECT_EQ(segment_at(a, FAKE_BASE)->size, 10 * PGSIZE);
+	KT_EXPECT_EQ(segment_at(a, FAKE_BASE)->type, BTAG_FREE);
+	KT_EXPECT_NULL(segment_at(a, FAKE_BASE + 5 * PGSIZE));
+	arena_check(a);
+	free_all_allocated(a);
+	arena_destroy(a);
+}
+
+/*
+ * A neighbour that grows within its size class keeps its place on its
+ * free list: no list moves. [0, 4) grows to 5 pages, still in [16K,
+ * 32K), behind [6, 10), so instant fit still takes [6, 10) first.
+ */
+KTEST(arena, coalesce_keeps_the_neighbours_place_on_its_list)
+{
+	void *y;
+	struct arena *a = two_free_segments(TEST_ARENA_NAME, &y);
+
+	arena_free(a, y, PGSIZE);
+	KT_EXPECT_EQ(arena_alloc(a, 4 * PGSIZE, MEM_WAIT),
+		     (void *)(FAKE_BASE + 6 * PGSIZE));
+	KT_EXPECT_EQ(arena_alloc(a, 4 * PGSIZE, MEM_WAIT), (void *)FAKE_BASE);
+	arena_check(a);
+	free_all_allocated(a);
+	arena_destroy(a);
+}
+
 /* Next fit of a size the quantum caches serve is a misuse. */
 KTEST_PANICS(
 	arena, next_fit_of_a_quantum_cache_size,
