@@ -19,9 +19,15 @@ to read, hints, how to test), stubs.c (the stubs: whole function
 definitions, found by name) and lab.json:
 
     {"title": "...", "order": 1,
-     "replace": {"kern/src/arena.c": ["seg_coalesce_locked", ...]},
-     "tests": {"arena.coalesce_both_sides": 3, ...},
-     "kernel": true}
+     "replace": {"kern/src/arena.c": ["free_segment_locked", ...]},
+     "tests": {"arena.coalesce_grows_the_free_neighbour_before": 3, ...},
+     "kernel": true, "kmem_debug": "poison"}
+
+"kmem_debug" (optional) names the debug modes `grade` runs the graded
+tests under, on the host (KMEM_DEBUG) and in the kernel (kmem_debug=):
+a bug that only a debug mode shows is graded there. The other tests,
+which `check` runs with the stubs, run without modes, as a plain boot
+does.
 
 `start` replaces each named function of each file, from the first line
 of its declaration to its closing brace, by the definition of the same
@@ -247,18 +253,22 @@ def build():
                        "\n".join((r.stdout + r.stderr).splitlines()[-30:]))
 
 
-def run_host(globs):
-    """The host test binary on globs: its results."""
+def run_host(globs, modes=None):
+    """The host test binary on globs, under the debug modes if any: its
+    results."""
     env = dict(os.environ)
     env.pop("KMEM_DEBUG", None)
+    if modes:
+        env["KMEM_DEBUG"] = modes
     r = subprocess.run([HOST_TEST, "ktest=" + globs], capture_output=True,
                        text=True, timeout=600, env=env, cwd=ROOT)
     return ktap_results(r.stdout), r.stdout + r.stderr
 
 
-def run_kernel(globs, log):
-    """One boot running globs: its results."""
-    b = qemu.boot("ktest=" + globs, BOOT_TIMEOUT, log=log)
+def run_kernel(globs, log, modes=None):
+    """One boot running globs, under the debug modes if any: its results."""
+    b = qemu.boot("ktest=" + globs + (" kmem_debug=" + modes if modes else ""),
+                  BOOT_TIMEOUT, log=log)
     return ktap_results(b.output), b.output
 
 
@@ -267,11 +277,15 @@ def grade(name, quiet=False):
     lab = load(name)
     build()
     globs = ",".join(lab["tests"])
-    host, _ = run_host(globs)
+    modes = lab.get("kmem_debug")
+    if modes and not quiet:
+        print("grade: %s: the graded tests run under kmem_debug=%s" % (
+            name, modes))
+    host, _ = run_host(globs, modes)
     kernel = {}
     if lab.get("kernel", True):
         kernel, _ = run_kernel(globs, os.path.join(
-            ROOT, "build", "test-logs", "grade-%s.log" % name))
+            ROOT, "build", "test-logs", "grade-%s.log" % name), modes)
     rows, points = [], 0
     for test, worth in lab["tests"].items():
         where = [host.get(test, "missing")]

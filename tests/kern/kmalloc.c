@@ -433,6 +433,36 @@ KTEST(kmalloc, krealloc_null_and_zero)
 	KT_EXPECT_EQ(kpages_settled(), settled);
 }
 
+/*
+ * Under poison a freed small object reads as the free pattern at once,
+ * so a krealloc that moves a buffer must have copied it before it let
+ * the old one go. Five moves (grown, shrunk to a smaller class, grown,
+ * across to pages, back to a small class): every byte kept each time.
+ */
+KTEST_DEBUG(kmalloc, krealloc_copies_before_it_frees, "poison")
+{
+	static const size_t steps[] = { 200, 40, 3000, 9000, 100 };
+	uint64_t seed = 0x706f69736f6e6564ull;
+	uint8_t *p = kmalloc(100, MEM_WAIT), *q;
+	size_t usable;
+
+	KT_ASSERT_NOT_NULL(p);
+	usable = kmalloc_size(p);
+	pattern_fill(p, usable, seed);
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+		size_t n = steps[i], kept = MIN(n, usable);
+
+		q = krealloc(p, n, MEM_WAIT);
+		KT_ASSERT_NOT_NULL(q);
+		KT_EXPECT_NE(q, p); /* each step moves the buffer */
+		KT_EXPECT_EQ(pattern_check(q, kept, seed), kept);
+		p = q;
+		usable = kmalloc_size(p);
+		pattern_fill(p, usable, seed);
+	}
+	kfree(p);
+}
+
 /* ---- alignment */
 
 /*
