@@ -746,6 +746,8 @@ def pictures_checks(opts):
 
 # The lab make test checks both ways; --matrix full (.ci/run) checks all.
 LAB_IN_MAKE_TEST = "instant-fit"
+# The course promises at least this many labs.
+LABS_AT_LEAST = 5
 
 
 def lab_checks(opts):
@@ -768,8 +770,21 @@ def lab_checks(opts):
             "pass" if r.returncode == 0 else "fail",
             "" if r.returncode == 0 else "see tools/labs.py check %s" % name,
             (r.stdout + r.stderr)[-4000:]))
-    if not names:
-        checks.append(Check("labs: docs/labs holds no lab", "fail"))
+    # make labs: one line a lab, its name first, its text in docs/labs
+    r = subprocess.run(["make", "-s", "labs"], capture_output=True, text=True,
+                       cwd=ROOT)
+    listed = [l.split()[0] for l in r.stdout.splitlines() if l.strip()]
+    texts = [n for n in listed if os.path.isfile(
+        os.path.join(ROOT, "docs", "labs", n, "README.md"))]
+    everyone = labs.lab_names()
+    ok = r.returncode == 0 and listed == everyone and texts == listed and \
+        len(listed) >= LABS_AT_LEAST
+    checks.append(Check("labs: make labs lists %d labs (at least %d), each "
+                        "with its text in docs/labs: %s" % (
+                            len(listed), LABS_AT_LEAST, " ".join(listed)),
+                        "pass" if ok else "fail",
+                        "" if ok else "lab.json folders: %s" % everyone,
+                        r.stdout + r.stderr))
     return checks
 
 

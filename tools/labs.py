@@ -195,10 +195,12 @@ def git(*args, cwd=ROOT, check=True):
 
 
 def cmd_list():
-    for n in lab_names():
+    names = lab_names()
+    width = max([len(n) for n in names] + [0])
+    for n in names:
         lab = load(n)
-        print("%-14s %s (%d points; docs/labs/%s/README.md)" % (
-            n, lab["title"], sum(lab["tests"].values()), n))
+        print("%-*s  %s (%d points; docs/labs/%s/README.md)" % (
+            width, n, lab["title"], sum(lab["tests"].values()), n))
     return 0
 
 
