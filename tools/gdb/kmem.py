@@ -17,7 +17,9 @@
 #                        then each CPU's loaded and previous rounds
 #   kmem-cpus [CACHE]    every online CPU (APIC ID, ticks, interrupts); with
 #                        CACHE, its magazines of that cache
-#   kmem-whatis ADDR     which arena/span/segment, cache/slab/object holds ADDR
+#   kmem-whatis ADDR     which arena/span/segment, cache/slab/object holds ADDR;
+#                        under kmem_debug=audit, who last allocated and
+#                        freed the object
 #   kmem-check           arena_check and kmem_cache_check, done from gdb
 import struct
 
@@ -33,6 +35,12 @@ ROUNDS_HELD = -2
 # the CPU's lock is free (KMEM_ROUNDS_FOLDED, KMEM_DEBUG_MAGAZINES).
 ROUNDS_FOLDED = -4
 KMEM_DEBUG_MAGAZINES = 1 << 4
+# kmem_debug=audit: each object's last allocating and freeing stacks,
+# KMEM_AUDIT_DEPTH return addresses each (struct kmem_audit), in the
+# object's trailer at audit_offset, or after its bufctl (3 words) if 0.
+KMEM_DEBUG_AUDIT = 1 << 2
+KMEM_AUDIT_DEPTH = 5
+BUFCTL_SIZE = 24
 # Where a magazine's rounds start: after its link and its NULL floor.
 MAGAZINE_ROUNDS = 16
 HASH_MULTIPLIER = 0x9e3779b97f4a7c15  # HASH_GOLDEN_64 of lib/include/hash.h
@@ -552,6 +560,17 @@ class KmemCpus(gdb.Command):
 # ---- whatis
 
 
+def symbolize(pc):
+    """A return address as function+offset (or hex, if no symbol holds it)."""
+    try:
+        out = gdb.execute("info symbol 0x%x" % pc, False, True)
+    except gdb.error:
+        return "0x%x" % pc
+    if out.startswith("No symbol"):
+        return "0x%x" % pc
+    return out.split(" in section")[0].replace(" + ", "+").strip()
+
+
 def bufctl_hash(cp, c):
     """The off-slab busy hash as {obj: bufctl address} (bounded)."""
     out = {}
@@ -685,6 +704,7 @@ class KmemWhatis(gdb.Command):
                 obj = s.first + i * chunk
                 gdb.write(where + ", object 0x%x index %d: %s\n" % (
                     obj, i, self.obj_state(cp, c, s, obj, i)))
+                self.audit(cp, c, s, obj)
                 if name.startswith("kmalloc_"):
                     k = kmalloc_in_object(cp, c, obj)
                     if k:
@@ -696,6 +716,34 @@ class KmemWhatis(gdb.Command):
                                   "valid tag)\n" % (addr, name))
                 return True
         return False
+
+    def audit(self, cp, c, s, obj):
+        """Under audit, the object's last allocating and freeing stacks,
+        as the monitor's whatis prints them."""
+        if not int(c["debug"]) & KMEM_DEBUG_AUDIT:
+            return
+        rec = None
+        if u64(c["audit_offset"]):
+            rec = obj + u64(c["audit_offset"])
+        else:
+            bc = bufctl_hash(cp, c).get(obj)
+            link, steps = s.free_bufctls, 0
+            while bc is None and link and steps < WALK_CAP:
+                nxt, o, _slab = read_words(link, 3)
+                if o == obj:
+                    bc = link
+                link, steps = nxt, steps + 1
+            if bc is not None:
+                rec = bc + BUFCTL_SIZE
+        if rec is None:
+            gdb.write("  audit: no record found for 0x%x\n" % obj)
+            return
+        words = read_words(rec, 2 * KMEM_AUDIT_DEPTH)
+        for what, pcs in (("allocated", words[:KMEM_AUDIT_DEPTH]),
+                          ("freed", words[KMEM_AUDIT_DEPTH:])):
+            pcs = [pc for pc in pcs if pc]
+            gdb.write("  audit: last %s by: %s\n" % (
+                what, " <- ".join(symbolize(pc) for pc in pcs) or "nobody yet"))
 
     def obj_state(self, cp, c, s, obj, i):
         """allocated, free in its slab, or in a magazine/the depot."""
