@@ -360,33 +360,52 @@ KTEST(kmalloc, kzmalloc_zeroes)
 	KT_EXPECT_EQ(kpages_settled(), settled);
 }
 
+/*
+ * krealloc p (filled with the pattern of seed) to each size of steps in
+ * turn: each time the bytes kept (all the old usable ones when growing,
+ * n when shrinking) are there, and the buffer is filled again. With
+ * moves, each step must move it. Returns the last buffer, or NULL (a
+ * failure reported) if a krealloc failed.
+ */
+static uint8_t *krealloc_through(uint8_t *p, const size_t *steps,
+				 size_t nr_steps, uint64_t seed, bool moves)
+{
+	size_t usable = kmalloc_size(p);
+
+	pattern_fill(p, usable, seed);
+	for (size_t i = 0; i < nr_steps; i++) {
+		size_t n = steps[i], kept = MIN(n, usable);
+		uint8_t *q = krealloc(p, n, MEM_WAIT);
+
+		KT_EXPECT_NOT_NULL(q);
+		if (!q)
+			return NULL;
+		KT_EXPECT_EQ((uintptr_t)q % 16, 0);
+		KT_EXPECT_GE(kmalloc_size(q), n);
+		if (moves)
+			KT_EXPECT_NE(q, p);
+		KT_EXPECT_EQ(pattern_check(q, kept, seed), kept);
+		p = q;
+		usable = kmalloc_size(p);
+		pattern_fill(p, usable, seed);
+	}
+	return p;
+}
+
 KTEST(kmalloc, krealloc_grows_and_shrinks)
 {
 	static const size_t steps[] = { 100,   1000, 5000, 20000, 300000,
 					50000, 3000, 40,   1,	  8177 };
 	size_t live[NR_CLASSES], now[NR_CLASSES];
 	uint64_t seed = 0x6b7265616c6c6f63ull;
-	size_t settled = kpages_settled(), usable;
+	size_t settled = kpages_settled();
 	uint8_t *p, *q;
 
 	live_counts(live);
 	p = kmalloc(10, MEM_WAIT);
 	KT_ASSERT_NOT_NULL(p);
-	usable = kmalloc_size(p);
-	pattern_fill(p, usable, seed);
-	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
-		size_t n = steps[i], kept = MIN(n, usable);
-
-		q = krealloc(p, n, MEM_WAIT);
-		KT_ASSERT_NOT_NULL(q);
-		KT_EXPECT_EQ((uintptr_t)q % 16, 0);
-		KT_EXPECT_GE(kmalloc_size(q), n);
-		/* growing copies all the old usable bytes, shrinking n */
-		KT_EXPECT_EQ(pattern_check(q, kept, seed), kept);
-		p = q;
-		usable = kmalloc_size(p);
-		pattern_fill(p, usable, seed);
-	}
+	p = krealloc_through(p, steps, ARRAY_SIZE(steps), seed, false);
+	KT_ASSERT_NOT_NULL(p);
 	kfree(p);
 
 	/* within the usable size, or not below half of it: in place */
@@ -442,24 +461,12 @@ KTEST(kmalloc, krealloc_null_and_zero)
 KTEST_DEBUG(kmalloc, krealloc_copies_before_it_frees, "poison")
 {
 	static const size_t steps[] = { 200, 40, 3000, 9000, 100 };
-	uint64_t seed = 0x706f69736f6e6564ull;
-	uint8_t *p = kmalloc(100, MEM_WAIT), *q;
-	size_t usable;
+	uint8_t *p = kmalloc(100, MEM_WAIT);
 
 	KT_ASSERT_NOT_NULL(p);
-	usable = kmalloc_size(p);
-	pattern_fill(p, usable, seed);
-	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
-		size_t n = steps[i], kept = MIN(n, usable);
-
-		q = krealloc(p, n, MEM_WAIT);
-		KT_ASSERT_NOT_NULL(q);
-		KT_EXPECT_NE(q, p); /* each step moves the buffer */
-		KT_EXPECT_EQ(pattern_check(q, kept, seed), kept);
-		p = q;
-		usable = kmalloc_size(p);
-		pattern_fill(p, usable, seed);
-	}
+	p = krealloc_through(p, steps, ARRAY_SIZE(steps), 0x706f69736f6e6564ull,
+			     true);
+	KT_ASSERT_NOT_NULL(p);
 	kfree(p);
 }
 

@@ -23,9 +23,10 @@ static void tag_forge(void *buf, size_t offset, unsigned size_class)
 	t->check = tag_check((uintptr_t)buf, tag_info(t), KMALLOC_LIVE);
 }
 
-KTEST_PANICS(kmalloc, forged_tag_offset_off_the_grid,
-	     "kmalloc_size: tag corrupted (its check holds, its fields do not): addr 0x",
-	     " class 2 offset 24")
+KTEST_PANICS(
+	kmalloc, forged_tag_offset_off_the_grid,
+	"kmalloc_size: tag corrupted (its check holds, its fields do not): addr 0x",
+	" class 2 offset 24")
 {
 	void *p = kmalloc(100, MEM_WAIT);
 
@@ -33,9 +34,10 @@ KTEST_PANICS(kmalloc, forged_tag_offset_off_the_grid,
 	kmalloc_size(p);
 }
 
-KTEST_PANICS(kmalloc, forged_tag_offset_past_the_object,
-	     "krealloc: tag corrupted (its check holds, its fields do not): addr 0x",
-	     " class 2 offset 128")
+KTEST_PANICS(
+	kmalloc, forged_tag_offset_past_the_object,
+	"krealloc: tag corrupted (its check holds, its fields do not): addr 0x",
+	" class 2 offset 128")
 {
 	void *p = kmalloc(100, MEM_WAIT);
 
@@ -43,9 +45,10 @@ KTEST_PANICS(kmalloc, forged_tag_offset_past_the_object,
 	krealloc(p, 200, MEM_WAIT);
 }
 
-KTEST_PANICS(kmalloc, forged_tag_offset_inside_the_tag,
-	     "kmalloc_size: tag corrupted (its check holds, its fields do not): addr 0x",
-	     " class 0 offset 0")
+KTEST_PANICS(
+	kmalloc, forged_tag_offset_inside_the_tag,
+	"kmalloc_size: tag corrupted (its check holds, its fields do not): addr 0x",
+	" class 0 offset 0")
 {
 	void *p = kmalloc(8, MEM_WAIT);
 
@@ -53,9 +56,10 @@ KTEST_PANICS(kmalloc, forged_tag_offset_inside_the_tag,
 	kmalloc_size(p);
 }
 
-KTEST_PANICS(kmalloc, forged_tag_class_of_nothing,
-	     "kmalloc_size: tag corrupted (its check holds, its fields do not): addr 0x",
-	     " class 12 offset 16")
+KTEST_PANICS(
+	kmalloc, forged_tag_class_of_nothing,
+	"kmalloc_size: tag corrupted (its check holds, its fields do not): addr 0x",
+	" class 12 offset 16")
 {
 	void *p = kmalloc(100, MEM_WAIT);
 
@@ -64,9 +68,10 @@ KTEST_PANICS(kmalloc, forged_tag_class_of_nothing,
 }
 
 /* A large buffer's header names where its segment starts: it must agree. */
-KTEST_PANICS(kmalloc, large_header_disagrees,
-	     "kfree: tag corrupted (its check holds, its fields do not): addr 0x",
-	     " class 16 offset 32")
+KTEST_PANICS(
+	kmalloc, large_header_disagrees,
+	"kfree: tag corrupted (its check holds, its fields do not): addr 0x",
+	" class 16 offset 32")
 {
 	uint8_t *p = kmalloc(20000, MEM_WAIT);
 
