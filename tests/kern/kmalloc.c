@@ -20,6 +20,7 @@
 #include "kprintf.h"
 #include "kstring.h"
 #include "page.h"
+#include "printk.h"
 #include "slab_impl.h"
 #include "cache_lookup.h"
 
@@ -92,7 +93,7 @@ static size_t large_redzone(void)
 }
 
 /*
- * What DESIGN.md says kmalloc(size) can use: its class, or whole pages
+ * What kmalloc.c's theory statement says kmalloc(size) can use: its class, or whole pages
  * (less the 32 bytes before the buffer and any redzone after it).
  */
 static size_t expected_usable(size_t size)
@@ -201,7 +202,7 @@ KTEST(kmalloc, size_classes)
 			KT_EXPECT_EQ(expected_usable(size), table[i][1]);
 		KT_EXPECT_EQ(kmalloc_size(p), expected_usable(size));
 		live_counts(now);
-		/* exactly one more object, in the class DESIGN.md names */
+		/* exactly one more object, in the class kmalloc.c names */
 		for (int c = 0; c < NR_CLASSES; c++)
 			KT_EXPECT_EQ(now[c], live[c] + (c == size_class));
 		kfree(p);
@@ -360,6 +361,17 @@ KTEST(kmalloc, kzmalloc_zeroes)
 	KT_EXPECT_EQ(kpages_settled(), settled);
 }
 
+/* What buf holds from offset from on (16 bytes at most, up to n), in hex. */
+static void print_bytes(const char *what, const uint8_t *buf, size_t from,
+			size_t n)
+{
+	printk("%s: the buffer at %p holds, from byte %zu on:", what, buf,
+	       from);
+	for (size_t i = from; i < n && i < from + 16; i++)
+		printk(" %02x", buf[i]);
+	printk("\n");
+}
+
 /*
  * krealloc p (filled with the pattern of seed) to each size of steps in
  * turn: each time the bytes kept (all the old usable ones when growing,
@@ -370,7 +382,7 @@ KTEST(kmalloc, kzmalloc_zeroes)
 static uint8_t *krealloc_through(uint8_t *p, const size_t *steps,
 				 size_t nr_steps, uint64_t seed, bool moves)
 {
-	size_t usable = kmalloc_size(p);
+	size_t usable = kmalloc_size(p), good;
 
 	pattern_fill(p, usable, seed);
 	for (size_t i = 0; i < nr_steps; i++) {
@@ -384,7 +396,10 @@ static uint8_t *krealloc_through(uint8_t *p, const size_t *steps,
 		KT_EXPECT_GE(kmalloc_size(q), n);
 		if (moves)
 			KT_EXPECT_NE(q, p);
-		KT_EXPECT_EQ(pattern_check(q, kept, seed), kept);
+		good = pattern_check(q, kept, seed);
+		KT_EXPECT_EQ(good, kept);
+		if (good < kept)
+			print_bytes("krealloc", q, good, kept);
 		p = q;
 		usable = kmalloc_size(p);
 		pattern_fill(p, usable, seed);
@@ -648,14 +663,18 @@ static bool slot_realloc(struct slot *s, uint64_t *rng)
 		s->buf = NULL;
 		return q == NULL;
 	}
-	if (!q || (uintptr_t)q % 16 || kmalloc_size(q) < size ||
-	    pattern_check(q, kept, s->seed) != kept)
-		return false;
+	bool ok;
+
+	if (!q)
+		return false; /* the old buffer stays the slot's */
+	ok = (uintptr_t)q % 16 == 0 && kmalloc_size(q) >= size &&
+	     pattern_check(q, kept, s->seed) == kept;
+	/* the new buffer is the slot's even when wrong: the old one is gone */
 	s->buf = q;
 	s->usable = kmalloc_size(q);
 	s->seed = (uintptr_t)q;
 	pattern_fill(q, s->usable, s->seed);
-	return true;
+	return ok;
 }
 
 KTEST(kmalloc, random_workload)

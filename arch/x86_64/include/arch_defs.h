@@ -10,7 +10,7 @@
 /* All RAM is mapped here: KADDR(pa) = pa + ARCH_DIRECT_MAP_BASE. */
 #define ARCH_DIRECT_MAP_BASE 0xffff800000000000ull
 
-/* The most CPUs the per-CPU arrays hold (DESIGN.md: at least 64). */
+/* The most CPUs the per-CPU arrays hold (the design asks for 64 at least). */
 #define NR_CPUS 64
 
 /*
