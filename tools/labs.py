@@ -23,6 +23,9 @@ definitions, found by name) and lab.json:
      "tests": {"arena.coalesce_grows_the_free_neighbour_before": 3, ...},
      "kernel": true, "kmem_debug": "poison"}
 
+"hidden": true (optional) keeps `start` from naming the functions it
+replaced, in what it prints and in its commit: a bug hunt's.
+
 "kmem_debug" (optional) names the debug modes `grade` runs the graded
 tests under, on the host (KMEM_DEBUG) and in the kernel (kmem_debug=):
 a bug that only a debug mode shows is graded there. The other tests,
@@ -227,12 +230,15 @@ def cmd_start(name):
             f.write(text)
     git("add", *new)
     funcs = [n for names in lab["replace"].values() for n in names]
+    # a hunt's bug is not named: finding where it is is the exercise
+    what = ("the lab's code is in place" if lab.get("hidden") else
+            "%s %s" % (", ".join(funcs),
+                       "is a stub now" if len(funcs) == 1 else
+                       "are stubs now"))
     git(*IDENTITY, "commit", "-q", "-m",
-        "lab %s: the exercise: %s replaced by stubs (docs/labs/%s)" % (
-            name, ", ".join(funcs), name))
-    print("lab-start: on branch %s: %s are stubs now; docs/labs/%s/README.md "
-          "says what to do, make grade LAB=%s scores it" % (
-              branch, ", ".join(funcs), name, name))
+        "lab %s: the exercise: %s (docs/labs/%s)" % (name, what, name))
+    print("lab-start: on branch %s: %s; docs/labs/%s/README.md says what to "
+          "do, make grade LAB=%s scores it" % (branch, what, name, name))
     return 0
 
 

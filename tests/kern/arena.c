@@ -507,18 +507,21 @@ KTEST(arena, coalesce_grows_the_free_neighbour_after)
 {
 	void *y;
 	struct arena *a = two_free_segments(TEST_ARENA_NAME, &y);
+	struct btag *before = segment_at(a, FAKE_BASE);
 	struct btag *after = segment_at(a, FAKE_BASE + 6 * PGSIZE);
 	void *g = (void *)(FAKE_BASE + 5 * PGSIZE);
 
+	KT_ASSERT_NOT_NULL(before);
 	KT_ASSERT_NOT_NULL(after);
 	arena_free(a, g, PGSIZE); /* [5, 6): merges into [6, 10) */
 	KT_EXPECT_EQ(segment_at(a, FAKE_BASE + 5 * PGSIZE), after);
 	KT_EXPECT_EQ(after->size, 5 * PGSIZE);
 	KT_EXPECT_NULL(segment_at(a, FAKE_BASE + 6 * PGSIZE));
-	/* and both sides at once: [0, 4) + [4, 5) + [5, 10) */
+	/* and both sides at once: [0, 4) grows over [4, 5) and [5, 10) */
 	arena_free(a, y, PGSIZE);
-	KT_EXPECT_EQ(segment_at(a, FAKE_BASE)->size, 10 * PGSIZE);
-	KT_EXPECT_EQ(segment_at(a, FAKE_BASE)->type, BTAG_FREE);
+	KT_EXPECT_EQ(segment_at(a, FAKE_BASE), before);
+	KT_EXPECT_EQ(before->size, 10 * PGSIZE);
+	KT_EXPECT_EQ(before->type, BTAG_FREE);
 	KT_EXPECT_NULL(segment_at(a, FAKE_BASE + 5 * PGSIZE));
 	arena_check(a);
 	free_all_allocated(a);
