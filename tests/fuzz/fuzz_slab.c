@@ -10,7 +10,8 @@
  * buffer handed out twice, or scribbled on by the allocator, shows; every
  * new object is checked against the live ones for overlap. Objects of a
  * cache with a constructor must come out constructed and go back so.
- * kmem_cache_check runs on every cache at the end of each input.
+ * At the end of each input kmem_cache_check runs on the input's caches
+ * with their objects still live, then, all freed, on every cache.
  */
 #define FUZZ_TARGET "fuzz_slab"
 #include "fuzz.h"
@@ -57,34 +58,100 @@ static struct cache caches[NR_CACHES];
 static struct object live[MAX_LIVE];
 static size_t nr_live;
 
-static inline uint8_t pattern(uint8_t seed, size_t i)
+/*
+ * Byte i of an object of seed s holds s ^ stripe[i]: the stripe, made
+ * once, changes with i (31 i + i / 256), the seed with the object. So
+ * the pattern is written and checked eight bytes at a time, as words (a
+ * byte at a time, it took a tenth of the target's time).
+ */
+#define STRIPE_LEN (KMALLOC_MAX + 16384) /* past any object's last byte */
+static uint8_t stripe[STRIPE_LEN + 8];
+
+static void stripe_init(void)
 {
-	return (uint8_t)(seed + i * 31 + (i >> 8));
+	for (size_t i = 0; i < sizeof(stripe); i++)
+		stripe[i] = (uint8_t)(i * 31 + (i >> 8));
 }
 
-/* Whether byte i of an object of size bytes carries the pattern. */
-static inline bool patterned(size_t size, size_t i)
+static inline uint8_t pattern(uint8_t seed, size_t i)
 {
-	return size <= 2 * PATTERN_EDGE || i < PATTERN_EDGE ||
-	       i >= size - PATTERN_EDGE;
+	return seed ^ stripe[i];
+}
+
+static inline uint64_t seed_word(uint8_t seed)
+{
+	return seed * 0x0101010101010101ull;
+}
+
+/* Write the pattern of seed over bytes [from, to) of p. */
+static FUZZ_UNSTEERED void fill_range(uint8_t *p, size_t from, size_t to,
+				      uint8_t seed)
+{
+	uint64_t s = seed_word(seed), w;
+	size_t i = from;
+
+	for (; i + 8 <= to; i += 8) {
+		memcpy(&w, stripe + i, 8);
+		w ^= s;
+		memcpy(p + i, &w, 8);
+	}
+	for (; i < to; i++)
+		p[i] = pattern(seed, i);
+}
+
+/* The first byte of [from, to) of p without seed's pattern, or to. */
+static FUZZ_UNSTEERED size_t check_range(const uint8_t *p, size_t from,
+					 size_t to, uint8_t seed)
+{
+	uint64_t s = seed_word(seed), w, got;
+	size_t i = from;
+
+	for (; i + 8 <= to; i += 8) {
+		memcpy(&w, stripe + i, 8);
+		memcpy(&got, p + i, 8);
+		if (got != (w ^ s))
+			break; /* the byte loop finds which */
+	}
+	for (; i < to; i++)
+		if (p[i] != pattern(seed, i))
+			return i;
+	return to;
+}
+
+/*
+ * The bytes of an object of size bytes that carry the pattern: all of a
+ * small one; the head and the tail of a big one.
+ */
+static inline size_t head_end(size_t size)
+{
+	return size <= 2 * PATTERN_EDGE ? size : PATTERN_EDGE;
+}
+
+static inline size_t tail_start(size_t size)
+{
+	return size <= 2 * PATTERN_EDGE ? size : size - PATTERN_EDGE;
 }
 
 static FUZZ_UNSTEERED void fill(uint8_t *p, size_t size, uint8_t seed)
 {
-	for (size_t i = 0; i < size; i++) {
-		if (!patterned(size, i))
-			i = size - PATTERN_EDGE;
-		p[i] = pattern(seed, i);
-	}
+	fill_range(p, 0, head_end(size), seed);
+	fill_range(p, tail_start(size), size, seed);
 }
 
 /* Check the pattern of an object of size bytes, up to byte limit. */
 static FUZZ_UNSTEERED void verify(const struct object *o, size_t limit)
 {
-	for (size_t i = 0; i < limit && i < o->size; i++) {
-		if (!patterned(o->size, i))
-			i = o->size - PATTERN_EDGE;
-		if (i < limit && o->p[i] != pattern(o->seed, i))
+	size_t end = limit < o->size ? limit : o->size;
+	size_t ranges[2][2] = { { 0, head_end(o->size) },
+				{ tail_start(o->size), o->size } };
+
+	for (int r = 0; r < 2; r++) {
+		size_t to = ranges[r][1] < end ? ranges[r][1] : end, i;
+
+		if (ranges[r][0] >= to)
+			continue;
+		i = check_range(o->p, ranges[r][0], to, o->seed);
+		if (i < to)
 			fail("object %p size %zu (%s %d): byte %zu is 0x%02x, "
 			     "not 0x%02x",
 			     (void *)o->p, o->size,
@@ -109,14 +176,24 @@ static FUZZ_UNSTEERED int ctor(void *obj, void *priv, int flags)
 static FUZZ_UNSTEERED void
 check_constructed(struct cache *c, const uint8_t *obj, const char *when)
 {
-	for (size_t i = 0; i < c->size; i++) {
-		if (!patterned(c->size, i))
-			i = c->size - PATTERN_EDGE;
-		if (obj[i] != c->ctor_byte)
-			fail("%s: object %p of cache %s byte %zu is 0x%02x, "
-			     "not constructed (0x%02x)",
-			     when, (void *)obj, c->cp->name, i, obj[i],
-			     c->ctor_byte);
+	size_t ranges[2][2] = { { 0, head_end(c->size) },
+				{ tail_start(c->size), c->size } };
+	uint64_t want = seed_word(c->ctor_byte), got;
+
+	for (int r = 0; r < 2; r++) {
+		size_t i = ranges[r][0];
+
+		for (; i + 8 <= ranges[r][1]; i += 8) {
+			memcpy(&got, obj + i, 8);
+			if (got != want)
+				break; /* the byte loop finds which */
+		}
+		for (; i < ranges[r][1]; i++)
+			if (obj[i] != c->ctor_byte)
+				fail("%s: object %p of cache %s byte %zu is "
+				     "0x%02x, not constructed (0x%02x)",
+				     when, (void *)obj, c->cp->name, i, obj[i],
+				     c->ctor_byte);
 	}
 }
 
@@ -343,7 +420,10 @@ static void run(struct cursor *c)
 			break;
 		}
 	}
-	kmem_cache_for_each(check_cache, NULL);
+	/* the input's caches as it leaves them; every cache once all is freed
+	 * (every cache twice was a tenth of the target's time) */
+	for (int i = 0; i < NR_CACHES; i++)
+		check_cache(caches[i].cp, NULL);
 	while (nr_live)
 		free_one(nr_live - 1);
 	kmem_cache_for_each(check_cache, NULL);
@@ -356,6 +436,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	kmem_host_init(512 << 20);
+	stripe_init();
 	return 0;
 }
 
