@@ -60,12 +60,15 @@ static size_t nr_live;
 
 /*
  * Byte i of an object of seed s holds s ^ stripe[i]: the stripe, made
- * once, changes with i (31 i + i / 256), the seed with the object. So
- * the pattern is written and checked eight bytes at a time, as words (a
- * byte at a time, it took a tenth of the target's time).
+ * once, changes with i (31 i + i / 256), the seed with the object. A
+ * constructed object is the same with no stripe (flat: zeros) and the
+ * constructor's byte for seed. So both are written and checked eight
+ * bytes at a time, as words (a byte at a time, it took a tenth of the
+ * target's time).
  */
 #define STRIPE_LEN (KMALLOC_MAX + 16384) /* past any object's last byte */
 static uint8_t stripe[STRIPE_LEN + 8];
+static const uint8_t flat[STRIPE_LEN + 8];
 
 static void stripe_init(void)
 {
@@ -99,58 +102,62 @@ static FUZZ_UNSTEERED void fill_range(uint8_t *p, size_t from, size_t to,
 		p[i] = pattern(seed, i);
 }
 
-/* The first byte of [from, to) of p without seed's pattern, or to. */
+/* The first byte i of [from, to) of p that is not seed ^ base[i], or to. */
 static FUZZ_UNSTEERED size_t check_range(const uint8_t *p, size_t from,
-					 size_t to, uint8_t seed)
+					 size_t to, uint8_t seed,
+					 const uint8_t *base)
 {
 	uint64_t s = seed_word(seed), w, got;
 	size_t i = from;
 
 	for (; i + 8 <= to; i += 8) {
-		memcpy(&w, stripe + i, 8);
+		memcpy(&w, base + i, 8);
 		memcpy(&got, p + i, 8);
 		if (got != (w ^ s))
 			break; /* the byte loop finds which */
 	}
 	for (; i < to; i++)
-		if (p[i] != pattern(seed, i))
+		if (p[i] != (seed ^ base[i]))
 			return i;
 	return to;
 }
 
 /*
- * The bytes of an object of size bytes that carry the pattern: all of a
- * small one; the head and the tail of a big one.
+ * The bytes of an object of size bytes that carry the pattern (or the
+ * constructor's byte), as two ranges [from, to): all of a small object,
+ * the first range; the head and the tail of a big one.
  */
-static inline size_t head_end(size_t size)
+static inline void edges(size_t size, size_t r[2][2])
 {
-	return size <= 2 * PATTERN_EDGE ? size : PATTERN_EDGE;
-}
+	bool small = size <= 2 * PATTERN_EDGE;
 
-static inline size_t tail_start(size_t size)
-{
-	return size <= 2 * PATTERN_EDGE ? size : size - PATTERN_EDGE;
+	r[0][0] = 0;
+	r[0][1] = small ? size : PATTERN_EDGE;
+	r[1][0] = small ? size : size - PATTERN_EDGE;
+	r[1][1] = size;
 }
 
 static FUZZ_UNSTEERED void fill(uint8_t *p, size_t size, uint8_t seed)
 {
-	fill_range(p, 0, head_end(size), seed);
-	fill_range(p, tail_start(size), size, seed);
+	size_t r[2][2];
+
+	edges(size, r);
+	fill_range(p, r[0][0], r[0][1], seed);
+	fill_range(p, r[1][0], r[1][1], seed);
 }
 
 /* Check the pattern of an object of size bytes, up to byte limit. */
 static FUZZ_UNSTEERED void verify(const struct object *o, size_t limit)
 {
-	size_t end = limit < o->size ? limit : o->size;
-	size_t ranges[2][2] = { { 0, head_end(o->size) },
-				{ tail_start(o->size), o->size } };
+	size_t end = limit < o->size ? limit : o->size, r[2][2];
 
-	for (int r = 0; r < 2; r++) {
-		size_t to = ranges[r][1] < end ? ranges[r][1] : end, i;
+	edges(o->size, r);
+	for (int k = 0; k < 2; k++) {
+		size_t to = r[k][1] < end ? r[k][1] : end, i;
 
-		if (ranges[r][0] >= to)
+		if (r[k][0] >= to)
 			continue;
-		i = check_range(o->p, ranges[r][0], to, o->seed);
+		i = check_range(o->p, r[k][0], to, o->seed, stripe);
 		if (i < to)
 			fail("object %p size %zu (%s %d): byte %zu is 0x%02x, "
 			     "not 0x%02x",
@@ -176,24 +183,18 @@ static FUZZ_UNSTEERED int ctor(void *obj, void *priv, int flags)
 static FUZZ_UNSTEERED void
 check_constructed(struct cache *c, const uint8_t *obj, const char *when)
 {
-	size_t ranges[2][2] = { { 0, head_end(c->size) },
-				{ tail_start(c->size), c->size } };
-	uint64_t want = seed_word(c->ctor_byte), got;
+	size_t r[2][2];
 
-	for (int r = 0; r < 2; r++) {
-		size_t i = ranges[r][0];
+	edges(c->size, r);
+	for (int k = 0; k < 2; k++) {
+		size_t i =
+			check_range(obj, r[k][0], r[k][1], c->ctor_byte, flat);
 
-		for (; i + 8 <= ranges[r][1]; i += 8) {
-			memcpy(&got, obj + i, 8);
-			if (got != want)
-				break; /* the byte loop finds which */
-		}
-		for (; i < ranges[r][1]; i++)
-			if (obj[i] != c->ctor_byte)
-				fail("%s: object %p of cache %s byte %zu is "
-				     "0x%02x, not constructed (0x%02x)",
-				     when, (void *)obj, c->cp->name, i, obj[i],
-				     c->ctor_byte);
+		if (i < r[k][1])
+			fail("%s: object %p of cache %s byte %zu is 0x%02x, "
+			     "not constructed (0x%02x)",
+			     when, (void *)obj, c->cp->name, i, obj[i],
+			     c->ctor_byte);
 	}
 }
 
