@@ -484,6 +484,20 @@ KTEST_DEBUG_PANICS(
 	kmem_cache_free(cp, a); /* below b: the top look cannot see it */
 }
 
+/* A cache of 64-byte objects whose loaded magazine holds n of them. */
+static struct kmem_cache *cache_with_rounds(const char *name, int n)
+{
+	struct kmem_cache *cp =
+		kmem_cache_create(name, 64, 0, 0, NULL, NULL, NULL, NULL);
+	void *objs[8];
+
+	for (int i = 0; i < n; i++)
+		objs[i] = kmem_cache_alloc(cp, MEM_WAIT);
+	for (int i = 0; i < n; i++)
+		kmem_cache_free(cp, objs[i]);
+	return cp;
+}
+
 /*
  * Bugs planted in the fast path's push and pop (slab_impl.h's
  * MAGAZINE_FAULT, host test builds only): each is caught by the call
@@ -510,14 +524,8 @@ KTEST_DEBUG_PANICS(
 	kmem_debug, magazines_catch_a_lost_round, "magazines",
 	"kmem_cache_alloc: kmem_debug=magazines: cache 'mag_lost_round' CPU 0: the pop of one object took the rounds from 3 to 1: a round lost")
 {
-	struct kmem_cache *cp = kmem_cache_create("mag_lost_round", 64, 0, 0,
-						  NULL, NULL, NULL, NULL);
-	void *objs[3];
+	struct kmem_cache *cp = cache_with_rounds("mag_lost_round", 3);
 
-	for (int i = 0; i < 3; i++)
-		objs[i] = kmem_cache_alloc(cp, MEM_WAIT);
-	for (int i = 0; i < 3; i++)
-		kmem_cache_free(cp, objs[i]);
 	kmem_magazine_fault = KMEM_FAULT_LOST_ROUND; /* count one too low */
 	kmem_cache_alloc(cp, MEM_WAIT);
 }
@@ -535,20 +543,6 @@ KTEST_DEBUG_PANICS(
 	kmem_cache_free(cp, a);
 	kmem_magazine_fault = KMEM_FAULT_DOUBLE_PUSH; /* stores it twice */
 	kmem_cache_free(cp, b);
-}
-
-/* A cache of 64-byte objects whose loaded magazine holds n of them. */
-static struct kmem_cache *cache_with_rounds(const char *name, int n)
-{
-	struct kmem_cache *cp =
-		kmem_cache_create(name, 64, 0, 0, NULL, NULL, NULL, NULL);
-	void *objs[8];
-
-	for (int i = 0; i < n; i++)
-		objs[i] = kmem_cache_alloc(cp, MEM_WAIT);
-	for (int i = 0; i < n; i++)
-		kmem_cache_free(cp, objs[i]);
-	return cp;
 }
 
 KTEST_DEBUG_PANICS(
@@ -608,8 +602,7 @@ KTEST_DEBUG_PANICS(
 	"kmem_cache_free: kmem_debug=magazines: cache 'mag_bad_counts' CPU 0: rounds ",
 	"and 5 (previous (nil)) do not fit magazines of 30 rounds")
 {
-	struct kmem_cache *cp = kmem_cache_create("mag_bad_counts", 64, 0, 0,
-						  NULL, NULL, NULL, NULL);
+	struct kmem_cache *cp = cache_with_rounds("mag_bad_counts", 0);
 	void *obj = kmem_cache_alloc(cp, MEM_WAIT);
 
 	cp->cpu[arch_cpu_slot()].prev_rounds = 5;
